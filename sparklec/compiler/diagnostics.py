@@ -1,0 +1,165 @@
+"""One diagnostic type for every stage, rendered like a modern compiler.
+
+A `Diagnostic` has a code (``E1xx`` input syntax and shape, ``E2xx`` meaning,
+``E3xx`` passes, ``E4xx`` lowering, ``E5xx`` usage and output), a severity, a
+message, an optional `Span` and an optional help line.  Stages collect many
+diagnostics and raise them together in a `SparklecError` subclass.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import attrs
+
+
+@attrs.frozen(kw_only=True)
+class Span:
+    """A range in a source file; lines and columns are 1-based, the end is exclusive."""
+
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def point(cls, file: str, line: int, column: int, length: int = 1) -> Span:
+        """A span of `length` characters on one line."""
+        return cls(file=file, line=line, column=column, end_line=line, end_column=column + length)
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+def span_field() -> Span | None:
+    """The `span` attribute of an IR node: optional, and never part of equality."""
+    return attrs.field(default=None, eq=False, repr=False)  # type: ignore[no-any-return]
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    NOTE = "note"
+
+
+@attrs.frozen(kw_only=True)
+class Diagnostic:
+    """A message about the input, with the place it concerns and how to fix it."""
+
+    code: str
+    message: str
+    span: Span | None = None
+    help: str | None = None
+    severity: Severity = Severity.ERROR
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+        }
+        if self.span is not None:
+            data["file"] = self.span.file
+            data["line"] = self.span.line
+            data["column"] = self.span.column
+            data["end_line"] = self.span.end_line
+            data["end_column"] = self.span.end_column
+        if self.help:
+            data["help"] = self.help
+        return data
+
+
+class SparklecError(Exception):
+    """Raised by any stage with the diagnostics that stopped it."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]):
+        self.diagnostics = tuple(diagnostics)
+        super().__init__("\n".join(f"{d.code}: {d.message}" for d in self.diagnostics))
+
+
+class FrontendError(SparklecError):
+    """The input could not be read or does not have the expected shape."""
+
+
+class VerifyError(SparklecError):
+    """The IR is well-formed but means something impossible."""
+
+
+class PassError(SparklecError):
+    """An optimisation pass could not run."""
+
+
+class LoweringError(SparklecError):
+    """A backend cannot express the IR."""
+
+
+class UsageError(SparklecError):
+    """The command line or the output location is wrong."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A help line naming the closest of `choices` to `word`, if any is close."""
+    matches = difflib.get_close_matches(word, sorted(set(choices)), n=1, cutoff=0.6)
+    return f"did you mean `{matches[0]}`?" if matches else None
+
+
+def raise_if_errors(diagnostics: Sequence[Diagnostic], error: type[SparklecError]) -> None:
+    """Raise `error` when any diagnostic is an error (warnings travel along)."""
+    if any(d.is_error for d in diagnostics):
+        raise error(diagnostics)
+
+
+class SourceCache:
+    """Reads source files once so that rendering can quote their lines."""
+
+    def __init__(self, texts: dict[str, str] | None = None):
+        self._texts = dict(texts or {})
+
+    def add(self, file: str, text: str) -> None:
+        self._texts[file] = text
+
+    def line(self, file: str, number: int) -> str | None:
+        if file not in self._texts:
+            try:
+                self._texts[file] = Path(file).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                return None
+        lines = self._texts[file].splitlines()
+        return lines[number - 1] if 0 < number <= len(lines) else None
+
+
+def render_text(diagnostic: Diagnostic, sources: SourceCache) -> str:
+    """Render one diagnostic with the quoted source line and a caret."""
+    out = [f"{diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"]
+    span = diagnostic.span
+    if span is not None:
+        gutter = " " * len(str(span.line))
+        out.append(f"{gutter}--> {span}")
+        source_line = sources.line(span.file, span.line)
+        if source_line is not None:
+            source_line = source_line.expandtabs(1)
+            width = span.end_column - span.column if span.end_line == span.line else 1
+            width = max(1, min(width, len(source_line) - span.column + 1))
+            out.append(f"{gutter} |")
+            out.append(f"{span.line} | {source_line}")
+            out.append(f"{gutter} | {' ' * (span.column - 1)}{'^' * width}")
+    if diagnostic.help:
+        indent = " " * (len(str(span.line)) if span else 0)
+        out.append(f"{indent} = help: {diagnostic.help}")
+    return "\n".join(out)
+
+
+def render(diagnostics: Sequence[Diagnostic], fmt: str, sources: SourceCache) -> str:
+    """Render diagnostics as ``text`` (for people) or ``json`` (for tools)."""
+    if fmt == "json":
+        return json.dumps([d.to_json() for d in diagnostics], indent=2, ensure_ascii=False)
+    return "\n\n".join(render_text(d, sources) for d in diagnostics)

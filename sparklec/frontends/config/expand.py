@@ -1,0 +1,188 @@
+"""Shared machinery for expanding a pipeline type into a task graph.
+
+Each pipeline type is a function registered with `pipeline_type`; it gets an
+`Expansion` (the config plus helpers) and returns the pipeline's steps.  The
+fields a type reads are declared, so that a field the type ignores is
+reported instead of silently dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import attrs
+
+from sparklec.compiler.diagnostics import Diagnostic, Severity, Span
+from sparklec.frontends.config import extra as extras
+from sparklec.frontends.config.fields import SparkleConfig
+from sparklec.ir.pipeline import Dataset, Parameter, Pipeline, Schedule
+from sparklec.ir.cron import expand_schedule_name
+from sparklec.ir.tasks import QualityCheck, Step, Transform, Write
+from sparklec.ir.transformers import Op
+from sparklec.ir.values import Column, Setting
+
+COMMON_FIELDS = (
+    "$schema", "pipeline_name", "pipeline_type", "env", "schedule", "dependencies", "tags",
+    "alert_channels", "extra_config",
+)
+COMMON_EXTRA = (
+    "runtime", "retries", "timeout", "resources", "triggers", "timezone", "parameters",
+    "custom_transformers", "exposures", "description",
+)
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+Builder = Callable[["Expansion"], tuple[Step, ...]]
+
+
+@attrs.frozen
+class PipelineType:
+    """How one `pipeline_type` expands: the builder and the fields it needs and reads."""
+
+    build: Builder
+    required: tuple[str, ...]
+    fields: tuple[str, ...]
+    extra: tuple[str, ...]
+
+
+PIPELINE_TYPES: dict[str, PipelineType] = {}
+
+
+def pipeline_type(
+    *names: str, required: tuple[str, ...] = (), fields: tuple[str, ...] = (), extra: tuple[str, ...] = ()
+) -> Callable[[Builder], Builder]:
+    """Register a builder for the pipeline types `names`."""
+    def register(build: Builder) -> Builder:
+        for name in names:
+            PIPELINE_TYPES[name] = PipelineType(build, required, tuple({*required, *fields}), extra)
+        return build
+    return register
+
+
+def sql_identifier(name: str) -> str:
+    """A Spark SQL identifier, back-quoted when needed."""
+    return name if _IDENTIFIER.match(name) else "`" + name.replace("`", "``") + "`"
+
+
+def sql_string(value: str) -> str:
+    """A Spark SQL string literal (backslashes and quotes escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class Expansion:
+    """A config being expanded: typed fields, datasets and the pieces most types share."""
+
+    def __init__(self, config: SparkleConfig, report: list[Diagnostic]):
+        self.config = config
+        self.report = report
+        self.extra = config.extra
+        self.datasets: list[Dataset] = []
+        self.parameters: list[Parameter] = []
+
+    def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
+        self.report.append(Diagnostic(code=code, message=message, span=span, help=help))
+
+    def warn(self, code: str, message: str, span: Span, help: str | None = None) -> None:
+        self.report.append(Diagnostic(code=code, message=message, span=span, help=help,
+                                      severity=Severity.WARNING))
+
+    def dataset(self, field: str, table: str | None = None, columns: tuple[Column, ...] = (),
+                catalog: str | None = None, schema: str | None = None) -> Dataset | None:
+        """Declare the dataset named by config `field` (or the given `table` text)."""
+        text = table if table is not None else self.config.get(field)
+        span = self.config.span(field)
+        if not text:
+            return None
+        parts = text.split(".")
+        if len(parts) > 3 or not all(_IDENTIFIER.match(p) for p in parts):
+            self.error("E113", f"`{text}` is not a table name", span,
+                       "write `table`, `schema.table` or `catalog.schema.table` with letters, digits and `_`")
+            return None
+        *qualifiers, table_name = parts
+        qualifiers = [None] * (2 - len(qualifiers)) + qualifiers  # type: ignore[list-item]
+        name = table_name
+        existing = {d.name for d in self.datasets}
+        while name in existing:
+            name = f"{name}_{field.split('_')[0]}" if not name.endswith(field.split("_")[0]) else f"{name}_2"
+        dataset = Dataset(
+            name=name, catalog=catalog or qualifiers[0], schema=schema or qualifiers[1] or "default",
+            table=table_name, columns=columns, span=span,
+        )
+        self.datasets.append(dataset)
+        return dataset
+
+    def source(self) -> Dataset | None:
+        """The `source_table` dataset, with columns from `source_columns` or the data contract."""
+        columns = extras.declared_columns(self.extra, "source_columns") or extras.declared_columns(
+            self.config.data_contract, "columns"
+        )
+        source = self.dataset("source_table", columns=columns)
+        if source is not None:
+            source = attrs.evolve(source, primary_key=self.config.list("primary_key"),
+                                  watermark=self.config.get("watermark_column"))
+            self.datasets[-1] = source
+        return source
+
+    def source_columns_of_contract(self) -> tuple[Column, ...]:
+        return extras.declared_columns(self.config.data_contract, "columns")
+
+    def target(self) -> Dataset | None:
+        """The destination dataset from `destination_catalog`/`_schema`/`_table`."""
+        cfg = self.config
+        target = self.dataset(
+            "destination_table", catalog=cfg.get("destination_catalog"), schema=cfg.get("destination_schema"),
+        )
+        if target is not None:
+            target = attrs.evolve(
+                target, primary_key=cfg.list("primary_key"), business_key=cfg.list("business_key"),
+                partition_by=cfg.list("partition_columns"), watermark=cfg.get("watermark_column"),
+            )
+            self.datasets[-1] = target
+        return target
+
+    def transform(self, name: str, input: str, steps: tuple[Op, ...], after: tuple[str, ...] = ()) -> Transform:
+        return Transform(name=name, input=input, steps=steps, after=after, span=self.config.span("pipeline_type"))
+
+    def checks(self, relation: str) -> tuple[QualityCheck, ...]:
+        """The `quality_checks` task on `relation`, if any checks are configured."""
+        checks, severity = extras.quality_checks(self.extra)
+        if not checks:
+            return ()
+        span = self.extra.value_span("quality_checks")
+        return (QualityCheck(name="quality_checks", input=relation, checks=checks, severity=severity, span=span),)
+
+    def write(self, relation: str, target: Dataset, mode: str | None = None, unique_key: tuple[str, ...] | None = None,
+              name: str = "write") -> Write:
+        cfg = self.config
+        evolution = self.extra.string("schema_evolution", "strict", ("strict", "additive", "full"))
+        schema_change = {"strict": "fail", "additive": "append_new_columns", "full": "sync_all_columns"}[
+            evolution or "strict"
+        ]
+        if not self.extra.boolean("schema_enforcement", True):
+            schema_change = "ignore"
+        return Write(
+            name=name, input=relation, target=target.name, mode=mode or cfg.write_mode,
+            unique_key=cfg.list("primary_key") if unique_key is None else unique_key,
+            partition_by=cfg.list("partition_columns"), watermark=cfg.get("watermark_column"),
+            schema_change=schema_change, span=cfg.span("write_mode") if "write_mode" in cfg.reader else target.span,
+        )
+
+    def pipeline(self, steps: tuple[Step, ...]) -> Pipeline:
+        cfg = self.config
+        schedules = ()
+        if cfg.get("schedule"):
+            schedules = (Schedule(cron=expand_schedule_name(cfg.get("schedule") or ""),
+                                  timezone=self.extra.string("timezone", "UTC") or "UTC",
+                                  span=cfg.span("schedule")),)
+        main = next((d.name for d in reversed(self.datasets)), None)
+        return Pipeline(
+            name=cfg.pipeline_name, env=cfg.env, pipeline_type=cfg.pipeline_type,
+            description=self.extra.string("description", "") or "",
+            parameters=extras.parameters(self.extra) + tuple(self.parameters),
+            tags=tuple(Setting(key=k, value=v, span=s) for k, v, s in cfg.tags),
+            schedules=schedules, triggers=extras.triggers(self.extra), alerts=cfg.list("alert_channels"),
+            defaults=extras.policy(self.extra), datasets=tuple(self.datasets),
+            custom_transformers=extras.custom_transformers(self.extra), steps=steps,
+            exposures=extras.exposures(self.extra, (main,) if main else ()),
+            depends_on=cfg.list("dependencies"), span=cfg.reader.node.span,
+        )

@@ -1,0 +1,197 @@
+"""JSON and YAML documents read into values that remember where they came from.
+
+`load_document` returns a `Located` tree: mappings keep each key's span,
+every value keeps its own.  Syntax errors and duplicate keys become
+diagnostics with the exact line and column.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import attrs
+import lark
+import yaml
+
+from sparklec.compiler.diagnostics import Diagnostic, FrontendError
+from sparklec.compiler.diagnostics import Span
+
+
+@attrs.frozen
+class Located:
+    """A JSON/YAML value with its span; a mapping's value is ``{key: (key span, Located)}``."""
+
+    value: Any
+    span: Span
+
+    @property
+    def is_mapping(self) -> bool:
+        return isinstance(self.value, dict)
+
+    @property
+    def is_list(self) -> bool:
+        return isinstance(self.value, list)
+
+    def plain(self) -> Any:
+        """The value with every position stripped."""
+        if isinstance(self.value, dict):
+            return {key: node.plain() for key, (_, node) in self.value.items()}
+        if isinstance(self.value, list):
+            return [item.plain() for item in self.value]
+        return self.value
+
+
+def load_document(text: str, file: str) -> Located:
+    """Parse `text` as JSON (``.json``) or YAML (anything else)."""
+    if file.endswith(".json"):
+        return _parse_json(text, file)
+    return _parse_yaml(text, file)
+
+
+@cache
+def _json_parser() -> lark.Lark:
+    grammar = resources.files("sparklec.grammar").joinpath("json.lark").read_text(encoding="utf-8")
+    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+
+
+def _parse_json(text: str, file: str) -> Located:
+    try:
+        tree = _json_parser().parse(text)
+    except lark.UnexpectedCharacters as error:
+        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        help_text = (
+            "JSON strings use double quotes" if char == "'" else
+            "JSON has no comments" if char in "/#" else
+            "property names must be quoted strings" if char.isalpha() or char == "_" else
+            "a string may not contain raw control characters; write \\n or \\t" if char in "\n\t\r" else None
+        )
+        raise FrontendError([Diagnostic(
+            code="E101", message=f"invalid JSON: unexpected character {char!r}",
+            span=Span.point(file, error.line, error.column), help=help_text,
+        )]) from None
+    except lark.UnexpectedToken as error:
+        if error.token.type == "$END":
+            line, column = _end_position(text)
+            message, help_text = "invalid JSON: the document ends too early", "a closing `}` or `]` is missing"
+        else:
+            line, column = error.line, error.column
+            message = f"invalid JSON: unexpected {error.token.value!r}"
+            help_text = _json_token_help(error)
+        raise FrontendError([Diagnostic(
+            code="E101", message=message, span=Span.point(file, line, column, len(str(error.token))),
+            help=help_text,
+        )]) from None
+    return _JsonBuilder(file).build(tree)
+
+
+def _json_token_help(error: lark.UnexpectedToken) -> str:
+    expected = error.expected
+    if error.token.value in ("}", "]") and "STRING" in expected | {"STRING"} and "COMMA" not in expected:
+        return "remove the trailing comma before it"
+    if "COMMA" in expected:
+        return "a comma is missing before it"
+    if "COLON" in expected:
+        return "a `:` must follow a property name"
+    return "expected " + ", ".join(sorted(expected))
+
+
+def _end_position(text: str) -> tuple[int, int]:
+    lines = text.rstrip().splitlines() or [""]
+    return len(lines), len(lines[-1]) + 1
+
+
+class _JsonBuilder:
+    def __init__(self, file: str):
+        self.file = file
+
+    def span(self, item: lark.Tree | lark.Token) -> Span:
+        meta = item.meta if isinstance(item, lark.Tree) else item
+        return Span(file=self.file, line=meta.line, column=meta.column,
+                    end_line=meta.end_line, end_column=meta.end_column)
+
+    def build(self, tree: lark.Tree | lark.Token) -> Located:
+        if isinstance(tree, lark.Token):  # a bare scalar document
+            return Located(json.loads(tree.value), self.span(tree))
+        kind = tree.data
+        span = self.span(tree)
+        if kind == "object":
+            entries: dict[str, tuple[Span, Located]] = {}
+            for pair in tree.children:
+                key_token, value = pair.children
+                key = json.loads(key_token.value)
+                if key in entries:
+                    raise FrontendError([Diagnostic(
+                        code="E105", message=f"key `{key}` appears twice in the same object",
+                        span=self.span(key_token),
+                        help=f"the first `{key}` is at line {entries[key][0].line}; keep one",
+                    )])
+                entries[key] = (self.span(key_token), self.build(value))
+            return Located(entries, span)
+        if kind == "array":
+            return Located([self.build(child) for child in tree.children], span)
+        token = tree.children[0] if tree.children else None
+        literal = {"true": True, "false": False, "null": None}
+        if kind in literal:
+            return Located(literal[kind], span)
+        assert isinstance(token, lark.Token)
+        value = json.loads(token.value)
+        return Located(value, span)
+
+
+def _parse_yaml(text: str, file: str) -> Located:
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return Located(None, Span.point(file, 1, 1))
+        return _YamlBuilder(file, loader).build(node)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        raise FrontendError([Diagnostic(
+            code="E102", message=f"invalid YAML: {error.problem or error.context}",
+            span=Span.point(file, mark.line + 1, mark.column + 1) if mark else None,
+            help="indent with spaces, not tabs" if "\\t" in str(error.problem) else None,
+        )]) from None
+    except yaml.YAMLError as error:
+        raise FrontendError([Diagnostic(code="E102", message=f"invalid YAML: {error}",
+                                        span=Span.point(file, 1, 1))]) from None
+    finally:
+        loader.dispose()
+
+
+class _YamlBuilder:
+    def __init__(self, file: str, loader: yaml.SafeLoader):
+        self.file = file
+        self.loader = loader
+
+    def span(self, node: yaml.Node) -> Span:
+        start, end = node.start_mark, node.end_mark
+        return Span(file=self.file, line=start.line + 1, column=start.column + 1,
+                    end_line=end.line + 1, end_column=end.column + 1)
+
+    def build(self, node: yaml.Node) -> Located:
+        if isinstance(node, yaml.MappingNode):
+            self.loader.flatten_mapping(node)
+            entries: dict[str, tuple[Span, Located]] = {}
+            for key_node, value_node in node.value:
+                key = self.loader.construct_object(key_node)
+                if not isinstance(key, str):
+                    key = str(key).lower() if isinstance(key, bool) else str(key)
+                if key in entries:
+                    raise FrontendError([Diagnostic(
+                        code="E105", message=f"key `{key}` appears twice in the same mapping",
+                        span=self.span(key_node),
+                        help=f"the first `{key}` is at line {entries[key][0].line}; keep one",
+                    )])
+                entries[key] = (self.span(key_node), self.build(value_node))
+            return Located(entries, self.span(node))
+        if isinstance(node, yaml.SequenceNode):
+            return Located([self.build(item) for item in node.value], self.span(node))
+        value = self.loader.construct_object(node)
+        if isinstance(value, (datetime.date, datetime.datetime)):
+            value = value.isoformat()
+        return Located(value, self.span(node))

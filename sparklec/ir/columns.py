@@ -1,0 +1,108 @@
+"""Typed column flow: the schema of every relation, checked op by op through chains."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sparklec.compiler.diagnostics import Diagnostic, did_you_mean
+from sparklec.ir.pipeline import Pipeline
+from sparklec.compiler.diagnostics import Span
+from sparklec.ir.tasks import Ingest, Score, Task, Transform, walk
+from sparklec.ir.transformers import CustomOp, Op, Schema
+from sparklec.ir.values import Column
+
+Report = Callable[[Diagnostic], None]
+
+
+class ColumnFlow:
+    """Computes relation schemas of one pipeline on demand; None means not known statically."""
+
+    def __init__(self, pipeline: Pipeline, report: Report):
+        self.pipeline = pipeline
+        self.report = report
+        self.tasks = {s.name: s for s in walk(pipeline.steps) if isinstance(s, Task)}
+        self.custom = {c.name: c for c in pipeline.custom_transformers}
+        self._schemas: dict[str, Schema | None] = {}
+        self._pending: set[str] = set()
+
+    def schema(self, relation: str) -> Schema | None:
+        """The columns of a dataset or relation-producing task."""
+        if relation in self._schemas:
+            return self._schemas[relation]
+        if relation in self._pending:
+            return None  # a cycle, reported by the structural checks
+        self._pending.add(relation)
+        result = self._compute(relation)
+        self._pending.discard(relation)
+        self._schemas[relation] = result
+        return result
+
+    def _compute(self, relation: str) -> Schema | None:
+        task = self.tasks.get(relation)
+        if task is None:
+            dataset = self.pipeline.dataset(relation)
+            return dataset.columns if dataset and dataset.columns else None
+        if isinstance(task, Ingest):
+            return task.columns or None
+        if isinstance(task, Transform):
+            start = self.schema(task.input) if task.input and task.sql is None else None
+            return self.through_chain(start, task.steps, task.span)
+        if isinstance(task, Score):
+            base = self.schema(task.input)
+            return None if base is None else base + (Column(name=task.prediction_column),)
+        return None
+
+    def through_chain(self, schema: Schema | None, steps: tuple[Op, ...], span: Span | None) -> Schema | None:
+        """Check each op against the columns before it; return the chain's output schema."""
+        for op in steps:
+            where = op.span or span
+            if isinstance(op, CustomOp):
+                schema = self._custom(schema, op, where)
+                continue
+            if schema is None:
+                continue
+            by_name = {c.name: c for c in schema}
+            missing = [c for c in dict.fromkeys(op.columns_read()) if c not in by_name]
+            for name in missing:
+                self.report(Diagnostic(
+                    code="E204",
+                    message=f"`{op.NAME}` names column `{name}`, which does not exist at this point",
+                    span=where,
+                    help=did_you_mean(name, by_name) or f"available columns: {', '.join(by_name)}",
+                ))
+            for column, message in op.type_problems(by_name):
+                self.report(Diagnostic(code="E205", message=message, span=where))
+            if not op.replaces_existing():
+                for column in op.columns_added(schema):
+                    if column.name in by_name:
+                        self.report(Diagnostic(
+                            code="E206",
+                            message=f"`{op.NAME}` adds column `{column.name}`, which already exists",
+                            span=where,
+                            help="choose another target column name"
+                            + (", or set `overwrite: true`" if op.NAME == "add_audit_columns" else ""),
+                        ))
+            schema = op.output_columns(schema)
+        return schema
+
+    def _custom(self, schema: Schema | None, op: CustomOp, where: Span | None) -> Schema | None:
+        declared = self.custom.get(op.transformer)
+        if declared is None or declared.is_select or schema is None:
+            return None
+        target = op.target_column or op.transformer
+        return tuple(c for c in schema if c.name != target) + (Column(name=target),)
+
+    def require(self, relation: str, names: tuple[str, ...], span: Span | None, what: str) -> None:
+        """Report each of `names` that `relation` is known not to have."""
+        schema = self.schema(relation)
+        if schema is None:
+            return
+        known = [c.name for c in schema]
+        for name in dict.fromkeys(names):
+            if name not in known:
+                self.report(Diagnostic(
+                    code="E204",
+                    message=f"{what} names column `{name}`, which `{relation}` does not have",
+                    span=span,
+                    help=did_you_mean(name, known) or f"available columns: {', '.join(known)}",
+                ))

@@ -1,0 +1,198 @@
+"""The pipeline and the project: datasets, parameters, schedules, triggers, exposures."""
+
+from __future__ import annotations
+
+from typing import Union
+
+import attrs
+
+from sparklec.ir.policy import Policy
+from sparklec.compiler.diagnostics import Span, span_field
+from sparklec.ir.tasks import Step, Task
+from sparklec.ir.values import Column, Setting, Value
+
+ENVS: tuple[str, ...] = ("dev", "qa", "prod")
+PARAM_TYPES: tuple[str, ...] = (
+    "string", "int", "float", "bool", "date", "list<string>", "list<int>", "list<float>",
+)
+EXPOSURE_TYPES: tuple[str, ...] = ("dashboard", "notebook", "analysis", "ml", "application")
+MATURITIES: tuple[str, ...] = ("low", "medium", "high")
+ALERT_SCHEMES: tuple[str, ...] = ("slack", "email", "sns", "teams", "pagerduty", "webhook", "https")
+OBJECT_STORES: tuple[str, ...] = ("s3", "gcs", "azure", "minio")
+
+
+@attrs.frozen(kw_only=True)
+class Parameter:
+    """A run-time parameter with a type and an optional default."""
+
+    name: str
+    type: str = "string"
+    default: Value = None
+    span: Span | None = span_field()
+
+
+@attrs.frozen(kw_only=True)
+class Schedule:
+    """A 5-field cron expression, evaluated in `timezone`."""
+
+    cron: str
+    timezone: str = "UTC"
+    span: Span | None = span_field()
+
+
+@attrs.frozen(kw_only=True)
+class ObjectCreatedTrigger:
+    """Run when an object lands under `prefix` (ending with `suffix`) in `bucket`."""
+
+    store: str
+    bucket: str
+    prefix: str = ""
+    suffix: str = ""
+    span: Span | None = span_field()
+
+
+@attrs.frozen(kw_only=True)
+class KafkaTrigger:
+    topic: str
+    brokers: str
+    consumer_group: str = ""
+    span: Span | None = span_field()
+
+
+@attrs.frozen(kw_only=True)
+class WebhookTrigger:
+    """Run on an HTTP request to `endpoint` (a path such as ``/customers``)."""
+
+    endpoint: str
+    method: str = "POST"
+    port: int = 12000
+    span: Span | None = span_field()
+
+
+@attrs.frozen(kw_only=True)
+class SnsTrigger:
+    topic_arn: str
+    span: Span | None = span_field()
+
+
+@attrs.frozen(kw_only=True)
+class SqsTrigger:
+    queue: str
+    region: str = "us-east-1"
+    span: Span | None = span_field()
+
+
+@attrs.frozen(kw_only=True)
+class GitHubTrigger:
+    """Run on GitHub `events` (push, release, ...) of `owner`/`repository`."""
+
+    owner: str
+    repository: str
+    events: tuple[str, ...] = ("push",)
+    span: Span | None = span_field()
+
+
+@attrs.frozen(kw_only=True)
+class CustomEventTrigger:
+    """Run on a custom event: `source` and `detail_type` (EventBridge-style)."""
+
+    source: str
+    detail_type: str = ""
+    span: Span | None = span_field()
+
+
+Trigger = Union[
+    ObjectCreatedTrigger, KafkaTrigger, WebhookTrigger, SnsTrigger, SqsTrigger, GitHubTrigger,
+    CustomEventTrigger,
+]
+
+
+@attrs.frozen(kw_only=True)
+class Dataset:
+    """A table `catalog`.`schema`.`table`, known in the pipeline by `name`.
+
+    `columns` is empty when the schema is not declared.
+    """
+
+    name: str
+    schema: str
+    table: str
+    catalog: str | None = None
+    columns: tuple[Column, ...] = ()
+    primary_key: tuple[str, ...] = ()
+    business_key: tuple[str, ...] = ()
+    partition_by: tuple[str, ...] = ()
+    watermark: str | None = None
+    description: str = ""
+    span: Span | None = span_field()
+
+    @property
+    def qualified_name(self) -> str:
+        return ".".join(p for p in (self.catalog, self.schema, self.table) if p)
+
+
+@attrs.frozen(kw_only=True)
+class Exposure:
+    """A downstream consumer (dashboard, report, ML model) of some relations."""
+
+    name: str
+    type: str
+    depends_on: tuple[str, ...]
+    owner_name: str = ""
+    owner_email: str = ""
+    url: str = ""
+    maturity: str = "medium"
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    span: Span | None = span_field()
+
+
+@attrs.frozen(kw_only=True)
+class CustomTransformer:
+    """A user transformer: a SQL expression (adds a column) or a SELECT over ``{{ input }}``."""
+
+    name: str
+    sql: str
+    span: Span | None = span_field()
+
+    @property
+    def is_select(self) -> bool:
+        return self.sql.lstrip().lower().startswith(("select", "with"))
+
+
+@attrs.frozen(kw_only=True)
+class Pipeline:
+    """One pipeline: its datasets, steps (the DAG) and everything about how it runs."""
+
+    name: str
+    env: str = "dev"
+    pipeline_type: str | None = None
+    description: str = ""
+    parameters: tuple[Parameter, ...] = ()
+    tags: tuple[Setting, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
+    alerts: tuple[str, ...] = ()
+    defaults: Policy = Policy()
+    datasets: tuple[Dataset, ...] = ()
+    custom_transformers: tuple[CustomTransformer, ...] = ()
+    steps: tuple[Step, ...] = ()
+    on_failure: tuple[Task, ...] = ()
+    exposures: tuple[Exposure, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    span: Span | None = span_field()
+
+    def dataset(self, name: str) -> Dataset | None:
+        return next((d for d in self.datasets if d.name == name), None)
+
+
+@attrs.frozen(kw_only=True)
+class Project:
+    """The root of the IR: one or more pipelines linked by `Pipeline.depends_on`."""
+
+    name: str
+    pipelines: tuple[Pipeline, ...]
+    span: Span | None = span_field()
+
+    def pipeline(self, name: str) -> Pipeline | None:
+        return next((p for p in self.pipelines if p.name == name), None)

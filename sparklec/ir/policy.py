@@ -1,0 +1,81 @@
+"""Execution policies: retries, timeouts, resources, runtime and artifacts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import attrs
+
+from sparklec.compiler.diagnostics import Span, span_field
+
+RetryOn = Literal["all", "timeout", "task_failed", "throttled", "service_error"]
+RETRY_ON: tuple[str, ...] = ("all", "timeout", "task_failed", "throttled", "service_error")
+
+Runtime = Literal["glue", "emr_serverless", "ecs", "batch", "lambda", "athena", "databricks", "k8s"]
+RUNTIMES: tuple[str, ...] = (
+    "glue", "emr_serverless", "ecs", "batch", "lambda", "athena", "databricks", "k8s",
+)
+
+ArtifactStore = Literal["s3", "gcs", "azure", "artifactory", "http"]
+ARTIFACT_STORES: tuple[str, ...] = ("s3", "gcs", "azure", "artifactory", "http")
+
+
+@attrs.frozen(kw_only=True)
+class Retry:
+    """Retry a failed task `limit` times, waiting `interval` seconds times `backoff`^n."""
+
+    limit: int
+    interval: int = 60
+    backoff: float = 2.0
+    max_delay: int | None = None
+    on: tuple[str, ...] = ("all",)
+    span: Span | None = span_field()
+
+
+@attrs.frozen(kw_only=True)
+class Resources:
+    """Kubernetes-style compute requests and limits (``cpu: "2"``, ``memory: "4Gi"``)."""
+
+    cpu_request: str | None = None
+    memory_request: str | None = None
+    cpu_limit: str | None = None
+    memory_limit: str | None = None
+    span: Span | None = span_field()
+
+
+@attrs.frozen(kw_only=True)
+class Policy:
+    """How a task runs. Unset fields inherit the pipeline's default policy."""
+
+    retry: Retry | None = None
+    timeout: int | None = None
+    resources: Resources | None = None
+    runtime: str | None = None
+    span: Span | None = span_field()
+
+    def over(self, defaults: Policy) -> Policy:
+        """This policy with unset fields taken from `defaults`."""
+        return Policy(
+            retry=self.retry or defaults.retry,
+            timeout=self.timeout if self.timeout is not None else defaults.timeout,
+            resources=self.resources or defaults.resources,
+            runtime=self.runtime or defaults.runtime,
+            span=self.span,
+        )
+
+
+@attrs.frozen(kw_only=True)
+class Artifact:
+    """A file a task reads or writes at `path`.
+
+    It lives in a store (`store` and `location`, e.g. ``s3`` and
+    ``s3://bucket/key``), or — for inputs — comes from another task's output
+    artifact, named ``task.artifact`` in `source`.
+    """
+
+    name: str
+    path: str
+    store: str | None = None
+    location: str | None = None
+    source: str | None = None
+    span: Span | None = span_field()

@@ -1,0 +1,171 @@
+"""The transformer catalogue: every op of `spec/transformers.md`, and how to build one.
+
+`CATALOGUE` maps a transformer name to its op class.  `build_op` turns the
+``params`` of a Sparkle config (or DSL call) into a typed op, accepting the
+aliases real configs use and reporting every problem as a `ParamError`.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Mapping
+from typing import Any, Union, get_args, get_origin
+
+import attrs
+
+from sparklec.compiler.diagnostics import did_you_mean
+from sparklec.compiler.diagnostics import Span
+from sparklec.ir.transformers.aggregation import (
+    Aggregate, AddLagLeadColumns, AddMovingAverage, AddRunningTotal, WindowOp,
+)
+from sparklec.ir.transformers.base import (
+    AGGREGATE_FUNCTIONS, AUDIT_COLUMNS, DEFAULT_NULL_VALUES, FillValue, Measure, Op, ParamError,
+    Replacement, Schema, is_literal,
+)
+from sparklec.ir.transformers.cleaning import (
+    DIALLING_PREFIXES, CleanEmailAddresses, CleanPhoneNumbers, CoalesceColumns, DropDuplicatesByKey,
+    DropExactDuplicates, DropNullRows, FillNulls, FilterByCondition, NormalizeCase, RemoveOutliersIqr,
+    RemoveSpecialCharacters, ReplaceValues, StandardizeNulls, TrimAndCleanStrings,
+)
+from sparklec.ir.transformers.enrichment import (
+    AddAgeFromBirthdate, AddAuditColumns, AddBusinessKey, AddDateComponents, AddHashKey,
+    AddIngestionMetadata, AddRank, AddRowNumber, AddSurrogateKey, AddTenureMonths,
+)
+from sparklec.ir.transformers.pii import (
+    CustomOp, MaskColumn, RedactEmail, RemovePiiColumns, ScdType2, TokenizeColumn,
+)
+
+CATALOGUE: dict[str, type[Op]] = {
+    cls.NAME: cls
+    for cls in (
+        DropExactDuplicates, DropDuplicatesByKey, FilterByCondition, DropNullRows, RemoveOutliersIqr,
+        StandardizeNulls, TrimAndCleanStrings, NormalizeCase, RemoveSpecialCharacters, ReplaceValues,
+        FillNulls, CoalesceColumns, CleanEmailAddresses, CleanPhoneNumbers,
+        AddAuditColumns, AddIngestionMetadata, AddHashKey, AddBusinessKey, AddSurrogateKey,
+        AddDateComponents, AddRowNumber, AddRank, AddAgeFromBirthdate, AddTenureMonths,
+        Aggregate, AddRunningTotal, AddMovingAverage, AddLagLeadColumns,
+        MaskColumn, TokenizeColumn, RedactEmail, RemovePiiColumns, ScdType2,
+    )
+}
+
+
+def parameters(cls: type[Op]) -> tuple[attrs.Attribute[Any], ...]:
+    """The parameter fields of an op class (every field but the span)."""
+    return tuple(f for f in attrs.fields(cls) if f.name != "span")
+
+
+def parameter_names(cls: type[Op]) -> dict[str, str]:
+    """Every accepted spelling of a parameter (name or alias) → the field name."""
+    names = {}
+    for field in parameters(cls):
+        names[field.name] = field.name
+        names.update({alias: field.name for alias in field.metadata.get("aliases", ())})
+    return names
+
+
+class InvalidParams(ValueError):
+    """The parameters given to a transformer have one or more problems."""
+
+    def __init__(self, problems: list[ParamError]):
+        super().__init__("; ".join(p.message for p in problems))
+        self.problems = problems
+
+
+def build_op(name: str, params: Mapping[str, object], span: Span | None = None) -> Op:
+    """Build the op `name` from config-style `params`.
+
+    Raises `InvalidParams` with one `ParamError` per problem found.
+    """
+    cls = CATALOGUE[name]
+    spellings = parameter_names(cls)
+    problems: list[ParamError] = []
+    values: dict[str, Any] = {}
+    for key, value in params.items():
+        field_name = spellings.get(key)
+        if field_name is None:
+            problems.append(ParamError(
+                key, f"`{name}` has no parameter `{key}`", did_you_mean(key, spellings) or _known(cls)
+            ))
+        elif field_name in values:
+            problems.append(ParamError(key, f"parameter `{field_name}` is given twice (as `{key}`)"))
+        else:
+            try:
+                values[field_name] = _convert(attrs.fields_dict(cls)[field_name], value)
+            except ValueError as error:
+                problems.append(ParamError(key, f"`{name}` parameter `{key}`: {error}"))
+    for field in parameters(cls):
+        if field.default is attrs.NOTHING and field.name not in values and field.name not in {
+            p.param for p in problems
+        }:
+            problems.append(
+                ParamError(None, f"`{name}` needs the parameter `{field.name}`", _known(cls))
+            )
+    if problems:
+        raise InvalidParams(problems)
+    return cls(**values, span=span)
+
+
+def _known(cls: type[Op]) -> str:
+    fields = parameters(cls)
+    if not fields:
+        return f"`{cls.NAME}` takes no parameters"
+    return "parameters: " + ", ".join(
+        f.name + ("" if f.default is attrs.NOTHING else f" (default {f.default!r})") for f in fields
+    )
+
+
+def _convert(field: attrs.Attribute[Any], value: object) -> Any:
+    choices = field.metadata.get("choices")
+    if choices is not None and value not in choices:
+        raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
+    convert = field.metadata.get("convert")
+    annotation = _resolved_type(field)
+    if value is None and _allows_none(annotation):
+        return None
+    if convert is not None:
+        return convert(value)
+    expected = next(a for a in _union_members(annotation) if a is not type(None))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ValueError(f"expected {_type_word(expected)}, got {value!r}")
+    return value
+
+
+def _resolved_type(field: attrs.Attribute[Any]) -> Any:
+    if isinstance(field.type, str):
+        raise TypeError("op classes must be resolved with attrs.resolve_types")
+    return field.type
+
+
+def _union_members(annotation: Any) -> tuple[Any, ...]:
+    if get_origin(annotation) in (Union, types.UnionType):
+        return get_args(annotation)
+    return (annotation,)
+
+
+def _allows_none(annotation: Any) -> bool:
+    return type(None) in _union_members(annotation)
+
+
+def _type_word(expected: type) -> str:
+    return {str: "a string", int: "an integer", float: "a number", bool: "true or false"}.get(
+        expected, expected.__name__
+    )
+
+
+for _cls in (*CATALOGUE.values(), WindowOp, CustomOp):
+    attrs.resolve_types(_cls)
+
+__all__ = [
+    "AGGREGATE_FUNCTIONS", "AUDIT_COLUMNS", "CATALOGUE", "DEFAULT_NULL_VALUES", "DIALLING_PREFIXES",
+    "Aggregate", "AddAgeFromBirthdate", "AddAuditColumns", "AddBusinessKey", "AddDateComponents",
+    "AddHashKey", "AddIngestionMetadata", "AddLagLeadColumns", "AddMovingAverage", "AddRank",
+    "AddRowNumber", "AddRunningTotal", "AddSurrogateKey", "AddTenureMonths", "CleanEmailAddresses",
+    "CleanPhoneNumbers", "CoalesceColumns", "CustomOp", "DropDuplicatesByKey", "DropExactDuplicates",
+    "DropNullRows", "FillNulls", "FillValue", "FilterByCondition", "InvalidParams", "MaskColumn", "Measure",
+    "NormalizeCase", "Op", "ParamError", "RedactEmail", "RemoveOutliersIqr", "RemovePiiColumns",
+    "RemoveSpecialCharacters", "Replacement", "ReplaceValues", "Schema", "ScdType2",
+    "StandardizeNulls", "TokenizeColumn", "TrimAndCleanStrings", "WindowOp", "build_op",
+    "is_literal", "parameter_names", "parameters",
+]

@@ -1,0 +1,138 @@
+"""Transformers that change the grain or look across rows: aggregates and windows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from sparklec.ir.transformers.base import (
+    AGGREGATE_FUNCTIONS, Measure, Op, Schema, as_columns, param,
+)
+from sparklec.ir.values import Column, is_numeric_type
+
+
+def as_measures(value: object) -> tuple[Measure, ...]:
+    """Measures from ``[{name, expression}]`` or from ``{column: [sum, avg, ...]}``."""
+    if isinstance(value, Mapping) and value:
+        measures = []
+        for column, functions in value.items():
+            names = [functions] if isinstance(functions, str) else functions
+            if not isinstance(names, (list, tuple)) or not names:
+                raise ValueError(f"expected a list of aggregate functions for `{column}`")
+            for function in names:
+                if function not in AGGREGATE_FUNCTIONS:
+                    raise ValueError(
+                        f"unknown aggregate function `{function}` for `{column}`; "
+                        f"use one of {', '.join(AGGREGATE_FUNCTIONS)}"
+                    )
+                measures.append(
+                    Measure(name=f"{column}_{function}", expression=f"{function}({column})", column=column)
+                )
+        return tuple(measures)
+    if isinstance(value, (list, tuple)) and value and all(
+        isinstance(m, Mapping) and set(m) == {"name", "expression"}
+        and isinstance(m["name"], str) and isinstance(m["expression"], str)
+        for m in value
+    ):
+        return tuple(Measure(name=m["name"], expression=m["expression"]) for m in value)
+    raise ValueError(
+        "expected a list of {name, expression} measures or a map {column: [sum, avg, count, ...]}"
+    )
+
+
+def _measure_type(measure: Measure, columns: Mapping[str, Column]) -> str | None:
+    function = measure.expression.split("(", 1)[0].lower() if measure.column else None
+    if function == "count":
+        return "bigint"
+    if function in ("avg", "stddev", "variance"):
+        return "double"
+    source = columns.get(measure.column or "")
+    return source.type if source and function in ("min", "max", "sum") else None
+
+
+@attrs.frozen(kw_only=True)
+class Aggregate(Op):
+    """``GROUP BY`` `group_by` with one output column per measure."""
+
+    NAME = "aggregate"
+    CHANGES_GRAIN = True
+    group_by: tuple[str, ...] = param((), convert=as_columns)
+    measures: tuple[Measure, ...] = param(aliases=("aggregations",), convert=as_measures)
+
+    def columns_read(self) -> tuple[str, ...]:
+        return self.group_by + tuple(m.column for m in self.measures if m.column)
+
+    def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
+        numeric_only = ("sum", "avg", "stddev", "variance")
+        return [
+            (m.column, f"`{m.expression}` needs a numeric column, but `{m.column}` is {columns[m.column].type}")
+            for m in self.measures
+            if m.column in columns and m.expression.split("(", 1)[0] in numeric_only
+            and columns[m.column].type and not is_numeric_type(columns[m.column].type)
+        ]
+
+    def output_columns(self, columns: Schema) -> Schema | None:
+        by_name = {c.name: c for c in columns}
+        keys = tuple(by_name.get(g, Column(name=g)) for g in self.group_by)
+        return keys + tuple(Column(name=m.name, type=_measure_type(m, by_name)) for m in self.measures)
+
+
+@attrs.frozen(kw_only=True)
+class WindowOp(Op):
+    """Shared parameters of the window transformers over one `column`."""
+
+    CHANGES_GRAIN = True
+    partition_by: tuple[str, ...] = param((), convert=as_columns)
+    order_by: tuple[str, ...] = param(convert=as_columns)
+    column: str = param()
+    target_column: str | None = param(None)
+
+    def columns_read(self) -> tuple[str, ...]:
+        return self.partition_by + self.order_by + (self.column,)
+
+    def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
+        column = columns.get(self.column)
+        if column and column.type and not is_numeric_type(column.type):
+            return [(self.column, f"`{self.NAME}` needs a numeric column, but `{self.column}` is {column.type}")]
+        return []
+
+
+@attrs.frozen(kw_only=True)
+class AddRunningTotal(WindowOp):
+    """Add the running sum of `column` (rows from the partition start to the current row)."""
+
+    NAME = "add_running_total"
+
+    def columns_added(self, columns: Schema) -> Schema:
+        return (Column(name=self.target_column or f"{self.column}_running_total"),)
+
+
+@attrs.frozen(kw_only=True)
+class AddMovingAverage(WindowOp):
+    """Add the average of `column` over the current and `window_size - 1` preceding rows."""
+
+    NAME = "add_moving_average"
+    window_size: int = param(3, aliases=("window",))
+
+    def columns_added(self, columns: Schema) -> Schema:
+        return (Column(name=self.target_column or f"{self.column}_moving_avg_{self.window_size}", type="double"),)
+
+
+@attrs.frozen(kw_only=True)
+class AddLagLeadColumns(WindowOp):
+    """Add `column`'s value `periods` rows before (lag) and after (lead) the current row."""
+
+    NAME = "add_lag_lead_columns"
+    periods: int = param(1, aliases=("offset",))
+
+    def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
+        return []
+
+    def columns_added(self, columns: Schema) -> Schema:
+        source = next((c.type for c in columns if c.name == self.column), None)
+        stem = self.target_column or self.column
+        return (
+            Column(name=f"{stem}_lag_{self.periods}", type=source),
+            Column(name=f"{stem}_lead_{self.periods}", type=source),
+        )

@@ -1,0 +1,135 @@
+"""Plain values that IR nodes carry: scalars, settings, durations and data types."""
+
+from __future__ import annotations
+
+import re
+from typing import Union
+
+import attrs
+
+from sparklec.compiler.diagnostics import Span, span_field
+
+Scalar = Union[str, int, float, bool, None]
+"""A literal as it appears in configs and the DSL."""
+
+Value = Union[Scalar, tuple["Value", ...]]
+"""A scalar or a (possibly nested) list of values."""
+
+
+@attrs.frozen(kw_only=True)
+class Setting:
+    """One key/value pair of a free-form option map (JDBC options, env vars, tags)."""
+
+    key: str
+    value: Value
+    span: Span | None = span_field()
+
+
+def settings_value(settings: tuple[Setting, ...], key: str) -> Value:
+    """The value of `key` in `settings`, or None."""
+    return next((s.value for s in settings if s.key == key), None)
+
+
+_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> int | None:
+    """Seconds in a duration such as ``30s``, ``10m``, ``1h`` or ``2d``; None if malformed."""
+    match = _DURATION.match(text.strip())
+    if not match or match.group(2) == "ms":
+        return None
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def format_duration(seconds: int) -> str:
+    """The shortest exact spelling of `seconds` as a duration."""
+    for unit in ("d", "h", "m"):
+        if seconds and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{seconds // _UNIT_SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+STRING_TYPES = frozenset({"string"})
+INTEGER_TYPES = frozenset({"tinyint", "smallint", "int", "bigint"})
+FLOAT_TYPES = frozenset({"float", "double"})
+TEMPORAL_TYPES = frozenset({"date", "timestamp"})
+SCALAR_TYPES = STRING_TYPES | INTEGER_TYPES | FLOAT_TYPES | TEMPORAL_TYPES | {"boolean", "binary"}
+
+_TYPE_ALIASES = {
+    "str": "string", "varchar": "string", "text": "string", "char": "string",
+    "integer": "int", "long": "bigint", "short": "smallint", "byte": "tinyint",
+    "real": "float", "bool": "boolean", "datetime": "timestamp",
+    "timestamp_ntz": "timestamp", "timestamp_ltz": "timestamp", "number": "decimal",
+}
+_DECIMAL = re.compile(r"^decimal(\(\s*(\d+)\s*(,\s*(\d+)\s*)?\))?$")
+
+
+def normalize_type(text: str) -> str | None:
+    """The canonical spelling of a column type (``long`` → ``bigint``), or None if unknown.
+
+    Accepted: the scalar types above, their common aliases, ``decimal(p,s)``,
+    ``array<T>`` and ``map<K,V>``.
+    """
+    name = re.sub(r"\s+", "", text.strip().lower())
+    name = _TYPE_ALIASES.get(name, name)
+    if name in SCALAR_TYPES:
+        return name
+    decimal = _DECIMAL.match(name)
+    if decimal:
+        precision, scale = decimal.group(2) or "38", decimal.group(4) or "0"
+        return f"decimal({precision},{scale})" if int(scale) <= int(precision) <= 38 else None
+    for prefix, arity in (("array<", 1), ("map<", 2)):
+        if name.startswith(prefix) and name.endswith(">"):
+            parts = _split_top_level(name[len(prefix):-1])
+            normal = [normalize_type(p) for p in parts]
+            if len(parts) == arity and all(normal):
+                return f"{prefix}{','.join(n for n in normal if n)}>"
+    return None
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in text:
+        depth += {"<": 1, "(": 1, ">": -1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return parts
+
+
+def is_numeric_type(type_: str | None) -> bool:
+    return type_ is not None and (
+        type_ in INTEGER_TYPES or type_ in FLOAT_TYPES or type_.startswith("decimal")
+    )
+
+
+def scalar_fits_type(value: Scalar, type_: str | None) -> bool:
+    """Whether a literal can stand in a column of `type_` (unknown types accept anything)."""
+    if value is None or type_ is None:
+        return True
+    if type_ == "boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if type_ in INTEGER_TYPES:
+        return isinstance(value, int)
+    if is_numeric_type(type_):
+        return isinstance(value, (int, float))
+    if type_ in STRING_TYPES or type_ in TEMPORAL_TYPES:
+        return isinstance(value, str)
+    return True
+
+
+@attrs.frozen(kw_only=True)
+class Column:
+    """A column of a dataset or relation; `type` is a normalised type name or None if unknown."""
+
+    name: str
+    type: str | None = None
+    nullable: bool = True
+    description: str = ""
+    span: Span | None = span_field()

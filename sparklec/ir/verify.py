@@ -1,0 +1,321 @@
+"""The IR verifier: checks that a project means something possible.
+
+It checks unique names, resolved references, acyclic step graphs at every
+level, parameter and condition types, enumerated values, cron expressions,
+policies, and — where schemas are declared — every column named by a
+transformer, write or check (see `sparklec.ir.columns`).  It collects every
+problem instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import networkx as nx
+
+from sparklec.compiler.diagnostics import Diagnostic, Severity, did_you_mean
+from sparklec.ir.columns import ColumnFlow
+from sparklec.ir.cron import cron_problem
+from sparklec.ir.graph import flat_graph, levels, pipeline_graph
+from sparklec.ir.pipeline import (
+    ALERT_SCHEMES, ENVS, EXPOSURE_TYPES, MATURITIES, OBJECT_STORES, PARAM_TYPES, Pipeline, Project,
+    ObjectCreatedTrigger,
+)
+from sparklec.ir.policy import ARTIFACT_STORES, RETRY_ON, RUNTIMES, Policy
+from sparklec.compiler.diagnostics import Span
+from sparklec.ir.tasks import (
+    CHECK_SEVERITIES, COMPARISONS, K8S_ACTIONS, SCHEMA_CHANGES, WRITE_MODES, AllOf, AnyOf, Branch, Compare,
+    Condition, ForEach, IsSet, KubernetesResource, Not, ParamRef, QualityCheck, Relationships,
+    SelectModel, Step, Task, TaskResult, Train, Wait, Write, walk,
+)
+from sparklec.ir.values import Value, scalar_fits_type
+
+
+def verify(project: Project) -> list[Diagnostic]:
+    """Every problem in `project`, errors and warnings, in a stable order."""
+    diagnostics: list[Diagnostic] = []
+    seen: dict[str, Pipeline] = {}
+    for pipeline in project.pipelines:
+        if pipeline.name in seen:
+            diagnostics.append(_duplicate("pipeline", pipeline.name, pipeline.span))
+        seen[pipeline.name] = pipeline
+        diagnostics.extend(_PipelineVerifier(pipeline).run())
+    graph = pipeline_graph(project)
+    names = set(seen)
+    for pipeline in project.pipelines:
+        for upstream in pipeline.depends_on:
+            if upstream == pipeline.name:
+                diagnostics.append(Diagnostic(
+                    code="E203", message=f"pipeline `{upstream}` depends on itself", span=pipeline.span,
+                ))
+            elif upstream not in names and len(project.pipelines) > 1:
+                diagnostics.append(Diagnostic(
+                    code="W201", severity=Severity.WARNING, span=pipeline.span,
+                    message=f"pipeline `{pipeline.name}` depends on `{upstream}`, which is not in this project",
+                    help=did_you_mean(upstream, names) or "it is treated as an external dependency",
+                ))
+    try:
+        cycle = nx.find_cycle(graph)
+        diagnostics.append(Diagnostic(
+            code="E203",
+            message="pipelines depend on each other in a cycle: "
+            + " -> ".join([u for u, _ in cycle] + [cycle[0][0]]),
+            span=seen[cycle[0][0]].span,
+        ))
+    except nx.NetworkXNoCycle:
+        pass
+    return diagnostics
+
+
+def _duplicate(kind: str, name: str, span: Span | None) -> Diagnostic:
+    return Diagnostic(
+        code="E201", message=f"{kind} `{name}` is defined more than once", span=span,
+        help="give each one its own name",
+    )
+
+
+def _choice(value: str, choices: Iterable[str], what: str, span: Span | None) -> Diagnostic | None:
+    choices = tuple(choices)
+    if value in choices:
+        return None
+    return Diagnostic(
+        code="E209", message=f"{what} `{value}` is not one of {', '.join(choices)}", span=span,
+        help=did_you_mean(value, choices),
+    )
+
+
+class _PipelineVerifier:
+    def __init__(self, pipeline: Pipeline):
+        self.pipeline = pipeline
+        self.diagnostics: list[Diagnostic] = []
+        self.steps = walk(pipeline.steps)
+        self.tasks = {s.name: s for s in self.steps if isinstance(s, Task)}
+        self.step_names = {s.name for s in self.steps}
+        self.datasets = {d.name for d in pipeline.datasets}
+        self.relations = self.datasets | {n for n, t in self.tasks.items() if t.produces_relation}
+        self.params = {p.name: p for p in pipeline.parameters}
+        self.columns = ColumnFlow(pipeline, self.diagnostics.append)
+        self.happens_before: nx.DiGraph | None = None
+
+    def error(self, code: str, message: str, span: Span | None, help: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(code=code, message=message, span=span, help=help))
+
+    def run(self) -> list[Diagnostic]:
+        pipeline = self.pipeline
+        self._add(_choice(pipeline.env, ENVS, "environment", pipeline.span))
+        self._unique_names()
+        self._parameters()
+        for schedule in pipeline.schedules:
+            problem = cron_problem(schedule.cron)
+            if problem:
+                self.error("E210", f"invalid schedule `{schedule.cron}`: {problem}", schedule.span,
+                           "write it as `minute hour day-of-month month day-of-week`, e.g. `0 2 * * *`")
+        for trigger in pipeline.triggers:
+            if isinstance(trigger, ObjectCreatedTrigger):
+                self._add(_choice(trigger.store, OBJECT_STORES, "object store", trigger.span))
+        for alert in pipeline.alerts:
+            scheme = alert.split("://", 1)[0] if "://" in alert else ""
+            if alert.startswith("arn:aws:sns:"):
+                continue
+            if scheme not in ALERT_SCHEMES:
+                self.error("E209", f"alert channel `{alert}` has no known scheme", pipeline.span,
+                           f"start it with one of {', '.join(s + '://' for s in ALERT_SCHEMES)}, "
+                           "or give an SNS topic ARN")
+        self._policy(pipeline.defaults)
+        for level_group, graph in levels(pipeline):
+            cycle = graph.find_cycle()
+            if cycle:
+                first = graph.steps[cycle[0]]
+                self.error("E203", "steps wait for each other in a cycle: "
+                           + " -> ".join(cycle + [cycle[0]]), first.span,
+                           "remove one of the `after` dependencies or reads that close the loop")
+        for step in self.steps:
+            self._step(step)
+        for task in pipeline.on_failure:
+            self._task(task)
+        self._arms()
+        for exposure in pipeline.exposures:
+            self._add(_choice(exposure.type, EXPOSURE_TYPES, "exposure type", exposure.span))
+            self._add(_choice(exposure.maturity, MATURITIES, "maturity", exposure.span))
+            for name in exposure.depends_on:
+                self._reference(name, self.relations, "relation", exposure.span)
+        return self.diagnostics
+
+    def _add(self, diagnostic: Diagnostic | None) -> None:
+        if diagnostic is not None:
+            self.diagnostics.append(diagnostic)
+
+    def _unique_names(self) -> None:
+        seen: set[str] = set()
+        for dataset in self.pipeline.datasets:
+            if dataset.name in seen:
+                self.diagnostics.append(_duplicate("dataset", dataset.name, dataset.span))
+            seen.add(dataset.name)
+            column_names: set[str] = set()
+            for column in dataset.columns:
+                if column.name in column_names:
+                    self.diagnostics.append(_duplicate("column", column.name, column.span))
+                column_names.add(column.name)
+        for step in (*self.steps, *self.pipeline.on_failure):
+            if step.name in seen:
+                self.diagnostics.append(_duplicate("step or dataset", step.name, step.span))
+            seen.add(step.name)
+        for kind, items in (
+            ("parameter", self.pipeline.parameters),
+            ("custom transformer", self.pipeline.custom_transformers),
+            ("exposure", self.pipeline.exposures),
+        ):
+            names: set[str] = set()
+            for item in items:
+                if item.name in names:
+                    self.diagnostics.append(_duplicate(kind, item.name, item.span))
+                names.add(item.name)
+
+    def _parameters(self) -> None:
+        for param in self.pipeline.parameters:
+            if param.type not in PARAM_TYPES:
+                self._add(_choice(param.type, PARAM_TYPES, "parameter type", param.span))
+            elif param.default is not None and not _value_fits(param.default, param.type):
+                self.error("E207", f"default {param.default!r} of parameter `{param.name}` is not a {param.type}",
+                           param.span)
+
+    def _reference(self, name: str, known: set[str], what: str, span: Span | None) -> bool:
+        if name in known:
+            return True
+        self.error("E202", f"unknown {what} `{name}`", span, did_you_mean(name, known))
+        return False
+
+    def _step(self, step: Step) -> None:
+        for name in step.after:
+            self._reference(name, self.step_names, "step", step.span)
+        if isinstance(step, ForEach):
+            self._foreach(step)
+        elif isinstance(step, Branch):
+            self._condition(step.condition, step)
+        else:
+            self._task(step)
+
+    def _foreach(self, step: ForEach) -> None:
+        if (step.items is None) == (step.items_param is None):
+            self.error("E209", f"foreach `{step.name}` needs either a list of items or a list parameter",
+                       step.span)
+        if step.items_param is not None and self._reference(
+            step.items_param, set(self.params), "parameter", step.span
+        ):
+            param_type = self.params[step.items_param].type
+            if not param_type.startswith("list<"):
+                self.error("E207", f"foreach `{step.name}` iterates over `{step.items_param}`, "
+                           f"a {param_type}, not a list", step.span)
+        if step.max_concurrency is not None and step.max_concurrency < 1:
+            self.error("E211", "max concurrency must be at least 1", step.span)
+
+    def _condition(self, condition: Condition, branch: Branch) -> None:
+        if isinstance(condition, (AllOf, AnyOf)):
+            for inner in condition.conditions:
+                self._condition(inner, branch)
+        elif isinstance(condition, Not):
+            self._condition(condition.condition, branch)
+        else:
+            operand = condition.operand if isinstance(condition, IsSet) else condition.left
+            param_type = self._operand(operand, branch)
+            if isinstance(condition, Compare):
+                self._add(_choice(condition.op, COMPARISONS, "comparison", condition.span))
+                if param_type and not _value_fits(condition.right, param_type):
+                    self.error("E207", f"`{operand.name}` is a {param_type}; "  # type: ignore[union-attr]
+                               f"it cannot be compared with {condition.right!r}", condition.span)
+
+    def _operand(self, operand: ParamRef | TaskResult, branch: Branch) -> str | None:
+        if isinstance(operand, ParamRef):
+            if self._reference(operand.name, set(self.params), "parameter", operand.span):
+                return self.params[operand.name].type
+            return None
+        if self._reference(operand.task, set(self.tasks), "task", operand.span):
+            if self.happens_before is None:
+                self.happens_before = flat_graph(self.pipeline)
+            if not self.happens_before.has_node(branch.name) or operand.task not in nx.ancestors(
+                self.happens_before, branch.name
+            ):
+                self.error("E214", f"branch `{branch.name}` reads the result of `{operand.task}`, "
+                           "which does not run before it", operand.span,
+                           f"add `{operand.task}` to the branch's `after` list")
+        return None
+
+    def _task(self, task: Task) -> None:
+        self._policy(task.policy)
+        for relation in task.reads():
+            self._reference(relation, self.relations, "relation", task.span)
+        for artifact in task.inputs + task.outputs:
+            if artifact.store is not None:
+                self._add(_choice(artifact.store, ARTIFACT_STORES, "artifact store", artifact.span))
+            if artifact.source is not None:
+                producer = artifact.source.split(".", 1)[0]
+                self._reference(producer, set(self.tasks), "task", artifact.span)
+        if isinstance(task, Write):
+            self._add(_choice(task.mode, WRITE_MODES, "write mode", task.span))
+            self._add(_choice(task.schema_change, SCHEMA_CHANGES, "schema change policy", task.span))
+            self._reference(task.target, self.datasets, "dataset", task.span)
+            if task.mode == "merge" and not task.unique_key:
+                self.error("E217", f"write `{task.name}` merges without a unique key", task.span,
+                           "add `unique_key` (the columns that identify a row)")
+            keys = task.unique_key + task.partition_by + ((task.watermark,) if task.watermark else ())
+            self.columns.require(task.input, keys, task.span, f"write `{task.name}`")
+        elif isinstance(task, QualityCheck):
+            self._add(_choice(task.severity, CHECK_SEVERITIES, "check severity", task.span))
+            for check in task.checks:
+                self.columns.require(task.input, check.columns(), check.span or task.span, "a check")
+                if isinstance(check, Relationships) and check.to in self.relations:
+                    self.columns.require(check.to, (check.field,), check.span or task.span, "a check")
+        elif isinstance(task, Train):
+            self.columns.require(task.input, task.feature_columns + (task.target_column,), task.span,
+                                 f"training task `{task.name}`")
+        elif isinstance(task, SelectModel):
+            for candidate in task.candidates:
+                if self._reference(candidate, set(self.tasks), "training task", task.span) and not isinstance(
+                    self.tasks[candidate], Train
+                ):
+                    self.error("E213", f"`{candidate}` is not a training task", task.span)
+        elif isinstance(task, KubernetesResource):
+            self._add(_choice(task.action, K8S_ACTIONS, "resource action", task.span))
+        elif isinstance(task, Wait) and task.seconds < 0:
+            self.error("E211", "a wait must not be negative", task.span)
+        if task.produces_relation:
+            self.columns.schema(task.name)
+
+    def _policy(self, policy: Policy) -> None:
+        if policy.runtime is not None:
+            self._add(_choice(policy.runtime, RUNTIMES, "runtime", policy.span))
+        if policy.timeout is not None and policy.timeout <= 0:
+            self.error("E211", "a timeout must be positive", policy.span)
+        retry = policy.retry
+        if retry is not None:
+            if retry.limit < 0 or retry.interval < 0:
+                self.error("E211", "retry limit and interval must not be negative", retry.span)
+            if retry.backoff < 1:
+                self.error("E211", f"retry backoff {retry.backoff} must be at least 1", retry.span)
+            if retry.max_delay is not None and retry.max_delay < retry.interval:
+                self.error("E211", "retry max delay is shorter than the interval", retry.span)
+            for error in retry.on:
+                self._add(_choice(error, RETRY_ON, "retry condition", retry.span))
+
+    def _arms(self) -> None:
+        """A step in one arm of a branch may not wait for a step in the other arm."""
+        for step in self.steps:
+            if isinstance(step, Branch):
+                then = {s.name for s in walk(step.then)}
+                otherwise = {s.name for s in walk(step.otherwise)}
+                for arm, other in ((step.then, otherwise), (step.otherwise, then)):
+                    for inner in walk(arm):
+                        for name in inner.after:
+                            if name in other:
+                                self.error("E215", f"`{inner.name}` waits for `{name}` in the other arm "
+                                           f"of branch `{step.name}`; only one arm runs", inner.span)
+
+
+def _value_fits(value: Value, param_type: str) -> bool:
+    if param_type.startswith("list<"):
+        item_type = param_type[5:-1]
+        return isinstance(value, tuple) and all(_value_fits(v, item_type) for v in value)
+    if isinstance(value, tuple):
+        return False
+    column_type = {"int": "bigint", "float": "double", "bool": "boolean"}.get(param_type, param_type)
+    return scalar_fits_type(value, column_type)
