@@ -411,6 +411,11 @@ Group = Union[ForEach, Branch]
 Step = Union[Task, ForEach, Branch]
 
 
+def kind_name(step: Step) -> str:
+    """The snake-case kind of a step: ``quality_check``, ``run_sql``, ``foreach``, ..."""
+    return "foreach" if isinstance(step, ForEach) else re.sub(r"(?<!^)(?=[A-Z])", "_", type(step).__name__).lower()
+
+
 def bodies(step: Step) -> tuple[tuple[Step, ...], ...]:
     """The step lists directly inside a group: a loop's body, a branch's two arms."""
     if isinstance(step, ForEach):

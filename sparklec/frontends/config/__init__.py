@@ -7,6 +7,7 @@ problem is a positioned diagnostic; errors raise `FrontendError`.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -117,5 +118,12 @@ def config_files(path: Path, env: str | None) -> tuple[list[Path], list[Diagnost
 
 
 def _is_json_schema(path: Path) -> bool:
-    head = path.read_text(encoding="utf-8", errors="replace")[:400]
-    return '"$schema"' in head and "json-schema.org" in head and '"pipeline_name"' not in head.split("properties")[0]
+    """Whether `path` is a JSON Schema document (such as the Sparkle config schema)."""
+    if path.suffix != ".json":
+        return False
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(document, dict) and "json-schema.org" in str(document.get("$schema", "")) \
+        and "properties" in document

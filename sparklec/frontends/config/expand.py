@@ -152,7 +152,8 @@ class Expansion:
         return (QualityCheck(name="quality_checks", input=relation, checks=checks, severity=severity, span=span),)
 
     def write(self, relation: str, target: Dataset, mode: str | None = None, unique_key: tuple[str, ...] | None = None,
-              name: str = "write") -> Write:
+              name: str = "write", gates: tuple[Step, ...] = ()) -> Write:
+        """Write `relation` into `target`; `gates` (quality checks) must pass first."""
         cfg = self.config
         evolution = self.extra.string("schema_evolution", "strict", ("strict", "additive", "full"))
         schema_change = {"strict": "fail", "additive": "append_new_columns", "full": "sync_all_columns"}[
@@ -164,7 +165,7 @@ class Expansion:
             name=name, input=relation, target=target.name, mode=mode or cfg.write_mode,
             unique_key=cfg.list("primary_key") if unique_key is None else unique_key,
             partition_by=cfg.list("partition_columns"), watermark=cfg.get("watermark_column"),
-            schema_change=schema_change, span=cfg.span("write_mode") if "write_mode" in cfg.reader else target.span,
+            schema_change=schema_change, after=tuple(g.name for g in gates), span=cfg.span("write_mode") if "write_mode" in cfg.reader else target.span,
         )
 
     def pipeline(self, steps: tuple[Step, ...]) -> Pipeline:

@@ -76,7 +76,7 @@ def read_config(node: Located, report: list[Diagnostic], env_override: str | Non
                                  span=node.span, help="start the file with `{` and `pipeline_name`"))
         return None
     reader = Reader(node, report)
-    reader.check_keys((*FIELDS, "$schema"))
+    reader.check_keys((*FIELDS, "$schema"), help_suffix="the README lists the config fields")
     for field in ("pipeline_name", "pipeline_type", "env"):
         reader.require(field)
     name = reader.string("pipeline_name") or ""

@@ -53,10 +53,11 @@ def ingestion(x: Expansion) -> tuple[Step, ...]:
     if provenance or cfg.transformers:
         steps.append(x.transform("add_provenance", "ingest", provenance + cfg.transformers))
         relation = "add_provenance"
-    steps.extend(x.checks(relation))
+    checks = x.checks(relation)
+    steps.extend(checks)
     if target is None:
         return tuple(steps)
-    steps.append(x.write(relation, target, mode="append" if streaming else None))
+    steps.append(x.write(relation, target, mode="append" if streaming else None, gates=checks))
     retention = x.extra.integer("retention_days", minimum=1)
     if retention is not None:
         interval = sql_string(f"interval {retention} days")
@@ -100,8 +101,9 @@ def transformation(x: Expansion) -> tuple[Step, ...]:
         return ()
     mode = "incremental" if incremental else "merge" if kind == "feature_store_daily_materialization" else None
     steps: list[Step] = [x.transform("transform", source.name, cfg.transformers)]
-    steps.extend(x.checks("transform"))
-    steps.append(x.write("transform", target, mode=mode))
+    checks = x.checks("transform")
+    steps.extend(checks)
+    steps.append(x.write("transform", target, mode=mode, gates=checks))
     return tuple(steps)
 
 
@@ -134,9 +136,10 @@ def gold(x: Expansion) -> tuple[Step, ...]:
         return ()
     realtime = cfg.pipeline_type == "gold_realtime_dashboard"
     steps: list[Step] = [x.transform("aggregate", source.name, tuple(steps_ops))]
-    steps.extend(x.checks("aggregate"))
+    checks = x.checks("aggregate")
+    steps.extend(checks)
     steps.append(x.write("aggregate", target, mode="merge" if realtime else "overwrite",
-                         unique_key=group_by if realtime else ()))
+                         unique_key=group_by if realtime else (), gates=checks))
     return tuple(steps)
 
 
@@ -154,8 +157,10 @@ def dimension(x: Expansion) -> tuple[Step, ...]:
     compare = x.extra.strings("compare_columns") or None
     scd = ScdType2(business_key=cfg.list("business_key"), compare_columns=compare, span=cfg.span("business_key"))
     steps: list[Step] = [x.transform("scd2", source.name, cfg.transformers + (scd,))]
-    steps.extend(x.checks("scd2"))
-    steps.append(x.write("scd2", target, mode="merge", unique_key=cfg.list("business_key") + (scd.effective_from,)))
+    checks = x.checks("scd2")
+    steps.extend(checks)
+    steps.append(x.write("scd2", target, mode="merge", unique_key=cfg.list("business_key") + (scd.effective_from,),
+                         gates=checks))
     return tuple(steps)
 
 

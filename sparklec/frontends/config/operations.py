@@ -83,8 +83,9 @@ def scoring(x: Expansion) -> tuple[Step, ...]:
     steps.append(Score(name="score", input="features", model_name=cfg.get("model_name") or "",
                        stage=x.extra.string("model_stage", "champion") or "champion",
                        feature_columns=cfg.list("feature_columns"), span=cfg.span("model_name")))
-    steps.extend(x.checks("score"))
-    steps.append(x.write("score", target, mode="append" if realtime else None))
+    checks = x.checks("score")
+    steps.extend(checks)
+    steps.append(x.write("score", target, mode="append" if realtime else None, gates=checks))
     return tuple(steps)
 
 

@@ -1,0 +1,3 @@
+from sparklec.compiler.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""The `sparklec` command line.
+
+    sparklec FILE... --backend NAME [-o DIR]   compile for a target
+    sparklec FILE... --emit ir                 print the verified IR as JSON
+    sparklec check FILE...                     verify only
+    sparklec graph FILE... --format dot|mermaid
+
+Exit codes: 0 success, 1 compile errors, 2 usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sparklec import __version__
+from sparklec.compiler.diagnostics import (
+    Diagnostic, SourceCache, SparklecError, UsageError, render,
+)
+from sparklec.ir.pipeline import ENVS
+
+COMMANDS = ("check", "graph")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                        help="Sparkle configs (.json, .yaml) or directories of them")
+    parser.add_argument("--env", choices=ENVS, help="the environment to compile for")
+    parser.add_argument("--diagnostics-format", choices=("text", "json"), default="text",
+                        help="how errors and warnings are printed (default: text)")
+
+
+def _compile_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sparklec",
+        description="Compile data pipelines for dbt, AWS Step Functions and Argo Workflows.",
+        epilog="other commands: sparklec check FILE..., sparklec graph FILE... (see `sparklec check --help`)",
+    )
+    parser.add_argument("--version", action="version", version=f"sparklec {__version__}")
+    parser.add_argument("--list-backends", action="store_true", help="list the available backends and exit")
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                        help="Sparkle configs (.json, .yaml) or directories of them")
+    parser.add_argument("--backend", "-b", metavar="NAME", help="the target to compile for")
+    parser.add_argument("-o", "--output", type=Path, metavar="DIR", help="output directory (default: out/<backend>)")
+    parser.add_argument("--option", "-O", action="append", default=[], metavar="KEY=VALUE",
+                        help="a backend option; repeatable")
+    parser.add_argument("--emit", choices=("ir",), help="print the verified, optimised IR as JSON instead")
+    parser.add_argument("--print-ir-after", metavar="PASS",
+                        help="print the IR (JSON, to stderr) after the named pass, or `all`")
+    parser.add_argument("--env", choices=ENVS, help="the environment to compile for")
+    parser.add_argument("--diagnostics-format", choices=("text", "json"), default="text",
+                        help="how errors and warnings are printed (default: text)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    fmt = "json" if "--diagnostics-format=json" in args or _follows(args, "--diagnostics-format", "json") else "text"
+    try:
+        if args and args[0] in COMMANDS:
+            return _subcommand(args)
+        return _compile(args)
+    except SparklecError as error:
+        _report(error.diagnostics, fmt)
+        return 2 if isinstance(error, UsageError) else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _follows(args: list[str], flag: str, value: str) -> bool:
+    return any(a == flag and b == value for a, b in zip(args, args[1:]))
+
+
+def _report(diagnostics: Sequence[Diagnostic], fmt: str) -> None:
+    if diagnostics:
+        print(render(diagnostics, fmt, SourceCache()), file=sys.stderr)
+
+
+def _subcommand(args: list[str]) -> int:
+    from sparklec.compiler.driver import load
+
+    command = args[0]
+    parser = argparse.ArgumentParser(prog=f"sparklec {command}")
+    _common(parser)
+    if command == "graph":
+        parser.add_argument("--format", choices=("dot", "mermaid"), default="mermaid")
+    options = parser.parse_args(args[1:])
+    project, warnings = load(options.files, env=options.env)
+    _report(warnings, options.diagnostics_format)
+    if command == "check":
+        count = len(project.pipelines)
+        print(f"ok: {count} pipeline{'s' if count != 1 else ''} verified", file=sys.stderr)
+        return 0
+    from sparklec.compiler.picture import render_graph
+
+    sys.stdout.write(render_graph(project, options.format))
+    return 0
+
+
+def _options(pairs: list[str]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError([Diagnostic(code="E505", message=f"option `{pair}` is not KEY=VALUE",
+                                         help="write e.g. --option runtime=glue")])
+        options[key] = value
+    return options
+
+
+def _compile(args: list[str]) -> int:
+    parser = _compile_parser()
+    options = parser.parse_args(args)
+    if options.list_backends:
+        from sparklec.backends import available
+
+        for name, origin in available().items():
+            print(f"{name}\t{origin}")
+        return 0
+    if not options.files:
+        parser.error("give one or more pipeline files")
+    if not options.backend and not options.emit:
+        parser.error("choose a target with --backend NAME (see --list-backends) or print the IR with --emit ir")
+    backend_options = _options(options.option)
+    from sparklec.compiler import driver
+    from sparklec.ir.serialize import to_json
+
+    if options.backend:
+        driver.get_backend(options.backend)  # an unknown name fails before any work
+    project, warnings = driver.load(options.files, env=options.env)
+    _report(warnings, options.diagnostics_format)
+
+    def after_pass(name: str, ir: object) -> None:
+        if options.print_ir_after in (name, "all"):
+            print(f"// IR after {name}", file=sys.stderr)
+            sys.stderr.write(to_json(ir))
+
+    project = driver.optimise(project, after_pass)
+    if options.emit == "ir":
+        sys.stdout.write(to_json(project))
+        return 0
+    from sparklec.compiler.output import write_atomically
+
+    artifacts = driver.lower(project, options.backend, backend_options)
+    output = options.output or Path("out") / options.backend
+    written = write_atomically(artifacts, output)
+    print(f"wrote {len(written)} files to {output}", file=sys.stderr)
+    return 0
