@@ -70,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _follows(args: list[str], flag: str, value: str) -> bool:
-    return any(a == flag and b == value for a, b in zip(args, args[1:]))
+    return any(a == flag and b == value for a, b in zip(args, args[1:], strict=False))
 
 
 def _report(diagnostics: Sequence[Diagnostic], fmt: str) -> None:
@@ -124,11 +124,12 @@ def _compile(args: list[str]) -> int:
     if not options.backend and not options.emit:
         parser.error("choose a target with --backend NAME (see --list-backends) or print the IR with --emit ir")
     backend_options = _options(options.option)
+    from sparklec.backends import get_backend
     from sparklec.compiler import driver
     from sparklec.ir.serialize import to_json
 
     if options.backend:
-        driver.get_backend(options.backend)  # an unknown name fails before any work
+        get_backend(options.backend)  # an unknown name fails before any work
     project, warnings = driver.load(options.files, env=options.env)
     _report(warnings, options.diagnostics_format)
 

@@ -62,7 +62,8 @@ def _parse_json(text: str, file: str) -> Located:
     try:
         tree = _json_parser().parse(text)
     except lark.UnexpectedCharacters as error:
-        char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+        position = error.pos_in_stream or 0
+        char = text[position] if position < len(text) else ""
         help_text = (
             "JSON strings use double quotes" if char == "'" else
             "JSON has no comments" if char in "/#" else
@@ -108,12 +109,12 @@ class _JsonBuilder:
     def __init__(self, file: str):
         self.file = file
 
-    def span(self, item: lark.Tree | lark.Token) -> Span:
+    def span(self, item: lark.Tree[lark.Token] | lark.Token) -> Span:
         meta = item.meta if isinstance(item, lark.Tree) else item
-        return Span(file=self.file, line=meta.line, column=meta.column,
-                    end_line=meta.end_line, end_column=meta.end_column)
+        return Span(file=self.file, line=meta.line or 1, column=meta.column or 1,
+                    end_line=meta.end_line or 1, end_column=meta.end_column or 1)
 
-    def build(self, tree: lark.Tree | lark.Token) -> Located:
+    def build(self, tree: lark.Tree[lark.Token] | lark.Token) -> Located:
         if isinstance(tree, lark.Token):  # a bare scalar document
             return Located(json.loads(tree.value), self.span(tree))
         kind = tree.data
@@ -121,7 +122,9 @@ class _JsonBuilder:
         if kind == "object":
             entries: dict[str, tuple[Span, Located]] = {}
             for pair in tree.children:
+                assert isinstance(pair, lark.Tree)
                 key_token, value = pair.children
+                assert isinstance(key_token, lark.Token)
                 key = json.loads(key_token.value)
                 if key in entries:
                     raise FrontendError([Diagnostic(
@@ -133,13 +136,12 @@ class _JsonBuilder:
             return Located(entries, span)
         if kind == "array":
             return Located([self.build(child) for child in tree.children], span)
-        token = tree.children[0] if tree.children else None
         literal = {"true": True, "false": False, "null": None}
         if kind in literal:
             return Located(literal[kind], span)
+        token = tree.children[0]
         assert isinstance(token, lark.Token)
-        value = json.loads(token.value)
-        return Located(value, span)
+        return Located(json.loads(token.value), span)
 
 
 def _parse_yaml(text: str, file: str) -> Located:

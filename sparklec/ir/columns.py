@@ -70,14 +70,14 @@ class ColumnFlow:
                     span=where,
                     help=did_you_mean(name, by_name) or f"available columns: {', '.join(by_name)}",
                 ))
-            for column, message in op.type_problems(by_name):
+            for _, message in op.type_problems(by_name):
                 self.report(Diagnostic(code="E205", message=message, span=where))
             if not op.replaces_existing():
-                for column in op.columns_added(schema):
-                    if column.name in by_name:
+                for added in op.columns_added(schema):
+                    if added.name in by_name:
                         self.report(Diagnostic(
                             code="E206",
-                            message=f"`{op.NAME}` adds column `{column.name}`, which already exists",
+                            message=f"`{op.NAME}` adds column `{added.name}`, which already exists",
                             span=where,
                             help="choose another target column name"
                             + (", or set `overwrite: true`" if op.NAME == "add_audit_columns" else ""),

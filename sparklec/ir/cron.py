@@ -31,7 +31,7 @@ def cron_problem(cron: str) -> str | None:
     fields = cron.split()
     if len(fields) != 5:
         return f"a cron expression has 5 fields (minute hour day month weekday), this one has {len(fields)}"
-    for text, (label, low, high, names) in zip(fields, _FIELDS):
+    for text, (label, low, high, names) in zip(fields, _FIELDS, strict=True):
         for item in text.upper().split(","):
             problem = _item_problem(item, low, high, names)
             if problem:

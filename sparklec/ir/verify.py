@@ -122,7 +122,7 @@ class _PipelineVerifier:
                            f"start it with one of {', '.join(s + '://' for s in ALERT_SCHEMES)}, "
                            "or give an SNS topic ARN")
         self._policy(pipeline.defaults)
-        for level_group, graph in levels(pipeline):
+        for _, graph in levels(pipeline):
             cycle = graph.find_cycle()
             if cycle:
                 first = graph.steps[cycle[0]]

@@ -18,7 +18,7 @@ from sparklec.frontends.config import extra as extras
 from sparklec.frontends.config.fields import SparkleConfig
 from sparklec.ir.pipeline import Dataset, Parameter, Pipeline, Schedule
 from sparklec.ir.cron import expand_schedule_name
-from sparklec.ir.tasks import QualityCheck, Step, Transform, Write
+from sparklec.ir.tasks import QualityCheck, Relationships, Step, Transform, Write
 from sparklec.ir.transformers import Op
 from sparklec.ir.values import Column, Setting
 
@@ -98,8 +98,8 @@ class Expansion:
             self.error("E113", f"`{text}` is not a table name", span,
                        "write `table`, `schema.table` or `catalog.schema.table` with letters, digits and `_`")
             return None
-        *qualifiers, table_name = parts
-        qualifiers = [None] * (2 - len(qualifiers)) + qualifiers  # type: ignore[list-item]
+        *given, table_name = parts
+        qualifiers: list[str | None] = [None] * (2 - len(given)) + list(given)
         name = table_name
         existing = {d.name for d in self.datasets}
         while name in existing:
@@ -148,8 +148,15 @@ class Expansion:
         checks, severity = extras.quality_checks(self.extra)
         if not checks:
             return ()
+        checks = tuple(self._related(c) if isinstance(c, Relationships) else c for c in checks)
         span = self.extra.value_span("quality_checks")
         return (QualityCheck(name="quality_checks", input=relation, checks=checks, severity=severity, span=span),)
+
+    def _related(self, check: Relationships) -> Relationships:
+        """A relationships check whose `to` (a table name in configs) names a declared dataset."""
+        existing = next((d for d in self.datasets if check.to in (d.name, d.qualified_name)), None)
+        dataset = existing or self.dataset("extra_config", table=check.to)
+        return attrs.evolve(check, to=dataset.name) if dataset else check
 
     def write(self, relation: str, target: Dataset, mode: str | None = None, unique_key: tuple[str, ...] | None = None,
               name: str = "write", gates: tuple[Step, ...] = ()) -> Write:
@@ -170,7 +177,7 @@ class Expansion:
 
     def pipeline(self, steps: tuple[Step, ...]) -> Pipeline:
         cfg = self.config
-        schedules = ()
+        schedules: tuple[Schedule, ...] = ()
         if cfg.get("schedule"):
             schedules = (Schedule(cron=expand_schedule_name(cfg.get("schedule") or ""),
                                   timezone=self.extra.string("timezone", "UTC") or "UTC",

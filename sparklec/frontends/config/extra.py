@@ -102,15 +102,15 @@ def quality_checks(extra: Reader) -> tuple[tuple[Check, ...], str]:
     if freshness is not None:
         freshness.check_keys(("column", "max_age"))
         if freshness.require("column") and freshness.require("max_age"):
-            column, max_age = freshness.string("column"), freshness.duration("max_age")
-            if column and max_age is not None:
-                checks.append(Freshness(column=column, max_age=max_age, span=freshness.node.span))
+            fresh_column, max_age = freshness.string("column"), freshness.duration("max_age")
+            if fresh_column and max_age is not None:
+                checks.append(Freshness(column=fresh_column, max_age=max_age, span=freshness.node.span))
     for rel in qc.entry_readers("relationships"):
         rel.check_keys(("column", "to", "field"))
         if all(rel.require(k) for k in ("column", "to", "field")):
-            column, to, field = rel.string("column"), rel.string("to"), rel.string("field")
-            if column and to and field:
-                checks.append(Relationships(column=column, to=to, field=field, span=rel.node.span))
+            from_column, to, field = rel.string("column"), rel.string("to"), rel.string("field")
+            if from_column and to and field:
+                checks.append(Relationships(column=from_column, to=to, field=field, span=rel.node.span))
     custom = qc.mapping("custom_sql")
     for name in custom.keys() if custom else ():
         assert custom is not None
@@ -267,7 +267,7 @@ def declared_columns(reader: Reader | None, key: str) -> tuple[Column, ...]:
             if item.require("name") and item.require("type"):
                 entries.append((item.string("name") or "", item, item.raw("type")))
     result = []
-    for name, item, type_node in entries:
+    for name, column_reader, type_node in entries:
         text = getattr(type_node, "value", None)
         span = getattr(type_node, "span", node.span)
         normal = normalize_type(text) if isinstance(text, str) else None
@@ -277,7 +277,7 @@ def declared_columns(reader: Reader | None, key: str) -> tuple[Column, ...]:
             continue
         result.append(Column(
             name=name, type=normal, span=span,
-            nullable=item.boolean("nullable", True) if item else True,
-            description=(item.string("description", "") or "") if item else "",
+            nullable=column_reader.boolean("nullable", True) if column_reader else True,
+            description=(column_reader.string("description", "") or "") if column_reader else "",
         ))
     return tuple(result)

@@ -10,7 +10,7 @@ from sparklec.compiler.diagnostics import Diagnostic, Span, did_you_mean
 from sparklec.frontends.config.reader import Reader
 from sparklec.frontends.documents import Located
 from sparklec.ir.pipeline import ENVS
-from sparklec.ir.transformers import CATALOGUE, InvalidParams, Op, build_op
+from sparklec.ir.transformers import CATALOGUE, InvalidParams, Op, build_op, parameter_names
 from sparklec.ir.transformers.pii import CustomOp
 
 PIPELINE_TYPES: tuple[str, ...] = (
@@ -125,6 +125,15 @@ def _custom_names(extra: Reader) -> set[str]:
     return set(custom.value) if custom is not None and custom.is_mapping else set()
 
 
+def _problem_span(reader: Reader, params: Reader | None, param: str | None, name: str) -> Span:
+    """An unknown parameter points at its key, a bad value at the value, a missing one at `params`."""
+    if params is None:
+        return reader.value_span("name")
+    if param is None or param not in params:
+        return reader.key_span("params")
+    return params.key_span(param) if param not in parameter_names(CATALOGUE[name]) else params.value_span(param)
+
+
 def read_transformer(item: Located, report: list[Diagnostic], custom: set[str]) -> Op | None:
     """A `{"name": ..., "params": {...}}` entry as a typed op."""
     if not item.is_mapping:
@@ -156,9 +165,5 @@ def read_transformer(item: Located, report: list[Diagnostic], custom: set[str]) 
         return build_op(name, plain, item.span)
     except InvalidParams as error:
         for problem in error.problems:
-            where = params.key_span(problem.param) if params and problem.param in params else (
-                reader.key_span("params") if params else reader.value_span("name"))
-            if params and problem.param in params and not problem.message.startswith(f"`{name}` has no"):
-                where = params.value_span(problem.param)
-            reader.error("E112", problem.message, where, problem.help)
+            reader.error("E112", problem.message, _problem_span(reader, params, problem.param, name), problem.help)
         return None

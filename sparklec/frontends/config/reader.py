@@ -83,11 +83,7 @@ class Reader:
         if node is None:
             return None
         value = node.value
-        if isinstance(value, bool) and bool not in expected:
-            ok = False
-        else:
-            ok = isinstance(value, expected)
-        if not ok:
+        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
             self.error("E103", f"`{self._name(key)}` must be {word}, not {describe(value)}", node.span)
             return None
         return value

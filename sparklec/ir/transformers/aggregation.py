@@ -65,12 +65,14 @@ class Aggregate(Op):
 
     def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
         numeric_only = ("sum", "avg", "stddev", "variance")
-        return [
-            (m.column, f"`{m.expression}` needs a numeric column, but `{m.column}` is {columns[m.column].type}")
-            for m in self.measures
-            if m.column in columns and m.expression.split("(", 1)[0] in numeric_only
-            and columns[m.column].type and not is_numeric_type(columns[m.column].type)
-        ]
+        problems = []
+        for measure in self.measures:
+            source = columns.get(measure.column or "")
+            if source and source.type and measure.expression.split("(", 1)[0] in numeric_only \
+                    and not is_numeric_type(source.type):
+                problems.append((source.name, f"`{measure.expression}` needs a numeric column, "
+                                 f"but `{source.name}` is {source.type}"))
+        return problems
 
     def output_columns(self, columns: Schema) -> Schema | None:
         by_name = {c.name: c for c in columns}
