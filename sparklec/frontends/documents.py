@@ -156,13 +156,23 @@ def _parse_yaml(text: str, file: str) -> Located:
         raise FrontendError([Diagnostic(
             code="E102", message=f"invalid YAML: {error.problem or error.context}",
             span=Span.point(file, mark.line + 1, mark.column + 1) if mark else None,
-            help="indent with spaces, not tabs" if "\\t" in str(error.problem) else None,
+            help=_yaml_help(str(error.problem)),
         )]) from None
     except yaml.YAMLError as error:
         raise FrontendError([Diagnostic(code="E102", message=f"invalid YAML: {error}",
                                         span=Span.point(file, 1, 1))]) from None
     finally:
         loader.dispose()
+
+
+def _yaml_help(problem: str) -> str | None:
+    if "\\t" in problem or "tab" in problem:
+        return "indent with spaces, not tabs"
+    if "mapping values are not allowed" in problem:
+        return "check the indentation (keys of one mapping line up) or quote a value that contains `: `"
+    if "could not find expected ':'" in problem:
+        return "a key needs a `:` after it"
+    return None
 
 
 class _YamlBuilder:

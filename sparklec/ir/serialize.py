@@ -15,14 +15,15 @@ import attrs
 from sparklec.ir import pipeline, policy, tasks, transformers, values
 
 _MODULES = (pipeline, policy, tasks, values, transformers)
+_BASES = (transformers.Op, transformers.WindowOp, tasks.Task, tasks.Check)
 KINDS: dict[str, type] = {
     name: cls
     for module in _MODULES
     for name, cls in vars(module).items()
     if isinstance(cls, type) and attrs.has(cls) and cls.__module__.startswith("sparklec.ir")
+    and not name.startswith("_") and cls not in _BASES
 }
-KINDS.update({cls.__name__: cls for cls in transformers.CATALOGUE.values()})
-KINDS["CustomOp"] = transformers.CustomOp
+"""Class name → node class, for every concrete IR node."""
 
 
 def to_data(node: Any) -> Any:

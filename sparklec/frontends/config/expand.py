@@ -168,9 +168,14 @@ class Expansion:
         ]
         if not self.extra.boolean("schema_enforcement", True):
             schema_change = "ignore"
+        mode = mode or cfg.write_mode
+        unique_key = cfg.list("primary_key") if unique_key is None else unique_key
+        if mode == "merge" and not unique_key:
+            self.error("E106", "`write_mode` merge needs `primary_key` (the columns that identify a row)",
+                       cfg.span("write_mode") if "write_mode" in cfg.reader else target.span,
+                       'add e.g. "primary_key": ["id"], or use append or overwrite')
         return Write(
-            name=name, input=relation, target=target.name, mode=mode or cfg.write_mode,
-            unique_key=cfg.list("primary_key") if unique_key is None else unique_key,
+            name=name, input=relation, target=target.name, mode=mode, unique_key=unique_key,
             partition_by=cfg.list("partition_columns"), watermark=cfg.get("watermark_column"),
             schema_change=schema_change, after=tuple(g.name for g in gates), span=cfg.span("write_mode") if "write_mode" in cfg.reader else target.span,
         )
@@ -187,7 +192,7 @@ class Expansion:
             name=cfg.pipeline_name, env=cfg.env, pipeline_type=cfg.pipeline_type,
             description=self.extra.string("description", "") or "",
             parameters=extras.parameters(self.extra) + tuple(self.parameters),
-            tags=tuple(Setting(key=k, value=v, span=s) for k, v, s in cfg.tags),
+            tags=tuple(Setting(key=k, value=v, span=s) for k, v, s in sorted(cfg.tags, key=lambda tag: tag[0])),
             schedules=schedules, triggers=extras.triggers(self.extra), alerts=cfg.list("alert_channels"),
             defaults=extras.policy(self.extra), datasets=tuple(self.datasets),
             custom_transformers=extras.custom_transformers(self.extra), steps=steps,

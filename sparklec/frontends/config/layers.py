@@ -7,7 +7,7 @@ import datetime
 
 from sparklec.frontends.config.expand import Expansion, pipeline_type, sql_identifier, sql_string
 from sparklec.ir.pipeline import Parameter
-from sparklec.ir.tasks import ForEach, Ingest, RunSql, Step, Transform
+from sparklec.ir.tasks import ForEach, Ingest, RunSql, Step
 from sparklec.ir.transformers import Aggregate, AddIngestionMetadata, FilterByCondition, ScdType2
 from sparklec.ir.transformers.aggregation import as_measures
 from sparklec.ir.values import Setting
@@ -39,7 +39,7 @@ def ingestion(x: Expansion) -> tuple[Step, ...]:
         name="ingest", ingestor=cfg.get("ingestor") or "", source=cfg.get("source_table") or "",
         source_system=cfg.get("source_system") or "", connection=cfg.get("source_connection"),
         options=tuple(
-            Setting(key=k, value=options.literal(k), span=options.key_span(k)) for k in options.keys()
+            Setting(key=k, value=options.literal(k), span=options.key_span(k)) for k in sorted(options.keys())
         ) if options else (),
         watermark=cfg.get("watermark_column"), streaming=streaming, checkpoint=cfg.get("checkpoint_location"),
         span=cfg.span("ingestor"),
@@ -208,7 +208,7 @@ def backfill(x: Expansion) -> tuple[Step, ...]:
         return ()
     slice_filter = FilterByCondition(condition=f"{sql_identifier(column)} = '${{slice}}'")
     body = (
-        Transform(name="transform_slice", input=source.name, steps=(slice_filter, *cfg.transformers)),
+        x.transform("transform_slice", source.name, (slice_filter, *cfg.transformers)),
         x.write("transform_slice", target, mode="overwrite", name="write_slice"),
     )
     return (ForEach(

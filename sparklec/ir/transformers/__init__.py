@@ -80,12 +80,14 @@ def build_op(name: str, params: Mapping[str, object], span: Span | None = None) 
     spellings = parameter_names(cls)
     problems: list[ParamError] = []
     values: dict[str, Any] = {}
+    misspelt: set[str] = set()
     for key, value in params.items():
         field_name = spellings.get(key)
         if field_name is None:
-            problems.append(ParamError(
-                key, f"`{name}` has no parameter `{key}`", did_you_mean(key, spellings) or _known(cls)
-            ))
+            suggestion = did_you_mean(key, spellings)
+            if suggestion:
+                misspelt.add(spellings[suggestion.split("`")[1]])
+            problems.append(ParamError(key, f"`{name}` has no parameter `{key}`", suggestion or _known(cls)))
         elif field_name in values:
             problems.append(ParamError(key, f"parameter `{field_name}` is given twice (as `{key}`)"))
         else:
@@ -94,9 +96,8 @@ def build_op(name: str, params: Mapping[str, object], span: Span | None = None) 
             except ValueError as error:
                 problems.append(ParamError(key, f"`{name}` parameter `{key}`: {error}"))
     for field in parameters(cls):
-        if field.default is attrs.NOTHING and field.name not in values and field.name not in {
-            p.param for p in problems
-        }:
+        if field.default is attrs.NOTHING and field.name not in values and field.name not in misspelt and \
+                field.name not in {p.param for p in problems}:
             problems.append(
                 ParamError(None, f"`{name}` needs the parameter `{field.name}`", _known(cls))
             )
@@ -154,8 +155,9 @@ def _type_word(expected: type) -> str:
     )
 
 
-for _cls in (*CATALOGUE.values(), WindowOp, CustomOp):
-    attrs.resolve_types(_cls)
+for _op_class in (*CATALOGUE.values(), WindowOp, CustomOp):
+    attrs.resolve_types(_op_class)
+del _op_class
 
 __all__ = [
     "AGGREGATE_FUNCTIONS", "AUDIT_COLUMNS", "CATALOGUE", "DEFAULT_NULL_VALUES", "DIALLING_PREFIXES",

@@ -1,0 +1,36 @@
+# Every target creates its own virtual environment on first use.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-long lint clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## demo: verify the bundled examples, print one pipeline's IR and draw the project
+demo: $(STAMP)
+	$(VENV)/bin/sparklec check examples/sparkle
+	mkdir -p out
+	$(VENV)/bin/sparklec examples/sparkle/silver/silver_customers.yaml --emit ir > out/silver_customers.ir.json
+	$(VENV)/bin/sparklec graph examples/sparkle --format mermaid > out/sparkle.mmd
+	@echo "IR: out/silver_customers.ir.json   DAG: out/sparkle.mmd"
+
+## lint: ruff and mypy --strict
+lint: $(STAMP)
+	$(VENV)/bin/ruff check sparklec tests bench
+	$(VENV)/bin/mypy
+
+## test: lint, then the whole suite with the CI hypothesis profile
+test: lint
+	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -q
+
+## test-long: the property tests with many more examples
+test-long: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .hypothesis

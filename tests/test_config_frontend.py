@@ -1,0 +1,223 @@
+"""The Sparkle config frontend: real configs, substitution, every pipeline type, projects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import EXAMPLE_CONFIGS, SHARED, SHARED_CONFIGS
+from sparklec import ir
+from sparklec.compiler.diagnostics import FrontendError
+from sparklec.compiler.driver import load
+from sparklec.frontends.config import load_config
+from sparklec.frontends.config.expand import PIPELINE_TYPES
+from sparklec.frontends.config.fields import FIELDS
+from sparklec.frontends.config.fields import PIPELINE_TYPES as TYPE_NAMES
+from sparklec.frontends.config.layers import date_slices
+from sparklec.ir import transformers as tf
+from sparklec.ir.tasks import walk
+
+
+def load_file(path: Path, **kwargs: object) -> ir.Pipeline:
+    pipeline, _ = load_config(path.read_text(), str(path), **kwargs)  # type: ignore[arg-type]
+    return pipeline
+
+
+def test_the_schema_fields_are_all_understood() -> None:
+    schema = json.loads((SHARED / "sparkle-configs" / "schema.json").read_text())
+    assert set(schema["properties"]) == set(FIELDS)
+    assert tuple(schema["properties"]["pipeline_type"]["enum"]) == TYPE_NAMES
+    assert set(PIPELINE_TYPES) == set(TYPE_NAMES), "every pipeline type expands"
+
+
+def test_shared_bronze_config() -> None:
+    pipeline = load_file(SHARED / "sparkle-configs" / "bronze_customer_ingestion.json", environ={})
+    assert [s.name for s in pipeline.steps] == ["ingest", "add_provenance", "write", "apply_retention"]
+    ingest, provenance, write, retention = pipeline.steps
+    assert isinstance(ingest, ir.Ingest) and ingest.ingestor == "jdbc_postgres" and ingest.connection == "postgres_prod"
+    assert [(s.key, s.value) for s in ingest.options] == [("fetchSize", 10000), ("numPartitions", 10)]
+    assert isinstance(provenance, ir.Transform) and provenance.steps == (tf.AddIngestionMetadata(source="postgres_crm"),)
+    assert isinstance(write, ir.Write) and (write.mode, write.partition_by) == ("append", ("ingestion_date",))
+    assert pipeline.dataset("customers_raw").qualified_name == "main.bronze.customers_raw"  # type: ignore[union-attr]
+    assert isinstance(retention, ir.RunSql) and "interval 90 days" in retention.statements[0]
+    assert pipeline.schedules == (ir.Schedule(cron="0 */2 * * *"),)
+    assert pipeline.alerts == ("slack://data-eng-alerts", "email://data-team@company.com")
+    assert ("criticality", "high") in [(t.key, t.value) for t in pipeline.tags]
+
+
+def test_shared_silver_config() -> None:
+    pipeline, warnings = load_config(
+        (SHARED / "sparkle-configs" / "silver_customer_transformation.json").read_text(), "silver.json", environ={})
+    transform, checks, write = pipeline.steps
+    assert isinstance(transform, ir.Transform)
+    assert [op.NAME for op in transform.steps] == [
+        "drop_exact_duplicates", "standardize_nulls", "trim_and_clean_strings", "clean_email_addresses",
+        "clean_phone_numbers", "add_audit_columns", "add_hash_key"]
+    assert transform.steps[4] == tf.CleanPhoneNumbers(columns=("phone",), country_code="+1")
+    assert transform.steps[6] == tf.AddHashKey(source_columns=("customer_id", "email"), target_column="customer_hash")
+    assert isinstance(checks, ir.QualityCheck) and checks.checks == (
+        ir.NotNull(column_names=("customer_id", "email")), ir.Unique(column_names=("customer_id",)),
+        ir.EmailFormat(column="email"))
+    assert isinstance(write, ir.Write) and write.after == ("quality_checks",) and write.mode == "overwrite"
+    assert pipeline.depends_on == ("bronze_customer_ingestion",)
+    assert [w.code for w in warnings] == ["W103"], "the audit columns overwrite the watermark"
+
+
+def test_substitution_uses_the_environment() -> None:
+    path = SHARED / "sparkle-configs" / "silver_customer_transformation.json"
+    pipeline = load_file(path, environ={"CATALOG": "dev_catalog", "SCHEMA": "silver_dev"})
+    target = pipeline.dataset("customers")
+    assert target is not None and (target.catalog, target.schema) == ("dev_catalog", "silver_dev")
+
+
+def test_embedded_and_escaped_references() -> None:
+    text = json.dumps({
+        "pipeline_name": "p", "pipeline_type": "zorder_analyze", "env": "dev",
+        "destination_schema": "sales_${REGION:eu}", "destination_table": "t$${X}",
+        "extra_config": {"zorder_columns": ["id"]}})
+    with pytest.raises(FrontendError):  # `t${X}` is not a table name: the escape produced a literal
+        load_config(text, "p.json", environ={})
+    text = text.replace("t$${X}", "t")
+    pipeline, _ = load_config(text, "p.json", environ={"REGION": "us"})
+    assert pipeline.datasets[0].schema == "sales_us"
+
+
+def test_env_override() -> None:
+    pipeline = load_file(SHARED / "sparkle-configs" / "bronze_customer_ingestion.json", env="dev", environ={})
+    assert pipeline.env == "dev"
+
+
+def test_yaml_and_json_give_the_same_ir(tmp_path: Path) -> None:
+    source = SHARED / "sparkle-configs" / "silver_customer_transformation.json"
+    as_yaml = tmp_path / "silver.yaml"
+    as_yaml.write_text(yaml.safe_dump(json.loads(source.read_text()), sort_keys=False))
+    assert load_file(as_yaml, environ={}) == load_file(source, environ={})
+
+
+@pytest.mark.parametrize("path", EXAMPLE_CONFIGS, ids=lambda p: p.stem)
+def test_examples_load_without_warnings(path: Path) -> None:
+    pipeline, warnings = load_config(path.read_text(), str(path), environ={})
+    assert warnings == []
+    assert pipeline.steps
+
+
+def test_examples_cover_every_pipeline_type() -> None:
+    kinds = {load_file(p, environ={}).pipeline_type for p in EXAMPLE_CONFIGS}
+    assert kinds == set(TYPE_NAMES)
+
+
+def _example(name: str) -> ir.Pipeline:
+    return load_file(next(p for p in EXAMPLE_CONFIGS if p.stem == name), environ={})
+
+
+def test_gold_filters_then_aggregates() -> None:
+    transform = _example("gold_daily_revenue").steps[0]
+    assert isinstance(transform, ir.Transform)
+    assert [op.NAME for op in transform.steps] == ["filter_by_condition", "aggregate"]
+    aggregate = transform.steps[1]
+    assert isinstance(aggregate, tf.Aggregate)
+    assert [m.name for m in aggregate.measures] == ["amount_sum", "amount_avg", "order_id_count"]
+
+
+def test_backfill_fans_out_over_date_slices() -> None:
+    [loop] = _example("orders_backfill").steps
+    assert isinstance(loop, ir.ForEach) and loop.max_concurrency == 8
+    assert loop.items is not None and len(loop.items) == 31 and loop.items[0] == "2024-01-01"
+    assert [s.name for s in loop.body] == ["transform_slice", "write_slice"]
+    assert date_slices(*map(__import__("datetime").date.fromisoformat, ("2024-01-31", "2024-04-01")), "month") == (
+        "2024-01-31", "2024-02-01", "2024-03-01", "2024-04-01")
+
+
+def test_catchup_iterates_over_a_parameter() -> None:
+    pipeline = _example("orders_catchup")
+    [loop] = pipeline.steps
+    assert isinstance(loop, ir.ForEach) and loop.items_param == "missed_slices"
+    assert pipeline.parameters == (ir.Parameter(name="missed_slices", type="list<string>", default=()),)
+
+
+def test_champion_challenger_trains_in_parallel() -> None:
+    pipeline = _example("churn_training")
+    names = [s.name for s in pipeline.steps]
+    assert names == ["training_data", "train_xgboost", "train_random_forest", "train_logistic", "select_champion"]
+    select = pipeline.steps[-1]
+    assert isinstance(select, ir.SelectModel) and select.after == tuple(names[1:4])
+
+
+def test_scd2_merges_on_business_key_and_validity() -> None:
+    pipeline = _example("dim_customer")
+    write = next(s for s in pipeline.steps if isinstance(s, ir.Write))
+    assert write.unique_key == ("customer_id", "valid_from") and write.mode == "merge"
+
+
+def test_relationship_target_becomes_a_dataset() -> None:
+    pipeline = _example("fact_orders")
+    check = next(s for s in pipeline.steps if isinstance(s, ir.QualityCheck))
+    relation = next(c for c in check.checks if isinstance(c, ir.Relationships))
+    assert pipeline.dataset(relation.to).qualified_name == "main.silver.customers"  # type: ignore[union-attr]
+
+
+def test_maintenance_statements_quote_identifiers() -> None:
+    pipeline = _example("customers_governance")
+    grants = next(s for s in pipeline.steps if s.name == "apply_grants")
+    assert isinstance(grants, ir.RunSql)
+    assert grants.statements[1].endswith("TO `data-engineers@company.com`")
+
+
+def test_a_directory_is_one_project_linked_by_dependencies() -> None:
+    project, warnings = load([SHARED / "sparkle-configs"], environ={})
+    assert [p.name for p in project.pipelines] == ["bronze_customer_ingestion", "silver_customer_transformation"]
+    assert [d.code for d in warnings] == ["N101", "W103"], "schema.json is skipped with a note"
+    project, warnings = load([EXAMPLE_CONFIGS[0].parent.parent], environ={})
+    assert len(project.pipelines) == 24 and project.name == "sparkle"
+    assert [d.code for d in warnings] == []
+
+
+def test_one_config_per_environment(tmp_path: Path) -> None:
+    folder = tmp_path / "customer_silver_daily"
+    folder.mkdir()
+    base = json.loads((SHARED / "sparkle-configs" / "bronze_customer_ingestion.json").read_text())
+    for env in ("dev", "prod"):
+        (folder / f"{env}.json").write_text(json.dumps({**base, "env": env, "pipeline_name": "customer_silver_daily"}))
+    project, _ = load([folder], env="prod", environ={})
+    assert project.pipelines[0].env == "prod"
+    with pytest.raises(FrontendError, match="choose one with --env|one config per environment"):
+        load([folder], environ={})
+    with pytest.raises(FrontendError):
+        load([folder], env="qa", environ={})
+
+
+def test_unused_fields_and_extra_keys_warn(tmp_path: Path) -> None:
+    config = {"pipeline_name": "p", "pipeline_type": "zorder_analyze", "env": "dev", "destination_table": "t",
+              "model_name": "m", "extra_config": {"zorder_columns": ["id"], "zorder_colums": ["x"], "metric": "auc"}}
+    pipeline, warnings = load_config(json.dumps(config, indent=1), "p.json", environ={})
+    assert sorted((w.code, w.message.split("`")[1]) for w in warnings) == [
+        ("W101", "extra_config.zorder_colums"), ("W102", "extra_config.metric"), ("W102", "model_name")]
+    assert next(w for w in warnings if w.code == "W101").help == "did you mean `zorder_columns`?"
+
+
+def test_errors_in_several_files_are_all_reported(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.json").write_text('{"pipeline_name": "x", "env": "dev"}')
+    with pytest.raises(FrontendError) as error:
+        load([tmp_path], environ={})
+    assert {d.span.file for d in error.value.diagnostics if d.span} == {str(tmp_path / "a.json"), str(tmp_path / "b.json")}
+
+
+def test_custom_transformers_in_configs() -> None:
+    config = {"pipeline_name": "p", "pipeline_type": "silver_batch_transformation", "env": "dev",
+              "source_table": "s.x", "destination_table": "y",
+              "transformers": [{"name": "shout", "params": {"target_column": "loud"}}],
+              "extra_config": {"custom_transformers": {"shout": "upper(name)"}}}
+    pipeline, _ = load_config(json.dumps(config), "p.json", environ={})
+    transform = pipeline.steps[0]
+    assert isinstance(transform, ir.Transform) and transform.steps == (tf.CustomOp(transformer="shout", target_column="loud"),)
+    assert pipeline.custom_transformers[0].sql == "upper(name)"
+
+
+def test_every_step_carries_a_span() -> None:
+    for path in EXAMPLE_CONFIGS:
+        pipeline = load_file(path, environ={})
+        assert all(step.span is not None for step in walk(pipeline.steps)), path

@@ -1,0 +1,132 @@
+"""The transformer catalogue: building ops from config params, and their column flow."""
+
+from __future__ import annotations
+
+import pytest
+
+from sparklec.ir import Column
+from sparklec.ir import transformers as tf
+from sparklec.ir.transformers import CATALOGUE, InvalidParams, build_op
+
+SCHEMA = (
+    Column(name="id", type="bigint"), Column(name="email", type="string"), Column(name="phone", type="string"),
+    Column(name="born", type="date"), Column(name="amount", type="double"),
+)
+
+# One valid parameter set per catalogue entry, written as in real configs (aliases included).
+PARAMS: dict[str, dict[str, object]] = {
+    "drop_exact_duplicates": {},
+    "drop_duplicates_by_key": {"key_columns": ["id"], "order_by": "amount", "keep": "last"},
+    "filter_by_condition": {"condition": "amount > 0"},
+    "drop_null_rows": {"columns": ["email"], "how": "all"},
+    "remove_outliers_iqr": {"column": "amount", "multiplier": 3},
+    "standardize_nulls": {"null_values": ["", "-"], "trim": True},
+    "trim_and_clean_strings": {"columns": ["email"]},
+    "normalize_case": {"columns": ["email"], "case": "lower"},
+    "remove_special_characters": {"columns": ["phone"], "replacement": "_"},
+    "replace_values": {"replacements": {"email": {"n/a": None}}},
+    "fill_nulls": {"fill_values": {"amount": 0}},
+    "coalesce_columns": {"target_column": "contact", "source_columns": ["email", "phone"], "drop_sources": True},
+    "clean_email_addresses": {"email_column": "email"},
+    "clean_phone_numbers": {"phone_column": "phone", "country_code": "US"},
+    "add_audit_columns": {"user": "etl"},
+    "add_ingestion_metadata": {"source_system": "crm", "batch_id": "b1"},
+    "add_hash_key": {"source_columns": ["id", "email"], "hash_column": "h", "algorithm": "sha256"},
+    "add_business_key": {"key_columns": ["id", "email"]},
+    "add_surrogate_key": {"key_columns": ["id"]},
+    "add_date_components": {"date_column": "born", "prefix": "b_"},
+    "add_row_number": {"partition_by": ["email"], "order_by": ["id"]},
+    "add_rank": {"order_by": ["amount"], "dense": True},
+    "add_age_from_birthdate": {"birthdate_column": "born"},
+    "add_tenure_months": {"start_date_column": "born"},
+    "aggregate": {"group_by": ["email"], "aggregations": {"amount": ["sum", "max"]}},
+    "add_running_total": {"order_by": ["id"], "column": "amount"},
+    "add_moving_average": {"order_by": ["id"], "column": "amount", "window": 7},
+    "add_lag_lead_columns": {"order_by": ["id"], "column": "amount", "periods": 2},
+    "mask_column": {"columns": ["phone"], "visible_chars": 2},
+    "tokenize_column": {"columns": ["email"], "salt": "s"},
+    "redact_email": {"columns": ["email"]},
+    "remove_pii_columns": {"columns": ["phone"]},
+    "scd_type2": {"business_key": ["id"], "compare_columns": ["email"]},
+}
+
+EXPECTED_COLUMNS: dict[str, list[str]] = {
+    "coalesce_columns": ["id", "born", "amount", "contact"],
+    "add_audit_columns": ["id", "email", "phone", "born", "amount", "created_at", "updated_at", "created_by", "updated_by"],
+    "add_ingestion_metadata": ["id", "email", "phone", "born", "amount", "_ingestion_timestamp", "_ingestion_date",
+                               "_source_system", "_batch_id"],
+    "add_hash_key": ["id", "email", "phone", "born", "amount", "h"],
+    "add_date_components": ["id", "email", "phone", "born", "amount", "b_year", "b_month", "b_day"],
+    "aggregate": ["email", "amount_sum", "amount_max"],
+    "add_lag_lead_columns": ["id", "email", "phone", "born", "amount", "amount_lag_2", "amount_lead_2"],
+    "add_moving_average": ["id", "email", "phone", "born", "amount", "amount_moving_avg_7"],
+    "remove_pii_columns": ["id", "email", "born", "amount"],
+    "scd_type2": ["id", "email", "phone", "born", "amount", "valid_from", "valid_to", "is_current"],
+}
+
+
+def test_every_transformer_has_a_test_case() -> None:
+    assert set(PARAMS) == set(CATALOGUE)
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_build_and_column_flow(name: str) -> None:
+    op = build_op(name, PARAMS[name])
+    assert op.NAME == name
+    by_name = {c.name: c for c in SCHEMA}
+    assert all(c in by_name for c in op.columns_read()), "the sample params name existing columns"
+    assert op.type_problems(by_name) == []
+    output = op.output_columns(SCHEMA)
+    assert output is not None
+    expected = EXPECTED_COLUMNS.get(name)
+    if expected is not None:
+        assert [c.name for c in output] == expected
+    assert len({c.name for c in output}) == len(output), "no duplicate output columns"
+
+
+def test_aliases_and_single_strings_are_accepted() -> None:
+    op = build_op("clean_email_addresses", {"email_column": "email"})
+    assert op == tf.CleanEmailAddresses(columns=("email",))
+    assert build_op("clean_phone_numbers", {"phone_column": "p", "country_code": "+44"}).country_code == "+44"  # type: ignore[attr-defined]
+    assert build_op("clean_phone_numbers", {"phone_column": "p", "country_code": "gb"}).country_code == "+44"  # type: ignore[attr-defined]
+
+
+def test_aggregate_measure_forms() -> None:
+    as_map = build_op("aggregate", {"group_by": "d", "aggregations": {"x": "sum"}})
+    as_list = build_op("aggregate", {"group_by": "d", "measures": [{"name": "x_sum", "expression": "sum(x)"}]})
+    assert [m.name for m in as_map.measures] == [m.name for m in as_list.measures] == ["x_sum"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("name", "params", "fragment", "param"), [
+    ("add_hash_key", {"source_colums": ["a"]}, "has no parameter `source_colums`", "source_colums"),
+    ("add_hash_key", {"source_columns": ["a"], "algorithm": "crc32"}, "expected one of md5, sha256, sha512", "algorithm"),
+    ("normalize_case", {"columns": ["a"], "case": "title"}, "expected one of upper, lower", "case"),
+    ("drop_duplicates_by_key", {"key_columns": ["a"]}, "needs the parameter `order_by`", None),
+    ("replace_values", {"replacements": {}}, "non-empty map", "replacements"),
+    ("aggregate", {"aggregations": {"x": ["median"]}}, "unknown aggregate function `median`", "aggregations"),
+    ("remove_outliers_iqr", {"column": "a", "multiplier": "big"}, "expected a number", "multiplier"),
+    ("mask_column", {"columns": ["a"], "visible_chars": True}, "expected an integer", "visible_chars"),
+    ("clean_phone_numbers", {"columns": ["a"], "country_code": "Narnia"}, "ISO country code", "country_code"),
+    ("add_hash_key", {"source_columns": ["a"], "hash_column": "h", "target_column": "g"}, "given twice", "target_column"),
+])
+def test_parameter_problems(name: str, params: dict[str, object], fragment: str, param: str | None) -> None:
+    with pytest.raises(InvalidParams) as error:
+        build_op(name, params)
+    problem = next(p for p in error.value.problems if fragment in p.message)
+    assert problem.param == param
+
+
+def test_unknown_parameter_suggests_the_closest() -> None:
+    with pytest.raises(InvalidParams) as error:
+        build_op("add_hash_key", {"source_colums": ["a"]})
+    assert error.value.problems[0].help == "did you mean `source_columns`?"
+
+
+def test_type_problems() -> None:
+    by_name = {c.name: c for c in SCHEMA}
+    assert tf.NormalizeCase(columns=("id",)).type_problems(by_name)
+    assert tf.FillNulls(fill_values=(tf.FillValue(column="amount", value="zero"),)).type_problems(by_name)
+    assert tf.AddDateComponents(date_column="email").type_problems(by_name)
+    assert tf.RemoveOutliersIqr(column="email").type_problems(by_name)
+    assert tf.Aggregate(measures=(tf.Measure(name="s", expression="sum(email)", column="email"),)).type_problems(by_name)
+    assert not tf.FillNulls(fill_values=(tf.FillValue(column="amount", value=1),)).type_problems(by_name)

@@ -1,0 +1,138 @@
+"""The verifier: each kind of problem is found, reported with its code, and valid IR passes."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from sparklec import ir
+from sparklec.ir import transformers as tf
+from sparklec.ir.graph import StepGraph, flat_graph, levels
+from sparklec.ir.verify import verify
+
+SPAN = ir.Span(file="p.spk", line=7, column=3, end_line=7, end_column=9)
+SOURCE = ir.Dataset(name="raw", schema="bronze", table="raw", columns=(
+    ir.Column(name="id", type="bigint"), ir.Column(name="email", type="string"),
+    ir.Column(name="updated_at", type="timestamp"),
+))
+TARGET = ir.Dataset(name="clean_table", schema="silver", table="clean")
+
+
+def pipeline(*steps: ir.Step, **fields: object) -> ir.Pipeline:
+    base: dict[str, object] = {"name": "p", "datasets": (SOURCE, TARGET), "steps": steps}
+    base.update(fields)
+    return ir.Pipeline(**base)  # type: ignore[arg-type]
+
+
+def codes(*pipelines: ir.Pipeline) -> list[str]:
+    return [d.code for d in verify(ir.Project(name="x", pipelines=pipelines))]
+
+
+def test_a_valid_pipeline_passes() -> None:
+    clean = ir.Transform(name="clean", input="raw", steps=(
+        tf.StandardizeNulls(columns=("email",)), tf.AddHashKey(source_columns=("id", "email"))))
+    write = ir.Write(name="write", input="clean", target="clean_table", mode="merge", unique_key=("id",))
+    assert codes(pipeline(clean, write)) == []
+
+
+CASES = [
+    ("duplicate step", pipeline(ir.Wait(name="a", seconds=1), ir.Wait(name="a", seconds=2)), "E201"),
+    ("step named like a dataset", pipeline(ir.Wait(name="raw", seconds=1)), "E201"),
+    ("unknown after", pipeline(ir.Wait(name="a", seconds=1, after=("b",))), "E202"),
+    ("unknown input", pipeline(ir.Transform(name="t", input="nope")), "E202"),
+    ("reading a non-relation", pipeline(ir.Wait(name="w", seconds=1), ir.Transform(name="t", input="w")), "E202"),
+    ("cycle", pipeline(ir.Wait(name="a", seconds=1, after=("b",)), ir.Wait(name="b", seconds=1, after=("a",))), "E203"),
+    ("cycle through data", pipeline(
+        ir.Transform(name="t", input="raw"), ir.Write(name="w", input="t", target="raw")), "E203"),
+    ("unknown column", pipeline(ir.Transform(name="t", input="raw", steps=(
+        tf.NormalizeCase(columns=("emial",)),))), "E204"),
+    ("column removed earlier", pipeline(ir.Transform(name="t", input="raw", steps=(
+        tf.RemovePiiColumns(columns=("email",)), tf.CleanEmailAddresses(columns=("email",))))), "E204"),
+    ("wrong column type", pipeline(ir.Transform(name="t", input="raw", steps=(
+        tf.NormalizeCase(columns=("id",)),))), "E205"),
+    ("column clash", pipeline(ir.Transform(name="t", input="raw", steps=(
+        tf.AddAuditColumns(),))), "E206"),
+    ("write key missing", pipeline(ir.Write(name="w", input="raw", target="clean_table", mode="merge",
+                                            unique_key=("customer",))), "E204"),
+    ("check column missing", pipeline(ir.QualityCheck(name="q", input="raw", checks=(
+        ir.NotNull(column_names=("nope",)),))), "E204"),
+    ("param default type", pipeline(parameters=(ir.Parameter(name="n", type="int", default="x"),)), "E207"),
+    ("comparison type", pipeline(ir.Branch(name="b", condition=ir.Compare(
+        left=ir.ParamRef(name="n"), op="==", right="five"), then=(ir.Wait(name="w", seconds=1),)),
+        parameters=(ir.Parameter(name="n", type="int", default=1),)), "E207"),
+    ("foreach over a scalar", pipeline(ir.ForEach(name="f", var="x", items_param="n", body=()),
+                                       parameters=(ir.Parameter(name="n", type="int"),)), "E207"),
+    ("unknown parameter", pipeline(ir.Branch(name="b", condition=ir.IsSet(operand=ir.ParamRef(name="x")))), "E202"),
+    ("bad env", pipeline(env="production"), "E209"),
+    ("bad write mode", pipeline(ir.Write(name="w", input="raw", target="clean_table", mode="upsert")), "E209"),
+    ("bad runtime", pipeline(defaults=ir.Policy(runtime="lambda2")), "E209"),
+    ("bad alert", pipeline(alerts=("pager://x",)), "E209"),
+    ("bad cron", pipeline(schedules=(ir.Schedule(cron="0 25 * * *"),)), "E210"),
+    ("short cron", pipeline(schedules=(ir.Schedule(cron="0 2 * *"),)), "E210"),
+    ("negative retry", pipeline(defaults=ir.Policy(retry=ir.Retry(limit=-1))), "E211"),
+    ("zero concurrency", pipeline(ir.ForEach(name="f", var="x", items=(1,), max_concurrency=0)), "E211"),
+    ("select non-training", pipeline(ir.Wait(name="w", seconds=1), ir.SelectModel(
+        name="s", model_name="m", candidates=("w",))), "E213"),
+    ("result not upstream", pipeline(ir.Wait(name="w", seconds=1), ir.Branch(name="b", condition=ir.Compare(
+        left=ir.TaskResult(task="w", field="status"), op="==", right="ok")), parameters=()), "E214"),
+    ("cross-arm dependency", pipeline(ir.Branch(
+        name="b", condition=ir.IsSet(operand=ir.ParamRef(name="a")),
+        then=(ir.Wait(name="x", seconds=1, after=("y",)),), otherwise=(ir.Wait(name="y", seconds=1),)),
+        parameters=(ir.Parameter(name="a"),)), "E215"),
+    ("merge without key", pipeline(ir.Write(name="w", input="raw", target="clean_table", mode="merge")), "E217"),
+]
+
+
+@pytest.mark.parametrize(("pipe", "code"), [(p, c) for _, p, c in CASES], ids=[d for d, _, _ in CASES])
+def test_problem_is_reported(pipe: ir.Pipeline, code: str) -> None:
+    assert code in codes(pipe)
+
+
+def test_suggestion_and_span() -> None:
+    op = tf.NormalizeCase(columns=("emial",), span=SPAN)
+    [diagnostic] = verify(ir.Project(name="x", pipelines=(pipeline(ir.Transform(name="t", input="raw", steps=(op,))),)))
+    assert diagnostic.span == SPAN and diagnostic.help == "did you mean `email`?"
+
+
+def test_result_of_an_upstream_task_is_fine() -> None:
+    branch = ir.Branch(name="b", after=("w",), condition=ir.Compare(
+        left=ir.TaskResult(task="w", field="status"), op="==", right="ok"), then=(ir.Wait(name="x", seconds=1),))
+    assert codes(pipeline(ir.Wait(name="w", seconds=1), branch)) == []
+
+
+def test_pipeline_dependencies() -> None:
+    a = ir.Pipeline(name="a", depends_on=("b",))
+    b = ir.Pipeline(name="b", depends_on=("a",))
+    assert "E203" in codes(a, b)
+    assert codes(ir.Pipeline(name="a", depends_on=("c",)), ir.Pipeline(name="b")) == ["W201"]
+    assert codes(ir.Pipeline(name="a", depends_on=("elsewhere",))) == [], "a lone pipeline's upstreams are external"
+    assert "E201" in codes(ir.Pipeline(name="a"), ir.Pipeline(name="a"))
+
+
+def test_unknown_column_types_are_not_checked() -> None:
+    unknown = attrs.evolve(SOURCE, columns=())
+    step = ir.Transform(name="t", input="raw", steps=(tf.NormalizeCase(columns=("anything",)),))
+    assert codes(pipeline(step, datasets=(unknown,))) == []
+
+
+def test_custom_transformers() -> None:
+    custom = (ir.CustomTransformer(name="upper_email", sql="upper(email)"),
+              ir.CustomTransformer(name="dedupe", sql="select distinct * from {{ input }}"))
+    expression = ir.Transform(name="t", input="raw", steps=(
+        tf.CustomOp(transformer="upper_email", target_column="email_upper"), tf.NormalizeCase(columns=("email_upper",))))
+    assert codes(pipeline(expression, custom_transformers=custom)) == []
+    select = ir.Transform(name="t", input="raw", steps=(tf.CustomOp(transformer="dedupe"), tf.NormalizeCase(
+        columns=("whatever",))))
+    assert codes(pipeline(select, custom_transformers=custom)) == [], "columns after a SELECT are unknown"
+
+
+def test_graph_levels_and_flattening() -> None:
+    inner = ir.Wait(name="inner", seconds=1)
+    loop = ir.ForEach(name="loop", var="x", items=(1,), body=(inner,), after=("first",))
+    last = ir.Wait(name="last", seconds=1, after=("inner",))
+    p = pipeline(ir.Wait(name="first", seconds=1), loop, last)
+    top = StepGraph.of(p)
+    assert top.edges() == [("first", "loop"), ("loop", "last")]
+    assert [g.steps.keys() for _, g in levels(p)][1] == {"inner": inner}.keys()
+    flat = flat_graph(p)
+    assert flat.has_edge("first", "inner") and flat.has_edge("inner", "last")
