@@ -21,7 +21,7 @@ demo: $(STAMP)
 
 ## lint: ruff and mypy --strict
 lint: $(STAMP)
-	$(VENV)/bin/ruff check sparklec tests bench
+	$(VENV)/bin/ruff check sparklec tests
 	$(VENV)/bin/mypy
 
 ## test: lint, then the whole suite with the CI hypothesis profile

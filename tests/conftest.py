@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 SHARED_CONFIGS = sorted((SHARED / "sparkle-configs").glob("*_*.json"))
 EXAMPLES = ROOT / "examples"
+PLUGIN = Path(__file__).parent / "plugin_package"
 EXAMPLE_CONFIGS = sorted(p for p in (EXAMPLES / "sparkle").rglob("*") if p.suffix in (".json", ".yaml", ".yml"))
 
 
@@ -37,3 +40,21 @@ def cli(capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
         captured = capsys.readouterr()
         return CliResult(code, captured.out, captured.err)
     return run
+
+
+def install_entry_point(site: Path, dist: str, line: str) -> None:
+    """Make a distribution with one `sparklec.backends` entry point visible to importlib.metadata."""
+    info = site / f"{dist}-0.1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text(f"[sparklec.backends]\n{line}\n")
+
+
+@pytest.fixture
+def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The plugin package under tests/, installed as a distribution for this test."""
+    install_entry_point(tmp_path, "sparklec_plugin_example", "ir-json = sparklec_plugin_example:backend")
+    monkeypatch.syspath_prepend(str(PLUGIN))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    sys.modules.pop("sparklec_plugin_example", None)

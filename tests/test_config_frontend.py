@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import EXAMPLE_CONFIGS, SHARED, SHARED_CONFIGS
+from conftest import EXAMPLE_CONFIGS, SHARED
 from sparklec import ir
 from sparklec.compiler.diagnostics import FrontendError
 from sparklec.compiler.driver import load
@@ -221,3 +221,12 @@ def test_every_step_carries_a_span() -> None:
     for path in EXAMPLE_CONFIGS:
         pipeline = load_file(path, environ={})
         assert all(step.span is not None for step in walk(pipeline.steps)), path
+
+
+def test_the_readme_documents_every_type_and_extra_key() -> None:
+    from conftest import ROOT
+    from sparklec.frontends.config.extra import EXTRA_CONFIG_KEYS
+
+    readme = (ROOT / "README.md").read_text()
+    assert all(f"`{name}`" in readme for name in TYPE_NAMES)
+    assert all(f"`{key}`" in readme for key in EXTRA_CONFIG_KEYS)

@@ -72,7 +72,7 @@ def test_every_transformer_has_a_test_case() -> None:
 @pytest.mark.parametrize("name", sorted(CATALOGUE))
 def test_build_and_column_flow(name: str) -> None:
     op = build_op(name, PARAMS[name])
-    assert op.NAME == name
+    assert name == op.NAME
     by_name = {c.name: c for c in SCHEMA}
     assert all(c in by_name for c in op.columns_read()), "the sample params name existing columns"
     assert op.type_problems(by_name) == []
