@@ -100,7 +100,8 @@ def ops(draw: Draw, schema: Schema) -> tf.Op:
         choices.append(lambda: tf.AddAuditColumns(user=draw(_WORD)))
     if len(names) > 2:
         choices.append(lambda: tf.RemovePiiColumns(columns=(draw(st.sampled_from(names[1:])),)))
-    return draw(st.sampled_from(choices))()
+    make: Callable[[], tf.Op] = draw(st.sampled_from(choices))
+    return make()
 
 
 @st.composite
@@ -201,9 +202,9 @@ class _PipelineBuilder:
                 steps.append(ForEach(name=self.name(), var=var, items=items, body=body, after=after,
                                      max_concurrency=draw(st.none() | st.integers(1, 10))))
             elif group == 1:
-                param = self.parameter()
+                param, value = self.parameter()
                 condition = Compare(left=ParamRef(name=param.name), op=draw(st.sampled_from(("==", "!="))),
-                                    right=param.default)
+                                    right=value)
                 then = self.steps(draw(st.integers(1, 2)), True, depth + 1)
                 otherwise = self.steps(draw(st.integers(0, 2)), True, depth + 1)
                 steps.append(Branch(name=self.name(), condition=condition, then=then, otherwise=otherwise, after=after))
@@ -211,10 +212,12 @@ class _PipelineBuilder:
                 steps.append(self.task(after, nested))
         return tuple(steps)
 
-    def parameter(self) -> Parameter:
-        parameter = Parameter(name=self.name(), type="string", default=self.draw(st.sampled_from(("dev", "prod"))))
+    def parameter(self) -> tuple[Parameter, str]:
+        """A new string parameter and a value to compare it with."""
+        value: str = self.draw(st.sampled_from(("dev", "prod")))
+        parameter = Parameter(name=self.name(), type="string", default=value)
         self.parameters.append(parameter)
-        return parameter
+        return parameter, value
 
 
 @st.composite

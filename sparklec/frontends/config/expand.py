@@ -172,8 +172,7 @@ class Expansion:
         unique_key = cfg.list("primary_key") if unique_key is None else unique_key
         if mode == "merge" and not unique_key:
             self.error("E106", "`write_mode` merge needs `primary_key` (the columns that identify a row)",
-                       cfg.span("write_mode") if "write_mode" in cfg.reader else target.span,
-                       'add e.g. "primary_key": ["id"], or use append or overwrite')
+                       cfg.span("write_mode"), 'add e.g. "primary_key": ["id"], or use append or overwrite')
         return Write(
             name=name, input=relation, target=target.name, mode=mode, unique_key=unique_key,
             partition_by=cfg.list("partition_columns"), watermark=cfg.get("watermark_column"),
