@@ -24,18 +24,30 @@ import attrs
 from hypothesis import strategies as st
 
 from sparklec.ir import (
-    AcceptedValues, Approval, Branch, Column, Compare, Container, Dataset, ForEach, NotNull, Notify, Parameter,
-    ParamRef, Pipeline, Policy, Project, QualityCheck, Resources, Retry, RowCount, RunSql, Schedule, Script, Step,
-    Task, Transform, Unique, Wait, Write,
+    AcceptedValues, AllOf, Approval, Artifact, Branch, Column, Compare, Condition, Container, CustomEventTrigger,
+    Dataset, Exposure, ForEach, GitHubTrigger, Ingest, KafkaTrigger, KubernetesResource, NotNull, Notify,
+    ObjectCreatedTrigger, Parameter, ParamRef, Pipeline, Policy, Project, QualityCheck, Resources, Retry, RowCount,
+    RunSql, Schedule, Score, Script, SelectModel, Setting, SqsTrigger, Step, Task, TaskResult, Train, Transform,
+    Unique, Wait, WebhookTrigger, Write,
 )
 from sparklec.ir import transformers as tf
-from sparklec.ir.policy import RUNTIMES
+from sparklec.ir.policy import ARTIFACT_STORES, RUNTIMES
 from sparklec.ir.transformers import Schema
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_WORD = st.builds(str.__add__, st.sampled_from(_LETTERS), st.text(_LETTERS + "0123456789", max_size=7))
+TRIGGERS = st.one_of(
+    st.builds(ObjectCreatedTrigger, store=st.sampled_from(("s3", "minio", "gcs")), bucket=_WORD,
+              prefix=st.just("incoming/")),
+    st.builds(KafkaTrigger, topic=_WORD, brokers=st.just("kafka:9092")),
+    st.builds(WebhookTrigger, endpoint=st.just("/run")),
+    st.builds(SqsTrigger, queue=_WORD),
+    st.builds(GitHubTrigger, owner=_WORD, repository=_WORD),
+    st.builds(CustomEventTrigger, source=st.just("company.orders"), detail_type=st.just("OrderPlaced")),
+)
 COLUMN_TYPES = ("string", "bigint", "int", "double", "boolean", "date", "timestamp", "decimal(18,2)")
-_WORD = st.from_regex(r"[a-z][a-z0-9]{0,7}", fullmatch=True)
 
 
 def _names(draw: Draw, count: int, taken: set[str]) -> list[str]:
@@ -118,17 +130,18 @@ def chains(draw: Draw, schema: Schema | None, max_ops: int = 5) -> tuple[tuple[t
     return tuple(steps), schema
 
 
-@st.composite
-def policies(draw: Draw) -> Policy:
-    retry = draw(st.none() | st.builds(
-        Retry, limit=st.integers(0, 5), interval=st.integers(1, 600), backoff=st.sampled_from((1.0, 1.5, 2.0)),
-        max_delay=st.none() | st.integers(600, 3600), on=st.sampled_from((("all",), ("timeout", "task_failed"))),
-    ))
-    resources = draw(st.none() | st.builds(
-        Resources, cpu_request=st.sampled_from(("1", "2", "500m")), memory_request=st.sampled_from(("1Gi", "4Gi")),
-    ))
-    return Policy(retry=retry, timeout=draw(st.none() | st.integers(1, 86_400)), resources=resources,
-                  runtime=draw(st.none() | st.sampled_from(RUNTIMES)))
+_RETRIES = st.builds(
+    Retry, limit=st.integers(0, 5), interval=st.integers(1, 600), backoff=st.sampled_from((1.0, 1.5, 2.0)),
+    max_delay=st.none() | st.integers(600, 3600), on=st.sampled_from((("all",), ("timeout", "task_failed"))),
+)
+_RESOURCES = st.builds(
+    Resources, cpu_request=st.sampled_from(("1", "2", "500m")), memory_request=st.sampled_from(("1Gi", "4Gi")),
+)
+POLICIES = st.just(Policy()) | st.builds(
+    Policy, retry=st.none() | _RETRIES, timeout=st.none() | st.integers(1, 86_400),
+    resources=st.none() | _RESOURCES, runtime=st.none() | st.sampled_from(RUNTIMES),
+)
+"""Task policies: mostly empty (inherit the defaults), otherwise random retries, timeouts and resources."""
 
 
 class _PipelineBuilder:
@@ -140,6 +153,8 @@ class _PipelineBuilder:
         self.datasets: list[Dataset] = []
         self.relations: dict[str, Schema | None] = {}
         self.parameters: list[Parameter] = []
+        self.artifacts: list[str] = []
+        self.trained: list[str] = []
 
     def name(self) -> str:
         return _names(self.draw, 1, self.taken)[0]
@@ -154,10 +169,30 @@ class _PipelineBuilder:
     def task(self, after: tuple[str, ...], nested: bool) -> Task:
         draw = self.draw
         name = self.name()
-        policy = draw(policies())
+        policy = draw(POLICIES)
         relations = sorted(self.relations)
         kind = draw(st.sampled_from(("transform", "transform", "write", "check", "container", "notify", "wait",
-                                     "script", "sql", "approval")))
+                                     "script", "sql", "approval", "ingest", "score", "train", "k8s")))
+        if kind == "ingest" and not nested:
+            columns = draw(st.none() | schemas())
+            self.relations[name] = columns
+            return Ingest(name=name, after=after, policy=policy, ingestor="jdbc_postgres", source=draw(_WORD),
+                          columns=columns or (), options=(Setting(key="fetchSize", value=1000),))
+        if kind in ("score", "train") and relations and not nested:
+            relation = draw(st.sampled_from(relations))
+            if kind == "score":
+                schema = self.relations[relation]
+                self.relations[name] = None if schema is None else schema + (Column(name="prediction"),)
+                if schema is not None and "prediction" in {c.name for c in schema}:
+                    self.relations[name] = None
+                    return Wait(name=name, after=after, policy=policy, seconds=1)
+                return Score(name=name, after=after, policy=policy, input=relation, model_name="churn")
+            self.trained.append(name)
+            return Train(name=name, after=after, policy=policy, input=relation, model_name="churn",
+                         algorithm="xgboost")
+        if kind == "k8s":
+            return KubernetesResource(name=name, after=after, policy=policy, action="apply",
+                                      manifest="apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")
         if kind in ("write", "check") and relations and not nested:
             relation = draw(st.sampled_from(relations))
             schema = self.relations[relation]
@@ -178,8 +213,7 @@ class _PipelineBuilder:
             self.relations[name] = schema
             return Transform(name=name, after=after, policy=policy, input=source, steps=steps)
         simple: dict[str, Callable[[], Task]] = {
-            "container": lambda: Container(name=name, after=after, policy=policy, image="python:3.12-slim",
-                                           command=("python", "-c", "print('ok')")),
+            "container": lambda: self.container(name, after, policy),
             "notify": lambda: Notify(name=name, after=after, policy=policy, channel="slack://data-alerts",
                                      message=draw(st.text(max_size=20))),
             "script": lambda: Script(name=name, after=after, policy=policy, source="print('hello')"),
@@ -187,6 +221,19 @@ class _PipelineBuilder:
             "approval": lambda: Approval(name=name, after=after, policy=policy, prompt="Continue?"),
         }
         return simple.get(kind, lambda: Wait(name=name, after=after, policy=policy, seconds=draw(st.integers(0, 60))))()
+
+    def container(self, name: str, after: tuple[str, ...], policy: Policy) -> Container:
+        """A container that writes an artifact and may read one an earlier container wrote."""
+        inputs: tuple[Artifact, ...] = ()
+        if self.artifacts and self.draw(st.booleans()):
+            producer = self.draw(st.sampled_from(self.artifacts))
+            inputs = (Artifact(name="input", path="/tmp/input", source=f"{producer}.result"),)
+            after = tuple(dict.fromkeys((*after, producer)))
+        store = self.draw(st.sampled_from(ARTIFACT_STORES))
+        outputs = (Artifact(name="result", path="/tmp/result", store=store, location=f"{store}://bucket/{name}"),)
+        self.artifacts.append(name)
+        return Container(name=name, after=after, policy=policy, image="python:3.12-slim",
+                         command=("python", "-c", "print('ok')"), inputs=inputs, outputs=outputs)
 
     def steps(self, count: int, nested: bool, depth: int) -> tuple[Step, ...]:
         draw = self.draw
@@ -198,13 +245,23 @@ class _PipelineBuilder:
             if group == 0:
                 var = draw(_WORD)
                 body = self.steps(draw(st.integers(1, 3)), True, depth + 1)
-                items = tuple(draw(st.lists(st.integers(0, 99), min_size=1, max_size=4)))
-                steps.append(ForEach(name=self.name(), var=var, items=items, body=body, after=after,
-                                     max_concurrency=draw(st.none() | st.integers(1, 10))))
+                items: tuple[int, ...] | None = tuple(draw(st.lists(st.integers(0, 99), min_size=1, max_size=4)))
+                items_param = None
+                if draw(st.booleans()):
+                    items_param, items = self.name(), None
+                    self.parameters.append(Parameter(name=items_param, type="list<int>", default=(1, 2)))
+                steps.append(ForEach(name=self.name(), var=var, items=items, items_param=items_param, body=body,
+                                     after=after, max_concurrency=draw(st.none() | st.integers(1, 10))))
             elif group == 1:
                 param, value = self.parameter()
-                condition = Compare(left=ParamRef(name=param.name), op=draw(st.sampled_from(("==", "!="))),
-                                    right=value)
+                condition: Condition = Compare(left=ParamRef(name=param.name), op=draw(st.sampled_from(("==", "!="))),
+                                               right=value)
+                tasks = [s.name for s in steps if isinstance(s, Task)]
+                if tasks and draw(st.booleans()):
+                    upstream = draw(st.sampled_from(tasks))
+                    after = tuple(dict.fromkeys((*after, upstream)))
+                    condition = AllOf(conditions=(condition, Compare(
+                        left=TaskResult(task=upstream, field="status"), op="==", right="succeeded")))
                 then = self.steps(draw(st.integers(1, 2)), True, depth + 1)
                 otherwise = self.steps(draw(st.integers(0, 2)), True, depth + 1)
                 steps.append(Branch(name=self.name(), condition=condition, then=then, otherwise=otherwise, after=after))
@@ -227,12 +284,25 @@ def pipelines(draw: Draw, max_steps: int = 10, name: str | None = None) -> Pipel
     pipeline_name = name or builder.name()
     builder.dataset(with_columns=True)
     steps = builder.steps(draw(st.integers(1, max_steps)), False, 0)
+    if builder.trained:
+        steps += (SelectModel(name=builder.name(), model_name="churn", candidates=tuple(builder.trained),
+                              after=tuple(builder.trained)),)
+    relations = sorted(builder.relations)
     schedules = draw(st.lists(st.sampled_from(("0 2 * * *", "*/15 * * * *", "0 0 1 * *")), max_size=2, unique=True))
     return Pipeline(
         name=pipeline_name, env=draw(st.sampled_from(("dev", "qa", "prod"))), parameters=tuple(builder.parameters),
-        schedules=tuple(Schedule(cron=c) for c in schedules), defaults=draw(policies()),
+        schedules=tuple(Schedule(cron=c) for c in schedules), defaults=draw(POLICIES),
         datasets=tuple(builder.datasets), steps=steps,
         alerts=tuple(draw(st.lists(st.sampled_from(("slack://alerts", "email://team@example.com")), unique=True))),
+        triggers=tuple(draw(st.lists(TRIGGERS, max_size=2))),
+        tags=tuple(Setting(key=k, value=v) for k, v in sorted(draw(st.dictionaries(_WORD, _WORD, max_size=3)).items())),
+        exposures=tuple(
+            Exposure(name=builder.name(), type="dashboard", depends_on=(draw(st.sampled_from(relations)),),
+                     url="https://bi.example.com/d", owner_name="data", owner_email="data@example.com")
+            for _ in range(draw(st.integers(0, 1)))
+        ),
+        on_failure=tuple(Notify(name=builder.name(), channel="slack://alerts", message="failed")
+                         for _ in range(draw(st.integers(0, 1)))),
     )
 
 

@@ -60,7 +60,7 @@ CASES = [
     ("comparison type", pipeline(ir.Branch(name="b", condition=ir.Compare(
         left=ir.ParamRef(name="n"), op="==", right="five"), then=(ir.Wait(name="w", seconds=1),)),
         parameters=(ir.Parameter(name="n", type="int", default=1),)), "E207"),
-    ("foreach over a scalar", pipeline(ir.ForEach(name="f", var="x", items_param="n", body=()),
+    ("foreach over a scalar", pipeline(ir.ForEach(name="f", var="x", items_param="n", body=(ir.Wait(name="w", seconds=1),)),
                                        parameters=(ir.Parameter(name="n", type="int"),)), "E207"),
     ("unknown parameter", pipeline(ir.Branch(name="b", condition=ir.IsSet(operand=ir.ParamRef(name="x")))), "E202"),
     ("bad env", pipeline(env="production"), "E209"),
@@ -71,6 +71,9 @@ CASES = [
     ("short cron", pipeline(schedules=(ir.Schedule(cron="0 2 * *"),)), "E210"),
     ("negative retry", pipeline(defaults=ir.Policy(retry=ir.Retry(limit=-1))), "E211"),
     ("zero concurrency", pipeline(ir.ForEach(name="f", var="x", items=(1,), max_concurrency=0)), "E211"),
+    ("empty foreach", pipeline(ir.ForEach(name="f", var="x", items=(1,))), "E209"),
+    ("empty branch", pipeline(ir.Branch(name="b", condition=ir.IsSet(operand=ir.ParamRef(name="a"))),
+                              parameters=(ir.Parameter(name="a"),)), "E209"),
     ("select non-training", pipeline(ir.Wait(name="w", seconds=1), ir.SelectModel(
         name="s", model_name="m", candidates=("w",))), "E213"),
     ("result not upstream", pipeline(ir.Wait(name="w", seconds=1), ir.Branch(name="b", condition=ir.Compare(

@@ -192,6 +192,8 @@ class _PipelineVerifier:
             self._foreach(step)
         elif isinstance(step, Branch):
             self._condition(step.condition, step)
+            if not step.then and not step.otherwise:
+                self.error("E209", f"branch `{step.name}` has no steps in either arm", step.span)
         else:
             self._task(step)
 
@@ -206,6 +208,8 @@ class _PipelineVerifier:
             if not param_type.startswith("list<"):
                 self.error("E207", f"foreach `{step.name}` iterates over `{step.items_param}`, "
                            f"a {param_type}, not a list", step.span)
+        if not step.body:
+            self.error("E209", f"foreach `{step.name}` has no steps", step.span, "add the steps to run per item")
         if step.max_concurrency is not None and step.max_concurrency < 1:
             self.error("E211", "max concurrency must be at least 1", step.span)
 
@@ -266,7 +270,8 @@ class _PipelineVerifier:
                 if isinstance(check, Relationships) and check.to in self.relations:
                     self.columns.require(check.to, (check.field,), check.span or task.span, "a check")
         elif isinstance(task, Train):
-            self.columns.require(task.input, task.feature_columns + (task.target_column,), task.span,
+            target = (task.target_column,) if task.target_column else ()
+            self.columns.require(task.input, task.feature_columns + target, task.span,
                                  f"training task `{task.name}`")
         elif isinstance(task, SelectModel):
             for candidate in task.candidates:
