@@ -213,7 +213,7 @@ class _PipelineBuilder:
             self.relations[name] = schema
             return Transform(name=name, after=after, policy=policy, input=source, steps=steps)
         simple: dict[str, Callable[[], Task]] = {
-            "container": lambda: self.container(name, after, policy),
+            "container": lambda: self.container(name, after, policy, nested),
             "notify": lambda: Notify(name=name, after=after, policy=policy, channel="slack://data-alerts",
                                      message=draw(st.text(max_size=20))),
             "script": lambda: Script(name=name, after=after, policy=policy, source="print('hello')"),
@@ -222,16 +222,17 @@ class _PipelineBuilder:
         }
         return simple.get(kind, lambda: Wait(name=name, after=after, policy=policy, seconds=draw(st.integers(0, 60))))()
 
-    def container(self, name: str, after: tuple[str, ...], policy: Policy) -> Container:
-        """A container that writes an artifact and may read one an earlier container wrote."""
+    def container(self, name: str, after: tuple[str, ...], policy: Policy, nested: bool) -> Container:
+        """A container that writes an artifact and, at the top level, may read one an earlier one wrote."""
         inputs: tuple[Artifact, ...] = ()
-        if self.artifacts and self.draw(st.booleans()):
+        if self.artifacts and not nested and self.draw(st.booleans()):
             producer = self.draw(st.sampled_from(self.artifacts))
             inputs = (Artifact(name="input", path="/tmp/input", source=f"{producer}.result"),)
             after = tuple(dict.fromkeys((*after, producer)))
         store = self.draw(st.sampled_from(ARTIFACT_STORES))
         outputs = (Artifact(name="result", path="/tmp/result", store=store, location=f"{store}://bucket/{name}"),)
-        self.artifacts.append(name)
+        if not nested:
+            self.artifacts.append(name)
         return Container(name=name, after=after, policy=policy, image="python:3.12-slim",
                          command=("python", "-c", "print('ok')"), inputs=inputs, outputs=outputs)
 

@@ -128,5 +128,5 @@ def test_type_problems() -> None:
     assert tf.FillNulls(fill_values=(tf.FillValue(column="amount", value="zero"),)).type_problems(by_name)
     assert tf.AddDateComponents(date_column="email").type_problems(by_name)
     assert tf.RemoveOutliersIqr(column="email").type_problems(by_name)
-    assert tf.Aggregate(measures=(tf.Measure(name="s", expression="sum(email)", column="email"),)).type_problems(by_name)
+    assert tf.Aggregate(measures=(tf.Measure(name="s", expression="SUM( email )"),)).type_problems(by_name)
     assert not tf.FillNulls(fill_values=(tf.FillValue(column="amount", value=1),)).type_problems(by_name)

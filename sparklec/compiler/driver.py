@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import attrs
+
 from sparklec.backends import Artifacts, get_backend
 from sparklec.compiler.diagnostics import (
-    Diagnostic, FrontendError, SparklecError, VerifyError, raise_if_errors,
+    Diagnostic, FrontendError, Severity, SparklecError, VerifyError, raise_if_errors,
 )
 from sparklec.compiler.passes import PassPipeline, default_passes
-from sparklec.frontends.config import CONFIG_SUFFIXES, config_files, load_config
-from sparklec.ir.pipeline import Project
+from sparklec.frontends.config import CONFIG_SUFFIXES, load_config
+from sparklec.frontends.dsl import parse as parse_dsl
+from sparklec.ir.pipeline import Pipeline, Project
 from sparklec.ir.verify import verify
+
+
+INPUT_SUFFIXES = (".spk", *CONFIG_SUFFIXES)
 
 
 def input_files(paths: Sequence[Path], env: str | None) -> tuple[list[Path], list[Diagnostic]]:
@@ -26,17 +33,66 @@ def input_files(paths: Sequence[Path], env: str | None) -> tuple[list[Path], lis
         if not path.exists():
             problems.append(Diagnostic(code="E501", message=f"no such file or directory: `{path}`"))
             continue
-        if path.is_file() and path.suffix not in CONFIG_SUFFIXES:
+        if path.is_file() and path.suffix not in INPUT_SUFFIXES:
             problems.append(Diagnostic(code="E501", message=f"`{path}` is not a pipeline file",
-                                       help=f"sparklec reads {', '.join(CONFIG_SUFFIXES)} configs"))
+                                       help=f"sparklec reads .spk files and {', '.join(CONFIG_SUFFIXES)} configs"))
             continue
-        found, found_notes = config_files(path, env)
+        found, found_notes = pipeline_files(path, env)
         files.extend(found)
         notes.extend(found_notes)
     if not files and not problems:
         problems.append(Diagnostic(code="E501", message="no pipeline files found in the given paths"))
     raise_if_errors(problems, FrontendError)
     return files, notes
+
+
+def pipeline_files(path: Path, env: str | None) -> tuple[list[Path], list[Diagnostic]]:
+    """The pipeline files under `path`: the file itself, or a directory's configs and `.spk` files.
+
+    A directory holding ``dev``/``qa``/``prod`` files is one pipeline per
+    environment: the file for `env` is chosen.  JSON Schema documents are skipped.
+    """
+    notes: list[Diagnostic] = []
+    if path.is_file():
+        return [path], notes
+    entries = sorted(p for p in path.iterdir() if p.is_dir() or p.suffix in INPUT_SUFFIXES)
+    per_env = {p.stem: p for p in entries if p.is_file() and p.stem in ("dev", "qa", "prod")}
+    if per_env:
+        if env is None:
+            raise FrontendError([Diagnostic(
+                code="E501", message=f"`{path}` holds one config per environment ({', '.join(sorted(per_env))})",
+                help="choose one with --env",
+            )])
+        if env not in per_env:
+            raise FrontendError([Diagnostic(
+                code="E501", message=f"`{path}` has no config for environment `{env}`",
+                help=f"available: {', '.join(sorted(per_env))}",
+            )])
+        return [per_env[env]], notes
+    files: list[Path] = []
+    for entry in entries:
+        if entry.is_dir():
+            inner, inner_notes = pipeline_files(entry, env)
+            files.extend(inner)
+            notes.extend(inner_notes)
+        elif _is_json_schema(entry):
+            notes.append(Diagnostic(code="N101", severity=Severity.NOTE,
+                                    message=f"skipped `{entry}`: a JSON Schema, not a pipeline config"))
+        else:
+            files.append(entry)
+    return files, notes
+
+
+def _is_json_schema(path: Path) -> bool:
+    """Whether `path` is a JSON Schema document (such as the Sparkle config schema)."""
+    if path.suffix != ".json":
+        return False
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(document, dict) and "json-schema.org" in str(document.get("$schema", "")) \
+        and "properties" in document
 
 
 def load(
@@ -49,7 +105,8 @@ def load(
     """
     files, diagnostics = input_files(paths, env)
     environ = os.environ if environ is None else environ
-    pipelines = []
+    pipelines: list[Pipeline] = []
+    named: str | None = None
     failed = False
     for file in files:
         try:
@@ -59,16 +116,21 @@ def load(
             failed = True
             continue
         try:
-            pipeline, warnings = load_config(text, str(file), env=env, environ=environ)
+            if file.suffix == ".spk":
+                parsed = parse_dsl(text, str(file))
+                pipelines.extend(attrs.evolve(p, env=env) if env else p for p in parsed.pipelines)
+                named = parsed.name if len(files) == 1 else None
+            else:
+                pipeline, warnings = load_config(text, str(file), env=env, environ=environ)
+                diagnostics.extend(warnings)
+                pipelines.append(pipeline)
         except SparklecError as error:
             diagnostics.extend(error.diagnostics)
             failed = True
-            continue
-        diagnostics.extend(warnings)
-        pipelines.append(pipeline)
     if failed:
         raise FrontendError(diagnostics)
-    project = Project(name=project_name(paths, [p.name for p in pipelines]), pipelines=tuple(pipelines))
+    name = named or project_name(paths, [p.name for p in pipelines])
+    project = Project(name=name, pipelines=tuple(pipelines))
     diagnostics.extend(verify(project))
     raise_if_errors(diagnostics, VerifyError)
     return project, diagnostics

@@ -7,10 +7,8 @@ problem is a positioned diagnostic; errors raise `FrontendError`.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from sparklec.compiler.diagnostics import Diagnostic, FrontendError, Severity, did_you_mean, raise_if_errors
 from sparklec.frontends.config import layers, operations  # noqa: F401  (register the pipeline types)
@@ -78,52 +76,3 @@ def _report_unused(config: SparkleConfig, fields: tuple[str, ...], extra: tuple[
             help="incremental loads would then track load time, not source changes; declare "
             "`extra_config.source_columns` to have this checked, rename the watermark, or set `overwrite: true`",
         ))
-
-
-def config_files(path: Path, env: str | None) -> tuple[list[Path], list[Diagnostic]]:
-    """The config files under `path`: the file itself, or a directory's configs.
-
-    A directory holding ``dev``/``qa``/``prod`` files is one pipeline per
-    environment: the file for `env` is chosen.  JSON Schema documents are skipped.
-    """
-    notes: list[Diagnostic] = []
-    if path.is_file():
-        return [path], notes
-    entries = sorted(p for p in path.iterdir() if p.is_dir() or p.suffix in CONFIG_SUFFIXES)
-    per_env = {p.stem: p for p in entries if p.is_file() and p.stem in ("dev", "qa", "prod")}
-    if per_env:
-        if env is None:
-            raise FrontendError([Diagnostic(
-                code="E501", message=f"`{path}` holds one config per environment ({', '.join(sorted(per_env))})",
-                help="choose one with --env",
-            )])
-        if env not in per_env:
-            raise FrontendError([Diagnostic(
-                code="E501", message=f"`{path}` has no config for environment `{env}`",
-                help=f"available: {', '.join(sorted(per_env))}",
-            )])
-        return [per_env[env]], notes
-    files: list[Path] = []
-    for entry in entries:
-        if entry.is_dir():
-            inner, inner_notes = config_files(entry, env)
-            files.extend(inner)
-            notes.extend(inner_notes)
-        elif _is_json_schema(entry):
-            notes.append(Diagnostic(code="N101", severity=Severity.NOTE,
-                                    message=f"skipped `{entry}`: a JSON Schema, not a pipeline config"))
-        else:
-            files.append(entry)
-    return files, notes
-
-
-def _is_json_schema(path: Path) -> bool:
-    """Whether `path` is a JSON Schema document (such as the Sparkle config schema)."""
-    if path.suffix != ".json":
-        return False
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(document, dict) and "json-schema.org" in str(document.get("$schema", "")) \
-        and "properties" in document

@@ -26,9 +26,7 @@ def as_measures(value: object) -> tuple[Measure, ...]:
                         f"unknown aggregate function `{function}` for `{column}`; "
                         f"use one of {', '.join(AGGREGATE_FUNCTIONS)}"
                     )
-                measures.append(
-                    Measure(name=f"{column}_{function}", expression=f"{function}({column})", column=column)
-                )
+                measures.append(Measure(name=f"{column}_{function}", expression=f"{function}({column})"))
         return tuple(measures)
     if isinstance(value, (list, tuple)) and value and all(
         isinstance(m, Mapping) and set(m) == {"name", "expression"}
@@ -42,7 +40,7 @@ def as_measures(value: object) -> tuple[Measure, ...]:
 
 
 def _measure_type(measure: Measure, columns: Mapping[str, Column]) -> str | None:
-    function = measure.expression.split("(", 1)[0].lower() if measure.column else None
+    function = measure.function
     if function == "count":
         return "bigint"
     if function in ("avg", "stddev", "variance"):
@@ -68,8 +66,7 @@ class Aggregate(Op):
         problems = []
         for measure in self.measures:
             source = columns.get(measure.column or "")
-            if source and source.type and measure.expression.split("(", 1)[0] in numeric_only \
-                    and not is_numeric_type(source.type):
+            if source and source.type and measure.function in numeric_only and not is_numeric_type(source.type):
                 problems.append((source.name, f"`{measure.expression}` needs a numeric column, "
                                  f"but `{source.name}` is {source.type}"))
         return problems

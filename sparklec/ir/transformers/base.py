@@ -10,6 +10,7 @@ check column names and types through a chain.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -58,13 +59,27 @@ class FillValue:
     value: Scalar
 
 
+_SIMPLE_AGGREGATE = re.compile(r"^\s*(sum|avg|count|min|max|stddev|variance)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*$", re.I)
+
+
 @attrs.frozen(kw_only=True)
 class Measure:
-    """An aggregate output column: ``name`` = SQL ``expression`` (over `column` in the map form)."""
+    """An aggregate output column: ``name`` = SQL ``expression``."""
 
     name: str
     expression: str
-    column: str | None = None
+
+    @property
+    def function(self) -> str | None:
+        """The aggregate function when the expression is a plain ``fn(column)``."""
+        match = _SIMPLE_AGGREGATE.match(self.expression)
+        return match.group(1).lower() if match else None
+
+    @property
+    def column(self) -> str | None:
+        """The aggregated column when the expression is a plain ``fn(column)``."""
+        match = _SIMPLE_AGGREGATE.match(self.expression)
+        return match.group(2) if match else None
 
 
 AGGREGATE_FUNCTIONS = ("sum", "avg", "count", "min", "max", "stddev", "variance")

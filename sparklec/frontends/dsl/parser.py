@@ -1,0 +1,218 @@
+"""Parsing `.spk` text into a lark tree, with syntax errors that teach.
+
+Errors are classified with lark's `match_examples` against small broken
+snippets (a missing `=`, a chain without `from`, a missing comma, ...);
+an unknown keyword gets a "did you mean", an unclosed `{` is pointed at
+where it was opened, an unterminated string where it starts.
+"""
+
+from __future__ import annotations
+
+import re
+from contextvars import ContextVar
+from functools import cache
+from importlib import resources
+
+import lark
+
+from sparklec.compiler.diagnostics import Diagnostic, FrontendError, Span, did_you_mean
+
+_LABELS: dict[tuple[str, str, str], list[str]] = {
+    ("E124", "expected `=` after the task name", "write `task NAME = KIND ...`, e.g. `task load = wait 5m`"): [
+        "pipeline p { task a wait 1s }",
+        "pipeline p { task a from x }",
+    ],
+    ("E125", "a transformer chain starts with `from`", "write `task NAME = from RELATION | transformer | ...`"): [
+        "pipeline p { task a = raw | x }",
+        "pipeline p { task a = raw }",
+    ],
+    ("E126", "a transformer name must follow `|`", "remove the trailing `|` or name the next transformer"): [
+        "pipeline p { task a = from raw | }",
+        "pipeline p { task a = from raw | task b = wait 1s }",
+    ],
+    ("E127", "a `,` is missing between the items", "separate list, map and argument items with commas"): [
+        "pipeline p { tags [a b] }",
+        'pipeline p { tags { a: "x" b: "y" } }',
+        "pipeline p { task a = from raw | x(a: 1 b: 2) }",
+    ],
+    ("E128", "a `:` must follow the key", "write `key: value`"): [
+        'pipeline p { tags { a "x" } }',
+        "pipeline p { task a = from raw | x(a 1) }",
+        "pipeline p { param x int }",
+    ],
+    ("E129", "a `{` is missing", "open the block with `{`"): [
+        "pipeline p env dev }",
+        "pipeline p { defaults timeout 1h } }",
+        "pipeline p { exposure e type dashboard } }",
+    ],
+    ("E130", "a `)` is missing", "close the argument list with `)`"): [
+        "pipeline p { task a = from raw | x(a: 1 }",
+    ],
+    ("E131", "a `]` is missing", "close the list with `]`"): [
+        "pipeline p { tags [a, b }",
+    ],
+    ("E132", "a value is missing", "give a string, number, name, list or map"): [
+        "pipeline p { tags { a: } }",
+        "pipeline p { param x: int = }",
+        "pipeline p { task a = from raw | x(a: ) }",
+    ],
+    ("E133", "a name is missing", "names are letters, digits and `_`; write `other names` in backticks"): [
+        "pipeline { }",
+        "pipeline p { task = wait 1s }",
+        'pipeline p { task 1 = wait 1s }',
+    ],
+    ("E134", "a group needs a name: `as NAME`", "write e.g. `foreach p in partitions as per_partition {`"): [
+        "pipeline p { foreach x in [1] { } }",
+        "pipeline p { if x == 1 { } }",
+    ],
+    ("E135", "a duration is expected", "write a number with a unit: 30s, 10m, 1h or 2d"): [
+        "pipeline p { task a = wait 5 }",
+        "pipeline p { defaults { timeout 60 } }",
+        "pipeline p { defaults { retry 3 every 60 } }",
+    ],
+}
+
+
+_COMMENTS: ContextVar[list[lark.Token]] = ContextVar("comments")
+
+
+@cache
+def _parser() -> lark.Lark:
+    grammar = resources.files("sparklec.grammar").joinpath("pipeline.lark").read_text(encoding="utf-8")
+    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True,
+                     lexer_callbacks={"COMMENT": lambda token: _COMMENTS.get([]).append(token)})
+
+
+def parse_tree(text: str, file: str) -> tuple[lark.Tree[lark.Token], list[tuple[int, str, bool]]]:
+    """The syntax tree of `text` and its comments as (line, text, whether code precedes it on its line).
+
+    A syntax error raises `FrontendError` with one diagnostic.
+    """
+    comments: list[lark.Token] = []
+    reset = _COMMENTS.set(comments)
+    try:
+        tree = _parser().parse(text)
+    except lark.UnexpectedInput as error:
+        raise FrontendError([_diagnose(error, text, file)]) from None
+    finally:
+        _COMMENTS.reset(reset)
+    lines = text.splitlines()
+    return tree, [
+        (token.line or 0, str(token).rstrip(), bool(lines[(token.line or 1) - 1][: (token.column or 1) - 1].strip()))
+        for token in comments
+    ]
+
+
+def _diagnose(error: lark.UnexpectedInput, text: str, file: str) -> Diagnostic:
+    line, column = error.line, error.column
+    if isinstance(error, lark.UnexpectedCharacters):
+        char = text[error.pos_in_stream] if error.pos_in_stream is not None and error.pos_in_stream < len(text) else ""
+        span = Span.point(file, line, column)
+        if char == '"':
+            return Diagnostic(code="E123", message="unterminated string", span=span,
+                              help='close it with `"` on the same line; use """...""" for text over several lines')
+        if char == "`":
+            return Diagnostic(code="E123", message="unterminated quoted name", span=span,
+                              help="close it with a backtick on the same line")
+        return Diagnostic(code="E120", message=f"unexpected character {char!r}", span=span, help=_hint(char))
+    assert isinstance(error, lark.UnexpectedToken)
+    token = error.token
+    if token.type == "$END":
+        opened = _unclosed_brace(text)
+        if opened is not None:
+            return Diagnostic(code="E121", message="this `{` is never closed", span=Span.point(file, *opened),
+                              help="add the matching `}`")
+        return Diagnostic(code="E120", message="the file ends too early", span=Span.point(file, *_end(text)),
+                          help=_expected(error))
+    span = Span.point(file, line, column, max(1, len(str(token))))
+    keywords = _keywords(error.expected)
+    suggestion = did_you_mean(str(token), keywords) if token.type in ("NAME", "QUOTED_NAME") else None
+    if suggestion:
+        return Diagnostic(code="E122", message=f"unknown keyword `{token}`", span=span, help=suggestion)
+    label = error.match_examples(_parser().parse, _LABELS, use_accepts=True)
+    if label is not None:
+        code, message, help_text = label
+        return Diagnostic(code=code, message=message, span=span, help=help_text)
+    if token.type in ("NAME", "QUOTED_NAME") and keywords:
+        return Diagnostic(code="E122", message=f"unknown keyword `{token}`", span=span, help=_expected(error))
+    if token.type == "RBRACE" and _unbalanced_close(text, error.pos_in_stream or 0):
+        return Diagnostic(code="E121", message="this `}` closes nothing", span=span, help="remove it")
+    return Diagnostic(code="E120", message=f"unexpected `{token}`", span=span, help=_expected(error))
+
+
+def _keywords(expected: set[str]) -> list[str]:
+    """The keywords among the terminal names lark expected."""
+    words = []
+    for terminal in _parser().terminals:
+        if terminal.name in expected and re.fullmatch(r"[a-z_0-9]+", str(terminal.pattern.value)):
+            words.append(str(terminal.pattern.value))
+    return sorted(words)
+
+
+def _expected(error: lark.UnexpectedInput) -> str:
+    names = _keywords(getattr(error, "expected", set()) or set())
+    symbols = {"RBRACE": "`}`", "LBRACE": "`{`", "EQUAL": "`=`", "NAME": "a name", "STRING": "a string",
+               "NUMBER": "a number", "DURATION": "a duration", "LSQB": "`[`", "COMMA": "`,`", "COLON": "`:`"}
+    others = sorted(symbols[t] for t in getattr(error, "expected", set()) or set() if t in symbols)
+    listed = [f"`{n}`" for n in names[:12]] + others
+    return "expected " + ", ".join(listed) if listed else "check the syntax near here"
+
+
+def _hint(char: str) -> str | None:
+    return {
+        ";": "statements need no `;`",
+        "'": 'strings use double quotes: "text"',
+        "@": "names are letters, digits and `_`",
+    }.get(char)
+
+
+def _scan_braces(text: str) -> tuple[list[tuple[int, int]], list[int]]:
+    """Positions of unclosed `{` (line, column) and offsets of `}` that close nothing."""
+    stack: list[tuple[int, int]] = []
+    extra: list[int] = []
+    line, column, index = 1, 1, 0
+    in_string, in_comment = "", False
+    while index < len(text):
+        char = text[index]
+        if in_comment:
+            in_comment = char != "\n"
+        elif in_string:
+            if in_string == '"""' and text.startswith('"""', index):
+                in_string, index, column = "", index + 2, column + 2
+            elif in_string == '"' and char == "\\":
+                index, column = index + 1, column + 1
+            elif in_string == '"' and char in '"\n':
+                in_string = ""
+        elif char == "#":
+            in_comment = True
+        elif text.startswith('"""', index):
+            in_string, index, column = '"""', index + 2, column + 2
+        elif char == '"':
+            in_string = '"'
+        elif char == "{":
+            stack.append((line, column))
+        elif char == "}":
+            if stack:
+                stack.pop()
+            else:
+                extra.append(index)
+        if char == "\n":
+            line, column = line + 1, 1
+        else:
+            column += 1
+        index += 1
+    return stack, extra
+
+
+def _unclosed_brace(text: str) -> tuple[int, int] | None:
+    stack, _ = _scan_braces(text)
+    return stack[-1] if stack else None
+
+
+def _unbalanced_close(text: str, offset: int) -> bool:
+    return offset in _scan_braces(text)[1]
+
+
+def _end(text: str) -> tuple[int, int]:
+    lines = text.rstrip().splitlines() or [""]
+    return len(lines), len(lines[-1]) + 1
