@@ -286,8 +286,7 @@ def pipelines(draw: Draw, max_steps: int = 10, name: str | None = None) -> Pipel
     builder.dataset(with_columns=True)
     steps = builder.steps(draw(st.integers(1, max_steps)), False, 0)
     if builder.trained:
-        steps += (SelectModel(name=builder.name(), model_name="churn", candidates=tuple(builder.trained),
-                              after=tuple(builder.trained)),)
+        steps += (SelectModel(name=builder.name(), model_name="churn", candidates=tuple(builder.trained)),)
     relations = sorted(builder.relations)
     schedules = draw(st.lists(st.sampled_from(("0 2 * * *", "*/15 * * * *", "0 0 1 * *")), max_size=2, unique=True))
     return Pipeline(

@@ -15,9 +15,10 @@ from sparklec.compiler.driver import load
 from sparklec.frontends.config import load_config
 from sparklec.frontends.config.expand import PIPELINE_TYPES
 from sparklec.frontends.config.fields import FIELDS
-from sparklec.frontends.config.fields import PIPELINE_TYPES as TYPE_NAMES
+from sparklec.ir.pipeline import PIPELINE_TYPES as TYPE_NAMES
 from sparklec.frontends.config.layers import date_slices
 from sparklec.ir import transformers as tf
+from sparklec.ir.graph import StepGraph
 from sparklec.ir.tasks import walk
 
 
@@ -143,7 +144,8 @@ def test_champion_challenger_trains_in_parallel() -> None:
     names = [s.name for s in pipeline.steps]
     assert names == ["training_data", "train_xgboost", "train_random_forest", "train_logistic", "select_champion"]
     select = pipeline.steps[-1]
-    assert isinstance(select, ir.SelectModel) and select.after == tuple(names[1:4])
+    assert isinstance(select, ir.SelectModel) and select.candidates == tuple(names[1:4])
+    assert StepGraph.of(pipeline).predecessors("select_champion") == names[1:4]
 
 
 def test_scd2_merges_on_business_key_and_validity() -> None:

@@ -4,6 +4,8 @@
     sparklec FILE... --emit ir                 print the verified IR as JSON
     sparklec check FILE...                     verify only
     sparklec graph FILE... --format dot|mermaid
+    sparklec fmt FILE.spk... [--check]         format .spk files in place
+    sparklec convert CONFIG... [-o FILE.spk]   Sparkle configs to .spk
 
 Exit codes: 0 success, 1 compile errors, 2 usage errors.
 """
@@ -21,12 +23,12 @@ from sparklec.compiler.diagnostics import (
 )
 from sparklec.ir.pipeline import ENVS
 
-COMMANDS = ("check", "graph")
+COMMANDS = ("check", "graph", "fmt", "convert")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE",
-                        help="Sparkle configs (.json, .yaml) or directories of them")
+                        help=".spk files, Sparkle configs (.json, .yaml) or directories of them")
     parser.add_argument("--env", choices=ENVS, help="the environment to compile for")
     parser.add_argument("--diagnostics-format", choices=("text", "json"), default="text",
                         help="how errors and warnings are printed (default: text)")
@@ -36,12 +38,12 @@ def _compile_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sparklec",
         description="Compile data pipelines for dbt, AWS Step Functions and Argo Workflows.",
-        epilog="other commands: sparklec check FILE..., sparklec graph FILE... (see `sparklec check --help`)",
+        epilog="other commands: check, graph, fmt, convert (see `sparklec COMMAND --help`)",
     )
     parser.add_argument("--version", action="version", version=f"sparklec {__version__}")
     parser.add_argument("--list-backends", action="store_true", help="list the available backends and exit")
     parser.add_argument("files", nargs="*", type=Path, metavar="FILE",
-                        help="Sparkle configs (.json, .yaml) or directories of them")
+                        help=".spk files, Sparkle configs (.json, .yaml) or directories of them")
     parser.add_argument("--backend", "-b", metavar="NAME", help="the target to compile for")
     parser.add_argument("-o", "--output", type=Path, metavar="DIR", help="output directory (default: out/<backend>)")
     parser.add_argument("--option", "-O", action="append", default=[], metavar="KEY=VALUE",
@@ -86,17 +88,78 @@ def _subcommand(args: list[str]) -> int:
     _common(parser)
     if command == "graph":
         parser.add_argument("--format", choices=("dot", "mermaid"), default="mermaid")
+    if command == "fmt":
+        parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file is not formatted")
+    if command == "convert":
+        parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the .spk here (default: stdout)")
     options = parser.parse_args(args[1:])
+    if command == "fmt":
+        return _fmt(options.files, options.check, options.diagnostics_format)
     project, warnings = load(options.files, env=options.env)
     _report(warnings, options.diagnostics_format)
     if command == "check":
         count = len(project.pipelines)
         print(f"ok: {count} pipeline{'s' if count != 1 else ''} verified", file=sys.stderr)
         return 0
+    if command == "convert":
+        from sparklec.frontends.dsl import print_project
+
+        text = print_project(project)
+        if options.output is None:
+            sys.stdout.write(text)
+        else:
+            _replace_file(options.output, text)
+            print(f"wrote {options.output}", file=sys.stderr)
+        return 0
     from sparklec.compiler.picture import render_graph
 
     sys.stdout.write(render_graph(project, options.format))
     return 0
+
+
+def _fmt(files: list[Path], check: bool, fmt: str) -> int:
+    """Format `.spk` files in place, or (`check`) report those that are not formatted."""
+    from sparklec.frontends.dsl import format_text
+
+    unformatted, problems = [], []
+    for file in files:
+        if file.suffix != ".spk":
+            raise UsageError([Diagnostic(code="E501", message=f"`{file}` is not a .spk file",
+                                         help="use `sparklec convert` for Sparkle configs")])
+        try:
+            text = file.read_text(encoding="utf-8")
+            formatted = format_text(text, str(file))
+        except OSError as error:
+            problems.append(Diagnostic(code="E501", message=f"cannot read `{file}`: {error}"))
+            continue
+        except SparklecError as error:
+            problems.extend(error.diagnostics)
+            continue
+        if formatted != text:
+            unformatted.append(file)
+            if not check:
+                _replace_file(file, formatted)
+    _report(problems, fmt)
+    for file in unformatted:
+        print(f"{'would reformat' if check else 'reformatted'} {file}", file=sys.stderr)
+    if problems or (check and unformatted):
+        return 1
+    return 0
+
+
+def _replace_file(path: Path, text: str) -> None:
+    """Write `path` whole or not at all."""
+    import os
+    import tempfile
+
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def _options(pairs: list[str]) -> dict[str, str]:

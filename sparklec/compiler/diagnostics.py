@@ -41,6 +41,23 @@ def span_field() -> Span | None:
     return attrs.field(default=None, eq=False, repr=False)  # type: ignore[no-any-return]
 
 
+RefSpans = tuple[tuple[str, Span], ...]
+"""Where a node names other things: (name, span) pairs, for diagnostics."""
+
+
+def ref_spans_field() -> RefSpans:
+    """The `ref_spans` attribute of an IR node: like `span`, never part of equality."""
+    return attrs.field(default=(), eq=False, repr=False)
+
+
+def ref_span(node: object, name: str) -> Span | None:
+    """Where `node` names `name`, or else where `node` itself is."""
+    for ref, span in getattr(node, "ref_spans", ()):
+        if ref == name:
+            return span  # type: ignore[no-any-return]
+    return getattr(node, "span", None)
+
+
 class Severity(enum.Enum):
     ERROR = "error"
     WARNING = "warning"

@@ -31,6 +31,7 @@ def dependencies(step: Step, writers: dict[str, list[str]]) -> list[str]:
     for inner in walk((step,)):
         names.extend(inner.after)
         if isinstance(inner, Task):
+            names.extend(inner.waits_for())
             for relation in inner.reads():
                 names.append(relation)
                 names.extend(writers.get(relation, ()))

@@ -7,11 +7,22 @@ from typing import Union
 import attrs
 
 from sparklec.ir.policy import Policy
-from sparklec.compiler.diagnostics import Span, span_field
+from sparklec.compiler.diagnostics import RefSpans, Span, ref_spans_field, span_field
 from sparklec.ir.tasks import Step, Task
 from sparklec.ir.values import Column, Setting, Value
 
 ENVS: tuple[str, ...] = ("dev", "qa", "prod")
+PIPELINE_TYPES: tuple[str, ...] = (
+    "bronze_raw_ingestion", "bronze_streaming_ingestion", "silver_batch_transformation",
+    "silver_streaming_transformation", "gold_daily_aggregate", "gold_realtime_dashboard",
+    "dimension_daily_scd2", "fact_daily_incremental", "feature_store_daily_materialization",
+    "feature_store_realtime_sync", "ml_training_champion_challenger", "ml_batch_scoring",
+    "ml_realtime_scoring", "model_drift_monitoring", "data_quality_expectations",
+    "data_contract_enforcement", "backfill_historical", "catchup_after_outage",
+    "table_reconciliation", "vacuum_optimize_maintenance", "zorder_analyze",
+    "unity_catalog_governance_sync", "cost_attribution_tagging", "disaster_recovery_replication",
+)
+"""The Sparkle pipeline templates; a pipeline's `pipeline_type` is one of them (or None)."""
 PARAM_TYPES: tuple[str, ...] = (
     "string", "int", "float", "bool", "date", "list<string>", "list<int>", "list<float>",
 )
@@ -145,6 +156,7 @@ class Exposure:
     description: str = ""
     tags: tuple[str, ...] = ()
     span: Span | None = span_field()
+    ref_spans: RefSpans = ref_spans_field()
 
 
 @attrs.frozen(kw_only=True)

@@ -31,7 +31,7 @@ def to_data(node: Any) -> Any:
     if attrs.has(type(node)):
         data: dict[str, Any] = {"kind": type(node).__name__}
         for field in attrs.fields(type(node)):
-            if field.name == "span":
+            if not field.eq:  # source positions
                 continue
             value = getattr(node, field.name)
             default = field.default

@@ -16,7 +16,7 @@ from typing import Literal, Union
 import attrs
 
 from sparklec.ir.policy import Artifact, Policy
-from sparklec.compiler.diagnostics import Span, span_field
+from sparklec.compiler.diagnostics import RefSpans, Span, ref_spans_field, span_field
 from sparklec.ir.transformers import Op
 from sparklec.ir.values import Column, Scalar, Setting, Value
 
@@ -39,10 +39,15 @@ class Task:
     outputs: tuple[Artifact, ...] = ()
     description: str = ""
     span: Span | None = span_field()
+    ref_spans: RefSpans = ref_spans_field()
 
     def reads(self) -> tuple[str, ...]:
         """Relations (datasets or relation-producing tasks) this task reads."""
         return ()
+
+    def waits_for(self) -> tuple[str, ...]:
+        """Tasks this one needs finished besides `after` and the relations it reads."""
+        return tuple(dict.fromkeys(a.source.split(".", 1)[0] for a in self.inputs if a.source))
 
     @property
     def produces_relation(self) -> bool:
@@ -242,6 +247,9 @@ class SelectModel(Task):
     metric: str = "auc"
     higher_is_better: bool = True
 
+    def waits_for(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*super().waits_for(), *self.candidates)))
+
 
 @attrs.frozen(kw_only=True)
 class Score(Task):
@@ -393,6 +401,7 @@ class ForEach:
     body: tuple[Step, ...] = ()
     after: tuple[str, ...] = ()
     span: Span | None = span_field()
+    ref_spans: RefSpans = ref_spans_field()
 
 
 @attrs.frozen(kw_only=True)
@@ -405,6 +414,7 @@ class Branch:
     otherwise: tuple[Step, ...] = ()
     after: tuple[str, ...] = ()
     span: Span | None = span_field()
+    ref_spans: RefSpans = ref_spans_field()
 
 
 Group = Union[ForEach, Branch]

@@ -13,12 +13,12 @@ from collections.abc import Iterable
 
 import networkx as nx
 
-from sparklec.compiler.diagnostics import Diagnostic, Severity, did_you_mean
+from sparklec.compiler.diagnostics import Diagnostic, Severity, did_you_mean, ref_span
 from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.cron import cron_problem
 from sparklec.ir.graph import flat_graph, levels, pipeline_graph
 from sparklec.ir.pipeline import (
-    ALERT_SCHEMES, ENVS, EXPOSURE_TYPES, MATURITIES, OBJECT_STORES, PARAM_TYPES, Pipeline, Project,
+    ALERT_SCHEMES, ENVS, EXPOSURE_TYPES, MATURITIES, OBJECT_STORES, PARAM_TYPES, PIPELINE_TYPES, Pipeline, Project,
     ObjectCreatedTrigger,
 )
 from sparklec.ir.policy import ARTIFACT_STORES, RETRY_ON, RUNTIMES, Policy
@@ -103,6 +103,8 @@ class _PipelineVerifier:
     def run(self) -> list[Diagnostic]:
         pipeline = self.pipeline
         self._add(_choice(pipeline.env, ENVS, "environment", pipeline.span))
+        if pipeline.pipeline_type is not None:
+            self._add(_choice(pipeline.pipeline_type, PIPELINE_TYPES, "pipeline type", pipeline.span))
         self._unique_names()
         self._parameters()
         for schedule in pipeline.schedules:
@@ -138,7 +140,7 @@ class _PipelineVerifier:
             self._add(_choice(exposure.type, EXPOSURE_TYPES, "exposure type", exposure.span))
             self._add(_choice(exposure.maturity, MATURITIES, "maturity", exposure.span))
             for name in exposure.depends_on:
-                self._reference(name, self.relations, "relation", exposure.span)
+                self._reference(name, self.relations, "relation", ref_span(exposure, name))
         return self.diagnostics
 
     def _add(self, diagnostic: Diagnostic | None) -> None:
@@ -176,18 +178,20 @@ class _PipelineVerifier:
             if param.type not in PARAM_TYPES:
                 self._add(_choice(param.type, PARAM_TYPES, "parameter type", param.span))
             elif param.default is not None and not _value_fits(param.default, param.type):
-                self.error("E207", f"default {param.default!r} of parameter `{param.name}` is not a {param.type}",
+                self.error("E207", f"default {param.default!r} of parameter `{param.name}` is not of type {param.type}",
                            param.span)
 
     def _reference(self, name: str, known: set[str], what: str, span: Span | None) -> bool:
         if name in known:
             return True
-        self.error("E202", f"unknown {what} `{name}`", span, did_you_mean(name, known))
+        listed = ", ".join(sorted(known)[:8]) + (", ..." if len(known) > 8 else "")
+        self.error("E202", f"unknown {what} `{name}`", span,
+                   did_you_mean(name, known) or (f"known: {listed}" if known else f"declare the {what} first"))
         return False
 
     def _step(self, step: Step) -> None:
         for name in step.after:
-            self._reference(name, self.step_names, "step", step.span)
+            self._reference(name, self.step_names, "step", ref_span(step, name))
         if isinstance(step, ForEach):
             self._foreach(step)
         elif isinstance(step, Branch):
@@ -202,7 +206,7 @@ class _PipelineVerifier:
             self.error("E209", f"foreach `{step.name}` needs either a list of items or a list parameter",
                        step.span)
         if step.items_param is not None and self._reference(
-            step.items_param, set(self.params), "parameter", step.span
+            step.items_param, set(self.params), "parameter", ref_span(step, step.items_param)
         ):
             param_type = self.params[step.items_param].type
             if not param_type.startswith("list<"):
@@ -225,7 +229,7 @@ class _PipelineVerifier:
             if isinstance(condition, Compare):
                 self._add(_choice(condition.op, COMPARISONS, "comparison", condition.span))
                 if param_type and not _value_fits(condition.right, param_type):
-                    self.error("E207", f"`{operand.name}` is a {param_type}; "  # type: ignore[union-attr]
+                    self.error("E207", f"`{operand.name}` is of type {param_type}; "  # type: ignore[union-attr]
                                f"it cannot be compared with {condition.right!r}", condition.span)
 
     def _operand(self, operand: ParamRef | TaskResult, branch: Branch) -> str | None:
@@ -247,7 +251,7 @@ class _PipelineVerifier:
     def _task(self, task: Task) -> None:
         self._policy(task.policy)
         for relation in task.reads():
-            self._reference(relation, self.relations, "relation", task.span)
+            self._reference(relation, self.relations, "relation", ref_span(task, relation))
         for artifact in task.inputs + task.outputs:
             if artifact.store is not None:
                 self._add(_choice(artifact.store, ARTIFACT_STORES, "artifact store", artifact.span))
@@ -257,7 +261,7 @@ class _PipelineVerifier:
         if isinstance(task, Write):
             self._add(_choice(task.mode, WRITE_MODES, "write mode", task.span))
             self._add(_choice(task.schema_change, SCHEMA_CHANGES, "schema change policy", task.span))
-            self._reference(task.target, self.datasets, "dataset", task.span)
+            self._reference(task.target, self.datasets, "dataset", ref_span(task, task.target))
             if task.mode == "merge" and not task.unique_key:
                 self.error("E217", f"write `{task.name}` merges without a unique key", task.span,
                            "add `unique_key` (the columns that identify a row)")
@@ -275,7 +279,7 @@ class _PipelineVerifier:
                                  f"training task `{task.name}`")
         elif isinstance(task, SelectModel):
             for candidate in task.candidates:
-                if self._reference(candidate, set(self.tasks), "training task", task.span) and not isinstance(
+                if self._reference(candidate, set(self.tasks), "training task", ref_span(task, candidate)) and not isinstance(
                     self.tasks[candidate], Train
                 ):
                     self.error("E213", f"`{candidate}` is not a training task", task.span)

@@ -9,20 +9,10 @@ import attrs
 from sparklec.compiler.diagnostics import Diagnostic, Span, did_you_mean
 from sparklec.frontends.config.reader import Reader
 from sparklec.frontends.documents import Located
-from sparklec.ir.pipeline import ENVS
+from sparklec.ir.pipeline import ENVS, PIPELINE_TYPES
 from sparklec.ir.transformers import CATALOGUE, InvalidParams, Op, build_op, parameter_names
 from sparklec.ir.transformers.pii import CustomOp
 
-PIPELINE_TYPES: tuple[str, ...] = (
-    "bronze_raw_ingestion", "bronze_streaming_ingestion", "silver_batch_transformation",
-    "silver_streaming_transformation", "gold_daily_aggregate", "gold_realtime_dashboard",
-    "dimension_daily_scd2", "fact_daily_incremental", "feature_store_daily_materialization",
-    "feature_store_realtime_sync", "ml_training_champion_challenger", "ml_batch_scoring",
-    "ml_realtime_scoring", "model_drift_monitoring", "data_quality_expectations",
-    "data_contract_enforcement", "backfill_historical", "catchup_after_outage",
-    "table_reconciliation", "vacuum_optimize_maintenance", "zorder_analyze",
-    "unity_catalog_governance_sync", "cost_attribution_tagging", "disaster_recovery_replication",
-)
 WRITE_MODES_IN_CONFIGS = ("append", "overwrite", "merge")
 STRING_FIELDS = (
     "source_system", "source_connection", "source_table", "destination_catalog",

@@ -53,7 +53,7 @@ def training(x: Expansion) -> tuple[Step, ...]:
     select = SelectModel(
         name="select_champion", model_name=cfg.get("model_name") or "", candidates=tuple(t.name for t in trains),
         metric=x.extra.string("metric", "auc") or "auc", higher_is_better=x.extra.boolean("higher_is_better", True),
-        after=tuple(t.name for t in trains), span=cfg.span("model_name"),
+        span=cfg.span("model_name"),
     )
     return (x.transform("training_data", source.name, cfg.transformers), *trains, select)
 

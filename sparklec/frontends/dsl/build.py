@@ -8,7 +8,7 @@ from typing import Any
 
 import lark
 
-from sparklec.compiler.diagnostics import Diagnostic
+from sparklec.compiler.diagnostics import Diagnostic, did_you_mean
 from sparklec.frontends.dsl.steps import StepBuilder, Tree
 from sparklec.ir import pipeline as p
 from sparklec.ir.cron import expand_schedule_name
@@ -34,7 +34,7 @@ class ProjectBuilder(StepBuilder):
             name = re.sub(r"[^A-Za-z0-9_]+", "_", stem).strip("_") or "project"
         if not pipelines:
             self.error("E139", "the file declares no pipeline", tree, "start with `pipeline NAME { ... }`")
-        return p.Project(name=name, pipelines=pipelines, span=self.span(tree))
+        return p.Project(name=name, pipelines=pipelines, span=self.span(header if header is not None else tree))
 
     def pipeline(self, tree: Tree) -> p.Pipeline:
         name_node, *items = tree.children
@@ -50,9 +50,10 @@ class ProjectBuilder(StepBuilder):
             kind = item.data
             if kind in single:
                 if single[kind] in fields:
-                    self.error("E136", f"`{'type' if kind == 'kind' else kind}` is given twice", item)
-                fields[single[kind]] = self.string(item.children[0]) if kind == "description" else self.name(
-                    item.children[0])
+                    self.error("E136", f"`{'type' if kind == 'kind' else kind}` is given twice", item,
+                               "keep one of them")
+                fields[single[kind]] = self.string(item.children[0]) if kind == "description" else self.choice(
+                    item.children[0], p.ENVS if kind == "env" else p.PIPELINE_TYPES, kind)
             elif kind == "defaults":
                 defaults.extend(c for c in item.children if c is not None)
             elif kind in ("task", "foreach", "branch"):
@@ -74,6 +75,14 @@ class ProjectBuilder(StepBuilder):
             fields["defaults"] = self.policy(defaults)
         fields.update({key: tuple(value) for key, value in lists.items()})
         return p.Pipeline(**fields)
+
+    def choice(self, node: Tree, choices: tuple[str, ...], what: str) -> str:
+        """A name that must be one of `choices` (reported at the name when not)."""
+        text = self.name(node)
+        if text not in choices:
+            self.error("E109", f"`{text}` is not a valid {'pipeline type' if what == 'kind' else what}", node,
+                       did_you_mean(text, choices) or f"use one of {', '.join(choices)}")
+        return text
 
     def tags(self, item: Tree) -> list[Setting]:
         value = self.plain(item.children[0])
@@ -165,6 +174,7 @@ class ProjectBuilder(StepBuilder):
                 fields["owner_email"] = self.string(detail.children[0])
             elif kind == "depends_on":
                 fields["depends_on"] = self.names(detail.children[0])
+                fields["ref_spans"] = self.refs(detail.children[0])
             else:
                 tags = self.plain(detail.children[0])
                 fields["tags"] = tuple(tags) if isinstance(tags, list) else ()

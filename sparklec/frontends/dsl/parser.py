@@ -16,6 +16,7 @@ from importlib import resources
 import lark
 
 from sparklec.compiler.diagnostics import Diagnostic, FrontendError, Span, did_you_mean
+from sparklec.frontends.dsl.steps import OPTIONS
 
 _LABELS: dict[tuple[str, str, str], list[str]] = {
     ("E124", "expected `=` after the task name", "write `task NAME = KIND ...`, e.g. `task load = wait 5m`"): [
@@ -32,8 +33,11 @@ _LABELS: dict[tuple[str, str, str], list[str]] = {
     ],
     ("E127", "a `,` is missing between the items", "separate list, map and argument items with commas"): [
         "pipeline p { tags [a b] }",
+        "pipeline p { tags [a, b c] }",
         'pipeline p { tags { a: "x" b: "y" } }',
+        'pipeline p { tags { a: "x", b: "y" c: "z" } }',
         "pipeline p { task a = from raw | x(a: 1 b: 2) }",
+        "pipeline p { task a = from raw | x(a: 1, b: 2 c: 3) }",
     ],
     ("E128", "a `:` must follow the key", "write `key: value`"): [
         'pipeline p { tags { a "x" } }',
@@ -63,7 +67,10 @@ _LABELS: dict[tuple[str, str, str], list[str]] = {
     ],
     ("E134", "a group needs a name: `as NAME`", "write e.g. `foreach p in partitions as per_partition {`"): [
         "pipeline p { foreach x in [1] { } }",
+        "pipeline p { foreach x in [1, 2] { } }",
+        "pipeline p { foreach x in xs { } }",
         "pipeline p { if x == 1 { } }",
+        "pipeline p { if x == 1 and y is set { } }",
     ],
     ("E135", "a duration is expected", "write a number with a unit: 30s, 10m, 1h or 2d"): [
         "pipeline p { task a = wait 5 }",
@@ -129,7 +136,14 @@ def _diagnose(error: lark.UnexpectedInput, text: str, file: str) -> Diagnostic:
     suggestion = did_you_mean(str(token), keywords) if token.type in ("NAME", "QUOTED_NAME") else None
     if suggestion:
         return Diagnostic(code="E122", message=f"unknown keyword `{token}`", span=span, help=suggestion)
-    label = error.match_examples(_parser().parse, _LABELS, use_accepts=True)
+    setting = _unknown_setting(error, text)
+    if setting is not None:
+        word, offset = setting
+        line_start = text.rfind("\n", 0, offset) + 1
+        return Diagnostic(code="E122", message=f"unknown keyword `{word}`",
+                          span=Span.point(file, text.count("\n", 0, offset) + 1, offset - line_start + 1, len(word)),
+                          help=did_you_mean(word, _SETTINGS) or "check the spelling of the setting")
+    label = error.match_examples(_parser().parse, _examples(), use_accepts=True)
     if label is not None:
         code, message, help_text = label
         return Diagnostic(code=code, message=message, span=span, help=help_text)
@@ -138,6 +152,36 @@ def _diagnose(error: lark.UnexpectedInput, text: str, file: str) -> Diagnostic:
     if token.type == "RBRACE" and _unbalanced_close(text, error.pos_in_stream or 0):
         return Diagnostic(code="E121", message="this `}` closes nothing", span=span, help="remove it")
     return Diagnostic(code="E120", message=f"unexpected `{token}`", span=span, help=_expected(error))
+
+
+@cache
+def _examples() -> dict[tuple[str, str, str], list[str]]:
+    """The labelled examples, each also after another pipeline item.
+
+    lark compares parser states with their stack depth, and the depth at a
+    statement differs between the first statement of a block and later ones.
+    """
+    return {label: [v for e in examples for v in (e, e.replace("{", "{ env dev ", 1))]
+            for label, examples in _LABELS.items()}
+
+
+_SETTINGS = tuple(sorted({
+    *(option for options in OPTIONS.values() for option in options), "after", "description", "retry",
+    "timeout", "runtime", "resources", "limits", "input", "output", "sql",
+}))
+
+
+def _unknown_setting(error: lark.UnexpectedToken, text: str) -> tuple[str, int] | None:
+    """A misspelt setting in a task body parses as the start of a check call: `mesage "hi"`.
+
+    Returns the word and its offset when the error is right after such a word.
+    """
+    if "LPAR" not in error.expected or error.pos_in_stream is None:
+        return None
+    before = re.search(r"([A-Za-z_][A-Za-z0-9_]*)\s*$", text[: error.pos_in_stream])
+    if before is None or before.group(1) in _SETTINGS:
+        return None
+    return before.group(1), before.start(1)
 
 
 def _keywords(expected: set[str]) -> list[str]:

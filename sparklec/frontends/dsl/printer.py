@@ -78,7 +78,8 @@ def print_project(project: p.Project, comments: Sequence[tuple[int, str, bool]] 
     pending = _attach(comments, _anchor_lines(project))
     blocks = []
     if len(project.pipelines) != 1 or project.name != project.pipelines[0].name:
-        blocks.append(f"project {name(project.name)}\n")
+        leading = pending.pop(project.span.line, []) if project.span is not None else []
+        blocks.append("".join(f"{text}\n" for text, _ in leading) + f"project {name(project.name)}\n")
     blocks.extend(_Printer(pipeline, pending).render() for pipeline in project.pipelines)
     rest = [text for texts in pending.values() for text, _ in texts]
     if rest:
@@ -88,7 +89,7 @@ def print_project(project: p.Project, comments: Sequence[tuple[int, str, bool]] 
 
 def _anchor_lines(project: p.Project) -> list[int]:
     """The source lines of every node that can carry comments."""
-    nodes: list[Any] = []
+    nodes: list[Any] = [project]
     for pipeline in project.pipelines:
         nodes += [pipeline, *pipeline.schedules, *pipeline.triggers, *pipeline.tags[:1], *pipeline.parameters,
                   *pipeline.custom_transformers, *pipeline.on_failure, *pipeline.exposures]
@@ -459,7 +460,7 @@ def _names_columns(field: attrs.Attribute[Any]) -> bool:
 
 
 _BARE_PARAMETERS = frozenset({"effective_from", "effective_to", "current_flag", "order_by", "partition_by",
-                              "group_by", "business_key"})
+                              "group_by", "business_key", "measures"})
 
 
 def _check(check: t.Check) -> str:

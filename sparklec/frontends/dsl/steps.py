@@ -119,6 +119,7 @@ class StepBuilder(Leaves):
             max_concurrency=self.plain(limit) if limit is not None else None,
             after=self.names(after.children[0]) if after is not None else (),
             body=self.steps(body.children), span=self.span(name),
+            ref_spans=self.refs(None if literal else items, after.children[0] if after is not None else None),
         )
 
     def branch(self, node: Tree) -> t.Branch:
@@ -127,7 +128,7 @@ class StepBuilder(Leaves):
             name=self.name(name), condition=self.condition(condition),
             after=self.names(after.children[0]) if after is not None else (),
             then=self.steps(then.children), otherwise=self.steps(otherwise.children) if otherwise else (),
-            span=self.span(name),
+            span=self.span(name), ref_spans=self.refs(after.children[0] if after is not None else None),
         )
 
     def condition(self, node: Tree) -> t.Condition:
@@ -160,11 +161,14 @@ class StepBuilder(Leaves):
         kind = expr.data
         common: dict[str, Any] = {"name": name, "span": self.span(name_node)}
         after_names = list(self.names(after.children[0])) if after is not None else []
+        refs = list(self.refs(after.children[0] if after is not None else None))
+        refs += self.refs(*(expr.children[i] for i in _REFERENCES.get(kind, ())))
         policies, settings, calls = [], {}, []
         inputs, outputs = [], []
         for item in (i for i in items if i is not None):
             if item.data == "after":
                 after_names.extend(self.names(item.children[0]))
+                refs += self.refs(item.children[0])
             elif item.data == "description":
                 common["description"] = self.string(item.children[0])
             elif item.data in ("retry", "timeout", "runtime", "resources", "limits"):
@@ -175,11 +179,14 @@ class StepBuilder(Leaves):
                 outputs.append(self.artifact(item))
             elif item.data in ("call", "sql_check"):
                 calls.append(item)
+                if item.data == "call" and self.name(item.children[0]) == "relationships":
+                    refs += [(str(v).split(".")[0], self.span(item)) for v in [self.plain(a.children[1])
+                             for a in item.children[1:] if a is not None] if isinstance(v, str) and "." in v]
             else:
                 key = str(item.children[0].children[0]) if item.data == "option" else (
                     "columns" if item.data == "columns" else str(item.children[0]))
                 if key in settings:
-                    self.error("E136", f"`{key}` is given twice", item)
+                    self.error("E136", f"`{key}` is given twice", item, "keep one of them")
                 settings[key] = item
         allowed = OPTIONS.get(kind, ())
         for key, item in settings.items():
@@ -190,7 +197,7 @@ class StepBuilder(Leaves):
             self.error("E137", f"checks do not apply to {_KIND_WORDS[kind]}", calls[0],
                        "checks go in a `check RELATION { ... }` task")
         common.update(after=tuple(dict.fromkeys(after_names)), policy=self.policy(policies),
-                      inputs=tuple(inputs), outputs=tuple(outputs))
+                      inputs=tuple(inputs), outputs=tuple(outputs), ref_spans=tuple(refs))
         return _BUILDERS[kind](self, expr, _Settings(self, settings), calls, common)
 
     def ops(self, nodes: list[Tree]) -> tuple[Op, ...]:
@@ -209,7 +216,7 @@ class StepBuilder(Leaves):
         for arg in (a for a in args if a is not None):
             key = self.name(arg.children[0])
             if key in params:
-                self.error("E136", f"argument `{key}` is given twice", arg)
+                self.error("E136", f"argument `{key}` is given twice", arg, "keep one of them")
             params[key] = self.plain(arg.children[1])
             arg_nodes[key] = arg
         if name in self.custom:
@@ -390,6 +397,11 @@ _BUILDERS: dict[str, Callable[[StepBuilder, Tree, _Settings, list[Tree], dict[st
     "check_expr": _check, "train_expr": _train, "select_expr": _select, "score_expr": _score,
     "execute_expr": _execute, "notify_expr": _notify, "container_expr": _container, "script_expr": _script,
     "resource_expr": _resource, "approval_expr": _approval, "wait_expr": _wait,
+}
+# Which children of each task expression name other steps, relations or datasets.
+_REFERENCES: dict[str, tuple[int, ...]] = {
+    "chain_expr": (0,), "write_expr": (0, 1), "check_expr": (0,), "train_expr": (1,), "select_expr": (1,),
+    "score_expr": (0,),
 }
 _KIND_WORDS = {
     "ingest_expr": "an ingest task", "chain_expr": "a transform", "sql_expr": "a SQL transform",

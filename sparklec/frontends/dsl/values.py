@@ -48,6 +48,18 @@ class Leaves:
         """A `name_list` as a tuple of names."""
         return tuple(self.name(child) for child in node.children if child is not None)
 
+    def refs(self, *nodes: Node | None) -> tuple[tuple[str, Span], ...]:
+        """(name, span) of each name in `nodes` (names or name lists), for diagnostics."""
+        result: list[tuple[str, Span]] = []
+        for node in nodes:
+            if node is None:
+                continue
+            if isinstance(node, lark.Tree) and node.data == "name_list":
+                result.extend((self.name(child), self.span(child)) for child in node.children)
+            else:
+                result.append((self.name(node), self.span(node)))
+        return tuple(result)
+
     def plain(self, node: Node) -> Any:
         """A value as plain Python: lists, dicts, str (names too), int, float, bool, None."""
         if isinstance(node, lark.Token):

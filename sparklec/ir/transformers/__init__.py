@@ -94,7 +94,9 @@ def build_op(name: str, params: Mapping[str, object], span: Span | None = None) 
             try:
                 values[field_name] = _convert(attrs.fields_dict(cls)[field_name], value)
             except ValueError as error:
-                problems.append(ParamError(key, f"`{name}` parameter `{key}`: {error}"))
+                choices = attrs.fields_dict(cls)[field_name].metadata.get("choices")
+                suggestion = (did_you_mean(str(value), choices) or f"use one of {', '.join(choices)}") if choices else None
+                problems.append(ParamError(key, f"`{name}` parameter `{key}`: {error}", suggestion))
     for field in parameters(cls):
         if field.default is attrs.NOTHING and field.name not in values and field.name not in misspelt and \
                 field.name not in {p.param for p in problems}:

@@ -1,0 +1,206 @@
+"""The .spk language: round trips, examples, conversion of configs, formatting, broken files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+
+from conftest import EXAMPLES, SHARED
+from sparklec import ir
+from sparklec.compiler.diagnostics import FrontendError
+from sparklec.compiler.driver import load
+from sparklec.frontends.dsl import format_text, parse, print_project
+from sparklec.ir import transformers as tf
+from sparklec.ir.verify import verify
+from sparklec.testing import projects
+
+DSL_EXAMPLES = sorted((EXAMPLES / "dsl").glob("*.spk"))
+BAD = Path(__file__).parent / "bad_spk"
+
+
+@given(projects())
+def test_print_then_parse_is_the_identity(project: ir.Project) -> None:
+    text = print_project(project)
+    assert parse(text) == project
+    assert print_project(parse(text)) == text, "the formatter is idempotent"
+
+
+@pytest.mark.parametrize("path", DSL_EXAMPLES, ids=lambda p: p.stem)
+def test_examples_parse_verify_and_are_formatted(path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    text = path.read_text()
+    project = parse(text, str(path))
+    assert [d for d in verify(project) if d.is_error] == []
+    assert format_text(text, str(path)) == text
+    assert cli("fmt", "--check", path).code == 0
+
+
+def test_example_families_are_all_there() -> None:
+    assert {p.stem for p in DSL_EXAMPLES} >= {
+        "ingestion", "silver_transformation", "gold_aggregate", "scd2_dimension", "backfill",
+        "ml_champion_challenger", "customer_project", "customer_silver_daily", "customer_etl", "partition_fanout"}
+
+
+@pytest.mark.parametrize("paths", [[SHARED / "sparkle-configs"], [EXAMPLES / "sparkle"]],
+                         ids=["shared-configs", "config-examples"])
+def test_converted_configs_parse_back_to_the_same_ir(paths: list[Path]) -> None:
+    project, _ = load(paths, environ={})
+    assert parse(print_project(project)) == project
+
+
+@pytest.mark.parametrize("config", sorted((SHARED / "sparkle-configs").glob("*_*.json")), ids=lambda p: p.stem)
+def test_convert_command(config: Path, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / f"{config.stem}.spk"
+    assert cli("convert", config, "-o", out).code == 0
+    converted, _ = load([out])
+    original, _ = load([config])
+    assert converted == original
+    assert cli("fmt", "--check", out).code == 0
+
+
+def test_fmt_rewrites_in_place_and_keeps_comments(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    messy = tmp_path / "messy.spk"
+    messy.write_text('# header\npipeline p {   env   prod\n # the wait\n task a=wait 60s   # a minute\n}\n')
+    assert cli("fmt", "--check", messy).code == 1
+    assert cli("fmt", messy).code == 0
+    assert messy.read_text() == (
+        "# header\npipeline p {\n  env prod\n\n  # the wait\n  task a = wait 1m  # a minute\n}\n")
+    assert cli("fmt", "--check", messy).code == 0
+
+
+def test_fmt_reports_syntax_errors_without_touching_the_file(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    broken = tmp_path / "broken.spk"
+    broken.write_text("pipeline p {\n  task a = wait 1s\n")
+    result = cli("fmt", broken)
+    assert result.code == 1 and "E121" in result.err
+    assert broken.read_text() == "pipeline p {\n  task a = wait 1s\n"
+
+
+def test_conditions_keep_their_grouping() -> None:
+    text = """pipeline p {
+  param a: int = 1
+  param b: string = "x"
+
+  task t = wait 1s
+
+  if ((a > 1 or b == "y") and not (a is set and b != "z")) or t.status == "ok" as g after t {
+    task w = wait 1s
+  }
+}
+"""
+    branch = parse(text).pipelines[0].steps[1]
+    assert isinstance(branch, ir.Branch)
+    condition = branch.condition
+    assert isinstance(condition, ir.AnyOf) and len(condition.conditions) == 2
+    first, second = condition.conditions
+    assert isinstance(first, ir.AllOf) and isinstance(first.conditions[0], ir.AnyOf)
+    assert isinstance(first.conditions[1], ir.Not) and isinstance(first.conditions[1].condition, ir.AllOf)
+    assert second == ir.Compare(left=ir.TaskResult(task="t", field="status"), op="==", right="ok")
+    assert format_text(text) == text
+
+
+def test_strings_names_and_values() -> None:
+    text = r'''pipeline `odd name` {
+  description "tab\there, quote \" and unicode ünï"
+  tags { "cost-center": "cc-1", team: "a" }
+
+  param items: list<string> = ["x", "y"]
+
+  source select = `my catalog`.sales.orders
+
+  task write = from select
+      | replace_values(replacements: { status: { "n/a": null, "-": "none" } })
+      | fill_nulls(fill_values: { amount: 0.5 })
+
+  task run = script """print("hello")
+print('world')"""
+}
+'''
+    pipeline = parse(text).pipelines[0]
+    assert pipeline.name == "odd name" and pipeline.description == 'tab\there, quote " and unicode ünï'
+    assert pipeline.datasets[0].catalog == "my catalog" and pipeline.datasets[0].name == "select"
+    write = pipeline.steps[0]
+    assert isinstance(write, ir.Transform) and write.name == "write" and write.input == "select"
+    assert write.steps[0] == tf.ReplaceValues(replacements=(
+        tf.Replacement(column="status", old="n/a", new=None), tf.Replacement(column="status", old="-", new="none")))
+    script = pipeline.steps[1]
+    assert isinstance(script, ir.Script) and script.source == "print(\"hello\")\nprint('world')"
+    assert format_text(text) == text
+
+
+def test_spans_point_at_names() -> None:
+    project = parse("pipeline p {\n  task first = wait 1s\n}\n", "p.spk")
+    task = project.pipelines[0].steps[0]
+    assert task.span == ir.Span(file="p.spk", line=2, column=8, end_line=2, end_column=13)
+
+
+def test_every_ir_field_is_reachable_from_the_language() -> None:
+    """Printing the examples and generated IR covers every task kind the IR has."""
+    kinds = {type(step).__name__ for path in DSL_EXAMPLES for p in parse(path.read_text()).pipelines
+             for step in ir.tasks.walk(p.steps)}
+    assert {"Ingest", "Transform", "Write", "QualityCheck", "Train", "SelectModel", "Container", "Script",
+            "Notify", "Wait", "ForEach", "Branch", "Score"} <= kinds
+
+
+EXPECTED = {
+    "bad_cron.spk": ("E210", 2, 3),
+    "bad_env.spk": ("E109", 2, 7),
+    "bad_parameter_type.spk": ("E207", 2, 9),
+    "bad_transformer_choice.spk": ("E112", 3, 61),
+    "chain_without_from.spk": ("E125", 3, 12),
+    "comparison_type.spk": ("E207", 3, 6),
+    "cycle.spk": ("E203", 2, 8),
+    "duplicate_task.spk": ("E201", 3, 8),
+    "duration_without_unit.spk": ("E135", 2, 17),
+    "extra_brace.spk": ("E121", 4, 1),
+    "given_twice.spk": ("E136", 6, 5),
+    "group_without_name.spk": ("E134", 2, 23),
+    "missing_brace.spk": ("E121", 1, 12),
+    "missing_colon.spk": ("E128", 2, 15),
+    "missing_comma.spk": ("E127", 2, 20),
+    "missing_equals.spk": ("E124", 2, 10),
+    "no_pipeline.spk": ("E139", 2, 1),
+    "option_for_wrong_kind.spk": ("E137", 3, 5),
+    "semicolon.spk": ("E120", 2, 11),
+    "trailing_pipe.spk": ("E126", 4, 1),
+    "unknown_check.spk": ("E138", 4, 5),
+    "unknown_column.spk": ("E204", 5, 23),
+    "unknown_column_type.spk": ("E113", 3, 35),
+    "unknown_keyword.spk": ("E122", 2, 3),
+    "unknown_parameter_type.spk": ("E113", 2, 15),
+    "unknown_reference.spk": ("E202", 2, 26),
+    "unknown_relation.spk": ("E202", 3, 17),
+    "unknown_task_kind.spk": ("E122", 2, 12),
+    "unknown_transformer.spk": ("E111", 4, 9),
+    "unknown_transformer_argument.spk": ("E112", 3, 36),
+    "unterminated_string.spk": ("E123", 2, 19),
+}
+
+
+def test_every_broken_file_is_listed() -> None:
+    assert sorted(p.name for p in BAD.iterdir()) == sorted(EXPECTED)
+    assert len(EXPECTED) >= 25
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_broken_file(name: str, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("check", BAD / name, "--diagnostics-format", "json")
+    assert result.code == 1
+    errors = [d for d in json.loads(result.err) if d["severity"] == "error"]
+    assert len(errors) == 1, errors
+    assert (errors[0]["code"], errors[0]["line"], errors[0]["column"]) == EXPECTED[name]
+    assert errors[0].get("help") or errors[0]["code"] in ("E201", "E203", "E207", "E210"), "syntax errors teach"
+
+
+@pytest.mark.parametrize(("text", "suggestion"), [
+    ("pipeline p { tsk a = wait 1s }", "did you mean `task`?"),
+    ("pipeline p { task a = wiat 1s }", "did you mean `wait`?"),
+    ("pipeline p { schedul \"0 1 * * *\" }", "did you mean `schedule`?"),
+    ("pipeline p { env dev task a = notify \"x\" { mesage \"hi\" } }", "did you mean `message`?"),
+])
+def test_unknown_keywords_suggest_the_closest(text: str, suggestion: str) -> None:
+    with pytest.raises(FrontendError) as error:
+        parse(text)
+    assert error.value.diagnostics[0].help == suggestion
