@@ -13,11 +13,13 @@ $(STAMP): pyproject.toml
 
 ## demo: verify the bundled examples, print one pipeline's IR and draw the project
 demo: $(STAMP)
-	$(VENV)/bin/sparklec check examples/sparkle
+	$(VENV)/bin/sparklec check examples
+	$(VENV)/bin/sparklec fmt --check examples/dsl/*.spk
 	mkdir -p out
-	$(VENV)/bin/sparklec examples/sparkle/silver/silver_customers.yaml --emit ir > out/silver_customers.ir.json
+	$(VENV)/bin/sparklec examples/dsl/customer_etl.spk --emit ir > out/customer_etl.ir.json
 	$(VENV)/bin/sparklec graph examples/sparkle --format mermaid > out/sparkle.mmd
-	@echo "IR: out/silver_customers.ir.json   DAG: out/sparkle.mmd"
+	$(VENV)/bin/sparklec convert examples/sparkle -o out/sparkle.spk
+	@echo "IR: out/customer_etl.ir.json   DAG: out/sparkle.mmd   configs as .spk: out/sparkle.spk"
 
 ## lint: ruff and mypy --strict
 lint: $(STAMP)

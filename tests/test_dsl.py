@@ -204,3 +204,17 @@ def test_unknown_keywords_suggest_the_closest(text: str, suggestion: str) -> Non
     with pytest.raises(FrontendError) as error:
         parse(text)
     assert error.value.diagnostics[0].help == suggestion
+
+
+def test_the_readme_tour_compiles() -> None:
+    import re
+
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    blocks = [body for lang, body in re.findall(r"^```(\w*)\n(.*?)^```", readme, re.S | re.M)
+              if lang == "" and re.search(r"^pipeline \w+ \{", body, re.M)]
+    assert blocks
+    for block in blocks:
+        project = parse(block, "README.md")
+        assert [d for d in verify(project) if d.is_error] == []
