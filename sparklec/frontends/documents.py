@@ -100,6 +100,13 @@ def _json_token_help(error: lark.UnexpectedToken) -> str:
     return "expected " + ", ".join(sorted(expected))
 
 
+def _duplicate_key(key: str, span: Span, first: Span) -> FrontendError:
+    return FrontendError([Diagnostic(
+        code="E105", message=f"key `{key}` appears twice in the same mapping", span=span,
+        help=f"the first `{key}` is at line {first.line}; keep one",
+    )])
+
+
 def _end_position(text: str) -> tuple[int, int]:
     lines = text.rstrip().splitlines() or [""]
     return len(lines), len(lines[-1]) + 1
@@ -127,11 +134,7 @@ class _JsonBuilder:
                 assert isinstance(key_token, lark.Token)
                 key = json.loads(key_token.value)
                 if key in entries:
-                    raise FrontendError([Diagnostic(
-                        code="E105", message=f"key `{key}` appears twice in the same object",
-                        span=self.span(key_token),
-                        help=f"the first `{key}` is at line {entries[key][0].line}; keep one",
-                    )])
+                    raise _duplicate_key(key, self.span(key_token), entries[key][0])
                 entries[key] = (self.span(key_token), self.build(value))
             return Located(entries, span)
         if kind == "array":
@@ -194,11 +197,7 @@ class _YamlBuilder:
                 if not isinstance(key, str):
                     key = str(key).lower() if isinstance(key, bool) else str(key)
                 if key in entries:
-                    raise FrontendError([Diagnostic(
-                        code="E105", message=f"key `{key}` appears twice in the same mapping",
-                        span=self.span(key_node),
-                        help=f"the first `{key}` is at line {entries[key][0].line}; keep one",
-                    )])
+                    raise _duplicate_key(key, self.span(key_node), entries[key][0])
                 entries[key] = (self.span(key_node), self.build(value_node))
             return Located(entries, self.span(node))
         if isinstance(node, yaml.SequenceNode):

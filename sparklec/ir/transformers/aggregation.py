@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import attrs
 
 from sparklec.ir.transformers.base import (
-    AGGREGATE_FUNCTIONS, Measure, Op, Schema, as_columns, param,
+    AGGREGATE_FUNCTIONS, Measure, Op, Schema, as_columns, param, require_numeric,
 )
 from sparklec.ir.values import Column, is_numeric_type
 
@@ -91,10 +91,7 @@ class WindowOp(Op):
         return self.partition_by + self.order_by + (self.column,)
 
     def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
-        column = columns.get(self.column)
-        if column and column.type and not is_numeric_type(column.type):
-            return [(self.column, f"`{self.NAME}` needs a numeric column, but `{self.column}` is {column.type}")]
-        return []
+        return require_numeric(columns, self.column, self.NAME)
 
 
 @attrs.frozen(kw_only=True)

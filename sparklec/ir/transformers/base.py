@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import attrs
 
 from sparklec.compiler.diagnostics import Span, span_field
-from sparklec.ir.values import Column, Scalar
+from sparklec.ir.values import Column, Scalar, is_numeric_type
 
 Schema = tuple[Column, ...]
 
@@ -144,6 +144,14 @@ def as_literals(value: object) -> tuple[Scalar, ...]:
 
 def is_literal(value: object) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
+
+
+def require_numeric(columns: Mapping[str, Column], name: str, op: str) -> list[tuple[str, str]]:
+    """A problem when the declared type of `name` is not numeric."""
+    column = columns.get(name)
+    if column and column.type and not is_numeric_type(column.type):
+        return [(name, f"`{op}` needs a numeric column, but `{name}` is {column.type}")]
+    return []
 
 
 def require_strings(columns: Mapping[str, Column], names: tuple[str, ...], op: str) -> list[tuple[str, str]]:

@@ -9,10 +9,10 @@ import re
 import attrs
 
 from sparklec.ir.transformers.base import (
-    DEFAULT_NULL_VALUES, FillValue, Op, Replacement, Schema, is_literal, require_strings,
+    DEFAULT_NULL_VALUES, FillValue, Op, Replacement, Schema, is_literal, require_numeric, require_strings,
     as_literals, as_columns, param,
 )
-from sparklec.ir.values import Column, Scalar, is_numeric_type, scalar_fits_type
+from sparklec.ir.values import Column, Scalar, scalar_fits_type
 
 
 DIALLING_PREFIXES = {
@@ -94,10 +94,7 @@ class RemoveOutliersIqr(Op):
         return (self.column,)
 
     def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
-        column = columns.get(self.column)
-        if column and column.type and not is_numeric_type(column.type):
-            return [(self.column, f"`{self.NAME}` needs a numeric column, but `{self.column}` is {column.type}")]
-        return []
+        return require_numeric(columns, self.column, self.NAME)
 
 
 # --- column cleaning -----------------------------------------------------------
