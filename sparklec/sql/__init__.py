@@ -1,0 +1,58 @@
+"""SQL lowering shared by every backend: transformer chains as sqlglot queries in any dialect.
+
+`chain_steps` turns a transformer chain into one SELECT per op, each reading
+the one before; `with_ctes` folds such steps into one query with a CTE per
+step.  User SQL is parsed and checked (`sparklec.sql.user_sql`), and every
+dialect's gaps are known (`sparklec.sql.dialects`), so a chain either
+becomes valid SQL for the target or a positioned error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import attrs
+from sqlglot import exp
+
+from sparklec.ir.pipeline import CustomTransformer
+from sparklec.ir.transformers import Op, Schema
+from sparklec.sql.dialects import DEFAULT_DIALECT, DIALECTS, Dialect
+from sparklec.sql.ops import Lowering, Relation, identifier
+
+
+@attrs.frozen
+class Step:
+    """One op's SELECT, named so that the next step can read it."""
+
+    name: str
+    query: exp.Select
+    columns: Schema | None
+
+
+def chain_steps(
+    source: Relation, ops: Sequence[Op], dialect: Dialect, custom: Mapping[str, CustomTransformer] = {},
+    prefix: str = "step",
+) -> list[Step]:
+    """One step per op; step i reads step i-1 (the first reads `source`)."""
+    lowering = Lowering(dialect, custom)
+    steps: list[Step] = []
+    current = source
+    for index, op in enumerate(ops, start=1):
+        query = lowering.op(op, current)
+        columns = op.output_columns(current.columns) if current.columns is not None else None
+        name = f"{prefix}_{index}_{op.NAME if op.NAME != 'custom' else getattr(op, 'transformer', 'custom')}"
+        steps.append(Step(name=name, query=query, columns=columns))
+        current = Relation(name=name, columns=columns)
+    return steps
+
+
+def with_ctes(source_name: str, steps: Sequence[Step]) -> exp.Select:
+    """``WITH step_1 AS (...), ... SELECT * FROM last`` (just the source when there are no steps)."""
+    last = steps[-1].name if steps else source_name
+    query = exp.select(exp.Star()).from_(identifier(last))
+    for step in steps:
+        query = query.with_(identifier(step.name), as_=step.query)
+    return query
+
+
+__all__ = ["DEFAULT_DIALECT", "DIALECTS", "Dialect", "Relation", "Step", "chain_steps", "with_ctes"]

@@ -1,0 +1,528 @@
+"""Each transformer op as one sqlglot SELECT over the relation before it.
+
+`Lowering.op(op, source)` returns the SELECT; `source` names the previous
+relation (a CTE, a model, a table) and carries its columns when they are
+known.  With known columns the projection is explicit; without them,
+columns are replaced or dropped with ``* EXCEPT`` where the dialect has it.
+Semantics follow `spec/transformers.md`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import attrs
+from sqlglot import exp
+
+from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.ir import transformers as tf
+from sparklec.ir.pipeline import CustomTransformer
+from sparklec.ir.transformers import Schema
+from sparklec.ir.values import Scalar
+from sparklec.sql.dialects import Dialect
+from sparklec.sql.user_sql import parse_expression, parse_query
+
+NULL_MARKER = "\\N"
+"""What a NULL becomes inside hash and business keys, so that (a, NULL, b) and (a, b, NULL) differ."""
+EMAIL_PATTERN = r"^[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}$"
+ROW_NUMBER = "__sparklec_row_number"
+
+
+@attrs.frozen
+class Relation:
+    """What an op reads: a relation's name and, when known, its columns."""
+
+    name: str
+    columns: Schema | None = None
+
+
+def identifier(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=not name.isidentifier() or name.lower() != name)
+
+
+def column(name: str) -> exp.Column:
+    return exp.Column(this=identifier(name))
+
+
+def literal(value: Scalar) -> exp.Expr:
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, (int, float)):
+        return exp.Literal.number(value)
+    return exp.Literal.string(value)
+
+
+def as_text(expression: exp.Expr) -> exp.Expr:
+    return exp.Cast(this=expression, to=exp.DataType.build("string"))
+
+
+OpLowering = Callable[["Lowering", Any, Relation], exp.Select]
+_LOWERINGS: dict[type[tf.Op], OpLowering] = {}
+F = TypeVar("F", bound=OpLowering)
+
+
+def lowers(*classes: type[tf.Op]) -> Callable[[F], F]:
+    def register(function: F) -> F:
+        for cls in classes:
+            _LOWERINGS[cls] = function
+        return function
+    return register
+
+
+class Lowering:
+    """Lowers ops for one dialect; `custom` holds the pipeline's custom transformers."""
+
+    def __init__(self, dialect: Dialect, custom: Mapping[str, CustomTransformer] = {}):
+        self.dialect = dialect
+        self.custom = dict(custom)
+
+    def fail(self, op: tf.Op, message: str, help: str | None = None) -> LoweringError:
+        return LoweringError([Diagnostic(code="E402", message=message, span=op.span, help=help)])
+
+    def op(self, op: tf.Op, source: Relation) -> exp.Select:
+        """The SELECT that applies `op` to `source`."""
+        return _LOWERINGS[type(op)](self, op, source)
+
+    # --- projections ---------------------------------------------------------------
+
+    def project(self, op: tf.Op, source: Relation, replace: Mapping[str, exp.Expr] = {},
+                add: Sequence[tuple[str, exp.Expr]] = (), drop: Sequence[str] = ()) -> exp.Select:
+        """SELECT every column of `source` with some replaced, some dropped, some added at the end."""
+        added_names = {name for name, _ in add}
+        if source.columns is not None:
+            items: list[exp.Expr] = []
+            for c in source.columns:
+                if c.name in drop:
+                    continue
+                if c.name in replace:
+                    items.append(exp.alias_(replace[c.name], identifier(c.name)))
+                elif c.name in added_names:
+                    items.append(exp.alias_(dict(add)[c.name], identifier(c.name)))
+                else:
+                    items.append(column(c.name))
+            existing = {c.name for c in source.columns}
+            items += [exp.alias_(e, identifier(n)) for n, e in add if n not in existing]
+            return exp.select(*items).from_(identifier(source.name))
+        removed = [*replace, *drop, *added_names]
+        if removed and not self.dialect.star_except:
+            raise self.fail(op, f"`{op.NAME}` needs the input's columns for {self.dialect.name} SQL",
+                            "declare the source's columns")
+        star = exp.Star(except_=[column(n) for n in removed]) if removed else exp.Star()
+        items = [star, *(exp.alias_(e, identifier(n)) for n, e in replace.items()),
+                 *(exp.alias_(e, identifier(n)) for n, e in add)]
+        return exp.select(*items).from_(identifier(source.name))
+
+    def without(self, op: tf.Op, source: Relation, helper: str) -> exp.Select:
+        """SELECT the columns of `source` (not yet FROM anything), leaving out a helper column."""
+        if source.columns is not None:
+            return exp.select(*(column(c.name) for c in source.columns))
+        if not self.dialect.star_except:
+            raise self.fail(op, f"`{op.NAME}` needs the input's columns for {self.dialect.name} SQL",
+                            "declare the source's columns")
+        return exp.select(exp.Star(except_=[column(helper)]))
+
+    def string_columns(self, op: tf.Op, source: Relation, chosen: tuple[str, ...] | None) -> tuple[str, ...]:
+        if chosen is not None:
+            return chosen
+        if source.columns is None:
+            raise self.fail(op, f"`{op.NAME}` applies to all string columns, which are not known here",
+                            "declare the source's columns, or give `columns`")
+        return tuple(c.name for c in source.columns if c.type == "string")
+
+    def all_columns(self, op: tf.Op, source: Relation, chosen: tuple[str, ...] | None) -> tuple[str, ...]:
+        if chosen is not None:
+            return chosen
+        if source.columns is None:
+            raise self.fail(op, f"`{op.NAME}` applies to all columns, which are not known here",
+                            "declare the source's columns, or give `columns`")
+        return tuple(c.name for c in source.columns)
+
+    def where(self, source: Relation, condition: exp.Expr) -> exp.Select:
+        return exp.select(exp.Star()).from_(identifier(source.name)).where(condition)
+
+    def hash(self, op: tf.Op, algorithm: str, value: exp.Expr) -> exp.Expr:
+        if algorithm not in self.dialect.hashes:
+            raise self.fail(op, f"{algorithm} is not available in {self.dialect.name}",
+                            f"use one of {', '.join(self.dialect.hashes)}")
+        if algorithm == "md5":
+            return exp.MD5(this=value)
+        return exp.SHA2(this=value, length=exp.Literal.number(algorithm[3:]))
+
+    def window(self, function: exp.Expr, partition_by: Sequence[str], order_by: Sequence[str],
+               desc: bool = False, frame: exp.WindowSpec | None = None) -> exp.Window:
+        order = exp.Order(expressions=[exp.Ordered(this=column(c), desc=desc, nulls_first=False)
+                                       for c in order_by])
+        return exp.Window(this=function, partition_by=[column(c) for c in partition_by], order=order, spec=frame)
+
+
+def _rows(preceding: int | None) -> exp.WindowSpec:
+    """ROWS BETWEEN `preceding` (None: unbounded) PRECEDING AND CURRENT ROW."""
+    start = "UNBOUNDED" if preceding is None else exp.Literal.number(preceding)
+    return exp.WindowSpec(kind="ROWS", start=start, start_side="PRECEDING", end="CURRENT ROW")
+
+
+def _joined_key(separator: str, columns: Sequence[str]) -> exp.Expr:
+    """The columns as text joined by `separator`; a NULL becomes a marker, so positions stay distinct."""
+    parts = [exp.Coalesce(this=as_text(column(c)), expressions=[exp.Literal.string(NULL_MARKER)]) for c in columns]
+    return exp.ConcatWs(expressions=[exp.Literal.string(separator), *parts])
+
+
+# --- row-level -----------------------------------------------------------------------
+
+
+@lowers(tf.DropExactDuplicates)
+def _distinct(lw: Lowering, op: tf.DropExactDuplicates, source: Relation) -> exp.Select:
+    return exp.select(exp.Star()).from_(identifier(source.name)).distinct()
+
+
+@lowers(tf.DropDuplicatesByKey)
+def _dedupe(lw: Lowering, op: tf.DropDuplicatesByKey, source: Relation) -> exp.Select:
+    numbered = exp.select(exp.Star(), exp.alias_(
+        lw.window(exp.RowNumber(), op.key_columns, op.order_by, desc=op.keep == "last"), identifier(ROW_NUMBER),
+    )).from_(identifier(source.name))
+    return lw.without(op, source, ROW_NUMBER).from_(numbered.subquery("numbered"), copy=False).where(
+        exp.EQ(this=column(ROW_NUMBER), expression=exp.Literal.number(1)))
+
+
+@lowers(tf.FilterByCondition)
+def _filter(lw: Lowering, op: tf.FilterByCondition, source: Relation) -> exp.Select:
+    return lw.where(source, parse_expression(op.condition, "the filter condition", op.span))
+
+
+@lowers(tf.DropNullRows)
+def _drop_nulls(lw: Lowering, op: tf.DropNullRows, source: Relation) -> exp.Select:
+    columns = lw.all_columns(op, source, op.columns)
+    if op.how == "any":
+        return lw.where(source, exp.and_(*(exp.Not(this=exp.Is(this=column(c), expression=exp.Null()))
+                                          for c in columns)))
+    return lw.where(source, exp.Not(this=exp.Paren(this=exp.and_(*(exp.Is(this=column(c), expression=exp.Null())
+                                                                   for c in columns)))))
+
+
+@lowers(tf.RemoveOutliersIqr)
+def _outliers(lw: Lowering, op: tf.RemoveOutliersIqr, source: Relation) -> exp.Select:
+    style = lw.dialect.exact_quantile
+    if style is None:
+        raise lw.fail(op, f"{lw.dialect.name} has no exact percentile, which `{op.NAME}` needs")
+
+    def quartile(fraction: float) -> exp.Expr:
+        if style == "percentile":
+            return exp.Quantile(this=column(op.column), quantile=exp.Literal.number(fraction))
+        return exp.PercentileCont(this=column(op.column), expression=exp.Literal.number(fraction))
+
+    bounds = exp.select(exp.alias_(quartile(0.25), "q1"), exp.alias_(quartile(0.75), "q3")).from_(
+        identifier(source.name))
+    spread = exp.Paren(this=exp.Sub(this=exp.column("q3", "bounds"), expression=exp.column("q1", "bounds")))
+    margin = exp.Mul(this=exp.Literal.number(op.multiplier), expression=spread)
+    low = exp.Sub(this=exp.column("q1", "bounds"), expression=margin)
+    high = exp.Add(this=exp.column("q3", "bounds"), expression=margin.copy())
+    kept = exp.Between(this=exp.Column(this=identifier(op.column), table=identifier(source.name)), low=low, high=high)
+    return exp.select(exp.Column(this=exp.Star(), table=identifier(source.name))).from_(identifier(source.name)).join(
+        bounds.subquery("bounds"), join_type="cross").where(kept)
+
+
+# --- column cleaning -------------------------------------------------------------------
+
+
+def _case_in(value: exp.Expr, candidates: Sequence[Scalar], then: exp.Expr,
+             otherwise: exp.Expr) -> exp.Expr:
+    return exp.Case(ifs=[exp.If(this=exp.In(this=value, expressions=[literal(v) for v in candidates]), true=then)],
+                    default=otherwise)
+
+
+@lowers(tf.StandardizeNulls)
+def _standardize_nulls(lw: Lowering, op: tf.StandardizeNulls, source: Relation) -> exp.Select:
+    replace = {}
+    for name in lw.string_columns(op, source, op.columns):
+        compared: exp.Expr = exp.Trim(this=column(name)) if op.trim else column(name)
+        replace[name] = _case_in(compared, op.null_values, exp.Null(), column(name))
+    return lw.project(op, source, replace=replace)
+
+
+def _collapse_spaces(value: exp.Expr) -> exp.Expr:
+    return exp.Trim(this=exp.RegexpReplace(this=value, expression=exp.Literal.string(r"\s+"),
+                                           replacement=exp.Literal.string(" ")))
+
+
+@lowers(tf.TrimAndCleanStrings)
+def _trim(lw: Lowering, op: tf.TrimAndCleanStrings, source: Relation) -> exp.Select:
+    return lw.project(op, source, replace={c: _collapse_spaces(column(c))
+                                           for c in lw.string_columns(op, source, op.columns)})
+
+
+@lowers(tf.NormalizeCase)
+def _case(lw: Lowering, op: tf.NormalizeCase, source: Relation) -> exp.Select:
+    function = exp.Upper if op.case == "upper" else exp.Lower
+    return lw.project(op, source, replace={c: function(this=column(c)) for c in op.columns})
+
+
+@lowers(tf.RemoveSpecialCharacters)
+def _special(lw: Lowering, op: tf.RemoveSpecialCharacters, source: Relation) -> exp.Select:
+    return lw.project(op, source, replace={c: exp.RegexpReplace(
+        this=column(c), expression=exp.Literal.string(r"[^a-zA-Z0-9\s]"), replacement=exp.Literal.string(op.replacement),
+    ) for c in op.columns})
+
+
+@lowers(tf.ReplaceValues)
+def _replace(lw: Lowering, op: tf.ReplaceValues, source: Relation) -> exp.Select:
+    by_column: dict[str, list[tf.Replacement]] = {}
+    for replacement in op.replacements:
+        by_column.setdefault(replacement.column, []).append(replacement)
+    replace = {}
+    for name, replacements in by_column.items():
+        ifs = [exp.If(this=exp.Is(this=column(name), expression=exp.Null()) if r.old is None
+                      else exp.EQ(this=column(name), expression=literal(r.old)), true=literal(r.new))
+               for r in replacements]
+        replace[name] = exp.Case(ifs=ifs, default=column(name))
+    return lw.project(op, source, replace=replace)
+
+
+@lowers(tf.FillNulls)
+def _fill(lw: Lowering, op: tf.FillNulls, source: Relation) -> exp.Select:
+    return lw.project(op, source, replace={f.column: exp.Coalesce(this=column(f.column), expressions=[literal(f.value)])
+                                           for f in op.fill_values})
+
+
+@lowers(tf.CoalesceColumns)
+def _coalesce(lw: Lowering, op: tf.CoalesceColumns, source: Relation) -> exp.Select:
+    first, *rest = op.source_columns
+    value = exp.Coalesce(this=column(first), expressions=[column(c) for c in rest])
+    drop = [c for c in op.source_columns if c != op.target_column] if op.drop_sources else []
+    if op.target_column in (c.name for c in source.columns or ()) or op.target_column in op.source_columns:
+        return lw.project(op, source, replace={op.target_column: value}, drop=drop)
+    return lw.project(op, source, add=[(op.target_column, value)], drop=drop)
+
+
+@lowers(tf.CleanEmailAddresses)
+def _email(lw: Lowering, op: tf.CleanEmailAddresses, source: Relation) -> exp.Select:
+    replace = {}
+    for name in op.columns:
+        cleaned = exp.Lower(this=exp.Trim(this=column(name)))
+        valid = exp.RegexpLike(this=cleaned, expression=exp.Literal.string(EMAIL_PATTERN))
+        replace[name] = exp.Case(ifs=[exp.If(this=valid, true=cleaned.copy())], default=exp.Null())
+    return lw.project(op, source, replace=replace)
+
+
+@lowers(tf.CleanPhoneNumbers)
+def _phone(lw: Lowering, op: tf.CleanPhoneNumbers, source: Relation) -> exp.Select:
+    replace: dict[str, exp.Expr] = {}
+    for name in op.columns:
+        digits = exp.RegexpReplace(this=column(name), expression=exp.Literal.string("[^0-9]"),
+                                   replacement=exp.Literal.string(""))
+        if op.country_code:
+            replace[name] = exp.Case(ifs=[exp.If(this=exp.NEQ(this=digits, expression=exp.Literal.string("")),
+                                                 true=exp.DPipe(this=exp.Literal.string(op.country_code),
+                                                                expression=digits.copy(), safe=True))],
+                                     default=digits.copy())
+        else:
+            replace[name] = digits
+    return lw.project(op, source, replace=replace)
+
+
+# --- enrichment -------------------------------------------------------------------------
+
+
+@lowers(tf.AddAuditColumns)
+def _audit(lw: Lowering, op: tf.AddAuditColumns, source: Relation) -> exp.Select:
+    now, user = exp.CurrentTimestamp(), exp.Literal.string(op.user)
+    return lw.project(op, source, add=[("created_at", now), ("updated_at", now.copy()),
+                                       ("created_by", user), ("updated_by", user.copy())])
+
+
+@lowers(tf.AddIngestionMetadata)
+def _provenance(lw: Lowering, op: tf.AddIngestionMetadata, source: Relation) -> exp.Select:
+    batch = literal(op.batch_id) if op.batch_id is not None else as_text(exp.Null())
+    return lw.project(op, source, add=[
+        ("_ingestion_timestamp", exp.CurrentTimestamp()), ("_ingestion_date", exp.CurrentDate()),
+        ("_source_system", exp.Literal.string(op.source)), ("_batch_id", batch),
+    ])
+
+
+@lowers(tf.AddHashKey)
+def _hash_key(lw: Lowering, op: tf.AddHashKey, source: Relation) -> exp.Select:
+    value = lw.hash(op, op.algorithm, _joined_key(op.separator, op.source_columns))
+    return lw.project(op, source, add=[(op.target_column, value)])
+
+
+@lowers(tf.AddBusinessKey)
+def _business_key(lw: Lowering, op: tf.AddBusinessKey, source: Relation) -> exp.Select:
+    return lw.project(op, source, add=[(op.target_column, _joined_key(op.separator, op.key_columns))])
+
+
+@lowers(tf.AddSurrogateKey)
+def _surrogate_key(lw: Lowering, op: tf.AddSurrogateKey, source: Relation) -> exp.Select:
+    return lw.project(op, source, add=[(op.column_name, exp.MD5(this=_joined_key("||", op.key_columns)))])
+
+
+@lowers(tf.AddDateComponents)
+def _date_parts(lw: Lowering, op: tf.AddDateComponents, source: Relation) -> exp.Select:
+    date = column(op.date_column)
+    return lw.project(op, source, add=[(f"{op.prefix}year", exp.Year(this=date)),
+                                       (f"{op.prefix}month", exp.Month(this=date.copy())),
+                                       (f"{op.prefix}day", exp.Day(this=date.copy()))])
+
+
+@lowers(tf.AddRowNumber, tf.AddRank)
+def _numbering(lw: Lowering, op: tf.AddRowNumber | tf.AddRank, source: Relation) -> exp.Select:
+    function: exp.Expr = exp.RowNumber()
+    if isinstance(op, tf.AddRank):
+        function = exp.DenseRank() if op.dense else exp.Rank()
+    return lw.project(op, source, add=[(op.column_name, lw.window(function, op.partition_by, op.order_by))])
+
+
+def _whole_years(start: exp.Expr, end: exp.Expr) -> exp.Expr:
+    """Completed years from `start` to `end`: the year difference, less one before the anniversary."""
+    return exp.Sub(this=exp.Sub(this=exp.Year(this=end), expression=exp.Year(this=start)),
+                   expression=_before(start, end))
+
+
+def _whole_months(start: exp.Expr, end: exp.Expr) -> exp.Expr:
+    """Completed months from `start` to `end`."""
+    months = exp.Add(
+        this=exp.Mul(this=exp.Paren(this=exp.Sub(this=exp.Year(this=end), expression=exp.Year(this=start))),
+                     expression=exp.Literal.number(12)),
+        expression=exp.Sub(this=exp.Month(this=end.copy()), expression=exp.Month(this=start.copy())),
+    )
+    early = exp.Case(ifs=[exp.If(this=exp.LT(this=exp.Day(this=end.copy()), expression=exp.Day(this=start.copy())),
+                                 true=exp.Literal.number(1))], default=exp.Literal.number(0))
+    return exp.Sub(this=months, expression=early)
+
+
+def _before(start: exp.Expr, end: exp.Expr) -> exp.Expr:
+    """1 when `end`'s month and day come before `start`'s, else 0."""
+    month_before = exp.LT(this=exp.Month(this=end.copy()), expression=exp.Month(this=start.copy()))
+    day_before = exp.and_(exp.EQ(this=exp.Month(this=end.copy()), expression=exp.Month(this=start.copy())),
+                          exp.LT(this=exp.Day(this=end.copy()), expression=exp.Day(this=start.copy())))
+    return exp.Case(ifs=[exp.If(this=exp.or_(month_before, day_before), true=exp.Literal.number(1))],
+                    default=exp.Literal.number(0))
+
+
+def _date_or_today(value: str | None) -> exp.Expr:
+    if value is None:
+        return exp.CurrentDate()
+    return exp.Cast(this=exp.Literal.string(value), to=exp.DataType.build("date"))
+
+
+@lowers(tf.AddAgeFromBirthdate)
+def _age(lw: Lowering, op: tf.AddAgeFromBirthdate, source: Relation) -> exp.Select:
+    return lw.project(op, source, add=[(op.target_column, _whole_years(
+        column(op.birthdate_column), _date_or_today(op.reference_date)))])
+
+
+@lowers(tf.AddTenureMonths)
+def _tenure(lw: Lowering, op: tf.AddTenureMonths, source: Relation) -> exp.Select:
+    end = column(op.end_date_column) if op.end_date_column else exp.CurrentDate()
+    return lw.project(op, source, add=[(op.target_column, _whole_months(column(op.start_date_column), end))])
+
+
+# --- aggregation and windows -------------------------------------------------------------
+
+
+@lowers(tf.Aggregate)
+def _aggregate(lw: Lowering, op: tf.Aggregate, source: Relation) -> exp.Select:
+    keys = [column(c) for c in op.group_by]
+    measures = [exp.alias_(parse_expression(m.expression, f"measure `{m.name}`", op.span), identifier(m.name))
+                for m in op.measures]
+    query = exp.select(*keys, *measures).from_(identifier(source.name))
+    return query.group_by(*(k.copy() for k in keys)) if keys else query
+
+
+@lowers(tf.AddRunningTotal)
+def _running_total(lw: Lowering, op: tf.AddRunningTotal, source: Relation) -> exp.Select:
+    total = lw.window(exp.Sum(this=column(op.column)), op.partition_by, op.order_by, frame=_rows(None))
+    return lw.project(op, source, add=[(op.columns_added(())[0].name, total)])
+
+
+@lowers(tf.AddMovingAverage)
+def _moving_average(lw: Lowering, op: tf.AddMovingAverage, source: Relation) -> exp.Select:
+    average = lw.window(exp.Avg(this=column(op.column)), op.partition_by, op.order_by,
+                        frame=_rows(max(op.window_size - 1, 0)))
+    return lw.project(op, source, add=[(op.columns_added(())[0].name, average)])
+
+
+@lowers(tf.AddLagLeadColumns)
+def _lag_lead(lw: Lowering, op: tf.AddLagLeadColumns, source: Relation) -> exp.Select:
+    lag_name, lead_name = (c.name for c in op.columns_added(()))
+    periods = exp.Literal.number(op.periods)
+    return lw.project(op, source, add=[
+        (lag_name, lw.window(exp.Lag(this=column(op.column), offset=periods), op.partition_by, op.order_by)),
+        (lead_name, lw.window(exp.Lead(this=column(op.column), offset=periods.copy()), op.partition_by, op.order_by)),
+    ])
+
+
+# --- PII, SCD and custom ---------------------------------------------------------------------
+
+
+@lowers(tf.MaskColumn)
+def _mask(lw: Lowering, op: tf.MaskColumn, source: Relation) -> exp.Select:
+    replace = {}
+    visible = exp.Literal.number(op.visible_chars)
+    for name in op.columns:
+        length = exp.Length(this=column(name))
+        masked = exp.DPipe(
+            this=exp.Repeat(this=exp.Literal.string(op.mask_char), times=exp.Sub(this=length, expression=visible)),
+            expression=exp.Right(this=column(name), expression=visible.copy()) if op.visible_chars else
+            exp.Literal.string(""),
+            safe=True,
+        )
+        replace[name] = exp.Case(ifs=[exp.If(this=exp.LTE(this=length.copy(), expression=visible.copy()),
+                                             true=column(name))], default=masked)
+    return lw.project(op, source, replace=replace)
+
+
+@lowers(tf.TokenizeColumn)
+def _tokenize(lw: Lowering, op: tf.TokenizeColumn, source: Relation) -> exp.Select:
+    replace = {}
+    for name in op.columns:
+        value: exp.Expr = as_text(column(name))
+        if op.salt:
+            value = exp.DPipe(this=value, expression=exp.Literal.string(op.salt), safe=True)
+        replace[name] = lw.hash(op, op.algorithm, value)
+    return lw.project(op, source, replace=replace)
+
+
+@lowers(tf.RedactEmail)
+def _redact(lw: Lowering, op: tf.RedactEmail, source: Relation) -> exp.Select:
+    return lw.project(op, source, replace={name: exp.DPipe(
+        this=exp.Literal.string("****@"),
+        expression=exp.SplitPart(this=column(name), delimiter=exp.Literal.string("@"), part_index=exp.Literal.number(2)),
+        safe=True,
+    ) for name in op.columns})
+
+
+@lowers(tf.RemovePiiColumns)
+def _remove(lw: Lowering, op: tf.RemovePiiColumns, source: Relation) -> exp.Select:
+    return lw.project(op, source, drop=op.columns)
+
+
+@lowers(tf.ScdType2)
+def _scd2(lw: Lowering, op: tf.ScdType2, source: Relation) -> exp.Select:
+    """The incoming rows as new current versions; closing the versions they replace is the write's merge."""
+    return lw.project(op, source, add=[
+        (op.effective_from, exp.CurrentTimestamp()),
+        (op.effective_to, exp.Cast(this=exp.Null(), to=exp.DataType.build("timestamp"))),
+        (op.current_flag, exp.Boolean(this=True)),
+    ])
+
+
+@lowers(tf.CustomOp)
+def _custom(lw: Lowering, op: tf.CustomOp, source: Relation) -> exp.Select:
+    declared = lw.custom.get(op.transformer)
+    if declared is None:
+        raise lw.fail(op, f"unknown custom transformer `{op.transformer}`")
+    if declared.is_select:
+        query = parse_query(declared.sql.replace("{{ input }}", "__sparklec_input__").replace(
+            "{{input}}", "__sparklec_input__"), f"custom transformer `{op.transformer}`", declared.span)
+        for table in query.find_all(exp.Table):
+            if table.name == "__sparklec_input__":
+                table.set("this", identifier(source.name))
+        return exp.select(exp.Star()).from_(query.subquery("custom"))
+    value = parse_expression(declared.sql, f"custom transformer `{op.transformer}`", declared.span)
+    return lw.project(op, source, add=[(op.target_column or op.transformer, value)])
+
+
+missing = set(tf.CATALOGUE.values()) - set(_LOWERINGS)
+assert not missing, f"transformers without a SQL lowering: {sorted(c.NAME for c in missing)}"
