@@ -54,7 +54,9 @@ class Backend:
     lower: Callable[[Project, Mapping[str, str]], Artifacts]
 
 
-BUILTIN: dict[str, str] = {}
+BUILTIN: dict[str, str] = {
+    "dbt": "sparklec.backends.dbt:backend",
+}
 """Backend name → ``module:attribute`` of its `Backend`, imported on first use."""
 
 ENTRY_POINT_GROUP = "sparklec.backends"

@@ -1,0 +1,45 @@
+"""The dbt backend: a dbt project of CTE models, sources, tests, macros and exposures.
+
+Options (``-O key=value``):
+
+- ``fuse`` — ``true`` (default): a transformer chain is one model with a CTE
+  per step; ``false``: one model per step, for comparison.
+- ``intermediate`` — how relations that are not written to a table are
+  materialised: ``view`` (default), ``table`` or ``ephemeral``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from sparklec.backends import Artifacts, Backend
+from sparklec.backends.dbt.models import plan
+from sparklec.backends.dbt.project import ProjectFiles
+from sparklec.backends.dbt.sql import INTERMEDIATE
+from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.ir.pipeline import Project
+
+OPTIONS = {"fuse": ("true", "false"), "intermediate": INTERMEDIATE}
+
+
+def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
+    """The files of a dbt project for `project`."""
+    accepted = ", ".join(f"{key}={'|'.join(values)}" for key, values in OPTIONS.items())
+    problems = [
+        Diagnostic(code="E401", message=f"the dbt backend has no option `{key}`" if key not in OPTIONS else
+                   f"option `{key}` must be one of {', '.join(OPTIONS[key])}, not `{value}`",
+                   help=f"options: {accepted}")
+        for key, value in options.items() if key not in OPTIONS or value not in OPTIONS[key]
+    ]
+    if problems:
+        raise LoweringError(problems)
+    name = re.sub(r"[^a-z0-9_]+", "_", project.name.lower()).strip("_")
+    name = name if name and name[0].isalpha() else f"sparklec_{name}"
+    files = ProjectFiles(project, plan(project), name, fuse=options.get("fuse", "true") == "true",
+                         intermediate=options.get("intermediate", "view"))
+    return files.build()
+
+
+backend = Backend(name="dbt", description="a dbt project (dbt-core 1.11; Databricks and DuckDB profiles)",
+                  lower=lower)

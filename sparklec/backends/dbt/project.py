@@ -1,0 +1,270 @@
+"""The files of the dbt project: configuration, profiles, models, sources, tests, exposures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from sqlglot import exp
+
+from sparklec.backends.dbt.dialect import macros_used
+from sparklec.backends.dbt.models import Plan, Source
+from sparklec.backends.dbt.sql import model_files, sql_text
+from sparklec.ir import tasks as t
+from sparklec.ir.pipeline import ENVS, Pipeline, Project
+from sparklec.ir.tasks import SQL_REFERENCE
+from sparklec.ir.values import format_duration
+from sparklec.sql.ops import EMAIL_PATTERN, column, literal
+from sparklec.sql.user_sql import parse_query
+
+GENERATE_SCHEMA_NAME = """\
+{# Models go to the schema their target table names, without the profile's schema as a prefix. #}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+  {%- if custom_schema_name is none -%}
+    {{ target.schema }}
+  {%- else -%}
+    {{ custom_schema_name | trim }}
+  {%- endif -%}
+{%- endmacro %}
+"""
+_TABLE = "__sparklec_checked__"
+
+
+def dump(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+class ProjectFiles:
+    """Collects the files of one dbt project."""
+
+    def __init__(self, project: Project, plan: Plan, name: str, fuse: bool, intermediate: str):
+        self.project = project
+        self.plan = plan
+        self.name = name
+        self.fuse = fuse
+        self.intermediate = intermediate
+        self.files: dict[str, str] = {}
+        self.model_entries: dict[str, dict[str, Any]] = {}
+        self.source_tests: dict[tuple[str, str], dict[str, list[Any]]] = {}
+
+    def build(self) -> dict[str, str]:
+        for model in self.plan.models:
+            self.files.update(model_files(model, self.plan, self.fuse, self.intermediate))
+            entry: dict[str, Any] = {"name": model.name}
+            description = model.transform.description or (model.target.description if model.target else "")
+            if description:
+                entry["description"] = description
+            self.model_entries[model.name] = entry
+        for pipeline in self.project.pipelines:
+            for step in t.walk(pipeline.steps):
+                if isinstance(step, t.QualityCheck):
+                    self.checks(pipeline, step)
+        self.files["models/sources.yml"] = dump({"version": 2, "sources": self.sources()})
+        for pipeline in self.project.pipelines:
+            entries = [self.model_entries[m.name] for m in self.plan.models if m.pipeline is pipeline]
+            if entries:
+                self.files[f"models/{pipeline.name}/schema.yml"] = dump({"version": 2, "models": entries})
+        exposures = [self.exposure(p, e) for p in self.project.pipelines for e in p.exposures]
+        if exposures:
+            self.files["models/exposures.yml"] = dump({"version": 2, "exposures": exposures})
+        self.files["macros/generate_schema_name.sql"] = GENERATE_SCHEMA_NAME
+        self.files.update(macros_used(list(self.files.values())))
+        self.files["dbt_project.yml"] = self.dbt_project()
+        self.files["profiles.yml"] = self.profiles()
+        self.files["README.md"] = self.readme()
+        return self.files
+
+    # --- tests ---------------------------------------------------------------------
+
+    def checks(self, pipeline: Pipeline, task: t.QualityCheck) -> None:
+        model = self.plan.model_of.get((pipeline.name, task.input))
+        reference = self.plan.references[(pipeline.name, task.input)]
+        config = {"severity": task.severity} if task.severity == "warn" else None
+        for index, check in enumerate(task.checks, start=1):
+            generic = self.generic(pipeline, check, config)
+            if generic is not None:
+                target = self.model_entries[model] if model else self.source_entry(reference)
+                for column_name, test in generic:
+                    self.attach(target, column_name, test)
+                continue
+            name = f"{pipeline.name}__{task.name}__{index}_{type(check).__name__.lower()}"
+            body = self.singular(pipeline, check, reference)
+            header = f"-- Check {index} of `{task.name}` in pipeline `{pipeline.name}`.\n"
+            if config:
+                header += "{{ config(severity='warn') }}\n"
+            self.files[f"tests/{name}.sql"] = header + "\n" + body + "\n"
+
+    @staticmethod
+    def attach(entry: dict[str, Any], column_name: str | None, test: Any) -> None:
+        if column_name is None:
+            entry.setdefault("data_tests", []).append(test)
+            return
+        columns = entry.setdefault("columns", [])
+        found = next((c for c in columns if c["name"] == column_name), None)
+        if found is None:
+            found = {"name": column_name}
+            columns.append(found)
+        found.setdefault("data_tests", []).append(test)
+
+    def source_entry(self, reference: str) -> dict[str, Any]:
+        source = next(s for s in self.plan.sources if f"source('{s.name}', '{s.table}')" in reference)
+        return self.source_tests.setdefault((source.name, source.table), {})
+
+    def generic(self, pipeline: Pipeline, check: t.Check, config: dict[str, str] | None
+                ) -> list[tuple[str | None, Any]] | None:
+        """Generic dbt tests for `check`, as (column, test); None when it needs a singular test."""
+        def test(name: str, arguments: dict[str, Any] | None = None) -> Any:
+            if arguments is None and config is None:
+                return name
+            body: dict[str, Any] = {}
+            if arguments is not None:
+                body["arguments"] = arguments
+            if config is not None:
+                body["config"] = config
+            return {name: body}
+
+        if isinstance(check, t.NotNull):
+            return [(c, test("not_null")) for c in check.column_names]
+        if isinstance(check, t.Unique) and len(check.column_names) == 1:
+            return [(check.column_names[0], test("unique"))]
+        if isinstance(check, t.AcceptedValues) and len({type(v) for v in check.values}) == 1:
+            quote = isinstance(check.values[0], str)
+            arguments = {"values": list(check.values)} | ({} if quote else {"quote": False})
+            return [(check.column, test("accepted_values", arguments))]
+        if isinstance(check, t.Relationships):
+            to = self.plan.references.get((pipeline.name, check.to), "")
+            target = to.removeprefix("{{ ").removesuffix(" }}")
+            return [(check.column, test("relationships", {"to": target, "field": check.field}))]
+        return None
+
+    def singular(self, pipeline: Pipeline, check: t.Check, reference: str) -> str:
+        """A query returning the failing rows of `check` on the relation `reference`."""
+        table = exp.to_table(_TABLE)
+        query: exp.Expr
+        if isinstance(check, t.Unique):
+            keys = [column(c) for c in check.column_names]
+            query = exp.select(*keys, exp.alias_(exp.Count(this=exp.Star()), "rows_per_key")).from_(table).group_by(
+                *(k.copy() for k in keys)).having(exp.GT(this=exp.Count(this=exp.Star()), expression=literal(1)))
+        elif isinstance(check, (t.MatchesRegex, t.EmailFormat)):
+            pattern = check.pattern if isinstance(check, t.MatchesRegex) else EMAIL_PATTERN
+            value = column(check.column)
+            matches = exp.RegexpLike(this=value, expression=literal(pattern))
+            query = exp.select(exp.Star()).from_(table).where(exp.and_(
+                exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())), exp.Not(this=exp.Paren(this=matches))))
+        elif isinstance(check, t.AcceptedValues):
+            query = exp.select(exp.Star()).from_(table).where(exp.Not(this=exp.In(
+                this=column(check.column), expressions=[literal(v) for v in check.values])))
+        elif isinstance(check, t.RowCount):
+            count = exp.alias_(exp.Count(this=exp.Star()), "row_count")
+            bounds = [exp.LT(this=exp.column("row_count"), expression=literal(check.minimum))
+                      if check.minimum is not None else None,
+                      exp.GT(this=exp.column("row_count"), expression=literal(check.maximum))
+                      if check.maximum is not None else None]
+            query = exp.select(exp.Star()).from_(exp.select(count).from_(table).subquery("counted")).where(
+                exp.or_(*(b for b in bounds if b is not None)))
+        elif isinstance(check, t.Freshness):
+            newest = exp.alias_(exp.Max(this=column(check.column)), "newest")
+            query = exp.select(exp.Star()).from_(exp.select(newest).from_(table).subquery("latest"))
+            text = sql_text(query).replace(_TABLE, reference)
+            return (f"-- The newest `{check.column}` must be at most {format_duration(check.max_age)} old.\n"
+                    f"{text}\nWHERE\n  newest IS NULL OR {{{{ sparklec_seconds_since('newest') }}}} > {check.max_age}")
+        else:
+            assert isinstance(check, t.CustomSqlCheck)
+            return self.custom_check(pipeline, check, reference)
+        return sql_text(query).replace(_TABLE, reference)
+
+    def custom_check(self, pipeline: Pipeline, check: t.CustomSqlCheck, reference: str) -> str:
+        names = SQL_REFERENCE.findall(check.sql)
+        text = SQL_REFERENCE.sub(lambda m: f"__sparklec_relation_{m.group(1)}__", check.sql)
+        rendered = sql_text(parse_query(text, f"check `{check.name}`", check.span))
+        for name in names:
+            target = reference if name == "input" else self.plan.references[(pipeline.name, name)]
+            rendered = rendered.replace(f"__sparklec_relation_{name}__", target)
+        return f"-- {check.name}: the rows this returns fail the check.\n{rendered}"
+
+    # --- sources, exposures, configuration -------------------------------------------------
+
+    def sources(self) -> list[dict[str, Any]]:
+        grouped: dict[str, list[Source]] = {}
+        for source in self.plan.sources:
+            grouped.setdefault(source.name, []).append(source)
+        result = []
+        for name, tables in grouped.items():
+            first = tables[0]
+            entry: dict[str, Any] = {"name": name, "schema": first.schema}
+            if first.database:
+                entry["database"] = ("{{ target.database if target.type == 'duckdb' else '"
+                                     + first.database.replace("'", "") + "' }}")
+            entry["tables"] = []
+            for source in tables:
+                table: dict[str, Any] = {"name": source.table}
+                if source.description:
+                    table["description"] = source.description
+                tests = self.source_tests.get((source.name, source.table), {})
+                columns = {c.name: {"name": c.name, **({"description": c.description} if c.description else {})}
+                           for c in source.columns}
+                for column_entry in tests.get("columns", []):
+                    columns.setdefault(column_entry["name"], {"name": column_entry["name"]}).update(
+                        {"data_tests": column_entry["data_tests"]})
+                if columns:
+                    table["columns"] = list(columns.values())
+                if tests.get("data_tests"):
+                    table["data_tests"] = tests["data_tests"]
+                entry["tables"].append(table)
+            result.append(entry)
+        return result
+
+    def exposure(self, pipeline: Pipeline, exposure: Any) -> dict[str, Any]:
+        owner = {k: v for k, v in (("name", exposure.owner_name), ("email", exposure.owner_email)) if v}
+        entry: dict[str, Any] = {"name": exposure.name, "type": exposure.type, "maturity": exposure.maturity}
+        if exposure.url:
+            entry["url"] = exposure.url
+        if exposure.description:
+            entry["description"] = exposure.description
+        entry["depends_on"] = [self.plan.references[(pipeline.name, d)].removeprefix("{{ ").removesuffix(" }}")
+                               for d in exposure.depends_on]
+        entry["owner"] = owner or {"name": pipeline.name}
+        if exposure.tags:
+            entry["tags"] = list(exposure.tags)
+        return entry
+
+    def dbt_project(self) -> str:
+        folders = {p.name: {"+tags": [p.name]} for p in self.project.pipelines}
+        return dump({
+            "name": self.name, "version": "1.0.0", "config-version": 2, "profile": self.name,
+            "model-paths": ["models"], "macro-paths": ["macros"], "test-paths": ["tests"],
+            "clean-targets": ["target", "dbt_packages"],
+            "models": {self.name: {"+materialized": self.intermediate, **folders}},
+        })
+
+    def profiles(self) -> str:
+        catalog = next((d.catalog for p in self.project.pipelines for d in p.datasets if d.catalog), "main")
+        outputs: dict[str, Any] = {"local": {
+            "type": "duckdb", "path": "{{ env_var('SPARKLEC_DUCKDB_PATH', 'local.duckdb') }}", "threads": 4,
+        }}
+        for env in ENVS:
+            outputs[env] = {
+                "type": "databricks", "catalog": catalog, "schema": "default",
+                "host": "{{ env_var('DATABRICKS_HOST') }}", "http_path": "{{ env_var('DATABRICKS_HTTP_PATH') }}",
+                "token": "{{ env_var('DATABRICKS_TOKEN') }}", "threads": 4,
+            }
+        return dump({self.name: {"target": "{{ env_var('DBT_TARGET', 'local') }}", "outputs": outputs}})
+
+    def readme(self) -> str:
+        lines = [
+            f"# {self.name}", "",
+            "A dbt project generated by sparklec from "
+            + ", ".join(f"`{p.name}`" for p in self.project.pipelines) + ".", "",
+            "```sh",
+            "pip install 'dbt-core~=1.11.0' 'dbt-duckdb~=1.11.0'    # and dbt-databricks for the warehouse",
+            "dbt build --profiles-dir .                            # on a local DuckDB file (target `local`)",
+            "DBT_TARGET=prod dbt build --profiles-dir .            # on Databricks: set DATABRICKS_HOST,",
+            "                                                      # DATABRICKS_HTTP_PATH and DATABRICKS_TOKEN",
+            "```", "",
+            "Sources are declared in `models/sources.yml`; ingested tables are expected in the",
+            "`landing_<system>` schemas where your extract-and-load tool writes them.",
+        ]
+        if self.plan.skipped:
+            lines += ["", "These tasks are not dbt's to run; the orchestrator backends run them:", ""]
+            lines += [f"- `{pipeline}.{task.name}` ({t.kind_name(task)})" for pipeline, task in self.plan.skipped]
+        return "\n".join(lines) + "\n"
