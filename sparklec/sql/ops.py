@@ -106,7 +106,7 @@ class Lowering:
             existing = {c.name for c in source.columns}
             items += [exp.alias_(e, identifier(n)) for n, e in add if n not in existing]
             return exp.select(*items).from_(identifier(source.name))
-        removed = [*replace, *drop, *added_names]
+        removed = [*replace, *drop]
         if removed and not self.dialect.star_except:
             raise self.fail(op, f"`{op.NAME}` needs the input's columns for {self.dialect.name} SQL",
                             "declare the source's columns")

@@ -65,27 +65,18 @@ def plan(project: Project) -> Plan:
     candidates: list[tuple[Pipeline, t.Transform, t.Write | None, Dataset | None, str]] = []
     skipped: list[tuple[str, t.Task]] = []
     for pipeline in project.pipelines:
+        computable = _computable(pipeline)
         writes: dict[str, list[t.Write]] = {}
         for step in t.walk(pipeline.steps):
-            if isinstance(step, t.Write):
+            if isinstance(step, t.Write) and step.input in computable:
                 writes.setdefault(step.input, []).append(step)
-        for step in t.walk(pipeline.steps):
-            if isinstance(step, t.Transform):
-                step_writes = writes.get(step.name, [])
-                if len(step_writes) > 1:
-                    raise LoweringError([Diagnostic(
-                        code="E404", message=f"`{step.name}` is written to {len(step_writes)} tables",
-                        span=step_writes[1].span, help="in dbt a model is one table; write it once and copy with a transform",
-                    )])
-                write = step_writes[0] if step_writes else None
-                target = pipeline.dataset(write.target) if write else None
-                candidates.append((pipeline, step, write, target, target.table if target else step.name))
-            elif isinstance(step, t.Write) and not _is_transform(pipeline, step.input):
-                raise LoweringError([Diagnostic(
-                    code="E404", message=f"write `{step.name}` copies `{step.input}`, which dbt cannot compute",
-                    span=step.span, help="dbt builds tables from SQL: read a dataset or a transform",
-                )])
-            elif not isinstance(step, (t.Transform, t.Write, t.QualityCheck, t.ForEach, t.Branch)):
+        for step in _top_level_tasks(pipeline, skipped):
+            if isinstance(step, t.Transform) and step.name in computable:
+                candidates.append(_candidate(pipeline, step, writes.get(step.name, [])))
+            elif isinstance(step, t.Write) and step.input in computable and step.input not in _transforms(pipeline):
+                copy = t.Transform(name=step.name, input=step.input, span=step.span)
+                candidates.append(_candidate(pipeline, copy, [step]))
+            elif isinstance(step, t.Task) and not _runs_in_dbt(step, computable):
                 skipped.append((pipeline.name, step))
     counts = Counter(_identifier(name) for *_, name in candidates)
     models = tuple(
@@ -125,8 +116,51 @@ def plan(project: Project) -> Plan:
                 references=references, model_of=model_of, skipped=tuple(skipped))
 
 
-def _is_transform(pipeline: Pipeline, name: str) -> bool:
-    return any(isinstance(s, t.Transform) and s.name == name for s in t.walk(pipeline.steps))
+def _top_level_tasks(pipeline: Pipeline, skipped: list[tuple[str, t.Task]]) -> list[t.Task]:
+    """The pipeline's top-level tasks; tasks in loops and branches are the orchestrator's (noted in `skipped`)."""
+    for group in pipeline.steps:
+        if not isinstance(group, t.Task):
+            skipped.extend((pipeline.name, s) for s in t.walk(t.children(group)) if isinstance(s, t.Task))
+    return [s for s in pipeline.steps if isinstance(s, t.Task)]
+
+
+def _transforms(pipeline: Pipeline) -> set[str]:
+    return {s.name for s in t.walk(pipeline.steps) if isinstance(s, t.Transform)}
+
+
+def _computable(pipeline: Pipeline) -> set[str]:
+    """Relations dbt can build or read: datasets, landed ingests, and transforms of those."""
+    known = {d.name for d in pipeline.datasets} | {
+        s.name for s in t.walk(pipeline.steps) if isinstance(s, t.Ingest)}
+    transforms = [s for s in t.walk(pipeline.steps) if isinstance(s, t.Transform)]
+    changed = True
+    while changed:
+        changed = False
+        for transform in transforms:
+            if transform.name not in known and all(r in known for r in transform.reads()):
+                known.add(transform.name)
+                changed = True
+    return known
+
+
+def _runs_in_dbt(task: t.Task, computable: set[str]) -> bool:
+    if isinstance(task, t.Transform):
+        return task.name in computable
+    if isinstance(task, (t.Write, t.QualityCheck)):
+        return all(r in computable for r in task.reads())
+    return False
+
+
+def _candidate(pipeline: Pipeline, transform: t.Transform, writes: list[t.Write]
+               ) -> tuple[Pipeline, t.Transform, t.Write | None, Dataset | None, str]:
+    if len(writes) > 1:
+        raise LoweringError([Diagnostic(
+            code="E404", message=f"`{transform.name}` is written to {len(writes)} tables", span=writes[1].span,
+            help="in dbt a model is one table; write it once and copy it with another transform",
+        )])
+    write = writes[0] if writes else None
+    target = pipeline.dataset(write.target) if write else None
+    return pipeline, transform, write, target, target.table if target else transform.name
 
 
 def _source_of(dataset: Dataset) -> Source:

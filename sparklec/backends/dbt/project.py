@@ -57,16 +57,16 @@ class ProjectFiles:
             self.model_entries[model.name] = entry
         for pipeline in self.project.pipelines:
             for step in t.walk(pipeline.steps):
-                if isinstance(step, t.QualityCheck):
+                if isinstance(step, t.QualityCheck) and (pipeline.name, step) not in self.plan.skipped:
                     self.checks(pipeline, step)
+        exposures = [self.exposure(p, e) for p in self.project.pipelines for e in p.exposures]
+        if exposures:
+            self.files["models/exposures.yml"] = dump({"version": 2, "exposures": exposures})
         self.files["models/sources.yml"] = dump({"version": 2, "sources": self.sources()})
         for pipeline in self.project.pipelines:
             entries = [self.model_entries[m.name] for m in self.plan.models if m.pipeline is pipeline]
             if entries:
                 self.files[f"models/{pipeline.name}/schema.yml"] = dump({"version": 2, "models": entries})
-        exposures = [self.exposure(p, e) for p in self.project.pipelines for e in p.exposures]
-        if exposures:
-            self.files["models/exposures.yml"] = dump({"version": 2, "exposures": exposures})
         self.files["macros/generate_schema_name.sql"] = GENERATE_SCHEMA_NAME
         self.files.update(macros_used(list(self.files.values())))
         self.files["dbt_project.yml"] = self.dbt_project()
@@ -189,7 +189,12 @@ class ProjectFiles:
         for source in self.plan.sources:
             grouped.setdefault(source.name, []).append(source)
         result = []
+        used = "\n".join(self.files.values())
         for name, tables in grouped.items():
+            tables = [s for s in tables if f"source('{s.name}', '{s.table}')" in used
+                      or (s.name, s.table) in self.source_tests]
+            if not tables:
+                continue
             first = tables[0]
             entry: dict[str, Any] = {"name": name, "schema": first.schema}
             if first.database:
@@ -222,10 +227,10 @@ class ProjectFiles:
         if exposure.description:
             entry["description"] = exposure.description
         entry["depends_on"] = [self.plan.references[(pipeline.name, d)].removeprefix("{{ ").removesuffix(" }}")
-                               for d in exposure.depends_on]
+                               for d in exposure.depends_on if (pipeline.name, d) in self.plan.references]
         entry["owner"] = owner or {"name": pipeline.name}
         if exposure.tags:
-            entry["tags"] = list(exposure.tags)
+            entry["config"] = {"tags": list(exposure.tags)}
         return entry
 
     def dbt_project(self) -> str:

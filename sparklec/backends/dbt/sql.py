@@ -46,9 +46,13 @@ def model_files(model: Model, plan: Plan, fuse: bool, intermediate: str) -> dict
     for index, step in enumerate(steps):
         last = index == len(steps) - 1
         part = model if last else Model(name=f"{model.name}__{step.name}", pipeline=pipeline, transform=transform)
-        reads = source_sql if index == 0 else f"select * from {{{{ ref('{model.name}__{steps[index - 1].name}') }}}}"
+        if index == 0:
+            reads = ("source", source_sql)
+        else:
+            before = steps[index - 1].name
+            reads = (before, f"select * from {{{{ ref('{model.name}__{before}') }}}}")
         files[f"{folder}/{part.name}.sql"] = header + _config(part, intermediate) + "\n\n" + _ctes(
-            [("source", reads), (step.name, sql_text(step.query))], part)
+            [reads, (step.name, sql_text(step.query))], part)
     return files
 
 
