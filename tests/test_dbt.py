@@ -80,3 +80,24 @@ def test_incremental_models_process_only_new_rows(tmp_path: Path) -> None:
                               ).fetchall()
     connection.close()
     assert len(first) == 1 and [count for _, count in runs] == [5, 1], "the second run loads only the new row"
+
+
+def test_the_shared_configs_build_green(tmp_path: Path) -> None:
+    """Bronze lands customers, silver cleans them; silver's columns are looked up when dbt runs."""
+    import duckdb
+
+    from conftest import SHARED
+
+    project = tmp_path / "project"
+    generate([SHARED / "sparkle-configs"], project)
+    assert schema_problems(project) == []
+    load_sources(project, project / "local.duckdb")
+    outcome = dbt(project, "build")
+    assert outcome.success, results(outcome)
+    connection = duckdb.connect(str(project / "local.duckdb"))
+    rows = dict(connection.execute("SELECT customer_id, address FROM silver.customers").fetchall())
+    emails = {r[0] for r in connection.execute("SELECT email FROM silver.customers").fetchall()}
+    phones = dict(connection.execute("SELECT customer_id, phone FROM silver.customers").fetchall())
+    connection.close()
+    assert rows[1] == "12 Main St" and rows[5] is None, "trimmed, and `NULL` text made NULL"
+    assert "ann.lee@example.com" in emails and phones[1] == "+15551234567" and phones[2] is None

@@ -15,7 +15,7 @@ import attrs
 from sqlglot import exp
 
 from sparklec.ir.pipeline import CustomTransformer
-from sparklec.ir.transformers import Op, Schema
+from sparklec.ir.transformers import Aggregate, CustomOp, Op, Schema
 from sparklec.sql.dialects import DEFAULT_DIALECT, DIALECTS, Dialect
 from sparklec.sql.ops import Lowering, Relation, identifier
 
@@ -31,19 +31,35 @@ class Step:
 
 def chain_steps(
     source: Relation, ops: Sequence[Op], dialect: Dialect, custom: Mapping[str, CustomTransformer] = {},
-    prefix: str = "step",
+    runtime_columns: bool = False,
 ) -> list[Step]:
-    """One step per op; step i reads step i-1 (the first reads `source`)."""
-    lowering = Lowering(dialect, custom)
+    """One step per op; step i reads step i-1 (the first reads `source`).
+
+    With `runtime_columns`, ops over "every string column" of an input whose
+    columns are not known are written to look them up when the query runs.
+    """
+    lowering = Lowering(dialect, custom, runtime_columns)
     steps: list[Step] = []
     current = source
     for index, op in enumerate(ops, start=1):
         query = lowering.op(op, current)
-        columns = op.output_columns(current.columns) if current.columns is not None else None
-        name = f"{prefix}_{index}_{op.NAME if op.NAME != 'custom' else getattr(op, 'transformer', 'custom')}"
-        steps.append(Step(name=name, query=query, columns=columns))
-        current = Relation(name=name, columns=columns)
+        name = f"step_{index}_{op.NAME if op.NAME != 'custom' else getattr(op, 'transformer', 'custom')}"
+        current = after(op, current, name)
+        steps.append(Step(name=name, query=query, columns=current.columns))
     return steps
+
+
+def after(op: Op, relation: Relation, name: str) -> Relation:
+    """The relation `op` makes of `relation`, named `name`."""
+    if relation.columns is not None:
+        return Relation(name=name, columns=op.output_columns(relation.columns))
+    if isinstance(op, Aggregate):
+        return Relation(name=name, columns=op.output_columns(()))
+    if relation.opaque or isinstance(op, CustomOp):
+        return Relation(name=name, opaque=True)
+    removed = set(op.columns_removed())
+    added = tuple(c for c in relation.added if c.name not in removed) + op.columns_added(())
+    return Relation(name=name, removed=(*relation.removed, *removed), added=added)
 
 
 def with_ctes(source_name: str, steps: Sequence[Step]) -> exp.Select:

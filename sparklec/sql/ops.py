@@ -31,10 +31,33 @@ ROW_NUMBER = "__sparklec_row_number"
 
 @attrs.frozen
 class Relation:
-    """What an op reads: a relation's name and, when known, its columns."""
+    """What an op reads: a relation's name and, when known, its columns.
+
+    When the columns are not known, `removed` and `added` say how the ops
+    before changed the columns of the relation the chain started from, unless
+    an op made them unrelated (`opaque`: a custom SELECT).
+    """
 
     name: str
     columns: Schema | None = None
+    removed: tuple[str, ...] = ()
+    added: Schema = ()
+    opaque: bool = False
+
+
+class RuntimeStringColumns(exp.Expression):
+    """A select list that rewrites every string column, found when the query runs.
+
+    `this` is the rewrite of one column, written over the placeholder column
+    `COLUMN_PLACEHOLDER`; `removed` and `added` adjust the column list of the
+    chain's input.  Only generators that can look columns up at run time
+    (dbt's) write it.
+    """
+
+    arg_types = {"this": True, "removed": False, "added": False}
+
+
+COLUMN_PLACEHOLDER = "__sparklec_column__"
 
 
 def identifier(name: str) -> exp.Identifier:
@@ -75,9 +98,11 @@ def lowers(*classes: type[tf.Op]) -> Callable[[F], F]:
 class Lowering:
     """Lowers ops for one dialect; `custom` holds the pipeline's custom transformers."""
 
-    def __init__(self, dialect: Dialect, custom: Mapping[str, CustomTransformer] = {}):
+    def __init__(self, dialect: Dialect, custom: Mapping[str, CustomTransformer] = {},
+                 runtime_columns: bool = False):
         self.dialect = dialect
         self.custom = dict(custom)
+        self.runtime_columns = runtime_columns
 
     def fail(self, op: tf.Op, message: str, help: str | None = None) -> LoweringError:
         return LoweringError([Diagnostic(code="E402", message=message, span=op.span, help=help)])
@@ -123,6 +148,18 @@ class Lowering:
             raise self.fail(op, f"`{op.NAME}` needs the input's columns for {self.dialect.name} SQL",
                             "declare the source's columns")
         return exp.select(exp.Star(except_=[column(helper)]))
+
+    def rewrite_strings(self, op: tf.Op, source: Relation, chosen: tuple[str, ...] | None,
+                        rewrite: Callable[[exp.Column], exp.Expr]) -> exp.Select:
+        """Apply `rewrite` to the chosen columns, or to every string column of `source`."""
+        if chosen is None and source.columns is None and self.runtime_columns and not source.opaque:
+            added = [c.name for c in source.added if c.type == "string"]
+            node = RuntimeStringColumns(this=rewrite(column(COLUMN_PLACEHOLDER)),
+                                        removed=[exp.Literal.string(n) for n in source.removed],
+                                        added=[exp.Literal.string(n) for n in added])
+            return exp.select(node).from_(identifier(source.name))
+        return self.project(op, source, replace={c: rewrite(column(c))
+                                                 for c in self.string_columns(op, source, chosen)})
 
     def string_columns(self, op: tf.Op, source: Relation, chosen: tuple[str, ...] | None) -> tuple[str, ...]:
         if chosen is not None:
@@ -235,11 +272,11 @@ def _case_in(value: exp.Expr, candidates: Sequence[Scalar], then: exp.Expr,
 
 @lowers(tf.StandardizeNulls)
 def _standardize_nulls(lw: Lowering, op: tf.StandardizeNulls, source: Relation) -> exp.Select:
-    replace = {}
-    for name in lw.string_columns(op, source, op.columns):
-        compared: exp.Expr = exp.Trim(this=column(name)) if op.trim else column(name)
-        replace[name] = _case_in(compared, op.null_values, exp.Null(), column(name))
-    return lw.project(op, source, replace=replace)
+    def rewrite(value: exp.Column) -> exp.Expr:
+        compared: exp.Expr = exp.Trim(this=value.copy()) if op.trim else value.copy()
+        return _case_in(compared, op.null_values, exp.Null(), value)
+
+    return lw.rewrite_strings(op, source, op.columns, rewrite)
 
 
 def _collapse_spaces(value: exp.Expr) -> exp.Expr:
@@ -249,8 +286,7 @@ def _collapse_spaces(value: exp.Expr) -> exp.Expr:
 
 @lowers(tf.TrimAndCleanStrings)
 def _trim(lw: Lowering, op: tf.TrimAndCleanStrings, source: Relation) -> exp.Select:
-    return lw.project(op, source, replace={c: _collapse_spaces(column(c))
-                                           for c in lw.string_columns(op, source, op.columns)})
+    return lw.rewrite_strings(op, source, op.columns, _collapse_spaces)
 
 
 @lowers(tf.NormalizeCase)

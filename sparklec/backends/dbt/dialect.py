@@ -17,7 +17,11 @@ from sqlglot import exp
 from sqlglot.dialects.databricks import Databricks
 from sqlglot.generators.databricks import DatabricksGenerator
 
+from sparklec.sql.ops import COLUMN_PLACEHOLDER, RuntimeStringColumns
+
 MACRO_PREFIX = "sparklec_"
+INPUT_COLUMNS = "sparklec_input_columns"
+"""The Jinja variable a model sets to its input's columns when a step needs them at run time."""
 _MARK = "\x00"
 _JINJA = ("{{", "{%", "{#", "}}", "%}", "#}")
 
@@ -75,6 +79,13 @@ def _star(generator: _Generator, expression: exp.Expr) -> str:
     return generator.call("star_except", "[" + ", ".join(jinja_string(generator.sql(e)) for e in excluded) + "]")
 
 
+def _runtime_string_columns(generator: _Generator, expression: exp.Expr) -> str:
+    names = [jinja_string(e.this) for e in expression.args.get("removed") or []]
+    added = [jinja_string(e.this) for e in expression.args.get("added") or []]
+    return generator.call("rewrite_string_columns", INPUT_COLUMNS, f"[{', '.join(names)}]", f"[{', '.join(added)}]",
+                          generator.argument(generator.sql(expression, "this")), jinja_string(COLUMN_PLACEHOLDER))
+
+
 def _literal(generator: _Generator, expression: exp.Expr) -> str:
     """Strings with quotes, backslashes or Jinja delimiters are written by a macro, per warehouse."""
     text = expression.this
@@ -95,12 +106,36 @@ class DbtSql(Databricks):
             exp.Quantile: _macro("percentile", "this", "quantile"),
             exp.Star: _star,
             exp.Literal: _literal,
+            RuntimeStringColumns: _runtime_string_columns,
             exp.CurrentTimestamp: lambda generator, expression: "CURRENT_TIMESTAMP",
             exp.CurrentDate: lambda generator, expression: "CURRENT_DATE",
         }
 
 
 MACROS: dict[str, str] = {
+    "rewrite_string_columns": """\
+{# Every string column of the input (less `removed`, plus `added`), rewritten by `template`,
+   in which `placeholder` stands for the column; the other columns are kept as they are. #}
+{% macro sparklec_rewrite_string_columns(columns, removed, added, template, placeholder) -%}
+  {%- set names = [] -%}
+  {%- for column in columns if column.is_string() and column.name not in removed -%}
+    {%- do names.append(column.name) -%}
+  {%- endfor -%}
+  {%- set names = names + added -%}
+  {%- if names -%}
+    {%- set quoted = [] -%}
+    {%- for name in names -%}
+      {%- do quoted.append(adapter.quote(name)) -%}
+    {%- endfor -%}
+    {{ sparklec_star_except(quoted) }}
+    {%- for name in names -%}
+      , {{ template | replace(placeholder, adapter.quote(name)) }} as {{ adapter.quote(name) }}
+    {%- endfor -%}
+  {%- else -%}
+    *
+  {%- endif -%}
+{%- endmacro %}
+""",
     "string": """\
 {% macro sparklec_string(value) -%}
   {{ return(adapter.dispatch('sparklec_string')(value)) }}
@@ -202,9 +237,14 @@ MACROS: dict[str, str] = {
 
 
 def macros_used(texts: list[str]) -> dict[str, str]:
-    """The macro files (path → text) that `texts` call."""
-    return {
-        f"macros/{MACRO_PREFIX}{name}.sql": body
-        for name, body in MACROS.items()
-        if any(f"{MACRO_PREFIX}{name}(" in text for text in texts)
-    }
+    """The macro files (path → text) that `texts` call, and the macros those call."""
+    used: dict[str, str] = {}
+    pending = list(texts)
+    while pending:
+        text = pending.pop()
+        for name, body in MACROS.items():
+            path = f"macros/{MACRO_PREFIX}{name}.sql"
+            if path not in used and f"{MACRO_PREFIX}{name}(" in text:
+                used[path] = body
+                pending.append(body)
+    return dict(sorted(used.items()))
