@@ -53,8 +53,10 @@ COLUMN_TYPES = ("string", "bigint", "int", "double", "boolean", "date", "timesta
 def _names(draw: Draw, count: int, taken: set[str]) -> list[str]:
     """`count` fresh identifiers not in `taken` (which they are added to)."""
     names = []
-    for index in range(count):
-        name = f"{draw(_WORD)}_{len(taken) + index}"
+    for _ in range(count):
+        name = f"{draw(_WORD)}_{len(taken)}"
+        while name in taken:
+            name += "_"
         taken.add(name)
         names.append(name)
     return names
@@ -79,8 +81,13 @@ def _some(draw: Draw, names: list[str]) -> tuple[str, ...]:
 
 
 @st.composite
-def ops(draw: Draw, schema: Schema) -> tf.Op:
-    """One transformer op that is valid on `schema`."""
+def ops(draw: Draw, schema: Schema, deterministic: bool = False,
+        hashes: tuple[str, ...] = ("md5", "sha256", "sha512")) -> tf.Op:
+    """One transformer op that is valid on `schema`.
+
+    `deterministic` leaves out ops whose result depends on the clock or on
+    ties (audit timestamps, row numbers); `hashes` are the algorithms to use.
+    """
     names = [c.name for c in schema]
     strings = [c.name for c in schema if c.type == "string"]
     temporal = [c.name for c in schema if c.type in ("date", "timestamp")]
@@ -90,9 +97,8 @@ def ops(draw: Draw, schema: Schema) -> tf.Op:
         lambda: tf.DropNullRows(columns=_some(draw, names), how=draw(st.sampled_from(("any", "all")))),
         lambda: tf.FilterByCondition(condition=f"{draw(st.sampled_from(names))} IS NOT NULL"),
         lambda: tf.AddHashKey(source_columns=_some(draw, names), target_column=_fresh(draw, schema),
-                              algorithm=draw(st.sampled_from(("md5", "sha256", "sha512")))),
+                              algorithm=draw(st.sampled_from(hashes))),
         lambda: tf.AddBusinessKey(key_columns=_some(draw, names), target_column=_fresh(draw, schema)),
-        lambda: tf.AddRowNumber(order_by=(draw(st.sampled_from(names)),), column_name=_fresh(draw, schema)),
         lambda: tf.Aggregate(group_by=_some(draw, names), measures=(
             tf.Measure(name=_fresh(draw, schema), expression="count(*)"),)),
     ]
@@ -108,7 +114,10 @@ def ops(draw: Draw, schema: Schema) -> tf.Op:
     if temporal:
         choices.append(lambda: tf.AddDateComponents(date_column=draw(st.sampled_from(temporal)),
                                                     prefix=f"{_fresh(draw, schema)}_"))
-    if audit_free:
+    if not deterministic:
+        choices.append(lambda: tf.AddRowNumber(order_by=(draw(st.sampled_from(names)),),
+                                               column_name=_fresh(draw, schema)))
+    if audit_free and not deterministic:
         choices.append(lambda: tf.AddAuditColumns(user=draw(_WORD)))
     if len(names) > 2:
         choices.append(lambda: tf.RemovePiiColumns(columns=(draw(st.sampled_from(names[1:])),)))
@@ -117,14 +126,15 @@ def ops(draw: Draw, schema: Schema) -> tf.Op:
 
 
 @st.composite
-def chains(draw: Draw, schema: Schema | None, max_ops: int = 5) -> tuple[tuple[tf.Op, ...], Schema | None]:
+def chains(draw: Draw, schema: Schema | None, max_ops: int = 5, deterministic: bool = False,
+           hashes: tuple[str, ...] = ("md5", "sha256", "sha512")) -> tuple[tuple[tf.Op, ...], Schema | None]:
     """A transformer chain valid on `schema`, and the schema it produces (None if unknown)."""
     steps = []
     for _ in range(draw(st.integers(0, max_ops))):
         if schema is None:
             steps.append(tf.DropExactDuplicates())
             continue
-        op = draw(ops(schema))
+        op = draw(ops(schema, deterministic, hashes))
         steps.append(op)
         schema = op.output_columns(schema)
     return tuple(steps), schema

@@ -58,3 +58,33 @@ def plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.syspath_prepend(str(tmp_path))
     yield tmp_path
     sys.modules.pop("sparklec_plugin_example", None)
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite the golden files from the current output")
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """``golden(backend, name, artifacts)`` compares with tests/golden/<backend>/<name>/ (or rewrites it)."""
+    update = bool(request.config.getoption("--update-golden"))
+
+    def check(backend: str, name: str, artifacts: dict[str, str]) -> None:
+        folder = GOLDEN / backend / name
+        if update:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+            for path, text in artifacts.items():
+                (folder / path).parent.mkdir(parents=True, exist_ok=True)
+                (folder / path).write_text(text, encoding="utf-8")
+            return
+        assert folder.is_dir(), f"no golden files for {backend}/{name}: run pytest --update-golden"
+        stored = {str(p.relative_to(folder)): p.read_text(encoding="utf-8") for p in folder.rglob("*") if p.is_file()}
+        assert sorted(stored) == sorted(artifacts), "the generated files differ from the golden ones"
+        for path, text in artifacts.items():
+            assert text == stored[path], f"{backend}/{name}/{path} differs from its golden file"
+    return check

@@ -101,3 +101,11 @@ def test_the_shared_configs_build_green(tmp_path: Path) -> None:
     connection.close()
     assert rows[1] == "12 Main St" and rows[5] is None, "trimmed, and `NULL` text made NULL"
     assert "ann.lee@example.com" in emails and phones[1] == "+15551234567" and phones[2] is None
+
+
+@pytest.mark.parametrize("example", sorted(p.stem for p in (EXAMPLES / "dsl").glob("*.spk")))
+def test_golden_files(example: str, golden) -> None:  # type: ignore[no-untyped-def]
+    from sparklec.compiler.driver import load, lower, optimise
+
+    project, _ = load([EXAMPLES / "dsl" / f"{example}.spk"], environ={})
+    golden("dbt", example, lower(optimise(project), "dbt", {}))
