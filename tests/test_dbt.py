@@ -109,3 +109,19 @@ def test_golden_files(example: str, golden) -> None:  # type: ignore[no-untyped-
 
     project, _ = load([EXAMPLES / "dsl" / f"{example}.spk"], environ={})
     golden("dbt", example, lower(optimise(project), "dbt", {}))
+
+
+def test_the_config_examples_build_green_twice(tmp_path: Path) -> None:
+    """All 24 pipeline types as one project; the second build loads incrementally without duplicates."""
+    import duckdb
+
+    project = tmp_path / "project"
+    generate([EXAMPLES / "sparkle"], project)
+    assert schema_problems(project) == []
+    load_sources(project, project / "local.duckdb")
+    for _ in range(2):
+        outcome = dbt(project, "build")
+        assert outcome.success, {k: v for k, v in results(outcome).items() if v not in ("success", "pass", "no-op")}
+    connection = duckdb.connect(str(project / "local.duckdb"))
+    assert connection.execute("SELECT count(*), count(DISTINCT customer_id) FROM bronze.customers_raw").fetchone() == (5, 5)
+    connection.close()

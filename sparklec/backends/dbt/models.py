@@ -71,7 +71,9 @@ def plan(project: Project) -> Plan:
             if isinstance(step, t.Write) and step.input in computable:
                 writes.setdefault(step.input, []).append(step)
         for step in _top_level_tasks(pipeline, skipped):
-            if isinstance(step, t.Transform) and step.name in computable:
+            if any(name in {task.name for _, task in skipped} for name in step.after):
+                skipped.append((pipeline.name, step))  # it waits for work dbt does not do
+            elif isinstance(step, t.Transform) and step.name in computable:
                 candidates.append(_candidate(pipeline, step, writes.get(step.name, [])))
             elif isinstance(step, t.Write) and step.input in computable and step.input not in _transforms(pipeline):
                 copy = t.Transform(name=step.name, input=step.input, span=step.span)

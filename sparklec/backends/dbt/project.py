@@ -79,26 +79,27 @@ class ProjectFiles:
     def checks(self, pipeline: Pipeline, task: t.QualityCheck) -> None:
         model = self.plan.model_of.get((pipeline.name, task.input))
         reference = self.plan.references[(pipeline.name, task.input)]
-        config = {"severity": task.severity} if task.severity == "warn" else None
         for index, check in enumerate(task.checks, start=1):
-            generic = self.generic(pipeline, check, config)
+            generic = self.generic(pipeline, check)
             if generic is not None:
                 target = self.model_entries[model] if model else self.source_entry(reference)
-                for column_name, test in generic:
-                    self.attach(target, column_name, test)
+                for column_name, test_name, arguments in generic:
+                    body: dict[str, Any] = {"name": f"{pipeline.name}__{task.name}__{test_name}_{column_name}"}
+                    if arguments:
+                        body["arguments"] = arguments
+                    if task.severity == "warn":
+                        body["config"] = {"severity": "Warn"}
+                    self.attach(target, column_name, {test_name: body})
                 continue
             name = f"{pipeline.name}__{task.name}__{index}_{type(check).__name__.lower()}"
-            body = self.singular(pipeline, check, reference)
+            body_sql = self.singular(pipeline, check, reference)
             header = f"-- Check {index} of `{task.name}` in pipeline `{pipeline.name}`.\n"
-            if config:
+            if task.severity == "warn":
                 header += "{{ config(severity='warn') }}\n"
-            self.files[f"tests/{name}.sql"] = header + "\n" + body + "\n"
+            self.files[f"tests/{name}.sql"] = header + "\n" + body_sql + "\n"
 
     @staticmethod
-    def attach(entry: dict[str, Any], column_name: str | None, test: Any) -> None:
-        if column_name is None:
-            entry.setdefault("data_tests", []).append(test)
-            return
+    def attach(entry: dict[str, Any], column_name: str, test: Any) -> None:
         columns = entry.setdefault("columns", [])
         found = next((c for c in columns if c["name"] == column_name), None)
         if found is None:
@@ -110,31 +111,19 @@ class ProjectFiles:
         source = next(s for s in self.plan.sources if f"source('{s.name}', '{s.table}')" in reference)
         return self.source_tests.setdefault((source.name, source.table), {})
 
-    def generic(self, pipeline: Pipeline, check: t.Check, config: dict[str, str] | None
-                ) -> list[tuple[str | None, Any]] | None:
-        """Generic dbt tests for `check`, as (column, test); None when it needs a singular test."""
-        def test(name: str, arguments: dict[str, Any] | None = None) -> Any:
-            if arguments is None and config is None:
-                return name
-            body: dict[str, Any] = {}
-            if arguments is not None:
-                body["arguments"] = arguments
-            if config is not None:
-                body["config"] = config
-            return {name: body}
-
+    def generic(self, pipeline: Pipeline, check: t.Check) -> list[tuple[str, str, dict[str, Any] | None]] | None:
+        """Generic dbt tests for `check` as (column, test, arguments); None when it needs a singular test."""
         if isinstance(check, t.NotNull):
-            return [(c, test("not_null")) for c in check.column_names]
+            return [(c, "not_null", None) for c in check.column_names]
         if isinstance(check, t.Unique) and len(check.column_names) == 1:
-            return [(check.column_names[0], test("unique"))]
+            return [(check.column_names[0], "unique", None)]
         if isinstance(check, t.AcceptedValues) and len({type(v) for v in check.values}) == 1:
             quote = isinstance(check.values[0], str)
-            arguments = {"values": list(check.values)} | ({} if quote else {"quote": False})
-            return [(check.column, test("accepted_values", arguments))]
+            return [(check.column, "accepted_values", {"values": list(check.values)} | ({} if quote else {"quote": False}))]
         if isinstance(check, t.Relationships):
             to = self.plan.references.get((pipeline.name, check.to), "")
             target = to.removeprefix("{{ ").removesuffix(" }}")
-            return [(check.column, test("relationships", {"to": target, "field": check.field}))]
+            return [(check.column, "relationships", {"to": target, "field": check.field})]
         return None
 
     def singular(self, pipeline: Pipeline, check: t.Check, reference: str) -> str:

@@ -47,7 +47,7 @@ step_3_add_hash_key as (
 
 final as (
     select
-        *,
+        {{ sparklec_star_except(['_dbt_loaded_at', '_dbt_invocation_id']) }},
         current_timestamp as _dbt_loaded_at,
         '{{ invocation_id }}' as _dbt_invocation_id
     from step_3_add_hash_key
