@@ -59,7 +59,8 @@ def test_broken_data_fails_the_right_tests(tmp_path: Path) -> None:
     load_sources(project, project / "local.duckdb", data)
     statuses = results(dbt(project, "build"))
     failed = {name for name, status in statuses.items() if status in ("fail", "error")}
-    assert failed == {"not_null_customers_email", "unique_customers_customer_id"}, statuses
+    assert failed == {"customer_silver_daily__null_checks__not_null_email",
+                      "customer_silver_daily__null_checks__unique_customer_id"}, statuses
 
 
 def test_incremental_models_process_only_new_rows(tmp_path: Path) -> None:
