@@ -10,8 +10,7 @@ import pytest
 from conftest import EXAMPLES
 from dbt_harness import DATA, dbt, generate, load_sources, results, schema_problems
 
-DBT_EXAMPLES = ["customer_silver_daily", "silver_transformation", "gold_aggregate", "scd2_dimension",
-                "customer_etl", "customer_project", "ingestion"]
+DBT_EXAMPLES = sorted(p.stem for p in (EXAMPLES / "dsl").glob("*.spk"))
 
 
 @pytest.mark.parametrize("example", DBT_EXAMPLES)
@@ -24,7 +23,9 @@ def test_example_builds_green(example: str, fuse: str, tmp_path: Path) -> None:
     outcome = dbt(project, "build")
     statuses = results(outcome)
     assert outcome.success, statuses
-    assert statuses and all(s in ("success", "pass", "no-op") for s in statuses.values()), statuses
+    assert all(s in ("success", "pass", "no-op") for s in statuses.values()), statuses
+    if not statuses:  # a pipeline of containers, loops or ML: dbt has nothing to build, and says so
+        assert "not dbt's to run" in (project / "README.md").read_text()
 
 
 def test_fused_has_fewer_models_and_the_same_tables(tmp_path: Path) -> None:
@@ -126,3 +127,23 @@ def test_the_config_examples_build_green_twice(tmp_path: Path) -> None:
     connection = duckdb.connect(str(project / "local.duckdb"))
     assert connection.execute("SELECT count(*), count(DISTINCT customer_id) FROM bronze.customers_raw").fetchone() == (5, 5)
     connection.close()
+
+
+def test_scd2_keeps_history_with_a_snapshot(tmp_path: Path) -> None:
+    import duckdb
+
+    project = tmp_path / "project"
+    generate([EXAMPLES / "dsl" / "scd2_dimension.spk"], project)
+    load_sources(project, project / "local.duckdb")
+    assert dbt(project, "build").success
+    connection = duckdb.connect(str(project / "local.duckdb"))
+    connection.execute("UPDATE silver.customers SET email = 'ann@new.example.com' WHERE customer_id = 1")
+    connection.close()
+    assert dbt(project, "build").success
+    connection = duckdb.connect(str(project / "local.duckdb"))
+    versions = connection.execute(
+        "SELECT email, valid_to IS NULL FROM gold.dim_customer WHERE customer_id = 1 ORDER BY valid_from").fetchall()
+    others = connection.execute("SELECT count(*) FROM gold.dim_customer WHERE customer_id <> 1").fetchone()
+    connection.close()
+    assert versions == [("ann.lee@example.com", False), ("ann@new.example.com", True)]
+    assert others == (3,), "unchanged customers keep one version"

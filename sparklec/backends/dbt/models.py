@@ -15,7 +15,7 @@ import attrs
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import Dataset, Pipeline, Project
-from sparklec.ir.transformers import Schema
+from sparklec.ir.transformers import ScdType2, Schema
 
 
 @attrs.frozen
@@ -32,13 +32,28 @@ class Source:
 
 @attrs.frozen
 class Model:
-    """A dbt model made from one `Transform`, materialised by at most one `Write`."""
+    """A dbt model made from one `Transform`, materialised by at most one `Write`.
+
+    A written chain that ends in `scd_type2` is a snapshot instead: the chain
+    before it is the model `<name>__changes`, and dbt's `check` strategy keeps
+    the history.
+    """
 
     name: str
     pipeline: Pipeline
     transform: t.Transform
     write: t.Write | None = None
     target: Dataset | None = None
+
+    @property
+    def history(self) -> ScdType2 | None:
+        last = self.transform.steps[-1] if self.transform.steps else None
+        return last if isinstance(last, ScdType2) and self.write is not None else None
+
+    @property
+    def changes(self) -> str:
+        """The name of the model a snapshot reads."""
+        return f"{self.name}__changes"
 
 
 @attrs.frozen

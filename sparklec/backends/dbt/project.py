@@ -12,6 +12,7 @@ from sparklec.backends.dbt.models import Plan, Source
 from sparklec.backends.dbt.sql import model_files, sql_text
 from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import ENVS, Pipeline, Project
+from sparklec.ir.transformers import ScdType2
 from sparklec.ir.tasks import SQL_REFERENCE
 from sparklec.ir.values import format_duration
 from sparklec.sql.ops import EMAIL_PATTERN, column, literal
@@ -48,12 +49,16 @@ class ProjectFiles:
         self.source_tests: dict[tuple[str, str], dict[str, list[Any]]] = {}
 
     def build(self) -> dict[str, str]:
+        snapshots: dict[str, list[dict[str, Any]]] = {}
         for model in self.plan.models:
             self.files.update(model_files(model, self.plan, self.fuse, self.intermediate))
             entry: dict[str, Any] = {"name": model.name}
             description = model.transform.description or (model.target.description if model.target else "")
             if description:
                 entry["description"] = description
+            if model.history is not None and model.target is not None:
+                entry.update(self.snapshot(model.changes, model.target.schema, model.target.table, model.history))
+                snapshots.setdefault(model.pipeline.name, []).append(entry)
             self.model_entries[model.name] = entry
         for pipeline in self.project.pipelines:
             for step in t.walk(pipeline.steps):
@@ -63,8 +68,11 @@ class ProjectFiles:
         if exposures:
             self.files["models/exposures.yml"] = dump({"version": 2, "exposures": exposures})
         self.files["models/sources.yml"] = dump({"version": 2, "sources": self.sources()})
+        for pipeline_name, entries in snapshots.items():
+            self.files[f"snapshots/{pipeline_name}.yml"] = dump({"version": 2, "snapshots": entries})
         for pipeline in self.project.pipelines:
-            entries = [self.model_entries[m.name] for m in self.plan.models if m.pipeline is pipeline]
+            entries = [self.model_entries[m.name] for m in self.plan.models
+                       if m.pipeline is pipeline and m.history is None]
             if entries:
                 self.files[f"models/{pipeline.name}/schema.yml"] = dump({"version": 2, "models": entries})
         self.files["macros/generate_schema_name.sql"] = GENERATE_SCHEMA_NAME
@@ -73,6 +81,16 @@ class ProjectFiles:
         self.files["profiles.yml"] = self.profiles()
         self.files["README.md"] = self.readme()
         return self.files
+
+    @staticmethod
+    def snapshot(changes: str, schema: str, table: str, history: ScdType2) -> dict[str, Any]:
+        """A dbt snapshot keeping the type-2 history of the model `changes`."""
+        return {"relation": f"ref('{changes}')", "config": {
+            "schema": schema, "alias": table, "unique_key": list(history.business_key), "strategy": "check",
+            "check_cols": list(history.compare_columns) if history.compare_columns else "all",
+            "snapshot_meta_column_names": {"dbt_valid_from": history.effective_from,
+                                           "dbt_valid_to": history.effective_to},
+        }}
 
     # --- tests ---------------------------------------------------------------------
 
@@ -227,6 +245,7 @@ class ProjectFiles:
         return dump({
             "name": self.name, "version": "1.0.0", "config-version": 2, "profile": self.name,
             "model-paths": ["models"], "macro-paths": ["macros"], "test-paths": ["tests"],
+            "snapshot-paths": ["snapshots"],
             "clean-targets": ["target", "dbt_packages"],
             "models": {self.name: {"+materialized": self.intermediate, **folders}},
         })

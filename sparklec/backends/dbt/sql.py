@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import attrs
 from sqlglot import exp
 
 from sparklec.backends.dbt.dialect import INPUT_COLUMNS, DbtSql, jinja_string
@@ -31,6 +32,9 @@ def _indent(text: str, spaces: int = 4) -> str:
 
 def model_files(model: Model, plan: Plan, fuse: bool, intermediate: str) -> dict[str, str]:
     """The model's SQL file; unfused, one model per transformer step, the last under the model's name."""
+    if model.history is not None:
+        changes = attrs.evolve(model.transform, steps=model.transform.steps[:-1])
+        model = Model(name=model.changes, pipeline=model.pipeline, transform=changes)
     pipeline, transform = model.pipeline, model.transform
     columns = None
     if transform.input and transform.sql is None:
