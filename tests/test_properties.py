@@ -45,3 +45,38 @@ def test_the_default_pass_pipeline_verifies(project: Project) -> None:
     seen: list[str] = []
     PassPipeline(default_passes(), lambda name, _: seen.append(name)).run(project)
     assert seen == [p.name for p in default_passes()]
+
+
+@given(projects())
+def test_fuse_transforms_keeps_every_remaining_relation_and_order(project: Project) -> None:
+    from sparklec.compiler.passes.fuse_transforms import FuseTransforms
+    from sparklec.ir.columns import ColumnFlow
+
+    fused = FuseTransforms().run(project)
+    assert FuseTransforms().run(fused) == fused, "idempotent"
+    for before, after in zip(project.pipelines, fused.pipelines, strict=True):
+        names_after = {s.name for s in walk(after.steps)}
+        assert names_after <= {s.name for s in walk(before.steps)}
+        flow_before, flow_after = ColumnFlow(before, lambda d: None), ColumnFlow(after, lambda d: None)
+        for name in names_after:
+            assert flow_after.schema(name) == flow_before.schema(name)
+        closure_before = nx.transitive_closure_dag(flat_graph(before))
+        closure_after = nx.transitive_closure_dag(flat_graph(after))
+        assert {e for e in closure_before.edges if set(e) <= names_after} <= set(closure_after.edges)
+
+
+def test_a_transform_read_once_merges_into_its_reader() -> None:
+    from sparklec.compiler.passes.fuse_transforms import FuseTransforms
+    from sparklec.frontends.dsl import parse
+
+    project = parse("""pipeline p {
+  source raw = s.t
+  task a = from raw | drop_exact_duplicates
+  task b = from a | drop_null_rows(columns: [x])
+  task c = from b | drop_exact_duplicates
+  task d = from b | drop_exact_duplicates
+}
+""")
+    steps = FuseTransforms().run(project).pipelines[0].steps
+    assert [s.name for s in steps] == ["b", "c", "d"], "b has two readers, so it stays"
+    assert [op.NAME for op in steps[0].steps] == ["drop_exact_duplicates", "drop_null_rows"]  # type: ignore[union-attr]

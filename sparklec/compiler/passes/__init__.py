@@ -48,5 +48,6 @@ class PassPipeline:
 def default_passes() -> list[Pass]:
     """The passes every compile runs, in order."""
     from sparklec.compiler.passes.drop_redundant_after import DropRedundantAfter
+    from sparklec.compiler.passes.fuse_transforms import FuseTransforms
 
-    return [DropRedundantAfter()]
+    return [FuseTransforms(), DropRedundantAfter()]
