@@ -19,7 +19,9 @@ demo: $(STAMP)
 	$(VENV)/bin/sparklec examples/dsl/customer_etl.spk --emit ir > out/customer_etl.ir.json
 	$(VENV)/bin/sparklec graph examples/sparkle --format mermaid > out/sparkle.mmd
 	$(VENV)/bin/sparklec convert examples/sparkle -o out/sparkle.spk
-	@echo "IR: out/customer_etl.ir.json   DAG: out/sparkle.mmd   configs as .spk: out/sparkle.spk"
+	$(VENV)/bin/sparklec examples/sparkle --backend dbt -o out/dbt/sparkle
+	$(VENV)/bin/sparklec examples/dsl/customer_silver_daily.spk --backend dbt -o out/dbt/customer_silver_daily
+	@echo "IR: out/customer_etl.ir.json   DAG: out/sparkle.mmd   configs as .spk: out/sparkle.spk   dbt: out/dbt/"
 
 ## lint: ruff and mypy --strict
 lint: $(STAMP)

@@ -159,23 +159,18 @@ class Lowering:
                                         added=[exp.Literal.string(n) for n in added])
             return exp.select(node).from_(identifier(source.name))
         return self.project(op, source, replace={c: rewrite(column(c))
-                                                 for c in self.string_columns(op, source, chosen)})
+                                                 for c in self.chosen_columns(op, source, chosen, True)})
 
-    def string_columns(self, op: tf.Op, source: Relation, chosen: tuple[str, ...] | None) -> tuple[str, ...]:
+    def chosen_columns(self, op: tf.Op, source: Relation, chosen: tuple[str, ...] | None,
+                       strings_only: bool) -> tuple[str, ...]:
+        """`chosen`, or else every (string) column of `source`, which must then be known."""
         if chosen is not None:
             return chosen
+        kind = "string columns" if strings_only else "columns"
         if source.columns is None:
-            raise self.fail(op, f"`{op.NAME}` applies to all string columns, which are not known here",
+            raise self.fail(op, f"`{op.NAME}` applies to all {kind}, which are not known here",
                             "declare the source's columns, or give `columns`")
-        return tuple(c.name for c in source.columns if c.type == "string")
-
-    def all_columns(self, op: tf.Op, source: Relation, chosen: tuple[str, ...] | None) -> tuple[str, ...]:
-        if chosen is not None:
-            return chosen
-        if source.columns is None:
-            raise self.fail(op, f"`{op.NAME}` applies to all columns, which are not known here",
-                            "declare the source's columns, or give `columns`")
-        return tuple(c.name for c in source.columns)
+        return tuple(c.name for c in source.columns if c.type == "string" or not strings_only)
 
     def where(self, source: Relation, condition: exp.Expr) -> exp.Select:
         return exp.select(exp.Star()).from_(identifier(source.name)).where(condition)
@@ -231,7 +226,7 @@ def _filter(lw: Lowering, op: tf.FilterByCondition, source: Relation) -> exp.Sel
 
 @lowers(tf.DropNullRows)
 def _drop_nulls(lw: Lowering, op: tf.DropNullRows, source: Relation) -> exp.Select:
-    columns = lw.all_columns(op, source, op.columns)
+    columns = lw.chosen_columns(op, source, op.columns, strings_only=False)
     if op.how == "any":
         return lw.where(source, exp.and_(*(exp.Not(this=exp.Is(this=column(c), expression=exp.Null()))
                                           for c in columns)))
