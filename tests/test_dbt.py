@@ -147,3 +147,40 @@ def test_scd2_keeps_history_with_a_snapshot(tmp_path: Path) -> None:
     connection.close()
     assert versions == [("ann.lee@example.com", False), ("ann@new.example.com", True)]
     assert others == (3,), "unchanged customers keep one version"
+
+
+def test_spark_sql_you_write_also_runs_locally(tmp_path: Path) -> None:
+    """Filter conditions and measures are Spark SQL; the local DuckDB target gets them transpiled."""
+    import duckdb
+
+    spk = tmp_path / "recent.spk"
+    spk.write_text("""pipeline recent_orders {
+  source orders = silver.orders {
+    columns {
+      order_id: bigint,
+      amount: double,
+      status: string,
+      order_date: date,
+    }
+  }
+
+  target recent = gold.recent_orders
+
+  task recent_by_status = from orders
+      | filter_by_condition(condition: "order_date > date_sub(to_date('2024-01-05', 'yyyy-MM-dd'), 3)")
+      | aggregate(group_by: [status], measures: [{ name: revenue, expression: "round(sum(amount), 1)" }])
+
+  task publish = write recent_by_status into recent {
+    mode overwrite
+  }
+}
+""")
+    project = tmp_path / "project"
+    artifacts = generate([spk], project)
+    assert "sparklec_per_target" in artifacts["models/recent_orders/recent_orders.sql"]
+    load_sources(project, project / "local.duckdb")
+    assert dbt(project, "build").success
+    connection = duckdb.connect(str(project / "local.duckdb"))
+    rows = sorted(connection.execute("SELECT status, revenue FROM gold.recent_orders").fetchall())
+    connection.close()
+    assert rows == [("cancelled", 100.0), ("delivered", 40.0), ("placed", 7.3)]

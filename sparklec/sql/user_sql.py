@@ -10,6 +10,8 @@ from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Span
 
 READ_DIALECT = "databricks"
 """User SQL is written in Spark SQL, as in Sparkle configs; it is transpiled to the target."""
+USER_SQL = "sparklec_user_sql"
+"""The `meta` flag on the root of every parsed piece of user SQL."""
 
 
 def parse_expression(text: str, what: str, span: Span | None) -> exp.Expr:
@@ -20,6 +22,7 @@ def parse_expression(text: str, what: str, span: Span | None) -> exp.Expr:
             code="E403", message=f"{what} must be an expression, not a statement: {text!r}", span=span,
             help="write only the expression, e.g. `amount > 0`",
         )])
+    tree.meta[USER_SQL] = True
     return tree
 
 
@@ -31,6 +34,7 @@ def parse_query(text: str, what: str, span: Span | None) -> exp.Query:
             code="E403", message=f"{what} must be a SELECT query: {text!r}", span=span,
             help="start it with SELECT or WITH",
         )])
+    tree.meta[USER_SQL] = True
     return tree
 
 

@@ -10,7 +10,9 @@ Spark SQL that both accept.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from contextvars import ContextVar
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from sqlglot import exp
@@ -18,8 +20,11 @@ from sqlglot.dialects.databricks import Databricks
 from sqlglot.generators.databricks import DatabricksGenerator
 
 from sparklec.sql.ops import COLUMN_PLACEHOLDER, RuntimeStringColumns
+from sparklec.sql.user_sql import USER_SQL
 
 MACRO_PREFIX = "sparklec_"
+RELATIONS: ContextVar[Mapping[str, str]] = ContextVar("relations", default=MappingProxyType({}))
+"""Placeholder table names in user SQL → the dbt reference (``ref('m')``) each stands for."""
 INPUT_COLUMNS = "sparklec_input_columns"
 """The Jinja variable a model sets to its input's columns when a step needs them at run time."""
 _MARK = "\x00"
@@ -44,7 +49,11 @@ class _Generator(DatabricksGenerator):
         self.calls: list[str] = []
 
     def call(self, name: str, *args: str) -> str:
-        self.calls.append(f"{MACRO_PREFIX}{name}(" + ", ".join(args) + ")")
+        return self.jinja(f"{MACRO_PREFIX}{name}(" + ", ".join(args) + ")")
+
+    def jinja(self, expression: str) -> str:
+        """A marker for the Jinja `expression` (a macro call, a `ref(...)`)."""
+        self.calls.append(expression)
         return f"{_MARK}{len(self.calls) - 1}{_MARK}"
 
     def argument(self, sql: str) -> str:
@@ -86,6 +95,43 @@ def _runtime_string_columns(generator: _Generator, expression: exp.Expr) -> str:
                           generator.argument(generator.sql(expression, "this")), jinja_string(COLUMN_PLACEHOLDER))
 
 
+class PerTarget(exp.Expression):
+    """User SQL, written for each warehouse by transpiling it (Spark SQL as written, DuckDB for `local`)."""
+
+    arg_types = {"this": True}
+
+
+def _per_target(generator: _Generator, expression: exp.Expr) -> str:
+    user = expression.this
+    local = user.sql(dialect="duckdb")
+    spark = generator.sql(expression, "this")
+    if spark == local:  # the same everywhere: no need to choose
+        return spark
+    if isinstance(user, exp.Query):
+        local = f"({local})"
+    for placeholder, reference in RELATIONS.get().items():
+        local = local.replace(placeholder, generator.jinja(reference))
+    return generator.call("per_target", generator.argument(spark), generator.argument(local))
+
+
+def _table(generator: _Generator, expression: exp.Expr) -> str:
+    """A relation named in user SQL becomes its dbt reference."""
+    reference = RELATIONS.get().get(expression.name)
+    if reference is not None and not expression.args.get("db"):
+        alias = generator.sql(expression, "alias")
+        return generator.jinja(reference) + (f" AS {alias}" if alias else "")
+    return DatabricksGenerator.table_sql(generator, expression)  # type: ignore[arg-type]
+
+
+def per_target(query: exp.Expr) -> exp.Expr:
+    """`query` with every piece of user SQL marked to be written per warehouse."""
+    def mark(node: exp.Expr) -> exp.Expr:
+        if node.meta.get(USER_SQL) and not isinstance(node.parent, PerTarget):
+            return PerTarget(this=node.copy())
+        return node
+    return query.transform(mark, copy=True)
+
+
 def _literal(generator: _Generator, expression: exp.Expr) -> str:
     """Strings with quotes, backslashes or Jinja delimiters are written by a macro, per warehouse."""
     text = expression.this
@@ -107,12 +153,28 @@ class DbtSql(Databricks):
             exp.Star: _star,
             exp.Literal: _literal,
             RuntimeStringColumns: _runtime_string_columns,
+            PerTarget: _per_target,
+            exp.Table: _table,
             exp.CurrentTimestamp: lambda generator, expression: "CURRENT_TIMESTAMP",
             exp.CurrentDate: lambda generator, expression: "CURRENT_DATE",
         }
 
 
 MACROS: dict[str, str] = {
+    "per_target": """\
+{# SQL you wrote, as sparklec transpiled it for each warehouse. #}
+{% macro sparklec_per_target(spark, duckdb) -%}
+  {{ return(adapter.dispatch('sparklec_per_target')(spark, duckdb)) }}
+{%- endmacro %}
+
+{% macro default__sparklec_per_target(spark, duckdb) -%}
+  {{ spark }}
+{%- endmacro %}
+
+{% macro duckdb__sparklec_per_target(spark, duckdb) -%}
+  {{ duckdb }}
+{%- endmacro %}
+""",
     "rewrite_string_columns": """\
 {# Every string column of the input (less `removed`, plus `added`), rewritten by `template`,
    in which `placeholder` stands for the column; the other columns are kept as they are. #}

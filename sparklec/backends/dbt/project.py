@@ -9,14 +9,12 @@ from sqlglot import exp
 
 from sparklec.backends.dbt.dialect import macros_used
 from sparklec.backends.dbt.models import Plan, Source
-from sparklec.backends.dbt.sql import model_files, sql_text
+from sparklec.backends.dbt.sql import model_files, sql_text, user_query
 from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import ENVS, Pipeline, Project
 from sparklec.ir.transformers import ScdType2
-from sparklec.ir.tasks import SQL_REFERENCE
 from sparklec.ir.values import format_duration
 from sparklec.sql.ops import EMAIL_PATTERN, column, literal
-from sparklec.sql.user_sql import parse_query
 
 GENERATE_SCHEMA_NAME = """\
 {# Models go to the schema their target table names, without the profile's schema as a prefix. #}
@@ -181,12 +179,10 @@ class ProjectFiles:
         return sql_text(query).replace(_TABLE, reference)
 
     def custom_check(self, pipeline: Pipeline, check: t.CustomSqlCheck, reference: str) -> str:
-        names = SQL_REFERENCE.findall(check.sql)
-        text = SQL_REFERENCE.sub(lambda m: f"__sparklec_relation_{m.group(1)}__", check.sql)
-        rendered = sql_text(parse_query(text, f"check `{check.name}`", check.span))
-        for name in names:
+        def resolve(name: str) -> str:
             target = reference if name == "input" else self.plan.references[(pipeline.name, name)]
-            rendered = rendered.replace(f"__sparklec_relation_{name}__", target)
+            return target.removeprefix("{{ ").removesuffix(" }}")
+        rendered = user_query(check.sql, resolve, f"check `{check.name}`", check.span)
         return f"-- {check.name}: the rows this returns fail the check.\n{rendered}"
 
     # --- sources, exposures, configuration -------------------------------------------------

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
+
 import attrs
 from sqlglot import exp
 
-from sparklec.backends.dbt.dialect import INPUT_COLUMNS, DbtSql, jinja_string
+from sparklec.backends.dbt.dialect import INPUT_COLUMNS, RELATIONS, DbtSql, jinja_string, per_target
 from sparklec.backends.dbt.models import Model, Plan
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Span
 from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.transformers import Schema
 from sparklec.ir.tasks import SQL_REFERENCE, Write
@@ -18,12 +19,13 @@ from sparklec.sql.user_sql import parse_query
 
 LOADED_AT = "_dbt_loaded_at"
 INVOCATION = "_dbt_invocation_id"
-_PLACEHOLDER = "__sparklec_relation_{}__"
+RELATION = "__sparklec_relation_{}__"
 INTERMEDIATE = ("view", "table", "ephemeral")
 
 
 def sql_text(expression: exp.Expr) -> str:
-    return expression.sql(dialect=DbtSql, pretty=True)
+    """Model SQL: Spark SQL with dispatch macros, user SQL written per warehouse."""
+    return per_target(expression).sql(dialect=DbtSql, pretty=True)
 
 
 def _indent(text: str, spaces: int = 4) -> str:
@@ -113,7 +115,13 @@ def _source_select(model: Model, plan: Plan) -> str:
     """The `source` CTE: the input relation (with the incremental filter), or the task's own SQL."""
     pipeline, transform = model.pipeline, model.transform
     if transform.sql is not None:
-        return _user_query(transform.sql, pipeline.name, plan, transform.span)
+        def resolve(name: str) -> str:
+            reference = plan.references.get((pipeline.name, name))
+            if reference is None:
+                raise LoweringError([Diagnostic(code="E404", message=f"dbt cannot read `{name}`",
+                                                span=transform.span)])
+            return reference.removeprefix("{{ ").removesuffix(" }}")
+        return user_query(transform.sql, resolve, "the SQL of a transform", transform.span)
     reference = plan.references.get((pipeline.name, transform.input or ""))
     if reference is None:
         raise LoweringError([Diagnostic(
@@ -129,17 +137,15 @@ def _source_select(model: Model, plan: Plan) -> str:
     return text
 
 
-def _user_query(sql: str, pipeline: str, plan: Plan, span: object) -> str:
+def user_query(sql: str, resolve: Callable[[str], str], what: str, span: Span | None) -> str:
+    """User SQL that names relations as ``{{ name }}``, with each name resolved to its dbt reference."""
     names = SQL_REFERENCE.findall(sql)
-    text = SQL_REFERENCE.sub(lambda m: _PLACEHOLDER.format(m.group(1)), sql)
-    query = parse_query(text, "the SQL of a transform", span)  # type: ignore[arg-type]
-    rendered = sql_text(query)
-    for name in names:
-        reference = plan.references.get((pipeline, name))
-        if reference is None:
-            raise LoweringError([Diagnostic(code="E404", message=f"dbt cannot read `{name}`", span=span)])  # type: ignore[arg-type]
-        rendered = re.sub(rf"\b{re.escape(_PLACEHOLDER.format(name))}\b", reference, rendered)
-    return rendered
+    query = parse_query(SQL_REFERENCE.sub(lambda m: RELATION.format(m.group(1)), sql), what, span)
+    token = RELATIONS.set({RELATION.format(name): resolve(name) for name in names})
+    try:
+        return sql_text(query)
+    finally:
+        RELATIONS.reset(token)
 
 
 def _config(model: Model, intermediate: str) -> str:
