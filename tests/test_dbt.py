@@ -142,11 +142,13 @@ def test_scd2_keeps_history_with_a_snapshot(tmp_path: Path) -> None:
     assert dbt(project, "build").success
     connection = duckdb.connect(str(project / "local.duckdb"))
     versions = connection.execute(
-        "SELECT email, valid_to IS NULL FROM gold.dim_customer WHERE customer_id = 1 ORDER BY valid_from").fetchall()
+        "SELECT email, is_current FROM gold.dim_customer WHERE customer_id = 1 ORDER BY valid_from").fetchall()
+    kept = connection.execute("SELECT count(*) FROM gold.dim_customer_history").fetchone()
     others = connection.execute("SELECT count(*) FROM gold.dim_customer WHERE customer_id <> 1").fetchone()
     connection.close()
     assert versions == [("ann.lee@example.com", False), ("ann@new.example.com", True)]
     assert others == (3,), "unchanged customers keep one version"
+    assert kept == (5,), "the snapshot keeps every version"
 
 
 def test_spark_sql_you_write_also_runs_locally(tmp_path: Path) -> None:

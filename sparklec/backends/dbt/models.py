@@ -34,9 +34,10 @@ class Source:
 class Model:
     """A dbt model made from one `Transform`, materialised by at most one `Write`.
 
-    A written chain that ends in `scd_type2` is a snapshot instead: the chain
-    before it is the model `<name>__changes`, and dbt's `check` strategy keeps
-    the history.
+    A written chain that ends in `scd_type2` keeps its history with a dbt
+    snapshot: the chain before it is the model `<name>__changes`, the snapshot
+    `<name>__history` (dbt's `check` strategy) keeps every version, and the
+    model `<name>` — the target table — is the history with `is_current`.
     """
 
     name: str
@@ -54,6 +55,11 @@ class Model:
     def changes(self) -> str:
         """The name of the model a snapshot reads."""
         return f"{self.name}__changes"
+
+    @property
+    def snapshot(self) -> str:
+        """The name of the snapshot that keeps the versions."""
+        return f"{self.name}__history"
 
 
 @attrs.frozen

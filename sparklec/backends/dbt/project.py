@@ -55,8 +55,9 @@ class ProjectFiles:
             if description:
                 entry["description"] = description
             if model.history is not None and model.target is not None:
-                entry.update(self.snapshot(model.changes, model.target.schema, model.target.table, model.history))
-                snapshots.setdefault(model.pipeline.name, []).append(entry)
+                snapshots.setdefault(model.pipeline.name, []).append(self.snapshot(
+                    model.snapshot, model.changes, model.target.schema, f"{model.target.table}_history",
+                    model.history))
             self.model_entries[model.name] = entry
         for pipeline in self.project.pipelines:
             for step in t.walk(pipeline.steps):
@@ -69,8 +70,7 @@ class ProjectFiles:
         for pipeline_name, entries in snapshots.items():
             self.files[f"snapshots/{pipeline_name}.yml"] = dump({"version": 2, "snapshots": entries})
         for pipeline in self.project.pipelines:
-            entries = [self.model_entries[m.name] for m in self.plan.models
-                       if m.pipeline is pipeline and m.history is None]
+            entries = [self.model_entries[m.name] for m in self.plan.models if m.pipeline is pipeline]
             if entries:
                 self.files[f"models/{pipeline.name}/schema.yml"] = dump({"version": 2, "models": entries})
         self.files["macros/generate_schema_name.sql"] = GENERATE_SCHEMA_NAME
@@ -81,9 +81,9 @@ class ProjectFiles:
         return self.files
 
     @staticmethod
-    def snapshot(changes: str, schema: str, table: str, history: ScdType2) -> dict[str, Any]:
+    def snapshot(name: str, changes: str, schema: str, table: str, history: ScdType2) -> dict[str, Any]:
         """A dbt snapshot keeping the type-2 history of the model `changes`."""
-        return {"relation": f"ref('{changes}')", "config": {
+        return {"name": name, "relation": f"ref('{changes}')", "config": {
             "schema": schema, "alias": table, "unique_key": list(history.business_key), "strategy": "check",
             "check_cols": list(history.compare_columns) if history.compare_columns else "all",
             "snapshot_meta_column_names": {"dbt_valid_from": history.effective_from,
