@@ -192,10 +192,9 @@ class _PipelineBuilder:
             relation = draw(st.sampled_from(relations))
             if kind == "score":
                 schema = self.relations[relation]
-                self.relations[name] = None if schema is None else schema + (Column(name="prediction"),)
                 if schema is not None and "prediction" in {c.name for c in schema}:
-                    self.relations[name] = None
                     return Wait(name=name, after=after, policy=policy, seconds=1)
+                self.relations[name] = None if schema is None else schema + (Column(name="prediction"),)
                 return Score(name=name, after=after, policy=policy, input=relation, model_name="churn")
             self.trained.append(name)
             return Train(name=name, after=after, policy=policy, input=relation, model_name="churn",

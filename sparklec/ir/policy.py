@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import attrs
 
 from sparklec.compiler.diagnostics import Span, span_field
 
-RetryOn = Literal["all", "timeout", "task_failed", "throttled", "service_error"]
 RETRY_ON: tuple[str, ...] = ("all", "timeout", "task_failed", "throttled", "service_error")
 
-Runtime = Literal["glue", "emr_serverless", "ecs", "batch", "lambda", "athena", "databricks", "k8s"]
 RUNTIMES: tuple[str, ...] = (
     "glue", "emr_serverless", "ecs", "batch", "lambda", "athena", "databricks", "k8s",
 )
 
-ArtifactStore = Literal["s3", "gcs", "azure", "artifactory", "http"]
 ARTIFACT_STORES: tuple[str, ...] = ("s3", "gcs", "azure", "artifactory", "http")
 
 

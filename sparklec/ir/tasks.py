@@ -417,7 +417,6 @@ class Branch:
     ref_spans: RefSpans = ref_spans_field()
 
 
-Group = Union[ForEach, Branch]
 Step = Union[Task, ForEach, Branch]
 
 

@@ -25,11 +25,6 @@ class Setting:
     span: Span | None = span_field()
 
 
-def settings_value(settings: tuple[Setting, ...], key: str) -> Value:
-    """The value of `key` in `settings`, or None."""
-    return next((s.value for s in settings if s.key == key), None)
-
-
 _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
