@@ -69,7 +69,7 @@ class Plan:
     models: tuple[Model, ...]
     sources: tuple[Source, ...]
     references: dict[tuple[str, str], str]
-    """(pipeline, relation) → Jinja reference: ``{{ ref('m') }}`` or ``{{ source('s', 't') }}``."""
+    """(pipeline, relation) → the Jinja expression that names it: ``ref('m')`` or ``source('s', 't')``."""
     model_of: dict[tuple[str, str], str]
     """(pipeline, relation) → the model a check or exposure on that relation attaches to."""
     skipped: tuple[tuple[str, t.Task], ...]
@@ -112,7 +112,7 @@ def plan(project: Project) -> Plan:
     written_tables = {m.target.qualified_name: m.name for m in models if m.target is not None}
     for model in models:
         key = (model.pipeline.name, model.transform.name)
-        references[key] = f"{{{{ ref('{model.name}') }}}}"
+        references[key] = f"ref('{model.name}')"
         model_of[key] = model.name
         if model.target is not None:
             references[(model.pipeline.name, model.target.name)] = references[key]
@@ -124,17 +124,17 @@ def plan(project: Project) -> Plan:
                 continue
             if dataset.qualified_name in written_tables:
                 name = written_tables[dataset.qualified_name]
-                references[(pipeline.name, dataset.name)] = f"{{{{ ref('{name}') }}}}"
+                references[(pipeline.name, dataset.name)] = f"ref('{name}')"
                 model_of[(pipeline.name, dataset.name)] = name
                 continue
             source = _source_of(dataset)
             sources.setdefault((source.name, source.table), source)
-            references[(pipeline.name, dataset.name)] = f"{{{{ source('{source.name}', '{source.table}') }}}}"
+            references[(pipeline.name, dataset.name)] = f"source('{source.name}', '{source.table}')"
         for step in t.walk(pipeline.steps):
             if isinstance(step, t.Ingest):
                 source = _landing(step)
                 sources.setdefault((source.name, source.table), source)
-                references[(pipeline.name, step.name)] = f"{{{{ source('{source.name}', '{source.table}') }}}}"
+                references[(pipeline.name, step.name)] = f"source('{source.name}', '{source.table}')"
     return Plan(models=models, sources=tuple(sorted(sources.values(), key=lambda s: (s.name, s.table))),
                 references=references, model_of=model_of, skipped=tuple(skipped))
 
@@ -145,6 +145,11 @@ def _top_level_tasks(pipeline: Pipeline, skipped: list[tuple[str, t.Task]]) -> l
         if not isinstance(group, t.Task):
             skipped.extend((pipeline.name, s) for s in t.walk(t.children(group)) if isinstance(s, t.Task))
     return [s for s in pipeline.steps if isinstance(s, t.Task)]
+
+
+def braces(expression: str) -> str:
+    """A Jinja expression as template text: ``ref('m')`` → ``{{ ref('m') }}``."""
+    return "{{ " + expression + " }}"
 
 
 def _transforms(pipeline: Pipeline) -> set[str]:

@@ -8,7 +8,7 @@ import yaml
 from sqlglot import exp
 
 from sparklec.backends.dbt.dialect import macros_used
-from sparklec.backends.dbt.models import Plan, Source
+from sparklec.backends.dbt.models import Plan, Source, braces
 from sparklec.backends.dbt.sql import model_files, sql_text, user_query
 from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import ENVS, Pipeline, Project
@@ -124,7 +124,7 @@ class ProjectFiles:
         found.setdefault("data_tests", []).append(test)
 
     def source_entry(self, reference: str) -> dict[str, Any]:
-        source = next(s for s in self.plan.sources if f"source('{s.name}', '{s.table}')" in reference)
+        source = next(s for s in self.plan.sources if f"source('{s.name}', '{s.table}')" == reference)
         return self.source_tests.setdefault((source.name, source.table), {})
 
     def generic(self, pipeline: Pipeline, check: t.Check) -> list[tuple[str, str, dict[str, Any] | None]] | None:
@@ -137,8 +137,7 @@ class ProjectFiles:
             quote = isinstance(check.values[0], str)
             return [(check.column, "accepted_values", {"values": list(check.values)} | ({} if quote else {"quote": False}))]
         if isinstance(check, t.Relationships):
-            to = self.plan.references.get((pipeline.name, check.to), "")
-            target = to.removeprefix("{{ ").removesuffix(" }}")
+            target = self.plan.references.get((pipeline.name, check.to), "")
             return [(check.column, "relationships", {"to": target, "field": check.field})]
         return None
 
@@ -170,18 +169,17 @@ class ProjectFiles:
         elif isinstance(check, t.Freshness):
             newest = exp.alias_(exp.Max(this=column(check.column)), "newest")
             query = exp.select(exp.Star()).from_(exp.select(newest).from_(table).subquery("latest"))
-            text = sql_text(query).replace(_TABLE, reference)
+            text = sql_text(query).replace(_TABLE, braces(reference))
             return (f"-- The newest `{check.column}` must be at most {format_duration(check.max_age)} old.\n"
                     f"{text}\nWHERE\n  newest IS NULL OR {{{{ sparklec_seconds_since('newest') }}}} > {check.max_age}")
         else:
             assert isinstance(check, t.CustomSqlCheck)
             return self.custom_check(pipeline, check, reference)
-        return sql_text(query).replace(_TABLE, reference)
+        return sql_text(query).replace(_TABLE, braces(reference))
 
     def custom_check(self, pipeline: Pipeline, check: t.CustomSqlCheck, reference: str) -> str:
         def resolve(name: str) -> str:
-            target = reference if name == "input" else self.plan.references[(pipeline.name, name)]
-            return target.removeprefix("{{ ").removesuffix(" }}")
+            return reference if name == "input" else self.plan.references[(pipeline.name, name)]
         rendered = user_query(check.sql, resolve, f"check `{check.name}`", check.span)
         return f"-- {check.name}: the rows this returns fail the check.\n{rendered}"
 
@@ -229,7 +227,7 @@ class ProjectFiles:
             entry["url"] = exposure.url
         if exposure.description:
             entry["description"] = exposure.description
-        entry["depends_on"] = [self.plan.references[(pipeline.name, d)].removeprefix("{{ ").removesuffix(" }}")
+        entry["depends_on"] = [self.plan.references[(pipeline.name, d)]
                                for d in exposure.depends_on if (pipeline.name, d) in self.plan.references]
         entry["owner"] = owner or {"name": pipeline.name}
         if exposure.tags:
