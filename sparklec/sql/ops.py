@@ -59,6 +59,19 @@ class RuntimeStringColumns(exp.Expression):
 
 COLUMN_PLACEHOLDER = "__sparklec_column__"
 
+MACRO = "sparklec_macro"
+"""Meta key of an expression that a project macro can write: ``(name, arguments)``."""
+
+
+def as_macro(expression: exp.Expr, name: str, **arguments: object) -> exp.Expr:
+    """Mark `expression` as what macro `name` expands to with `arguments` (only those not left to defaults).
+
+    Backends with a macro library (dbt's) write the call; every other
+    generator writes `expression` itself.
+    """
+    expression.meta[MACRO] = (name, arguments)
+    return expression
+
 
 def identifier(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=not name.isidentifier() or name.lower() != name)
@@ -196,10 +209,17 @@ def _rows(preceding: int | None) -> exp.WindowSpec:
     return exp.WindowSpec(kind="ROWS", start=start, start_side="PRECEDING", end="CURRENT ROW")
 
 
+def _non_default(op: tf.Op, *names: str) -> dict[str, object]:
+    """The parameters of `op` among `names` whose values are not the defaults."""
+    fields = attrs.fields_dict(type(op))
+    return {n: getattr(op, n) for n in names if getattr(op, n) != fields[n].default}
+
+
 def _joined_key(separator: str, columns: Sequence[str]) -> exp.Expr:
     """The columns as text joined by `separator`; a NULL becomes a marker, so positions stay distinct."""
     parts = [exp.Coalesce(this=as_text(column(c)), expressions=[exp.Literal.string(NULL_MARKER)]) for c in columns]
-    return exp.ConcatWs(expressions=[exp.Literal.string(separator), *parts])
+    key = exp.ConcatWs(expressions=[exp.Literal.string(separator), *parts])
+    return as_macro(key, "concat_key", columns=tuple(columns), **({"separator": separator} if separator != "||" else {}))
 
 
 # --- row-level -----------------------------------------------------------------------
@@ -269,14 +289,18 @@ def _case_in(value: exp.Expr, candidates: Sequence[Scalar], then: exp.Expr,
 def _standardize_nulls(lw: Lowering, op: tf.StandardizeNulls, source: Relation) -> exp.Select:
     def rewrite(value: exp.Column) -> exp.Expr:
         compared: exp.Expr = exp.Trim(this=value.copy()) if op.trim else value.copy()
-        return _case_in(compared, op.null_values, exp.Null(), value)
+        rewritten = _case_in(compared, op.null_values, exp.Null(), value)
+        if not all(isinstance(v, str) for v in op.null_values):
+            return rewritten
+        return as_macro(rewritten, "standardize_nulls", value=value.copy(), **_non_default(op, "null_values", "trim"))
 
     return lw.rewrite_strings(op, source, op.columns, rewrite)
 
 
 def _collapse_spaces(value: exp.Expr) -> exp.Expr:
-    return exp.Trim(this=exp.RegexpReplace(this=value, expression=exp.Literal.string(r"\s+"),
-                                           replacement=exp.Literal.string(" ")))
+    collapsed = exp.Trim(this=exp.RegexpReplace(this=value.copy(), expression=exp.Literal.string(r"\s+"),
+                                                replacement=exp.Literal.string(" ")))
+    return as_macro(collapsed, "collapse_spaces", value=value)
 
 
 @lowers(tf.TrimAndCleanStrings)
@@ -375,6 +399,7 @@ def _provenance(lw: Lowering, op: tf.AddIngestionMetadata, source: Relation) -> 
 @lowers(tf.AddHashKey)
 def _hash_key(lw: Lowering, op: tf.AddHashKey, source: Relation) -> exp.Select:
     value = lw.hash(op, op.algorithm, _joined_key(op.separator, op.source_columns))
+    value = as_macro(value, "hash_key", columns=op.source_columns, **_non_default(op, "algorithm", "separator"))
     return lw.project(op, source, add=[(op.target_column, value)])
 
 
@@ -385,7 +410,8 @@ def _business_key(lw: Lowering, op: tf.AddBusinessKey, source: Relation) -> exp.
 
 @lowers(tf.AddSurrogateKey)
 def _surrogate_key(lw: Lowering, op: tf.AddSurrogateKey, source: Relation) -> exp.Select:
-    return lw.project(op, source, add=[(op.column_name, exp.MD5(this=_joined_key("||", op.key_columns)))])
+    value = as_macro(exp.MD5(this=_joined_key("||", op.key_columns)), "hash_key", columns=op.key_columns)
+    return lw.project(op, source, add=[(op.column_name, value)])
 
 
 @lowers(tf.AddDateComponents)

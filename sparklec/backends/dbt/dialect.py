@@ -19,7 +19,8 @@ from sqlglot import exp
 from sqlglot.dialects.databricks import Databricks
 from sqlglot.generators.databricks import DatabricksGenerator
 
-from sparklec.sql.ops import COLUMN_PLACEHOLDER, RuntimeStringColumns
+from sparklec.ir.transformers import DEFAULT_NULL_VALUES
+from sparklec.sql.ops import COLUMN_PLACEHOLDER, MACRO, NULL_MARKER, RuntimeStringColumns
 from sparklec.sql.user_sql import USER_SQL
 
 MACRO_PREFIX = "sparklec_"
@@ -62,6 +63,22 @@ class _Generator(DatabricksGenerator):
         parts = [jinja_string(piece) if index % 2 == 0 else self.calls[int(piece)]
                  for index, piece in enumerate(pieces) if index % 2 == 1 or piece]
         return " ~ ".join(parts) or '""'
+
+    def sql(self, expression: Any, key: str | None = None, comment: bool = True) -> str:
+        node = expression.args.get(key) if key and isinstance(expression, exp.Expr) else expression
+        if isinstance(node, exp.Expr) and MACRO in node.meta:
+            name, arguments = node.meta[MACRO]
+            first, *rest = arguments.items()
+            return self.call(name, self.value(first[1]), *(f"{k}={self.value(v)}" for k, v in rest))
+        return super().sql(expression, key, comment)
+
+    def value(self, value: object) -> str:
+        """A Jinja value for a macro argument: SQL text for an expression, else the Python value."""
+        if isinstance(value, exp.Expr):
+            return self.argument(super().sql(value))
+        if isinstance(value, tuple):
+            return "[" + ", ".join(self.value(v) for v in value) + "]"
+        return json.dumps(value)
 
     def generate(self, expression: exp.Expr, copy: bool = True) -> str:
         sql = super().generate(expression, copy=copy)
@@ -161,6 +178,43 @@ class DbtSql(Databricks):
 
 
 MACROS: dict[str, str] = {
+    "standardize_nulls": """\
+{# `value` as NULL when it (trimmed, with `trim`) is one of `null_values`, compared exactly. #}
+{% macro sparklec_standardize_nulls(value, null_values=""" + json.dumps(list(DEFAULT_NULL_VALUES)) + """, trim=false) -%}
+  case when {{ "trim(" ~ value ~ ")" if trim else value }} in (
+    {%- for null_value in null_values -%}
+      {{ sparklec_string(null_value) }}{{ ", " if not loop.last }}
+    {%- endfor -%}
+  ) then null else {{ value }} end
+{%- endmacro %}
+""",
+    "collapse_spaces": """\
+{# `value` with every run of white space made one space, then trimmed. #}
+{% macro sparklec_collapse_spaces(value) -%}
+  trim({{ sparklec_regexp_replace(value, sparklec_string("\\\\s+"), "' '") }})
+{%- endmacro %}
+""",
+    "concat_key": """\
+{# The columns as text joined by `separator`; a NULL becomes '\\N', so (a, NULL, b) and (a, b, NULL) differ. #}
+{% macro sparklec_concat_key(columns, separator="||") -%}
+  concat_ws({{ sparklec_string(separator) }}
+    {%- for column in columns -%}
+      , coalesce(cast({{ adapter.quote(column) }} as string), {{ sparklec_string(""" + json.dumps(NULL_MARKER) + """) }})
+    {%- endfor -%}
+  )
+{%- endmacro %}
+""",
+    "hash_key": """\
+{# A NULL-safe hash (md5, sha256 or sha512) of the columns joined by `separator`. #}
+{% macro sparklec_hash_key(columns, algorithm="md5", separator="||") -%}
+  {%- set key = sparklec_concat_key(columns, separator) -%}
+  {%- if algorithm == "md5" -%}
+    md5({{ key }})
+  {%- else -%}
+    {{ sparklec_sha2(key, algorithm[3:] | int) }}
+  {%- endif -%}
+{%- endmacro %}
+""",
     "per_target": """\
 {# SQL you wrote, as sparklec transpiled it for each warehouse. #}
 {% macro sparklec_per_target(spark, duckdb) -%}

@@ -29,19 +29,7 @@ step_2_clean_email_addresses as (
 step_3_add_hash_key as (
     SELECT
       *,
-      MD5(
-        CASE
-          WHEN '||' IS NULL
-          OR COALESCE(CAST(customer_id AS STRING), {{ sparklec_string("\\N") }}) IS NULL
-          OR COALESCE(CAST(email AS STRING), {{ sparklec_string("\\N") }}) IS NULL
-          THEN NULL
-          ELSE CONCAT_WS(
-            '||',
-            COALESCE(CAST(customer_id AS STRING), {{ sparklec_string("\\N") }}),
-            COALESCE(CAST(email AS STRING), {{ sparklec_string("\\N") }})
-          )
-        END
-      ) AS customer_key
+      {{ sparklec_hash_key(["customer_id", "email"]) }} AS customer_key
     FROM step_2_clean_email_addresses
 ),
 

@@ -29,8 +29,8 @@ step_1_drop_exact_duplicates as (
 step_2_standardize_nulls as (
     SELECT
       customer_id,
-      CASE WHEN email IN ('', 'NULL', 'N/A') THEN NULL ELSE email END AS email,
-      CASE WHEN phone IN ('', 'NULL', 'N/A') THEN NULL ELSE phone END AS phone,
+      {{ sparklec_standardize_nulls("email", null_values=["", "NULL", "N/A"]) }} AS email,
+      {{ sparklec_standardize_nulls("phone", null_values=["", "NULL", "N/A"]) }} AS phone,
       registration_date,
       updated_at,
       ingestion_date
@@ -56,19 +56,7 @@ step_4_add_hash_key as (
       registration_date,
       updated_at,
       ingestion_date,
-      MD5(
-        CASE
-          WHEN '||' IS NULL
-          OR COALESCE(CAST(customer_id AS STRING), {{ sparklec_string("\\N") }}) IS NULL
-          OR COALESCE(CAST(email AS STRING), {{ sparklec_string("\\N") }}) IS NULL
-          THEN NULL
-          ELSE CONCAT_WS(
-            '||',
-            COALESCE(CAST(customer_id AS STRING), {{ sparklec_string("\\N") }}),
-            COALESCE(CAST(email AS STRING), {{ sparklec_string("\\N") }})
-          )
-        END
-      ) AS customer_hash
+      {{ sparklec_hash_key(["customer_id", "email"]) }} AS customer_hash
     FROM step_3_clean_email_addresses
 ),
 

@@ -26,15 +26,11 @@ step_1_drop_exact_duplicates as (
 step_2_standardize_nulls as (
     SELECT
       customer_id,
-      CASE
-        WHEN first_name IN ('', 'NULL', 'null', 'N/A', '-')
-        THEN NULL
-        ELSE first_name
-      END AS first_name,
-      CASE WHEN last_name IN ('', 'NULL', 'null', 'N/A', '-') THEN NULL ELSE last_name END AS last_name,
-      CASE WHEN email IN ('', 'NULL', 'null', 'N/A', '-') THEN NULL ELSE email END AS email,
-      CASE WHEN phone IN ('', 'NULL', 'null', 'N/A', '-') THEN NULL ELSE phone END AS phone,
-      CASE WHEN country IN ('', 'NULL', 'null', 'N/A', '-') THEN NULL ELSE country END AS country,
+      {{ sparklec_standardize_nulls("first_name", null_values=["", "NULL", "null", "N/A", "-"]) }} AS first_name,
+      {{ sparklec_standardize_nulls("last_name", null_values=["", "NULL", "null", "N/A", "-"]) }} AS last_name,
+      {{ sparklec_standardize_nulls("email", null_values=["", "NULL", "null", "N/A", "-"]) }} AS email,
+      {{ sparklec_standardize_nulls("phone", null_values=["", "NULL", "null", "N/A", "-"]) }} AS phone,
+      {{ sparklec_standardize_nulls("country", null_values=["", "NULL", "null", "N/A", "-"]) }} AS country,
       registration_date,
       updated_at,
       ingestion_date
@@ -44,10 +40,10 @@ step_2_standardize_nulls as (
 step_3_trim_and_clean_strings as (
     SELECT
       customer_id,
-      TRIM({{ sparklec_regexp_replace("first_name", sparklec_string("\\s+"), "' '") }}) AS first_name,
-      TRIM({{ sparklec_regexp_replace("last_name", sparklec_string("\\s+"), "' '") }}) AS last_name,
-      TRIM({{ sparklec_regexp_replace("email", sparklec_string("\\s+"), "' '") }}) AS email,
-      TRIM({{ sparklec_regexp_replace("phone", sparklec_string("\\s+"), "' '") }}) AS phone,
+      {{ sparklec_collapse_spaces("first_name") }} AS first_name,
+      {{ sparklec_collapse_spaces("last_name") }} AS last_name,
+      {{ sparklec_collapse_spaces("email") }} AS email,
+      {{ sparklec_collapse_spaces("phone") }} AS phone,
       country,
       registration_date,
       updated_at,
@@ -128,19 +124,7 @@ step_8_add_hash_key as (
       created_at,
       created_by,
       updated_by,
-      MD5(
-        CASE
-          WHEN '||' IS NULL
-          OR COALESCE(CAST(customer_id AS STRING), {{ sparklec_string("\\N") }}) IS NULL
-          OR COALESCE(CAST(email AS STRING), {{ sparklec_string("\\N") }}) IS NULL
-          THEN NULL
-          ELSE CONCAT_WS(
-            '||',
-            COALESCE(CAST(customer_id AS STRING), {{ sparklec_string("\\N") }}),
-            COALESCE(CAST(email AS STRING), {{ sparklec_string("\\N") }})
-          )
-        END
-      ) AS customer_hash
+      {{ sparklec_hash_key(["customer_id", "email"]) }} AS customer_hash
     FROM step_7_add_audit_columns
 ),
 
