@@ -2,6 +2,8 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+NODE   := $(VENV)/node
+ASL    := $(NODE)/node_modules/.bin/asl-validator
 
 .PHONY: demo test test-long lint clean
 
@@ -10,6 +12,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# asl-validator (npm), the Step Functions tests' static oracle
+$(ASL): $(STAMP)
+	mkdir -p $(NODE)
+	npm install --silent --no-audit --no-fund --prefix $(NODE) asl-validator@4
 
 ## demo: verify the bundled examples, print one pipeline's IR and draw the project
 demo: $(STAMP)
@@ -29,11 +36,11 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 ## test: lint, then the whole suite with the CI hypothesis profile
-test: lint
+test: lint $(ASL)
 	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -q
 
 ## test-long: the property tests with many more examples
-test-long: $(STAMP)
+test-long: $(STAMP) $(ASL)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q
 
 clean:

@@ -6,8 +6,9 @@ A backend is a pure function of the verified, optimised IR::
 
     def lower(project: Project, options: Mapping[str, str]) -> Artifacts
 
-It returns `Artifacts` — relative path → file text — and does no I/O: the
-driver checks the paths and writes the files atomically.  Options come from
+It returns `Artifacts` — relative path → file text, optionally with
+warnings as `notes` — and does no I/O: the driver checks the paths and
+writes the files atomically.  Options come from
 ``--option key=value`` on the command line.  An unknown option, or IR the
 target cannot express, is reported by raising `LoweringError` with
 diagnostics.  The smallest complete backend::
@@ -33,16 +34,24 @@ commands that do not need it.  Two backends with one name are an error.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib.metadata import entry_points
 
 import attrs
 
-from sparklec.compiler.diagnostics import Diagnostic, UsageError
+from sparklec.compiler.diagnostics import Diagnostic, LoweringError, UsageError
 from sparklec.ir.pipeline import Project
 
-Artifacts = dict[str, str]
-"""Generated files: a relative path (``/``-separated) → its text."""
+class Artifacts(dict[str, str]):
+    """Generated files: a relative path (``/``-separated) → its text.
+
+    `notes` are warnings and notes about the output (a plain dict of files
+    is accepted too, with none).
+    """
+
+    def __init__(self, files: Mapping[str, str] | None = None, notes: Sequence[Diagnostic] = ()):
+        super().__init__(files or {})
+        self.notes = list(notes)
 
 
 @attrs.frozen
@@ -56,10 +65,32 @@ class Backend:
 
 BUILTIN: dict[str, str] = {
     "dbt": "sparklec.backends.dbt:backend",
+    "stepfunctions": "sparklec.backends.stepfunctions:backend",
 }
 """Backend name → ``module:attribute`` of its `Backend`, imported on first use."""
 
 ENTRY_POINT_GROUP = "sparklec.backends"
+
+
+def check_options(backend: str, options: Mapping[str, str], accepted: Mapping[str, tuple[str, ...] | None]) -> None:
+    """Raise `LoweringError` for options `backend` does not have or values it does not take.
+
+    `accepted` maps each option to its allowed values (None: any non-empty value).
+    """
+    listing = ", ".join(f"{key}={'|'.join(values) if values else '...'}" for key, values in accepted.items())
+    problems = []
+    for key, value in options.items():
+        allowed = accepted.get(key, ())
+        if key not in accepted:
+            message = f"the {backend} backend has no option `{key}`"
+        elif (allowed is None and not value) or (allowed is not None and value not in allowed):
+            message = f"option `{key}` must be " + (f"one of {', '.join(allowed)}" if allowed else "a value") \
+                + f", not `{value}`"
+        else:
+            continue
+        problems.append(Diagnostic(code="E401", message=message, help=f"options: {listing}"))
+    if problems:
+        raise LoweringError(problems)
 
 
 def available() -> dict[str, str]:

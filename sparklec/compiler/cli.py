@@ -13,6 +13,7 @@ Exit codes: 0 success, 1 compile errors, 2 usage errors.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,6 +60,7 @@ def _compile_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # sparklec reports SQL it cannot handle itself
     fmt = "json" if "--diagnostics-format=json" in args or _follows(args, "--diagnostics-format", "json") else "text"
     try:
         if args and args[0] in COMMANDS:
@@ -208,6 +210,7 @@ def _compile(args: list[str]) -> int:
     from sparklec.compiler.output import write_atomically
 
     artifacts = driver.lower(project, options.backend, backend_options)
+    _report(getattr(artifacts, "notes", []), options.diagnostics_format)
     output = options.output or Path("out") / options.backend
     written = write_atomically(artifacts, output)
     print(f"wrote {len(written)} files to {output}", file=sys.stderr)

@@ -13,32 +13,23 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from sparklec.backends import Artifacts, Backend
+from sparklec.backends import Artifacts, Backend, check_options
 from sparklec.backends.dbt.models import plan
 from sparklec.backends.dbt.project import ProjectFiles
 from sparklec.backends.dbt.sql import INTERMEDIATE
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir.pipeline import Project
 
-OPTIONS = {"fuse": ("true", "false"), "intermediate": INTERMEDIATE}
+OPTIONS: dict[str, tuple[str, ...] | None] = {"fuse": ("true", "false"), "intermediate": INTERMEDIATE}
 
 
 def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
     """The files of a dbt project for `project`."""
-    accepted = ", ".join(f"{key}={'|'.join(values)}" for key, values in OPTIONS.items())
-    problems = [
-        Diagnostic(code="E401", message=f"the dbt backend has no option `{key}`" if key not in OPTIONS else
-                   f"option `{key}` must be one of {', '.join(OPTIONS[key])}, not `{value}`",
-                   help=f"options: {accepted}")
-        for key, value in options.items() if key not in OPTIONS or value not in OPTIONS[key]
-    ]
-    if problems:
-        raise LoweringError(problems)
+    check_options("dbt", options, OPTIONS)
     name = re.sub(r"[^a-z0-9_]+", "_", project.name.lower()).strip("_")
     name = name if name and name[0].isalpha() else f"sparklec_{name}"
     files = ProjectFiles(project, plan(project), name, fuse=options.get("fuse", "true") == "true",
                          intermediate=options.get("intermediate", "view"))
-    return files.build()
+    return Artifacts(files.build())
 
 
 backend = Backend(name="dbt", description="a dbt project (dbt-core 1.11; Databricks and DuckDB profiles)",

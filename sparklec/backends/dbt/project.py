@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 from sqlglot import exp
 
 from sparklec.backends.dbt.dialect import macros_used
+from sparklec.backends.formats import yaml_text
 from sparklec.backends.dbt.models import Plan, Source, braces
 from sparklec.backends.dbt.sql import model_files, sql_text, user_query
 from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import ENVS, Pipeline, Project
 from sparklec.ir.transformers import ScdType2
 from sparklec.ir.values import format_duration
-from sparklec.sql.ops import EMAIL_PATTERN, column, literal
+from sparklec.sql.checks import failing_rows
+from sparklec.sql.ops import column
 
 GENERATE_SCHEMA_NAME = """\
 {# Models go to the schema their target table names, without the profile's schema as a prefix. #}
@@ -27,10 +28,6 @@ GENERATE_SCHEMA_NAME = """\
 {%- endmacro %}
 """
 _TABLE = "__sparklec_checked__"
-
-
-def dump(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
 class ProjectFiles:
@@ -65,14 +62,14 @@ class ProjectFiles:
                     self.checks(pipeline, step)
         exposures = [self.exposure(p, e) for p in self.project.pipelines for e in p.exposures]
         if exposures:
-            self.files["models/exposures.yml"] = dump({"version": 2, "exposures": exposures})
-        self.files["models/sources.yml"] = dump({"version": 2, "sources": self.sources()})
+            self.files["models/exposures.yml"] = yaml_text({"version": 2, "exposures": exposures})
+        self.files["models/sources.yml"] = yaml_text({"version": 2, "sources": self.sources()})
         for pipeline_name, entries in snapshots.items():
-            self.files[f"snapshots/{pipeline_name}.yml"] = dump({"version": 2, "snapshots": entries})
+            self.files[f"snapshots/{pipeline_name}.yml"] = yaml_text({"version": 2, "snapshots": entries})
         for pipeline in self.project.pipelines:
             entries = [self.model_entries[m.name] for m in self.plan.models if m.pipeline is pipeline]
             if entries:
-                self.files[f"models/{pipeline.name}/schema.yml"] = dump({"version": 2, "models": entries})
+                self.files[f"models/{pipeline.name}/schema.yml"] = yaml_text({"version": 2, "models": entries})
         self.files["macros/generate_schema_name.sql"] = GENERATE_SCHEMA_NAME
         self.files.update(macros_used(list(self.files.values())))
         self.files["dbt_project.yml"] = self.dbt_project()
@@ -144,38 +141,15 @@ class ProjectFiles:
     def singular(self, pipeline: Pipeline, check: t.Check, reference: str) -> str:
         """A query returning the failing rows of `check` on the relation `reference`."""
         table = exp.to_table(_TABLE)
-        query: exp.Expr
-        if isinstance(check, t.Unique):
-            keys = [column(c) for c in check.column_names]
-            query = exp.select(*keys, exp.alias_(exp.Count(this=exp.Star()), "rows_per_key")).from_(table).group_by(
-                *(k.copy() for k in keys)).having(exp.GT(this=exp.Count(this=exp.Star()), expression=literal(1)))
-        elif isinstance(check, (t.MatchesRegex, t.EmailFormat)):
-            pattern = check.pattern if isinstance(check, t.MatchesRegex) else EMAIL_PATTERN
-            value = column(check.column)
-            matches = exp.RegexpLike(this=value, expression=literal(pattern))
-            query = exp.select(exp.Star()).from_(table).where(exp.and_(
-                exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())), exp.Not(this=exp.Paren(this=matches))))
-        elif isinstance(check, t.AcceptedValues):
-            query = exp.select(exp.Star()).from_(table).where(exp.Not(this=exp.In(
-                this=column(check.column), expressions=[literal(v) for v in check.values])))
-        elif isinstance(check, t.RowCount):
-            count = exp.alias_(exp.Count(this=exp.Star()), "row_count")
-            bounds = [exp.LT(this=exp.column("row_count"), expression=literal(check.minimum))
-                      if check.minimum is not None else None,
-                      exp.GT(this=exp.column("row_count"), expression=literal(check.maximum))
-                      if check.maximum is not None else None]
-            query = exp.select(exp.Star()).from_(exp.select(count).from_(table).subquery("counted")).where(
-                exp.or_(*(b for b in bounds if b is not None)))
-        elif isinstance(check, t.Freshness):
+        if isinstance(check, t.Freshness):
             newest = exp.alias_(exp.Max(this=column(check.column)), "newest")
             query = exp.select(exp.Star()).from_(exp.select(newest).from_(table).subquery("latest"))
             text = sql_text(query).replace(_TABLE, braces(reference))
             return (f"-- The newest `{check.column}` must be at most {format_duration(check.max_age)} old.\n"
                     f"{text}\nWHERE\n  newest IS NULL OR {{{{ sparklec_seconds_since('newest') }}}} > {check.max_age}")
-        else:
-            assert isinstance(check, t.CustomSqlCheck)
+        if isinstance(check, t.CustomSqlCheck):
             return self.custom_check(pipeline, check, reference)
-        return sql_text(query).replace(_TABLE, braces(reference))
+        return sql_text(failing_rows(check, table)).replace(_TABLE, braces(reference))
 
     def custom_check(self, pipeline: Pipeline, check: t.CustomSqlCheck, reference: str) -> str:
         def resolve(name: str) -> str:
@@ -236,7 +210,7 @@ class ProjectFiles:
 
     def dbt_project(self) -> str:
         folders = {p.name: {"+tags": [p.name]} for p in self.project.pipelines}
-        return dump({
+        return yaml_text({
             "name": self.name, "version": "1.0.0", "config-version": 2, "profile": self.name,
             "model-paths": ["models"], "macro-paths": ["macros"], "test-paths": ["tests"],
             "snapshot-paths": ["snapshots"],
@@ -255,7 +229,7 @@ class ProjectFiles:
                 "host": "{{ env_var('DATABRICKS_HOST') }}", "http_path": "{{ env_var('DATABRICKS_HTTP_PATH') }}",
                 "token": "{{ env_var('DATABRICKS_TOKEN') }}", "threads": 4,
             }
-        return dump({self.name: {"target": "{{ env_var('DBT_TARGET', 'local') }}", "outputs": outputs}})
+        return yaml_text({self.name: {"target": "{{ env_var('DBT_TARGET', 'local') }}", "outputs": outputs}})
 
     def readme(self) -> str:
         lines = [

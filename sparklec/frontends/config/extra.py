@@ -120,8 +120,12 @@ def quality_checks(extra: Reader) -> tuple[tuple[Check, ...], str]:
     return tuple(checks), qc.string("severity", "error", CHECK_SEVERITIES) or "error"
 
 
+SPARKLE_RUNTIME = "databricks"
+"""Sparkle pipelines are Databricks pipelines: their tasks run there unless `runtime` says otherwise."""
+
+
 def policy(extra: Reader) -> Policy:
-    """Pipeline default policy from `runtime`, `retries`, `timeout` and `resources`."""
+    """Pipeline default policy from `runtime` (default: Databricks), `retries`, `timeout` and `resources`."""
     retry = None
     retries = extra.mapping("retries")
     if retries is not None:
@@ -150,7 +154,7 @@ def policy(extra: Reader) -> Policy:
         )
     return Policy(
         retry=retry, timeout=extra.duration("timeout"), resources=resources,
-        runtime=extra.string("runtime", choices=RUNTIMES), span=extra.node.span,
+        runtime=extra.string("runtime", choices=RUNTIMES) or SPARKLE_RUNTIME, span=extra.node.span,
     )
 
 

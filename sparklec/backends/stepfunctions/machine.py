@@ -1,0 +1,283 @@
+"""The ASL state machine of a pipeline, built from the series-parallel structure of its steps.
+
+The execution state has a fixed shape, so that every state knows where to
+read and write: ``params`` (the pipeline parameters: defaults merged with
+the execution input), ``items`` (the literal lists loops iterate over),
+``results`` (what tasks return, for conditions and polling; task names as
+keys) and, inside loops, ``vars`` (the loop variables).  Tasks discard their
+service's response (`ResultPath: null`) unless something reads it, so the
+state stays a few kilobytes, far below the 256 KB limit.  A parallel block
+merges its branches' ``results`` back into one object.
+
+Errors: top-level states catch everything into the failure handler (the
+pipeline's `on_failure` tasks and alerts, then a `Fail` state); inside a
+parallel block or a loop a failure fails the block, which the top level
+catches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from sparklec.backends.stepfunctions.integrations import NEXT, Fragment, Integrations
+from sparklec.backends.stepfunctions.stack import Stack
+from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.compiler.passes.series_parallel import Leaf, Parallel, Series, Tree, decompose
+from sparklec.ir import tasks as t
+from sparklec.ir.graph import StepGraph, dataset_writers
+from sparklec.ir.pipeline import Pipeline
+
+MAX_NAME = 80
+START, READ_PARAMETERS, FAILED = "Start", "Read parameters", "Failed"
+STATE_KEYS = ("params", "items", "results")
+
+
+@attrs.define
+class Scope:
+    """Where states go: the machine's top level, or a parallel branch or loop body of it."""
+
+    states: dict[str, Any]
+    top: bool
+    vars: tuple[str, ...] = ()
+
+
+class MachineBuilder:
+    """Builds the ASL definition of one pipeline."""
+
+    def __init__(self, pipeline: Pipeline, stack: Stack, options: dict[str, str]):
+        self.pipeline = pipeline
+        self.stack = stack
+        self.options = options
+        self.writers = dataset_writers(pipeline)
+        self.names: set[str] = set()
+        self.parallels = 0
+        self.consumed = _consumed_results(pipeline)
+        self.integrations = Integrations(self)
+        self.handler = ""
+
+    # --- names -------------------------------------------------------------------------
+
+    def name(self, text: str, span: Any = None, synthetic: bool = True) -> str:
+        """A unique state name; a name sparklec makes up is shortened to fit, a user's is an error."""
+        if len(text) > MAX_NAME:
+            if not synthetic:
+                raise LoweringError([Diagnostic(
+                    code="E405", message=f"`{text[:40]}...` is {len(text)} characters long; Step Functions state "
+                                         f"names have at most {MAX_NAME}", span=span, help="give the step a shorter name")])
+            text = text[: MAX_NAME - 9] + "~" + hashlib.sha256(text.encode()).hexdigest()[:8]
+        if text in self.names:
+            raise LoweringError([Diagnostic(
+                code="E405", message=f"two states of pipeline `{self.pipeline.name}` would be named `{text}`",
+                span=span, help="rename the step: sparklec uses names such as `<task>: wait` for its own states")])
+        self.names.add(text)
+        return text
+
+    # --- the machine --------------------------------------------------------------------
+
+    def definition(self) -> dict[str, Any]:
+        top = Scope(states={}, top=True)
+        self.names.update((START, READ_PARAMETERS, FAILED))
+        self.handler = self.failure_handler(top)
+        entry = self.level(self.pipeline.steps, top, None) if self.pipeline.steps else self.done(top, "Nothing to do")
+        defaults = {p.name: _json_value(p.default) for p in self.pipeline.parameters if p.default is not None}
+        items = {s.name: [_json_value(i) for i in s.items] for s in t.walk(self.pipeline.steps)
+                 if isinstance(s, t.ForEach) and s.items is not None}
+        states = {
+            START: {"Type": "Pass", "Comment": "Parameters: the defaults, overridden by the execution input",
+                    "Parameters": {"defaults": defaults, "input.$": "$"}, "Next": READ_PARAMETERS},
+            READ_PARAMETERS: {"Type": "Pass", "Parameters": {
+                "params.$": "States.JsonMerge($.defaults, $.input, false)", "items": items, "results": {}},
+                "Next": entry},
+            **top.states,
+        }
+        comment = f"Pipeline {self.pipeline.name}" + (f": {self.pipeline.description}" if self.pipeline.description else "")
+        return {"Comment": comment, "StartAt": START, "States": states}
+
+    def failure_handler(self, top: Scope) -> str:
+        """The states a caught failure goes to: on-failure tasks, alerts, then `Failed`."""
+        top.states[FAILED] = {"Type": "Fail", "Error": "PipelineFailed", "CausePath": "$.error.Cause"}
+        entry = FAILED
+        alerts = tuple(t.Notify(name=f"Alert {index}", channel=channel, subject=f"Pipeline {self.pipeline.name} failed")
+                       for index, channel in enumerate(self.pipeline.alerts, start=1))
+        handler_scope = Scope(states=top.states, top=False)
+        for task in reversed((*self.pipeline.on_failure, *alerts)):
+            fragment = self.integrations.task(task, handler_scope, failure=True)
+            entry = self.attach(fragment, handler_scope, entry)
+        return entry
+
+    def level(self, steps: Sequence[t.Step], scope: Scope, next_state: str | None) -> str:
+        """Lower one level of steps; returns the name of its first state."""
+        graph = StepGraph(steps, self.writers)
+        tree, _ = decompose(graph.order(), graph.reduced_edges())
+        return self.tree(tree, graph, scope, next_state)
+
+    def tree(self, tree: Tree, graph: StepGraph, scope: Scope, next_state: str | None) -> str:
+        if isinstance(tree, Leaf):
+            return self.step(graph.steps[tree.name], scope, next_state)
+        if isinstance(tree, Series):
+            for part in reversed(tree.parts):
+                next_state = self.tree(part, graph, scope, next_state)
+            assert next_state is not None
+            return next_state
+        return self.parallel(tree, graph, scope, next_state)
+
+    def parallel(self, tree: Parallel, graph: StepGraph, scope: Scope, next_state: str | None) -> str:
+        self.parallels += 1
+        name = self.name(f"Parallel {self.parallels}")
+        branches = []
+        for part in tree.parts:
+            inner = Scope(states={}, top=False, vars=scope.vars)
+            entry = self.tree(part, graph, inner, None)
+            branches.append({"StartAt": entry, "States": inner.states})
+        merged = "$[0].results"
+        for index in range(1, len(branches)):
+            merged = f"States.JsonMerge({merged}, $[{index}].results, false)"
+        keep = {f"{key}.$": f"$[0].{key}" for key in (*STATE_KEYS, *(("vars",) if scope.vars else ())) if key != "results"}
+        state = {"Type": "Parallel", "Branches": branches, "ResultSelector": {**keep, "results.$": merged},
+                 "ResultPath": "$"}
+        return self.add(name, state, scope, next_state)
+
+    def step(self, step: t.Step, scope: Scope, next_state: str | None) -> str:
+        if isinstance(step, t.ForEach):
+            return self.foreach(step, scope, next_state)
+        if isinstance(step, t.Branch):
+            return self.branch(step, scope, next_state)
+        return self.attach(self.integrations.task(step, scope), scope, next_state)
+
+    def attach(self, fragment: Fragment, scope: Scope, next_state: str | None) -> str:
+        """Add a task's states, linking its exits to `next_state`."""
+        for name, state in fragment.states.items():
+            if name in fragment.exits and state["Type"] == "Choice":
+                rules = [rule for rule in state["Choices"] if rule["Next"] == NEXT]
+                if rules or state["Default"] == NEXT:
+                    target = next_state or self.done(scope, f"{fragment.entry}: done")
+                    for rule in rules:
+                        rule["Next"] = target
+                    state["Default"] = target if state["Default"] == NEXT else state["Default"]
+            elif name in fragment.exits:
+                _link(state, next_state)
+            if scope.top and state["Type"] in ("Task", "Parallel", "Map"):
+                state["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": self.handler}]
+            if scope.top and state["Type"] == "Fail" and self.handler:
+                state = {"Type": "Pass", "Parameters": {"Error": state["Error"], "Cause": state["Cause"]},
+                         "ResultPath": "$.error", "Next": self.handler}
+            scope.states[name] = state
+        return fragment.entry
+
+    def add(self, name: str, state: dict[str, Any], scope: Scope, next_state: str | None) -> str:
+        return self.attach(Fragment(entry=name, states={name: state}, exits=(name,)), scope, next_state)
+
+    def done(self, scope: Scope, text: str) -> str:
+        """A state that ends `scope` (Choice defaults and empty pipelines need somewhere to go)."""
+        return self.add(self.name(text), {"Type": "Pass"}, scope, None)
+
+    def foreach(self, step: t.ForEach, scope: Scope, next_state: str | None) -> str:
+        name = self.name(step.name, step.span, synthetic=False)
+        inner = Scope(states={}, top=False, vars=(*scope.vars, step.var))
+        entry = self.level(step.body, inner, None)
+        variables = {f"{v}.$": f"$.vars.{v}" for v in scope.vars} | {f"{step.var}.$": "$$.Map.Item.Value"}
+        processor: dict[str, Any] = {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": entry, "States": inner.states}
+        if self.options.get("map") == "distributed":
+            processor["ProcessorConfig"] = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+            self.stack.allow("RunDistributedMaps", ("states:StartExecution", "states:DescribeExecution",
+                                                    "states:StopExecution"), self.own_arn("stateMachine"),
+                             self.own_arn("execution") + ":*")
+        state: dict[str, Any] = {
+            "Type": "Map",
+            "ItemsPath": f"$.params.{step.items_param}" if step.items_param else f"$.items.{step.name}",
+            "ItemSelector": {"params.$": "$.params", "items.$": "$.items", "results.$": "$.results",
+                             "vars": variables},
+            "ItemProcessor": processor, "ResultPath": None,
+        }
+        if step.max_concurrency:
+            state["MaxConcurrency"] = step.max_concurrency
+        return self.add(name, state, scope, next_state)
+
+    def own_arn(self, kind: str) -> str:
+        """The ARN of this pipeline's state machine (`stateMachine`) or of its executions (`execution`)."""
+        return f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:{kind}:${{StateMachineName}}"
+
+    def branch(self, step: t.Branch, scope: Scope, next_state: str | None) -> str:
+        name = self.name(step.name, step.span, synthetic=False)
+        join = next_state or self.done(scope, f"{step.name}: done")
+        then = self.level(step.then, scope, join) if step.then else join
+        otherwise = self.level(step.otherwise, scope, join) if step.otherwise else join
+        rule = {**self.condition(step.condition), "Next": then}
+        return self.add(name, {"Type": "Choice", "Choices": [rule], "Default": otherwise}, scope, None)
+
+    # --- conditions -------------------------------------------------------------------------
+
+    def condition(self, condition: t.Condition) -> dict[str, Any]:
+        if isinstance(condition, t.AllOf):
+            return {"And": [self.condition(c) for c in condition.conditions]}
+        if isinstance(condition, t.AnyOf):
+            return {"Or": [self.condition(c) for c in condition.conditions]}
+        if isinstance(condition, t.Not):
+            return {"Not": self.condition(condition.condition)}
+        if isinstance(condition, t.IsSet):
+            return {"Variable": self.operand(condition.operand), "IsPresent": True}
+        variable = self.operand(condition.left)
+        value = condition.right
+        if isinstance(value, bool):
+            if condition.op not in ("==", "!="):
+                raise LoweringError([Diagnostic(code="E402", message=f"`{condition.op}` does not compare booleans",
+                                                span=condition.span, help="use == or !=")])
+            rule: dict[str, Any] = {"Variable": variable, "BooleanEquals": value}
+        else:
+            kind = "Numeric" if isinstance(value, (int, float)) else "String"
+            operator = {"==": "Equals", "!=": "Equals", "<": "LessThan", "<=": "LessThanEquals",
+                        ">": "GreaterThan", ">=": "GreaterThanEquals"}[condition.op]
+            rule = {"Variable": variable, f"{kind}{operator}": value if value is not None else ""}
+        return {"Not": rule} if condition.op == "!=" else rule
+
+    def operand(self, operand: t.ParamRef | t.TaskResult) -> str:
+        if isinstance(operand, t.ParamRef):
+            return f"$.params.{_path_key(operand.name)}"
+        return f"$.results.{_path_key(operand.task)}.{_path_key(operand.field)}"
+
+
+def _link(state: dict[str, Any], next_state: str | None) -> None:
+    if state["Type"] in ("Choice", "Fail", "Succeed"):
+        return
+    if next_state is None:
+        state["End"] = True
+    else:
+        state["Next"] = next_state
+
+
+def _path_key(name: str) -> str:
+    """`name` as a JSONPath member: plain when it is an identifier, else bracketed."""
+    return name if name.isidentifier() else f"['{name}']"
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_json_value(v) for v in value]
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+
+
+def _consumed_results(pipeline: Pipeline) -> dict[str, set[str]]:
+    """Task name → the result fields conditions read."""
+    consumed: dict[str, set[str]] = {}
+
+    def visit(condition: t.Condition) -> None:
+        if isinstance(condition, (t.AllOf, t.AnyOf)):
+            for inner in condition.conditions:
+                visit(inner)
+        elif isinstance(condition, t.Not):
+            visit(condition.condition)
+        else:
+            operand = condition.operand if isinstance(condition, t.IsSet) else condition.left
+            if isinstance(operand, t.TaskResult):
+                consumed.setdefault(operand.task, set()).add(operand.field)
+
+    for step in t.walk(pipeline.steps):
+        if isinstance(step, t.Branch):
+            visit(step.condition)
+    return consumed
+
+

@@ -1,0 +1,167 @@
+"""The SQL statements of transform, write, check and SQL tasks, for Athena or Spark.
+
+Relations become tables: a dataset is its ``schema.table``; what a task
+produces (a transform's view, an ingested or scored table) lives in the
+pipeline's work database under the task's name.  On Athena, `overwrite`
+deletes then inserts and `merge` deletes the rows whose keys arrive then
+inserts them, so targets written that way must be Iceberg tables (Athena
+has no INSERT OVERWRITE and deletes only from Iceberg).
+"""
+
+from __future__ import annotations
+
+import re
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.ir import tasks as t
+from sparklec.ir.columns import ColumnFlow
+from sparklec.ir.pipeline import Pipeline
+from sparklec.sql import DIALECTS, Relation, chain_steps
+from sparklec.sql.checks import failing_rows
+from sparklec.sql.ops import column, identifier
+from sparklec.sql.user_sql import parse_query
+
+_PLACEHOLDER = "__sparklec_relation_{}__"
+
+
+class TaskSql:
+    """SQL text for the tasks of one pipeline in `dialect` (``athena`` or ``databricks``).
+
+    Transforms in `inlined` have no view: the statements that read them
+    hold their query as a subquery.
+    """
+
+    def __init__(self, pipeline: Pipeline, dialect: str, work_database: str, inlined: frozenset[str] = frozenset()):
+        self.pipeline = pipeline
+        self.dialect = dialect
+        self.work_database = work_database
+        self.inlined = {s.name: s for s in t.walk(pipeline.steps) if isinstance(s, t.Transform) and s.name in inlined}
+        self.columns = ColumnFlow(pipeline, lambda diagnostic: None)
+
+    def table(self, relation: str) -> exp.Table | exp.Subquery:
+        """The table (or view, or inlined query) that holds `relation`."""
+        if relation in self.inlined:
+            return self.query(self.inlined[relation]).subquery(identifier(relation))
+        dataset = self.pipeline.dataset(relation)
+        if dataset is not None:
+            return exp.Table(this=identifier(dataset.table), db=identifier(dataset.schema),
+                             catalog=identifier(dataset.catalog) if dataset.catalog and self.dialect != "athena"
+                             else None)
+        return exp.Table(this=identifier(relation), db=identifier(self.work_database))
+
+    def text(self, expression: exp.Expr) -> str:
+        return expression.sql(dialect=self.dialect)
+
+    def transform(self, task: t.Transform) -> str:
+        """CREATE OR REPLACE VIEW of the task's relation."""
+        view = exp.Create(this=self.table(task.name), kind="VIEW", replace=True, expression=self.query(task))
+        return self.text(view)
+
+    def query(self, task: t.Transform) -> exp.Query:
+        """The SELECT of a transform: its SQL, or its input through its chain (a CTE per step)."""
+        if task.sql is not None:
+            return self.user_query(task.sql, f"the SQL of `{task.name}`", task)
+        assert task.input is not None
+        source = Relation("source", self.columns.schema(task.input))
+        steps = chain_steps(source, task.steps, DIALECTS[self.dialect],
+                            {c.name: c for c in self.pipeline.custom_transformers})
+        query = exp.select(exp.Star()).from_(identifier(steps[-1].name if steps else "source")).with_(
+            identifier("source"), as_=exp.select(exp.Star()).from_(self.table(task.input)))
+        for step in steps:
+            query = query.with_(identifier(step.name), as_=step.query)
+        return query
+
+    def user_query(self, sql: str, what: str, task: t.Task) -> exp.Query:
+        names = t.SQL_REFERENCE.findall(sql)
+        tables = {_PLACEHOLDER.format(n): self.table(n) for n in names}
+        query = parse_query(t.SQL_REFERENCE.sub(lambda m: _PLACEHOLDER.format(m.group(1)), sql), what, task.span)
+
+        def resolve(node: exp.Expr) -> exp.Expr:
+            if isinstance(node, exp.Table) and node.name in tables and not node.args.get("db"):
+                table = tables[node.name].copy()
+                if node.alias:
+                    table.set("alias", exp.TableAlias(this=identifier(node.alias)))
+                return table
+            return node
+        return query.transform(resolve)  # type: ignore[return-value]
+
+    def write(self, task: t.Write) -> list[str]:
+        """The statements that write `task.input` into its target."""
+        target, source = self.table(task.target), self.table(task.input)
+        select = exp.select(exp.Star()).from_(source)
+        if task.mode == "incremental" and task.watermark:
+            newest = exp.select(exp.Max(this=column(task.watermark))).from_(target.copy()).subquery()
+            select = select.where(exp.or_(exp.GT(this=column(task.watermark), expression=newest),
+                                          exp.Is(this=newest.copy(), expression=exp.Null())))
+        if task.mode == "merge":
+            return self.merge(task, target, source)
+        insert = exp.Insert(this=target, expression=select)
+        if task.mode != "overwrite":
+            return [self.text(insert)]
+        if self.dialect == "athena":
+            return [self.text(exp.Delete(this=target.copy())), self.text(insert)]
+        return [self.text(insert).replace("INSERT INTO", "INSERT OVERWRITE TABLE", 1)]
+
+    def merge(self, task: t.Write, target: exp.Table | exp.Subquery, source: exp.Table | exp.Subquery
+              ) -> list[str]:
+        """Spark: MERGE INTO. Athena: delete the rows whose keys arrive, then insert (no column list needed)."""
+        keys = exp.and_(*(exp.EQ(this=exp.column(k, "t"), expression=exp.column(k, "s")) for k in task.unique_key))
+        if self.dialect != "athena":
+            return [f"MERGE INTO {self.text(target)} AS t USING {self.text(source)} AS s ON {self.text(keys)} "
+                    "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"]
+        assert isinstance(target, exp.Table)
+        if len(task.unique_key) == 1:
+            arriving = exp.select(column(task.unique_key[0])).from_(source.copy())
+            matched: exp.Expr = exp.In(this=column(task.unique_key[0]), query=arriving)
+        else:  # Trino compares one column with a subquery, so: EXISTS, correlated on the target's name
+            pairs = (exp.EQ(this=exp.Column(this=identifier(k), table=identifier("s")),
+                            expression=exp.Column(this=identifier(k), table=target.this.copy())) for k in task.unique_key)
+            arrivals = source.copy() if isinstance(source, exp.Subquery) else source.copy().as_("s")
+            if isinstance(arrivals, exp.Subquery):
+                arrivals.set("alias", exp.TableAlias(this=identifier("s")))
+            matched = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(arrivals).where(exp.and_(*pairs)))
+        insert = exp.Insert(this=target.copy(), expression=exp.select(exp.Star()).from_(source.copy()))
+        return [self.text(exp.Delete(this=target.copy(), where=exp.Where(this=matched))), self.text(insert)]
+
+    def failures(self, task: t.QualityCheck) -> str:
+        """One row, one column `failures`: how many rows fail the task's checks in all."""
+        table = self.table(task.input)
+        counts = []
+        for check in task.checks:
+            if isinstance(check, t.Relationships):
+                parent = exp.select(column(check.field)).from_(self.table(check.to))
+                query: exp.Query = exp.select(exp.Star()).from_(table.copy()).where(exp.and_(
+                    exp.Not(this=exp.Is(this=column(check.column), expression=exp.Null())),
+                    exp.Not(this=exp.In(this=column(check.column), query=parent))))
+            elif isinstance(check, t.CustomSqlCheck):
+                query = self.user_query(re.sub(r"\{\{\s*input\s*\}\}", "{{ " + task.input + " }}", check.sql),
+                                        f"check `{check.name}`", task)
+            else:
+                query = failing_rows(check, table.copy())
+            counts.append(exp.select(exp.Count(this=exp.Star())).from_(query.subquery()).subquery())
+        total: exp.Expr = counts[0]
+        for count in counts[1:]:
+            total = exp.Add(this=total, expression=count)
+        return self.text(exp.select(exp.alias_(total, "failures")))
+
+    def statements(self, task: t.RunSql) -> list[str]:
+        """The task's statements, each transpiled from Spark SQL; Spark-only statements are Spark's to run."""
+        result = []
+        for statement in task.statements:
+            try:
+                tree = sqlglot.parse_one(statement, read="databricks")
+            except (ParseError, TokenError) as error:
+                raise LoweringError([Diagnostic(
+                    code="E403", message=f"a statement of `{task.name}` is not valid SQL: {error}",
+                    span=task.span, help=f"the SQL was: {statement}")]) from None
+            if isinstance(tree, exp.Command) and self.dialect != "databricks":
+                raise LoweringError([Diagnostic(
+                    code="E402", message=f"`{statement[:60]}` in `{task.name}` is Databricks SQL that "
+                                         f"{self.dialect.capitalize()} cannot run", span=task.span,
+                    help="run the task on `runtime databricks`")])
+            result.append(statement if isinstance(tree, exp.Command) else self.text(tree))
+        return result

@@ -1,0 +1,270 @@
+"""Pass `series-parallel`: make every level of a pipeline a series-parallel DAG.
+
+Orchestrators without a DAG (Step Functions) can only run steps in sequence
+and in nested parallel blocks.  A DAG maps exactly onto those when it is
+series-parallel; any other DAG needs extra synchronisation, which costs
+parallelism.  This pass adds the fewest `after` edges it can find, reports
+what they cost, and `decompose` then turns each level into a `Series` /
+`Parallel` tree.
+
+The algorithm, on one level (its steps in a topological order):
+
+1. One step is a leaf.
+2. Steps that fall apart into several weakly connected components run as a
+   `Parallel` of the components.
+3. Otherwise look for *exact series cuts*: split points of the topological
+   order where every step before reaches every step after.  Every such cut
+   is a prefix of any topological order, so one scan finds them all: with
+   each step's descendants as a bitset, the cut after position i is exact
+   when the AND of the first i steps' descendants holds every later step.
+   The cuts split the level into a `Series` of segments.
+4. A connected level with no exact cut is not series-parallel.  It is cut
+   anyway at the candidate that costs least — a boundary between two levels
+   of the ASAP or the ALAP schedule, so no dependency points backwards —
+   and every step before
+   the cut is made to finish before every step after it starts: those are
+   the added synchronisation edges.  The cost of a cut is the critical path
+   of the part before plus that of the part after (each step costing 1, a
+   group its body's critical path); ties go to the cut that orders the
+   fewest pairs not already ordered.
+5. Recurse into every part.
+
+On a series-parallel level step 4 never runs, so nothing is added and no
+parallelism is lost.  Elsewhere the pass reports the critical path of the
+IR and of the structured result (W301), or only the added edges when the
+critical path is unchanged (N301).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import pairwise
+
+import attrs
+import networkx as nx
+
+from sparklec.compiler.diagnostics import Diagnostic, Severity
+from sparklec.ir.graph import StepGraph, dataset_writers
+from sparklec.ir.pipeline import Pipeline, Project
+from sparklec.ir.tasks import Branch, ForEach, Step
+
+
+@attrs.frozen
+class Leaf:
+    name: str
+
+
+@attrs.frozen
+class Series:
+    parts: tuple[Tree, ...]
+
+
+@attrs.frozen
+class Parallel:
+    parts: tuple[Tree, ...]
+
+
+Tree = Leaf | Series | Parallel
+
+
+def decompose(order: Sequence[str], edges: Sequence[tuple[str, str]],
+              costs: Mapping[str, int] | None = None) -> tuple[Tree, list[tuple[str, str]]]:
+    """The series-parallel tree of a DAG and the edges added to make it one.
+
+    `order` is a topological order of the nodes (ties broken as the output
+    should be ordered); `costs` weighs the critical paths that choose among
+    inexact cuts (1 for a node not named).
+    """
+    graph: nx.DiGraph = nx.DiGraph()
+    graph.add_nodes_from(order)
+    graph.add_edges_from(edges)
+    builder = _Builder(graph, {n: i for i, n in enumerate(order)}, costs or {})
+    return builder.build(list(order)), builder.added
+
+
+class _Builder:
+    def __init__(self, graph: nx.DiGraph, index: dict[str, int], costs: Mapping[str, int]):
+        self.graph = graph
+        self.index = index
+        self.costs = costs
+        self.added: list[tuple[str, str]] = []
+
+    def build(self, nodes: list[str]) -> Tree:
+        if len(nodes) == 1:
+            return Leaf(nodes[0])
+        sub = self.graph.subgraph(nodes)
+        components = sorted((sorted(c, key=self.index.__getitem__) for c in nx.weakly_connected_components(sub)),
+                            key=lambda c: self.index[c[0]])
+        if len(components) > 1:
+            return Parallel(tuple(self.build(c) for c in components))
+        order = self._asap(sub, nodes)
+        descendants = self._descendants(sub, order)
+        cuts = _exact_cuts(order, descendants)
+        if not cuts:
+            cut_order, cut = self._cheapest_cut(sub, nodes)
+            before, after = cut_order[:cut], cut_order[cut:]
+            self._synchronise(sub, before, after)
+            order, cuts = before + after, [cut]
+        bounds = [0, *cuts, len(order)]
+        parts: list[Tree] = []
+        for start, end in pairwise(bounds):
+            part = self.build(order[start:end])
+            parts.extend(part.parts if isinstance(part, Series) else (part,))
+        return Series(tuple(parts))
+
+    def _asap(self, sub: nx.DiGraph, nodes: list[str]) -> list[str]:
+        """`nodes` in topological order by depth below the sources, ties by the given order."""
+        return self._by_level(sub, nodes)[0]
+
+    def _by_level(self, sub: nx.DiGraph, nodes: list[str], alap: bool = False) -> tuple[list[str], list[int]]:
+        """`nodes` ordered by level — depth below the sources, or (ALAP) negated height above the sinks —
+        and each position's level.  Every edge goes from a lower level to a higher one."""
+        if alap:
+            level = {n: -h for n, h in _depths(sub.reverse(copy=False), nodes, self.index).items()}
+        else:
+            level = _depths(sub, nodes, self.index)
+        order = sorted(nodes, key=lambda n: (level[n], self.index[n]))
+        return order, [level[n] for n in order]
+
+    def _descendants(self, sub: nx.DiGraph, order: list[str]) -> list[int]:
+        """Each node's descendants as a bitset over positions in `order`."""
+        position = {n: i for i, n in enumerate(order)}
+        bits = [0] * len(order)
+        for i in range(len(order) - 1, -1, -1):
+            for successor in sub.successors(order[i]):
+                j = position[successor]
+                bits[i] |= bits[j] | (1 << j)
+        return bits
+
+    def _cheapest_cut(self, sub: nx.DiGraph, nodes: list[str]) -> tuple[list[str], int]:
+        """The level boundary (an order and a position in it) with the shortest resulting critical path."""
+        best: tuple[tuple[int, int], list[str], int] | None = None
+        for alap in (False, True):
+            order, levels = self._by_level(sub, nodes, alap)
+            descendants = self._descendants(sub, order)
+            for cut in range(1, len(order)):
+                if levels[cut] == levels[cut - 1]:
+                    continue
+                length = self._critical(sub, order[:cut]) + self._critical(sub, order[cut:])
+                rest = (1 << len(order)) - (1 << cut)
+                unordered = sum(bin(rest & ~descendants[i]).count("1") for i in range(cut))
+                key = (length, unordered)
+                if best is None or key < best[0]:
+                    best = (key, order, cut)
+        assert best is not None, "a connected DAG of two or more nodes has two levels"
+        return best[1], best[2]
+
+    def _critical(self, sub: nx.DiGraph, nodes: list[str]) -> int:
+        return critical_path(sub.subgraph(nodes), self.costs)
+
+    def _synchronise(self, sub: nx.DiGraph, before: list[str], after: list[str]) -> None:
+        """Make every node of `before` finish before every node of `after`: sinks → sources."""
+        first, second = set(before), set(after)
+        sinks = [n for n in before if not any(s in first for s in sub.successors(n))]
+        sources = [n for n in after if not any(p in second for p in sub.predecessors(n))]
+        for sink in sinks:
+            reached = nx.descendants(sub, sink)
+            for source in sources:
+                if source not in reached:
+                    self.graph.add_edge(sink, source)
+                    self.added.append((sink, source))
+
+
+def _depths(graph: nx.DiGraph, nodes: list[str], index: Mapping[str, int]) -> dict[str, int]:
+    """Longest distance (in edges) from a source of `graph`, for each of `nodes`."""
+    depth: dict[str, int] = {}
+    for node in nx.lexicographical_topological_sort(graph, key=index.__getitem__):
+        depth[node] = max((depth[p] + 1 for p in graph.predecessors(node)), default=0)
+    return {n: depth[n] for n in nodes}
+
+
+def _exact_cuts(order: list[str], descendants: list[int]) -> list[int]:
+    """Positions i where every node before i reaches every node from i on."""
+    cuts = []
+    everything = (1 << len(order)) - 1
+    common = everything
+    for i in range(1, len(order)):
+        common &= descendants[i - 1]
+        rest = everything ^ ((1 << i) - 1)
+        if common & rest == rest:
+            cuts.append(i)
+    return cuts
+
+
+def critical_path(graph: nx.DiGraph, costs: Mapping[str, int] | None = None) -> int:
+    """The longest path through a DAG, weighing each node by `costs` (default 1)."""
+    costs = costs or {}
+    finish: dict[str, int] = {}
+    for node in nx.topological_sort(graph):
+        finish[node] = costs.get(node, 1) + max((finish[p] for p in graph.predecessors(node)), default=0)
+    return max(finish.values(), default=0)
+
+
+def tree_critical_path(tree: Tree, costs: Mapping[str, int] | None = None) -> int:
+    """The longest path through a series-parallel tree."""
+    if isinstance(tree, Leaf):
+        return (costs or {}).get(tree.name, 1)
+    lengths = [tree_critical_path(part, costs) for part in tree.parts]
+    return sum(lengths) if isinstance(tree, Series) else max(lengths)
+
+
+class SeriesParallel:
+    """Add the `after` edges that make every level series-parallel, and report their cost."""
+
+    name = "series-parallel"
+
+    def __init__(self) -> None:
+        self.diagnostics: list[Diagnostic] = []
+
+    def run(self, project: Project) -> Project:
+        self.diagnostics = []
+        return attrs.evolve(project, pipelines=tuple(self._pipeline(p) for p in project.pipelines))
+
+    def _pipeline(self, pipeline: Pipeline) -> Pipeline:
+        writers = dataset_writers(pipeline)
+        steps, added, before, after = self._level(pipeline.steps, writers)
+        if added:
+            pairs = ", ".join(f"{u} → {v}" for u, v in added[:5]) + (", ..." if len(added) > 5 else "")
+            lost = before != after
+            self.diagnostics.append(Diagnostic(
+                code="W301" if lost else "N301", severity=Severity.WARNING if lost else Severity.NOTE,
+                message=f"pipeline `{pipeline.name}` is not series-parallel: {len(added)} synchronisation "
+                        f"edge(s) added ({pairs}); critical path {before} → {after} steps",
+                span=pipeline.span,
+                help="the target runs steps only in sequence or in parallel blocks"
+                     + ("; reorder dependencies to keep the lost parallelism" if lost else ""),
+            ))
+        return attrs.evolve(pipeline, steps=steps)
+
+    def _level(self, steps: tuple[Step, ...], writers: dict[str, list[str]]
+               ) -> tuple[tuple[Step, ...], list[tuple[str, str]], int, int]:
+        """The level with edges added, the edges (all levels), and its critical path before and after."""
+        added: list[tuple[str, str]] = []
+        costs_before: dict[str, int] = {}
+        costs_after: dict[str, int] = {}
+        rebuilt: list[Step] = []
+        for step in steps:
+            if isinstance(step, ForEach):
+                body, inner, before, after = self._level(step.body, writers)
+                step = attrs.evolve(step, body=body)
+            elif isinstance(step, Branch):
+                then, inner, then_before, then_after = self._level(step.then, writers)
+                otherwise, inner_otherwise, else_before, else_after = self._level(step.otherwise, writers)
+                inner += inner_otherwise
+                before, after = max(then_before, else_before), max(then_after, else_after)
+                step = attrs.evolve(step, then=then, otherwise=otherwise)
+            else:
+                inner, before, after = [], 1, 1
+            added += inner
+            costs_before[step.name], costs_after[step.name] = before, after
+            rebuilt.append(step)
+        if not rebuilt:
+            return (), added, 0, 0
+        graph = StepGraph(rebuilt, writers)
+        tree, synchronised = decompose(graph.order(), graph.reduced_edges(), costs_after)
+        extra: dict[str, list[str]] = {}
+        for upstream, downstream in synchronised:
+            extra.setdefault(downstream, []).append(upstream)
+        result = tuple(attrs.evolve(s, after=(*s.after, *extra[s.name])) if s.name in extra else s for s in rebuilt)
+        return (result, added + synchronised, critical_path(graph.nx, costs_before),
+                tree_critical_path(tree, costs_after))
