@@ -31,7 +31,8 @@ from sparklec.ir import (
     Unique, Wait, WebhookTrigger, Write,
 )
 from sparklec.ir import transformers as tf
-from sparklec.ir.policy import ARTIFACT_STORES, RUNTIMES
+from sparklec.ir.tasks import kind_name
+from sparklec.ir.policy import ARTIFACT_STORES, RUNTIME_KINDS, RUNTIMES
 from sparklec.ir.transformers import Schema
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
@@ -177,6 +178,14 @@ class _PipelineBuilder:
         return dataset
 
     def task(self, after: tuple[str, ...], nested: bool) -> Task:
+        """A random task whose runtime, if it has one, can run it."""
+        task = self._task(after, nested)
+        runtime = task.policy.runtime
+        if runtime is not None and kind_name(task) not in RUNTIME_KINDS[runtime]:
+            task = attrs.evolve(task, policy=attrs.evolve(task.policy, runtime=None))
+        return task
+
+    def _task(self, after: tuple[str, ...], nested: bool) -> Task:
         draw = self.draw
         name = self.name()
         policy = draw(POLICIES)

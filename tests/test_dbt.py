@@ -186,3 +186,22 @@ def test_spark_sql_you_write_also_runs_locally(tmp_path: Path) -> None:
     rows = sorted(connection.execute("SELECT status, revenue FROM gold.recent_orders").fetchall())
     connection.close()
     assert rows == [("cancelled", 100.0), ("delivered", 40.0), ("placed", 7.3)]
+
+
+def test_two_checks_of_one_kind_on_one_column_get_distinct_test_names() -> None:
+    import yaml
+
+    from sparklec.frontends.dsl import parse
+    from sparklec.compiler.driver import lower, optimise
+
+    project = parse("""pipeline p {
+  source raw = bronze.raw
+  task check = check raw {
+    accepted_values(status, ["a", "b"])
+    accepted_values(status, ["a", "c"])
+  }
+}""")
+    sources = yaml.safe_load(lower(optimise(project), "dbt", {})["models/sources.yml"])
+    tests = sources["sources"][0]["tables"][0]["columns"][0]["data_tests"]
+    names = [body["name"] for test in tests for body in test.values()]
+    assert names == ["p__check__accepted_values_status", "p__check__accepted_values_status_2"]

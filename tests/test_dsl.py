@@ -163,6 +163,7 @@ EXPECTED = {
     "missing_equals.spk": ("E124", 2, 10),
     "no_pipeline.spk": ("E139", 2, 1),
     "option_for_wrong_kind.spk": ("E137", 3, 5),
+    "runtime_cannot_run_task.spk": ("E209", 3, 5),
     "semicolon.spk": ("E120", 2, 11),
     "trailing_pipe.spk": ("E126", 4, 1),
     "unknown_check.spk": ("E138", 4, 5),

@@ -12,6 +12,14 @@ RUNTIMES: tuple[str, ...] = (
     "glue", "emr_serverless", "ecs", "batch", "lambda", "athena", "databricks", "k8s",
 )
 
+_SQL = ("transform", "write", "quality_check", "run_sql")
+_JOBS = ("ingest", "train", "score", "select_model")
+_CONTAINERS = ("container", "script")
+RUNTIME_KINDS: dict[str, tuple[str, ...]] = {
+    "glue": _SQL + _JOBS, "emr_serverless": _SQL + _JOBS, "ecs": _CONTAINERS, "batch": _CONTAINERS,
+    "lambda": _JOBS, "athena": _SQL, "databricks": _SQL + _JOBS, "k8s": (*_CONTAINERS, "kubernetes_resource"),
+}
+"""Runtime → the task kinds it can run.  Other kinds (notify, wait, approval) need no runtime."""
 ARTIFACT_STORES: tuple[str, ...] = ("s3", "gcs", "azure", "artifactory", "http")
 
 

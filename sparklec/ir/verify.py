@@ -21,12 +21,12 @@ from sparklec.ir.pipeline import (
     ALERT_SCHEMES, ENVS, EXPOSURE_TYPES, MATURITIES, OBJECT_STORES, PARAM_TYPES, PIPELINE_TYPES, Pipeline, Project,
     ObjectCreatedTrigger,
 )
-from sparklec.ir.policy import ARTIFACT_STORES, RETRY_ON, RUNTIMES, Policy
+from sparklec.ir.policy import ARTIFACT_STORES, RETRY_ON, RUNTIME_KINDS, RUNTIMES, Policy
 from sparklec.compiler.diagnostics import Span
 from sparklec.ir.tasks import (
     CHECK_SEVERITIES, COMPARISONS, K8S_ACTIONS, SCHEMA_CHANGES, WRITE_MODES, AllOf, AnyOf, Branch, Compare,
     Condition, ForEach, IsSet, KubernetesResource, Not, ParamRef, QualityCheck, Relationships,
-    SelectModel, Step, Task, TaskResult, Train, Wait, Write, walk,
+    SelectModel, Step, Task, TaskResult, Train, Wait, Write, kind_name, walk,
 )
 from sparklec.ir.values import Value, scalar_fits_type
 
@@ -250,6 +250,12 @@ class _PipelineVerifier:
 
     def _task(self, task: Task) -> None:
         self._policy(task.policy)
+        runtime, kind = task.policy.runtime, kind_name(task)
+        if runtime in RUNTIME_KINDS and kind not in RUNTIME_KINDS[runtime] and any(
+                kind in kinds for kinds in RUNTIME_KINDS.values()):
+            able = [r for r, kinds in RUNTIME_KINDS.items() if kind in kinds]
+            self.error("E209", f"runtime `{runtime}` cannot run {kind.replace('_', ' ')} task `{task.name}`",
+                       task.policy.span or task.span, f"use one of: {', '.join(able)}")
         for relation in task.reads():
             self._reference(relation, self.relations, "relation", ref_span(task, relation))
         for artifact in task.inputs + task.outputs:

@@ -42,6 +42,7 @@ class ProjectFiles:
         self.files: dict[str, str] = {}
         self.model_entries: dict[str, dict[str, Any]] = {}
         self.source_tests: dict[tuple[str, str], dict[str, list[Any]]] = {}
+        self.test_names: set[str] = set()
 
     def build(self) -> dict[str, str]:
         snapshots: dict[str, list[dict[str, Any]]] = {}
@@ -97,7 +98,8 @@ class ProjectFiles:
             if generic is not None:
                 target = self.model_entries[model] if model else self.source_entry(reference)
                 for column_name, test_name, arguments in generic:
-                    body: dict[str, Any] = {"name": f"{pipeline.name}__{task.name}__{test_name}_{column_name}"}
+                    body: dict[str, Any] = {"name": self.test_name(f"{pipeline.name}__{task.name}__{test_name}_"
+                                                                   f"{column_name}")}
                     if arguments:
                         body["arguments"] = arguments
                     if task.severity == "warn":
@@ -110,6 +112,15 @@ class ProjectFiles:
             if task.severity == "warn":
                 header += "{{ config(severity='warn') }}\n"
             self.files[f"tests/{name}.sql"] = header + "\n" + body_sql + "\n"
+
+    def test_name(self, name: str) -> str:
+        """`name`, or `name_2`, `name_3`, ... when a check of the same kind on the same column came first."""
+        unique, count = name, 1
+        while unique in self.test_names:
+            count += 1
+            unique = f"{name}_{count}"
+        self.test_names.add(unique)
+        return unique
 
     @staticmethod
     def attach(entry: dict[str, Any], column_name: str, test: Any) -> None:

@@ -24,7 +24,7 @@ from sparklec.backends.stepfunctions.sql import TaskSql
 from sparklec.backends.stepfunctions.stack import TaskDefinition, logical_id
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
-from sparklec.ir.policy import Policy, Retry
+from sparklec.ir.policy import RUNTIME_KINDS, Policy, Retry
 from sparklec.ir.serialize import to_data
 
 if TYPE_CHECKING:
@@ -33,17 +33,6 @@ if TYPE_CHECKING:
 SQL_KINDS = (t.Transform, t.Write, t.QualityCheck, t.RunSql)
 JOB_KINDS = (t.Ingest, t.Train, t.Score, t.SelectModel)
 CONTAINER_KINDS = (t.Container, t.Script)
-RUNS: dict[str, tuple[type[t.Task], ...]] = {
-    "athena": SQL_KINDS,
-    "glue": SQL_KINDS + JOB_KINDS,
-    "emr_serverless": SQL_KINDS + JOB_KINDS,
-    "databricks": SQL_KINDS + JOB_KINDS,
-    "lambda": JOB_KINDS,
-    "ecs": CONTAINER_KINDS,
-    "batch": CONTAINER_KINDS,
-    "k8s": CONTAINER_KINDS + (t.KubernetesResource,),
-}
-"""Runtime → the task kinds it runs."""
 DEFAULT_RUNTIMES: tuple[tuple[tuple[type[t.Task], ...], str], ...] = (
     (SQL_KINDS, "athena"), (JOB_KINDS, "glue"), (CONTAINER_KINDS, "ecs"), ((t.KubernetesResource,), "k8s"),
 )
@@ -100,18 +89,12 @@ class Integrations:
     # --- dispatch ----------------------------------------------------------------------
 
     def runtime(self, task: t.Task) -> str:
-        own = task.policy.runtime
-        if own is not None:
-            if not isinstance(task, RUNS.get(own, ())):
-                able = sorted(r for r, kinds in RUNS.items() if isinstance(task, kinds))
-                raise LoweringError([Diagnostic(
-                    code="E402", message=f"runtime `{own}` cannot run {t.kind_name(task)} task `{task.name}` "
-                                         "on Step Functions", span=task.policy.span or task.span,
-                    help=f"use one of: {', '.join(able)}")])
-            return own
-        default = self.pipeline.defaults.runtime
-        if default is not None and isinstance(task, RUNS.get(default, ())):
-            return default
+        """The task's own runtime (the verifier made sure it can run the task), else the pipeline's default
+        when that can run it, else the default for the kind."""
+        kind = t.kind_name(task)
+        for runtime in (task.policy.runtime, self.pipeline.defaults.runtime):
+            if runtime is not None and kind in RUNTIME_KINDS[runtime]:
+                return runtime
         return next(runtime for kinds, runtime in DEFAULT_RUNTIMES if isinstance(task, kinds))
 
     def task(self, task: t.Task, scope: Scope, failure: bool = False) -> Fragment:

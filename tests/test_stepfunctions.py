@@ -1,0 +1,125 @@
+"""The Step Functions backend, checked by AWS's own tools: every definition passes asl-validator, every
+template cfn-lint, every main.tf parses, every deploy.sh passes shellcheck, and only real integrations
+appear."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import EXAMPLES, SHARED
+from sparklec.compiler.driver import load, lower, optimise
+from sparklec.compiler.output import write_atomically
+from sparklec.ir import Project
+from sparklec.testing import projects
+from stepfunctions_harness import (
+    INTEGRATIONS, asl_problems, cfn_lint_problems, load as load_json, resources, shell_problems,
+)
+
+SOURCES = {**{p.stem: p for p in sorted((EXAMPLES / "dsl").glob("*.spk"))},
+           "sparkle": EXAMPLES / "sparkle", "shared": SHARED / "sparkle-configs"}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every example (and both shared configs), compiled once into one folder per source."""
+    root = tmp_path_factory.mktemp("stepfunctions")
+    for name, path in SOURCES.items():
+        project, _ = load([path], environ={})
+        write_atomically(lower(optimise(project), "stepfunctions", {}), root / name)
+    return root
+
+
+def test_every_definition_passes_asl_validator(generated: Path) -> None:
+    definitions = sorted(generated.rglob("state_machine.json"))
+    assert len(definitions) >= len(SOURCES)
+    assert asl_problems(definitions) == ""
+
+
+def test_every_template_passes_cfn_lint(generated: Path) -> None:
+    assert cfn_lint_problems(sorted(generated.rglob("cloudformation.yaml"))) == ""
+
+
+def test_every_terraform_file_parses_and_loads_the_same_definition(generated: Path) -> None:
+    for path in generated.rglob("main.tf"):
+        parsed = hcl2.load(path.open())
+        definition = parsed["locals"][0]["definition"]
+        assert 'file("${path.module}/state_machine.json")' in definition, path
+        placeholders = set(re.findall(r"\$\{([A-Za-z0-9_.]+)\}", (path.parent / "state_machine.json").read_text()))
+        assert {p for p in placeholders if f"$${{{p}}}" not in definition} == set(), path
+        machines = [r for r in parsed["resource"] if '"aws_sfn_state_machine"' in r]
+        assert len(machines) == 1
+
+
+def test_every_deploy_script_passes_shellcheck(generated: Path) -> None:
+    for path in generated.rglob("deploy.sh"):
+        assert shell_problems(path) == "", path
+
+
+def test_only_real_integrations(generated: Path) -> None:
+    used: set[str] = set()
+    for path in generated.rglob("state_machine.json"):
+        used |= resources(load_json(path))
+    assert used <= INTEGRATIONS, used - INTEGRATIONS
+    assert not any("databricks:runNow" in r for r in used)
+
+
+def test_cloudformation_embeds_the_definition_and_substitutes_every_placeholder(generated: Path) -> None:
+    for path in generated.rglob("cloudformation.yaml"):
+        template = yaml.safe_load(path.read_text())
+        machine = template["Resources"]["StateMachine"]["Properties"]
+        assert machine["Definition"] == load_json(path.parent / "state_machine.json")
+        text = (path.parent / "state_machine.json").read_text()
+        placeholders = set(re.findall(r"\$\{([A-Za-z0-9_.]+)\}", text))
+        assert placeholders == set(machine.get("DefinitionSubstitutions", {})), path
+
+
+def test_schedules_become_eventbridge_cron(generated: Path) -> None:
+    template = yaml.safe_load((generated / "customer_etl" / "cloudformation.yaml").read_text())
+    assert template["Resources"]["Schedule1"]["Properties"]["ScheduleExpression"] == "cron(0 2 * * ? *)"
+    rule = template["Resources"]["ObjectCreated1"]["Properties"]["EventPattern"]
+    assert rule["detail"] == {"bucket": {"name": ["data-bucket"]}, "object": {"key": [{"prefix": "data/customers/"}]}}
+
+
+def test_linked_pipelines_start_after_their_upstream(generated: Path) -> None:
+    template = yaml.safe_load((generated / "customer_project" / "crm_silver" / "cloudformation.yaml").read_text())
+    patterns = [r["Properties"]["EventPattern"] for r in template["Resources"].values()
+                if r["Type"] == "AWS::Events::Rule" and "EventPattern" in r["Properties"]]
+    assert any(p["detail-type"] == ["Step Functions Execution Status Change"] for p in patterns)
+
+
+def test_the_iam_policy_grants_only_the_integrations_used(generated: Path) -> None:
+    template = yaml.safe_load((generated / "partition_fanout" / "cloudformation.yaml").read_text())
+    policy = template["Resources"]["StateMachineRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    actions = {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert not any(a.startswith(("athena:", "glue:", "lambda:", "ecs:")) for a in actions)
+    assert "eks:DescribeCluster" in actions
+
+
+@settings(max_examples=max(3, settings().max_examples // 10))
+@given(st.lists(projects(max_pipelines=2, max_steps=8), min_size=10, max_size=10))
+def test_random_projects_pass_asl_validator(batch: list[Project]) -> None:
+    """Ten projects per example, so that one node process checks them all."""
+    with tempfile.TemporaryDirectory() as folder:
+        for index, project in enumerate(batch):
+            write_atomically(lower(optimise(project), "stepfunctions", {}), Path(folder) / str(index))
+        definitions = sorted(Path(folder).rglob("state_machine.json"))
+        assert asl_problems(definitions) == ""
+        used: set[str] = set()
+        for path in definitions:
+            used |= resources(load_json(path))
+        assert used <= INTEGRATIONS
+
+
+@pytest.mark.parametrize("example", sorted(p.stem for p in (EXAMPLES / "dsl").glob("*.spk")))
+def test_golden_files(example: str, golden: Any) -> None:
+    project, _ = load([EXAMPLES / "dsl" / f"{example}.spk"], environ={})
+    golden("stepfunctions", example, lower(optimise(project), "stepfunctions", {}))
