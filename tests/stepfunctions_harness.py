@@ -64,3 +64,86 @@ def resources(definition: dict[str, Any]) -> set[str]:
 def load(path: Path) -> dict[str, Any]:
     result: dict[str, Any] = json.loads(path.read_text())
     return result
+
+
+# --- running definitions in moto's Step Functions interpreter -------------------------------------
+
+FUNCTION = "sparklec-test"
+REPLY = {"status": "succeeded", "failures": 0, "run_id": 1, "QueryExecutionId": "query",
+         "state": {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS"}}
+"""What every task answers (each state's ResultSelector picks its fields)."""
+
+
+def runnable(definition: dict[str, Any]) -> dict[str, Any]:
+    """`definition` with every Task calling one mocked Lambda function, and no real waiting."""
+    copy: dict[str, Any] = json.loads(json.dumps(definition))
+    for name, state in states(copy):
+        if state["Type"] == "Wait":
+            state["Seconds"] = 0
+        if state["Type"] != "Task":
+            continue
+        state["Resource"] = "arn:aws:states:::lambda:invoke"
+        state["Parameters"] = {"FunctionName": FUNCTION, "Payload": {"state": name}}
+        if "ResultSelector" in state:
+            state["ResultSelector"] = {k: (f"$.Payload.{k[:-2]}" if k.endswith(".$") else v)
+                                       for k, v in state["ResultSelector"].items()}
+        for rule in state.get("Retry", []):
+            rule.update({"IntervalSeconds": 1, "BackoffRate": 1.0})
+            rule.pop("MaxDelaySeconds", None)
+    return copy
+
+
+class Run:
+    """One execution: its status, output and history events."""
+
+    def __init__(self, status: str, output: Any, events: list[dict[str, Any]], calls: list[str]):
+        self.status, self.output, self.events, self.calls = status, output, events, calls
+
+    def entered(self, name: str) -> list[int]:
+        return [e["id"] for e in self.events if e["type"].endswith("StateEntered")
+                and e["stateEnteredEventDetails"]["name"] == name]
+
+    def exited(self, name: str) -> list[int]:
+        return [e["id"] for e in self.events if e["type"].endswith("StateExited")
+                and e["stateExitedEventDetails"]["name"] == name]
+
+
+def execute(definition: dict[str, Any], execution_input: dict[str, Any] | None = None,
+            failing: frozenset[str] = frozenset(), replies: dict[str, dict[str, Any]] | None = None) -> Run:
+    """Run `definition` (made `runnable`) in moto; tasks whose state is in `failing` raise, those in
+    `replies` answer that instead of `REPLY`."""
+    import time
+
+    import boto3
+    from moto import mock_aws
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    calls: list[str] = []
+
+    def invoke(parameters: dict[str, Any], region: str, state_credentials: Any) -> dict[str, Any]:
+        state = json.loads(parameters["Payload"])["state"]
+        calls.append(state)
+        if state in failing:
+            return {"StatusCode": 200, "FunctionError": "Unhandled",
+                    "Payload": {"errorType": "TaskFailed", "errorMessage": f"{state} failed"}}
+        return {"StatusCode": 200, "Payload": (replies or {}).get(state, REPLY)}
+
+    original = lambda_eval_utils._invoke_lambda_function
+    lambda_eval_utils._invoke_lambda_function = invoke
+    try:
+        with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+            client = boto3.client("stepfunctions", region_name="us-east-1")
+            arn = client.create_state_machine(name="pipeline", definition=json.dumps(runnable(definition)),
+                                              roleArn="arn:aws:iam::123456789012:role/pipeline")["stateMachineArn"]
+            execution = client.start_execution(stateMachineArn=arn,
+                                               input=json.dumps(execution_input or {}))["executionArn"]
+            for _ in range(1200):
+                described = client.describe_execution(executionArn=execution)
+                if described["status"] != "RUNNING":
+                    break
+                time.sleep(0.05)
+            events = client.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+    finally:
+        lambda_eval_utils._invoke_lambda_function = original
+    output = json.loads(described["output"]) if described.get("output") else None
+    return Run(described["status"], output, events, calls)

@@ -145,18 +145,18 @@ class Integrations:
             elif field in fields:
                 selector[f"{field}.$"] = fields[field]
             elif service == "lambda":
-                selector[f"{field}.$"] = f"$.Payload.{field}"
+                selector[f"{field}.$"] = f"$.Payload{path_key(field)}"
             else:
                 raise LoweringError([Diagnostic(
                     code="E402", message=f"a condition reads `{task.name}.{field}`, which Step Functions does not "
                                          f"get from {t.kind_name(task)} tasks on {service}", span=task.span,
                     help="conditions can read `status` of any task"
                          + (f" and {', '.join(sorted(fields))} of this one" if fields else ""))])
-        return {"ResultSelector": selector, "ResultPath": f"$.results.{_key(task.name)}"}
+        return {"ResultSelector": selector, "ResultPath": f"${result_key(task.name)}"}
 
     def text(self, key: str, text: str, scope: Scope) -> dict[str, str]:
         """``{key: text}``, or ``{key.$: States.Format(...)}`` when `text` names loop variables or parameters."""
-        names = {n: f"$.vars.{n}" for n in scope.vars} | {p.name: f"$.params.{_key(p.name)}"
+        names = {n: f"$.vars.{n}" for n in scope.vars} | {p.name: f"$.params{path_key(p.name)}"
                                                            for p in self.pipeline.parameters if p.name not in scope.vars}
         pieces = re.split(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text)
         if not any(pieces[i] in names for i in range(1, len(pieces), 2)):
@@ -246,17 +246,17 @@ class Integrations:
         """Count failing rows, read the count, and fail when it is not zero (severity `error`)."""
         name = self.machine.name(task.name, task.span, synthetic=False)
         read = self.machine.name(f"{task.name}: read result")
-        key = _key(task.name)
+        key = result_key(task.name)
         run = self.state(task, "arn:aws:states:::athena:startQueryExecution.sync", self.query(statement, scope),
                          "athena")
         run.update({"ResultSelector": {"QueryExecutionId.$": "$.QueryExecution.QueryExecutionId"},
-                    "ResultPath": f"$.results.{key}", "Next": read})
+                    "ResultPath": f"${key}", "Next": read})
         get = self.state(task, "arn:aws:states:::aws-sdk:athena:getQueryResults",
-                         {"QueryExecutionId.$": f"$.results.{key}.QueryExecutionId"}, "athena")
+                         {"QueryExecutionId.$": f"${key}.QueryExecutionId"}, "athena")
         get.pop("TimeoutSeconds", None)
         get.update({"ResultSelector": {"status": "succeeded", "failures.$":
                                        "States.StringToJson($.ResultSet.Rows[1].Data[0].VarCharValue)"},
-                    "ResultPath": f"$.results.{key}"})
+                    "ResultPath": f"${key}"})
         states = {name: run, read: get}
         if task.severity == "warn":
             return Fragment(name, states, (read,))
@@ -264,7 +264,7 @@ class Integrations:
         failed = self.machine.name(f"{task.name}: failed")
         get["Next"] = decide
         states[decide] = {"Type": "Choice", "Choices": [
-            {"Variable": f"$.results.{key}.failures", "NumericGreaterThan": 0, "Next": failed}], "Default": NEXT}
+            {"Variable": f"${key}.failures", "NumericGreaterThan": 0, "Next": failed}], "Default": NEXT}
         states.update(self.failing(failed, f"{task.name} found rows that fail its checks"))
         return Fragment(name, states, (decide,))
 
@@ -480,7 +480,7 @@ class Integrations:
                          "${DatabricksConnection.Arn}")
         self.stack.allow("ReadDatabricksToken", ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"),
                          "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:events!connection/*")
-        key = _key(task.name)
+        key = result_key(task.name)
         wait, check, decide, failed = (self.machine.name(f"{task.name}: {suffix}")
                                        for suffix in ("wait", "get run", "done?", "failed"))
         authentication = {"ConnectionArn": "${DatabricksConnection}"}
@@ -488,16 +488,16 @@ class Integrations:
             "ApiEndpoint": f"{host}/api/2.1/jobs/run-now", "Method": "POST", "Authentication": authentication,
             "RequestBody": {"job_id.$": f"States.StringToJson('{job}')",
                             "job_parameters": self.values(arguments, scope)}}, "databricks")
-        start.update({"ResultSelector": {"run_id.$": "$.ResponseBody.run_id"}, "ResultPath": f"$.results.{key}",
+        start.update({"ResultSelector": {"run_id.$": "$.ResponseBody.run_id"}, "ResultPath": f"${key}",
                       "Next": wait})
         poll = self.state(task, "arn:aws:states:::http:invoke", {
             "ApiEndpoint": f"{host}/api/2.1/jobs/runs/get", "Method": "GET", "Authentication": authentication,
-            "QueryParameters": {"run_id.$": f"States.Format('{{}}', $.results.{key}.run_id)"}}, "databricks")
+            "QueryParameters": {"run_id.$": f"States.Format('{{}}', ${key}.run_id)"}}, "databricks")
         poll.pop("TimeoutSeconds", None)
         poll.update({"ResultSelector": {"run_id.$": "$.ResponseBody.run_id", "state.$": "$.ResponseBody.state",
                                         "status": "succeeded"},
-                     "ResultPath": f"$.results.{key}", "Next": decide})
-        state = f"$.results.{key}.state"
+                     "ResultPath": f"${key}", "Next": decide})
+        state = f"${key}.state"
         states: dict[str, Any] = {
             name: start,
             wait: {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": check},
@@ -579,5 +579,11 @@ def _job_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text)[:128]
 
 
-def _key(name: str) -> str:
-    return name if name.isidentifier() else f"['{name}']"
+def path_key(name: str) -> str:
+    """`name` as a JSONPath member step: ``.name``, or ``['name']`` when it is not an identifier."""
+    return f".{name}" if name.isidentifier() else "['" + name.replace("\\", "\\\\").replace("'", "\\'") + "']"
+
+
+def result_key(task: str) -> str:
+    """Where a task's result is kept in the execution state: a top-level key, so parallel branches merge."""
+    return path_key(f"result_{task}")

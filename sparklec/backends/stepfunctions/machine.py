@@ -1,13 +1,14 @@
 """The ASL state machine of a pipeline, built from the series-parallel structure of its steps.
 
-The execution state has a fixed shape, so that every state knows where to
-read and write: ``params`` (the pipeline parameters: defaults merged with
-the execution input), ``items`` (the literal lists loops iterate over),
-``results`` (what tasks return, for conditions and polling; task names as
-keys) and, inside loops, ``vars`` (the loop variables).  Tasks discard their
-service's response (`ResultPath: null`) unless something reads it, so the
-state stays a few kilobytes, far below the 256 KB limit.  A parallel block
-merges its branches' ``results`` back into one object.
+The execution state is one object: ``params`` (the pipeline parameters:
+defaults merged with the execution input), ``items`` (the literal lists
+loops iterate over), ``vars`` inside loops (the loop variables) and
+``result_<task>`` for each task whose result a condition reads or that
+polls its own run.  Tasks discard their service's response
+(`ResultPath: null`) otherwise, so the state stays a few kilobytes, far below
+the 256 KB limit.  A parallel block whose branches produce results that are
+read later merges the branches' states (their keys are distinct); a loop
+iteration starts from the whole state plus its variables.
 
 Errors: top-level states catch everything into the failure handler (the
 pipeline's `on_failure` tasks and alerts, then a `Fail` state); inside a
@@ -23,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from sparklec.backends.stepfunctions.integrations import NEXT, Fragment, Integrations
+from sparklec.backends.stepfunctions.integrations import NEXT, Fragment, Integrations, path_key, result_key
 from sparklec.backends.stepfunctions.stack import Stack
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.compiler.passes.series_parallel import Leaf, Parallel, Series, Tree, decompose
@@ -32,8 +33,8 @@ from sparklec.ir.graph import StepGraph, dataset_writers
 from sparklec.ir.pipeline import Pipeline
 
 MAX_NAME = 80
+MAX_NESTED_FUNCTIONS = 10
 START, READ_PARAMETERS, FAILED = "Start", "Read parameters", "Failed"
-STATE_KEYS = ("params", "items", "results")
 
 
 @attrs.define
@@ -43,6 +44,8 @@ class Scope:
     states: dict[str, Any]
     top: bool
     vars: tuple[str, ...] = ()
+    loop: str | None = None
+    """The innermost loop the scope is the body of."""
 
 
 class MachineBuilder:
@@ -56,6 +59,9 @@ class MachineBuilder:
         self.names: set[str] = set()
         self.parallels = 0
         self.consumed = _consumed_results(pipeline)
+        self.loops = {inner.name: loop.name for loop in t.walk(pipeline.steps) if isinstance(loop, t.ForEach)
+                      for inner in t.walk(loop.body)}
+        """Step name → the innermost loop it is in (inner loops are walked later, so they win)."""
         self.integrations = Integrations(self)
         self.handler = ""
 
@@ -90,7 +96,7 @@ class MachineBuilder:
             START: {"Type": "Pass", "Comment": "Parameters: the defaults, overridden by the execution input",
                     "Parameters": {"defaults": defaults, "input.$": "$"}, "Next": READ_PARAMETERS},
             READ_PARAMETERS: {"Type": "Pass", "Parameters": {
-                "params.$": "States.JsonMerge($.defaults, $.input, false)", "items": items, "results": {}},
+                "params.$": "States.JsonMerge($.defaults, $.input, false)", "items": items},
                 "Next": entry},
             **top.states,
         }
@@ -130,15 +136,22 @@ class MachineBuilder:
         name = self.name(f"Parallel {self.parallels}")
         branches = []
         for part in tree.parts:
-            inner = Scope(states={}, top=False, vars=scope.vars)
+            inner = Scope(states={}, top=False, vars=scope.vars, loop=scope.loop)
             entry = self.tree(part, graph, inner, None)
             branches.append({"StartAt": entry, "States": inner.states})
-        merged = "$[0].results"
-        for index in range(1, len(branches)):
-            merged = f"States.JsonMerge({merged}, $[{index}].results, false)"
-        keep = {f"{key}.$": f"$[0].{key}" for key in (*STATE_KEYS, *(("vars",) if scope.vars else ())) if key != "results"}
-        state = {"Type": "Parallel", "Branches": branches, "ResultSelector": {**keep, "results.$": merged},
-                 "ResultPath": "$"}
+        producing = [i for i, part in enumerate(tree.parts) if self.consumed.keys() & _produced(part, graph)]
+        state: dict[str, Any] = {"Type": "Parallel", "Branches": branches, "ResultPath": None}
+        if producing:
+            if len(producing) > MAX_NESTED_FUNCTIONS - 1:
+                raise LoweringError([Diagnostic(
+                    code="E406", message=f"{len(producing)} parallel branches of `{self.pipeline.name}` produce "
+                                         "results that conditions read; Step Functions can merge at most "
+                                         f"{MAX_NESTED_FUNCTIONS - 1}", span=self.pipeline.span,
+                    help="make the conditions read fewer task results, or order some of those tasks")])
+            merged = f"States.ArrayGetItem($, {producing[0]})"
+            for index in producing[1:]:
+                merged = f"States.JsonMerge({merged}, States.ArrayGetItem($, {index}), false)"
+            state.update({"ResultSelector": {"state.$": merged}, "ResultPath": "$", "OutputPath": "$.state"})
         return self.add(name, state, scope, next_state)
 
     def step(self, step: t.Step, scope: Scope, next_state: str | None) -> str:
@@ -176,9 +189,13 @@ class MachineBuilder:
         return self.add(self.name(text), {"Type": "Pass"}, scope, None)
 
     def foreach(self, step: t.ForEach, scope: Scope, next_state: str | None) -> str:
+        """A Map state; each iteration starts from the whole state plus the loop variables in ``vars``."""
         name = self.name(step.name, step.span, synthetic=False)
-        inner = Scope(states={}, top=False, vars=(*scope.vars, step.var))
-        entry = self.level(step.body, inner, None)
+        inner = Scope(states={}, top=False, vars=(*scope.vars, step.var), loop=step.name)
+        body = self.level(step.body, inner, None)
+        entry = self.name(f"{step.name}: item")
+        inner.states = {entry: {"Type": "Pass", "Parameters": {"state.$": "States.JsonMerge($.outer, $.loop, false)"},
+                                "OutputPath": "$.state", "Next": body}, **inner.states}
         variables = {f"{v}.$": f"$.vars.{v}" for v in scope.vars} | {f"{step.var}.$": "$$.Map.Item.Value"}
         processor: dict[str, Any] = {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": entry, "States": inner.states}
         if self.options.get("map") == "distributed":
@@ -188,9 +205,9 @@ class MachineBuilder:
                              self.own_arn("execution") + ":*")
         state: dict[str, Any] = {
             "Type": "Map",
-            "ItemsPath": f"$.params.{step.items_param}" if step.items_param else f"$.items.{step.name}",
-            "ItemSelector": {"params.$": "$.params", "items.$": "$.items", "results.$": "$.results",
-                             "vars": variables},
+            "ItemsPath": f"$.params{path_key(step.items_param)}" if step.items_param
+            else f"$.items{path_key(step.name)}",
+            "ItemSelector": {"outer.$": "$", "loop": {"vars": variables}},
             "ItemProcessor": processor, "ResultPath": None,
         }
         if step.max_concurrency:
@@ -206,21 +223,21 @@ class MachineBuilder:
         join = next_state or self.done(scope, f"{step.name}: done")
         then = self.level(step.then, scope, join) if step.then else join
         otherwise = self.level(step.otherwise, scope, join) if step.otherwise else join
-        rule = {**self.condition(step.condition), "Next": then}
+        rule = {**self.condition(step.condition, scope.loop), "Next": then}
         return self.add(name, {"Type": "Choice", "Choices": [rule], "Default": otherwise}, scope, None)
 
     # --- conditions -------------------------------------------------------------------------
 
-    def condition(self, condition: t.Condition) -> dict[str, Any]:
+    def condition(self, condition: t.Condition, loop: str | None) -> dict[str, Any]:
         if isinstance(condition, t.AllOf):
-            return {"And": [self.condition(c) for c in condition.conditions]}
+            return {"And": [self.condition(c, loop) for c in condition.conditions]}
         if isinstance(condition, t.AnyOf):
-            return {"Or": [self.condition(c) for c in condition.conditions]}
+            return {"Or": [self.condition(c, loop) for c in condition.conditions]}
         if isinstance(condition, t.Not):
-            return {"Not": self.condition(condition.condition)}
+            return {"Not": self.condition(condition.condition, loop)}
         if isinstance(condition, t.IsSet):
-            return {"Variable": self.operand(condition.operand), "IsPresent": True}
-        variable = self.operand(condition.left)
+            return {"Variable": self.operand(condition.operand, loop), "IsPresent": True}
+        variable = self.operand(condition.left, loop)
         value = condition.right
         if isinstance(value, bool):
             if condition.op not in ("==", "!="):
@@ -232,12 +249,34 @@ class MachineBuilder:
             operator = {"==": "Equals", "!=": "Equals", "<": "LessThan", "<=": "LessThanEquals",
                         ">": "GreaterThan", ">=": "GreaterThanEquals"}[condition.op]
             rule = {"Variable": variable, f"{kind}{operator}": value if value is not None else ""}
+        if isinstance(condition.left, t.TaskResult):  # a task in an arm not taken has no result
+            rule = {"And": [{"Variable": variable, "IsPresent": True}, rule]}
         return {"Not": rule} if condition.op == "!=" else rule
 
-    def operand(self, operand: t.ParamRef | t.TaskResult) -> str:
+    def operand(self, operand: t.ParamRef | t.TaskResult, loop: str | None) -> str:
         if isinstance(operand, t.ParamRef):
-            return f"$.params.{_path_key(operand.name)}"
-        return f"$.results.{_path_key(operand.task)}.{_path_key(operand.field)}"
+            return f"$.params{path_key(operand.name)}"
+        inside = self.loops.get(operand.task)
+        if inside is not None and inside != loop:
+            raise LoweringError([Diagnostic(
+                code="E402", message=f"a condition outside loop `{inside}` reads the result of `{operand.task}`, "
+                                     "which runs once per item inside it", span=operand.span,
+                help="read the result inside the loop, or move the task out of it")])
+        return f"${result_key(operand.task)}{path_key(operand.field)}"
+
+
+def _produced(tree: Tree, graph: StepGraph) -> set[str]:
+    """Names of the tasks in `tree` whose results outlive it (not those inside loops)."""
+    if isinstance(tree, Leaf):
+        names: set[str] = set()
+        pending = [graph.steps[tree.name]]
+        while pending:
+            step = pending.pop()
+            names.add(step.name)
+            if isinstance(step, t.Branch):
+                pending.extend((*step.then, *step.otherwise))
+        return names
+    return set().union(*(_produced(part, graph) for part in tree.parts))
 
 
 def _link(state: dict[str, Any], next_state: str | None) -> None:
@@ -247,11 +286,6 @@ def _link(state: dict[str, Any], next_state: str | None) -> None:
         state["End"] = True
     else:
         state["Next"] = next_state
-
-
-def _path_key(name: str) -> str:
-    """`name` as a JSONPath member: plain when it is an identifier, else bracketed."""
-    return name if name.isidentifier() else f"['{name}']"
 
 
 def _json_value(value: Any) -> Any:

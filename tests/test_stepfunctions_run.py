@@ -1,0 +1,128 @@
+"""Generated state machines, executed by moto's Step Functions interpreter (every Task calls a mocked
+Lambda function): every task runs once per item, every dependency is respected, Choice takes the
+right branch, Retry retries and Catch reaches the failure handler."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from hypothesis import given, settings
+
+from conftest import EXAMPLES
+from sparklec.backends.stepfunctions.machine import FAILED
+from sparklec.compiler.driver import load, lower, optimise
+from sparklec.ir import Pipeline, Project
+from sparklec.ir import tasks as t
+from sparklec.ir.graph import StepGraph, dataset_writers
+from sparklec.testing import pipelines
+from stepfunctions_harness import Run, execute
+
+
+def definition_of(project: Project) -> dict[str, Any]:
+    artifacts = lower(optimise(project), "stepfunctions", {})
+    result: dict[str, Any] = json.loads(artifacts["state_machine.json"])
+    return result
+
+
+def example(name: str) -> dict[str, Any]:
+    project, _ = load([EXAMPLES / "dsl" / f"{name}.spk"], environ={})
+    return definition_of(project)
+
+
+def test_the_seed_example_runs_every_task_and_chooses_by_parameter() -> None:
+    definition = example("customer_etl")
+    run = execute(definition)
+    assert run.status == "SUCCEEDED"
+    assert len(run.entered("process_partition")) == 10, "once per partition"
+    assert run.entered("development_path") and not run.entered("production_path")
+    production = execute(definition, {"environment": "prod"})
+    assert production.entered("production_path") and not production.entered("development_path")
+
+
+def test_a_failing_task_is_retried_then_caught_by_the_failure_handler() -> None:
+    run = execute(example("customer_etl"), failing=frozenset({"transform_data"}))
+    assert run.status == "FAILED"
+    assert run.calls.count("transform_data") == 4, "the first attempt and 3 retries"
+    assert run.entered("handle_failure") and run.entered(FAILED)
+    assert not run.entered("write_clean")
+
+
+def test_a_failed_quality_check_stops_the_pipeline_before_the_write() -> None:
+    run = execute(example("customer_silver_daily"),
+                  replies={"null_checks: read result": {"status": "succeeded", "failures": 3}})
+    assert run.status == "FAILED"
+    assert run.entered("null_checks: failed") and not run.entered("load")
+    assert execute(example("customer_silver_daily")).status == "SUCCEEDED"
+
+
+# --- the property --------------------------------------------------------------------------------
+
+
+def holds(condition: t.Condition, params: dict[str, Any], ran: Counter[str]) -> bool:
+    """What the Choice state decides, computed from the IR."""
+    if isinstance(condition, t.AllOf):
+        return all(holds(c, params, ran) for c in condition.conditions)
+    if isinstance(condition, t.AnyOf):
+        return any(holds(c, params, ran) for c in condition.conditions)
+    if isinstance(condition, t.Not):
+        return not holds(condition.condition, params, ran)
+    operand = condition.operand if isinstance(condition, t.IsSet) else condition.left
+    if isinstance(operand, t.ParamRef):
+        present, value = operand.name in params, params.get(operand.name)
+    else:
+        present, value = ran[operand.task] > 0, "succeeded"
+    if isinstance(condition, t.IsSet):
+        return present
+    equal = present and value == condition.right
+    assert condition.op in ("==", "!="), "the strategies compare for equality"
+    return equal if condition.op == "==" else not equal
+
+
+def expected_entries(pipeline: Pipeline) -> Counter[str]:
+    """How often each step's first state is entered: once per item of the loops around it."""
+    params = {p.name: p.default for p in pipeline.parameters if p.default is not None}
+    counts: Counter[str] = Counter()
+    writers = dataset_writers(pipeline)
+
+    def visit(steps: tuple[t.Step, ...], times: int) -> None:
+        level = StepGraph(steps, writers)
+        for name in level.order():
+            step = level.steps[name]
+            counts[step.name] += times
+            if isinstance(step, t.ForEach):
+                items = step.items if step.items is not None else params[step.items_param or ""]
+                visit(step.body, times * len(items))  # type: ignore[arg-type]
+            elif isinstance(step, t.Branch):
+                visit(step.then if holds(step.condition, params, counts) else step.otherwise, times)
+
+    visit(pipeline.steps, 1)
+    return counts
+
+
+def span(run: Run, step: t.Step) -> tuple[int, int] | None:
+    """First entry and last exit of the states of `step` (its own and, for groups, its body's)."""
+    names = {s.name for s in t.walk((step,))}
+    entered = [e for n in names for e in run.entered(n)]
+    exited = [e for n in names for e in run.exited(n)]
+    entered += [e["id"] for e in run.events if e["type"].endswith("StateEntered")
+                and e["stateEnteredEventDetails"]["name"].split(": ")[0] in names]
+    exited += [e["id"] for e in run.events if e["type"].endswith("StateExited")
+               and e["stateExitedEventDetails"]["name"].split(": ")[0] in names]
+    return (min(entered), max(exited)) if entered and exited else None
+
+
+@settings(max_examples=max(4, settings().max_examples // 6))
+@given(pipelines(max_steps=8))
+def test_every_task_runs_once_per_item_and_after_what_it_depends_on(pipeline: Pipeline) -> None:
+    run = execute(definition_of(Project(name=pipeline.name, pipelines=(pipeline,))))
+    assert run.status == "SUCCEEDED", [e for e in run.events if "Failed" in e["type"]][:3]
+    expected = expected_entries(pipeline)
+    for name, count in expected.items():
+        assert len(run.entered(name)) == count, name
+    level = StepGraph.of(pipeline)
+    for upstream, downstream in level.edges():
+        before, after = span(run, level.steps[upstream]), span(run, level.steps[downstream])
+        if before and after:
+            assert before[1] < after[0], f"{upstream} must finish before {downstream} starts"
