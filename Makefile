@@ -28,7 +28,9 @@ demo: $(STAMP)
 	$(VENV)/bin/sparklec convert examples/sparkle -o out/sparkle.spk
 	$(VENV)/bin/sparklec examples/sparkle --backend dbt -o out/dbt/sparkle
 	$(VENV)/bin/sparklec examples/dsl/customer_silver_daily.spk --backend dbt -o out/dbt/customer_silver_daily
-	@echo "IR: out/customer_etl.ir.json   DAG: out/sparkle.mmd   configs as .spk: out/sparkle.spk   dbt: out/dbt/"
+	$(VENV)/bin/sparklec examples/sparkle --backend stepfunctions -o out/stepfunctions/sparkle
+	$(VENV)/bin/sparklec examples/dsl/customer_etl.spk --backend stepfunctions -o out/stepfunctions/customer_etl
+	@echo "IR: out/customer_etl.ir.json   DAG: out/sparkle.mmd   configs as .spk: out/sparkle.spk   dbt: out/dbt/   Step Functions: out/stepfunctions/"
 
 ## lint: ruff and mypy --strict
 lint: $(STAMP)

@@ -4,6 +4,7 @@ appear."""
 
 from __future__ import annotations
 
+import json
 import re
 import tempfile
 from pathlib import Path
@@ -123,3 +124,48 @@ def test_random_projects_pass_asl_validator(batch: list[Project]) -> None:
 def test_golden_files(example: str, golden: Any) -> None:
     project, _ = load([EXAMPLES / "dsl" / f"{example}.spk"], environ={})
     golden("stepfunctions", example, lower(optimise(project), "stepfunctions", {}))
+
+
+def test_a_dag_that_is_not_series_parallel_is_reported(cli: Any, tmp_path: Path) -> None:
+    spk = tmp_path / "n_shape.spk"
+    spk.write_text("""pipeline n_shape {
+  task a = wait 1s
+  task b = wait 1s
+  task c = wait 1s after a
+  task d = wait 1s after a, b
+}
+""")
+    result = cli(spk, "--backend", "stepfunctions", "-o", tmp_path / "out", "--diagnostics-format", "json")
+    assert result.code == 0
+    notes = [d for d in json.loads(result.err.split("\nwrote")[0]) if d["code"] in ("N301", "W301")]
+    assert len(notes) == 1 and "b → c" in notes[0]["message"] and "critical path 2 → 2" in notes[0]["message"]
+    definition = load_json(tmp_path / "out" / "state_machine.json")
+    assert asl_problems([tmp_path / "out" / "state_machine.json"]) == ""
+    assert [s["Type"] for s in definition["States"].values()].count("Parallel") == 2
+
+
+def test_a_loop_too_long_for_one_history_is_reported_and_distributed_maps_are_valid(cli: Any, tmp_path: Path) -> None:
+    spk = tmp_path / "big.spk"
+    items = ", ".join(str(i) for i in range(3000))
+    spk.write_text(f"""pipeline big {{
+  foreach d in [{items}] as each_day {{
+    task a = container "python:3.12-slim" {{
+      command ["python", "-c", "print(1)"]
+    }}
+  }}
+}}
+""")
+    inline = cli(spk, "--backend", "stepfunctions", "-o", tmp_path / "inline")
+    assert "W401" in inline.err and "map=distributed" in inline.err
+    distributed = cli(spk, "--backend", "stepfunctions", "-O", "map=distributed", "-o", tmp_path / "distributed")
+    assert distributed.code == 0 and "W401" not in distributed.err
+    assert asl_problems([tmp_path / "distributed" / "state_machine.json"]) == ""
+    assert cfn_lint_problems([tmp_path / "distributed" / "cloudformation.yaml"]) == ""
+
+
+def test_state_names_longer_than_aws_allows_are_errors(cli: Any, tmp_path: Path) -> None:
+    spk = tmp_path / "long.spk"
+    spk.write_text(f"pipeline p {{\n  task {'a' * 81} = wait 1s\n}}\n")
+    result = cli(spk, "--backend", "stepfunctions", "-o", tmp_path / "out")
+    assert result.code == 1 and "E405" in result.err and "at most 80" in result.err
+    assert not (tmp_path / "out").exists()

@@ -17,18 +17,22 @@ Options (``-O key=value``):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from sparklec.backends import Artifacts, Backend, check_options
 from sparklec.backends.stepfunctions.deploy import Templates, Terraform, resource_name, unwired_triggers
 from sparklec.backends.formats import json_text
-from sparklec.backends.stepfunctions.machine import MachineBuilder
+from sparklec.backends.stepfunctions.integrations import path_key
+from sparklec.backends.stepfunctions.machine import READ_PARAMETERS, START, MachineBuilder
 from sparklec.backends.stepfunctions.stack import Stack
+from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Severity
 from sparklec.compiler.passes import PassPipeline
 from sparklec.compiler.passes.series_parallel import SeriesParallel
 from sparklec.ir.pipeline import Pipeline, Project
 
 OPTIONS: dict[str, tuple[str, ...] | None] = {"database": None, "map": ("inline", "distributed")}
 MAX_DEFINITION_BYTES = 1_048_576
+MAX_HISTORY_EVENTS = 25_000
 
 
 def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
@@ -40,19 +44,29 @@ def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
     names = {p.name: resource_name(p) for p in project.pipelines}
     for pipeline in project.pipelines:
         folder = "" if len(project.pipelines) == 1 else f"{pipeline.name}/"
-        for path, text in pipeline_files(pipeline, dict(options), [names[u] for u in pipeline.depends_on
-                                                                     if u in names]).items():
-            artifacts[folder + path] = text
+        files, notes = pipeline_files(pipeline, dict(options), [names[u] for u in pipeline.depends_on if u in names])
+        artifacts.update((folder + path, text) for path, text in files.items())
+        artifacts.notes.extend(notes)
     return artifacts
 
 
-def pipeline_files(pipeline: Pipeline, options: dict[str, str], upstream: list[str]) -> dict[str, str]:
+def pipeline_files(pipeline: Pipeline, options: dict[str, str], upstream: list[str]
+                   ) -> tuple[dict[str, str], list[Diagnostic]]:
+    """The files of one pipeline, and warnings about Step Functions' limits."""
     stack = Stack()
     definition = MachineBuilder(pipeline, stack, options).definition()
     text = json_text(definition)
+    notes = []
+    lists = {f"$.params{path_key(k)}": v for k, v in definition["States"][START]["Parameters"]["defaults"].items()}
+    lists |= {f"$.items{path_key(k)}": v for k, v in definition["States"][READ_PARAMETERS]["Parameters"]["items"].items()}
+    events = history_events(definition, lists)
+    if events > MAX_HISTORY_EVENTS and options.get("map") != "distributed":
+        notes.append(Diagnostic(
+            code="W401", severity=Severity.WARNING, span=pipeline.span,
+            message=f"a run of `{pipeline.name}` writes about {events:,} history events; Step Functions stops "
+                    f"an execution at {MAX_HISTORY_EVENTS:,}",
+            help="compile with `-O map=distributed` (each item runs as a child execution), or split the items"))
     if len(text.encode()) > MAX_DEFINITION_BYTES:
-        from sparklec.compiler.diagnostics import Diagnostic, LoweringError
-
         raise LoweringError([Diagnostic(
             code="E406", message=f"the state machine of `{pipeline.name}` is {len(text.encode()):,} bytes; "
                                  f"Step Functions accepts at most {MAX_DEFINITION_BYTES:,}", span=pipeline.span,
@@ -64,7 +78,26 @@ def pipeline_files(pipeline: Pipeline, options: dict[str, str], upstream: list[s
         "main.tf": Terraform(templates).render(),
         "deploy.sh": deploy_script(pipeline, templates),
         "README.md": readme(pipeline, templates),
-    }
+    }, notes
+
+
+EVENTS_PER_STATE = {"Task": 5, "Pass": 2, "Choice": 2, "Wait": 3, "Succeed": 2, "Fail": 1, "Parallel": 4, "Map": 4}
+"""History events a state writes when it runs once (a Task: entered, scheduled, started, succeeded, exited)."""
+
+
+def history_events(machine: dict[str, Any], lists: dict[str, Any]) -> int:
+    """About how many history events a run writes: every state once (both arms of a Choice, one poll of a
+    polling loop), a Map's states once per item of its literal list or of its parameter's default."""
+    total = 0
+    for state in machine["States"].values():
+        total += EVENTS_PER_STATE.get(state["Type"], 2)
+        for branch in state.get("Branches", []):
+            total += history_events(branch, lists)
+        if "ItemProcessor" in state:
+            items = lists.get(state["ItemsPath"])
+            count = len(items) if isinstance(items, list) else 1
+            total += count * (2 + history_events(state["ItemProcessor"], lists))
+    return total
 
 
 def deploy_script(pipeline: Pipeline, templates: Templates) -> str:
