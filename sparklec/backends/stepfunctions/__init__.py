@@ -162,16 +162,19 @@ def readme(pipeline: Pipeline, templates: Templates) -> str:
                                                                     "EntryPoint"))]
     if jobs:
         lines += ["## Jobs", "",
-                  "Tasks that run on a job you provide (Glue, EMR Serverless, Databricks, Lambda) pass it the",
-                  "task's settings: `task` (its kind), `sql` (the Spark SQL to run, for SQL tasks), `input`,",
-                  "`target` and the task's own settings; Glue receives them as `--name value` arguments,",
-                  "Databricks as job parameters, Lambda as the event.", ""]
+                  "Tasks that run on a job you provide (Glue, EMR Serverless, Databricks, Lambda) pass it:",
+                  "`task` (the task's kind), `spec` (the task as sparklec IR JSON), `input` and `target` (the",
+                  "tables it reads and writes) and, for SQL tasks whose columns are known, `sql` (the Spark SQL",
+                  "to run). Glue gets them as `--name value` arguments, EMR Serverless as entry-point arguments,",
+                  "Databricks as job parameters and Lambda as the event. A Databricks run is polled every",
+                  "30 seconds until it ends; the task's timeout applies to starting it.", ""]
     starts = [f"- schedule `{s.cron}` ({s.timezone})" for _, s in templates.schedules]
     starts += [f"- EventBridge rule `{name}`" for name, _ in templates.patterns]
     if starts:
         lines += ["## Triggers", "", *starts, ""]
         if any(name.startswith("ObjectCreated") for name, _ in templates.patterns):
-            lines += ["Object-created rules need EventBridge notifications turned on for the bucket.", ""]
+            lines += ["Object-created rules need EventBridge notifications turned on for the bucket; a run they",
+                      "start gets the object's `bucket` and `key` as parameters.", ""]
     unwired = unwired_triggers(pipeline)
     if unwired:
         lines += [f"Not wired (Step Functions has no event source for them): {', '.join(unwired)}.", ""]

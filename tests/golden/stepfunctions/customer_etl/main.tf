@@ -407,6 +407,13 @@ resource "aws_cloudwatch_event_target" "object_created1" {
   rule = aws_cloudwatch_event_rule.object_created1.name
   arn = aws_sfn_state_machine.this.arn
   role_arn = aws_iam_role.events.arn
+  input_transformer {
+    input_paths = {
+      bucket = "$.detail.bucket.name"
+      key = "$.detail.object.key"
+    }
+    input_template = "{\"bucket\": <bucket>, \"key\": <key>}"
+  }
 }
 
 output "state_machine_arn" {
