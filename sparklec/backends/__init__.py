@@ -66,6 +66,7 @@ class Backend:
 BUILTIN: dict[str, str] = {
     "dbt": "sparklec.backends.dbt:backend",
     "stepfunctions": "sparklec.backends.stepfunctions:backend",
+    "argo": "sparklec.backends.argo:backend",
 }
 """Backend name → ``module:attribute`` of its `Backend`, imported on first use."""
 

@@ -9,10 +9,19 @@ import yaml
 
 
 class _Dumper(yaml.SafeDumper):
-    """Writes every value in full: no `&anchor`/`*alias` pairs, which some tools reject."""
+    """Writes every value in full (no `&anchor`/`*alias` pairs, which some tools reject), and text of
+    several lines as a literal block."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+
+def _text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text.rstrip("\n") and not any(line != line.rstrip() for line in text.split("\n")) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _text)
 
 
 def yaml_text(data: Any, width: int = 100) -> str:

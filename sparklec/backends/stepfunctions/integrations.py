@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import yaml
 
-from sparklec.backends.stepfunctions.sql import TaskSql
+from sparklec.sql.tasks import TaskSql
 from sparklec.backends.stepfunctions.stack import TaskDefinition, logical_id
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t

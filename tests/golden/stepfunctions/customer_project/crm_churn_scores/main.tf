@@ -26,26 +26,25 @@ variable "environment" {
   }
 }
 
-variable "athena_work_group" {
+variable "databricks_host" {
   type        = string
-  description = "Athena workgroup that runs the SQL tasks"
-  default     = "primary"
+  description = "Databricks workspace URL (https://...)"
 }
 
-variable "athena_output_location" {
+variable "databricks_token" {
   type        = string
-  description = "S3 URI for Athena query results (s3://bucket/prefix/)"
+  description = "Databricks access token"
+  sensitive   = true
 }
 
-variable "data_bucket" {
+variable "write_scores_databricks_job_id" {
   type        = string
-  description = "Name of the S3 bucket that holds the pipeline's tables"
+  description = "Databricks job id that runs `write_scores`"
 }
 
-variable "score_glue_job" {
+variable "score_databricks_job_id" {
   type        = string
-  description = "Glue job that runs `score`"
-  default     = "crm_churn_scores-score"
+  description = "Databricks job id that runs `score`"
 }
 
 data "aws_partition" "current" {}
@@ -56,11 +55,12 @@ data "aws_caller_identity" "current" {}
 
 locals {
   name = "crm-churn-scores-${var.environment}"
-  definition = replace(replace(replace(
+  definition = replace(replace(replace(replace(
     file("${path.module}/state_machine.json"),
-    "$${AthenaOutputLocation}", var.athena_output_location),
-    "$${AthenaWorkGroup}", var.athena_work_group),
-    "$${ScoreGlueJob}", var.score_glue_job)
+    "$${DatabricksConnection}", aws_cloudwatch_event_connection.databricks.arn),
+    "$${DatabricksHost}", var.databricks_host),
+    "$${ScoreDatabricksJobId}", var.score_databricks_job_id),
+    "$${WriteScoresDatabricksJobId}", var.write_scores_databricks_job_id)
   tags = {
     "sparklec:pipeline" = "crm_churn_scores"
   }
@@ -110,63 +110,29 @@ resource "aws_iam_role_policy" "state_machine" {
         Resource = "*"
       },
       {
-        Sid = "RunAthenaQueries"
+        Sid = "CallDatabricks"
         Effect = "Allow"
         Action = [
-          "athena:StartQueryExecution",
-          "athena:GetQueryExecution",
-          "athena:GetQueryResults",
-          "athena:StopQueryExecution",
+          "states:InvokeHTTPEndpoint",
         ]
-        Resource = "arn:${data.aws_partition.current.partition}:athena:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:workgroup/${var.athena_work_group}"
+        Resource = "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:stateMachine:crm-churn-scores-${var.environment}"
       },
       {
-        Sid = "ReadWriteGlueCatalog"
+        Sid = "UseDatabricksConnection"
         Effect = "Allow"
         Action = [
-          "glue:GetDatabase",
-          "glue:GetDatabases",
-          "glue:GetTable",
-          "glue:GetTables",
-          "glue:CreateTable",
-          "glue:UpdateTable",
-          "glue:DeleteTable",
-          "glue:GetPartition",
-          "glue:GetPartitions",
-          "glue:BatchCreatePartition",
+          "events:RetrieveConnectionCredentials",
         ]
-        Resource = [
-          "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:catalog",
-          "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:database/*",
-          "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:table/*",
-        ]
+        Resource = aws_cloudwatch_event_connection.databricks.arn
       },
       {
-        Sid = "ReadWriteData"
+        Sid = "ReadDatabricksToken"
         Effect = "Allow"
         Action = [
-          "s3:GetBucketLocation",
-          "s3:GetObject",
-          "s3:ListBucket",
-          "s3:PutObject",
-          "s3:DeleteObject",
-          "s3:AbortMultipartUpload",
+          "secretsmanager:GetSecretValue",
+          "secretsmanager:DescribeSecret",
         ]
-        Resource = [
-          "arn:${data.aws_partition.current.partition}:s3:::${var.data_bucket}",
-          "arn:${data.aws_partition.current.partition}:s3:::${var.data_bucket}/*",
-        ]
-      },
-      {
-        Sid = "RunGlueJobs"
-        Effect = "Allow"
-        Action = [
-          "glue:StartJobRun",
-          "glue:GetJobRun",
-          "glue:GetJobRuns",
-          "glue:BatchStopJobRun",
-        ]
-        Resource = "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:job/${var.score_glue_job}"
+        Resource = "arn:${data.aws_partition.current.partition}:secretsmanager:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:secret:events!connection/*"
       },
     ]
   })
@@ -175,6 +141,17 @@ resource "aws_iam_role_policy" "state_machine" {
 resource "aws_cloudwatch_log_group" "state_machine" {
   name = "/aws/vendedlogs/states/${local.name}"
   retention_in_days = 30
+}
+
+resource "aws_cloudwatch_event_connection" "databricks" {
+  name = "${local.name}-databricks"
+  authorization_type = "API_KEY"
+  auth_parameters {
+    api_key {
+      key   = "Authorization"
+      value = "Bearer ${var.databricks_token}"
+    }
+  }
 }
 
 resource "aws_sfn_state_machine" "this" {

@@ -1,11 +1,13 @@
-"""The SQL statements of transform, write, check and SQL tasks, for Athena or Spark.
+"""The SQL statements of transform, write, check and SQL tasks, for orchestrators that run SQL themselves.
 
 Relations become tables: a dataset is its ``schema.table``; what a task
 produces (a transform's view, an ingested or scored table) lives in the
-pipeline's work database under the task's name.  On Athena, `overwrite`
-deletes then inserts and `merge` deletes the rows whose keys arrive then
-inserts them, so targets written that way must be Iceberg tables (Athena
-has no INSERT OVERWRITE and deletes only from Iceberg).
+pipeline's work database under the task's name, unless the transform is
+inlined into the statements that read it.  On Athena, `overwrite` deletes
+then inserts and `merge` deletes the rows whose keys arrive then inserts
+them, so targets written that way must be Iceberg tables (Athena has no
+INSERT OVERWRITE and deletes only from Iceberg); Spark writes with INSERT
+OVERWRITE and MERGE INTO.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ _PLACEHOLDER = "__sparklec_relation_{}__"
 
 
 class TaskSql:
-    """SQL text for the tasks of one pipeline in `dialect` (``athena`` or ``databricks``).
+    """SQL text for the tasks of one pipeline in `dialect` (``athena``, or ``databricks`` for Spark SQL).
 
     Transforms in `inlined` have no view: the statements that read them
     hold their query as a subquery.

@@ -1,0 +1,171 @@
+"""The Argo Workflows backend: a WorkflowTemplate per pipeline, with a Workflow, a CronWorkflow,
+Argo Events (EventSource and Sensor), a deploy script and a README.
+
+Options (``-O key=value``):
+
+- ``namespace`` — the namespace `deploy.sh` uses by default (``argo``).
+- ``service_account`` — the service account workflows run as.
+- ``spark_image`` — the Spark image of SQL tasks (``spark:3.5.3``).
+- ``database`` — the database that holds the views and tables tasks produce.
+- ``artifact_repository`` — the key of the `artifact-repositories` ConfigMap to use.
+- ``s3_endpoint`` — the S3 endpoint of artifacts (``s3.amazonaws.com``).
+- ``fail_fast`` — ``true`` (default) stops a DAG at its first failure; ``false`` lets the rest run.
+- ``concurrency`` — the CronWorkflow's `concurrencyPolicy`: ``Forbid`` (default), ``Allow``, ``Replace``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sparklec.backends import Artifacts, Backend, check_options
+from sparklec.backends.argo import events
+from sparklec.backends.argo.names import sanitise
+from sparklec.backends.argo.workflow import API_VERSION, WorkflowBuilder
+from sparklec.backends.formats import yaml_text
+from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Severity
+from sparklec.ir.pipeline import Pipeline, Project
+
+OPTIONS: dict[str, tuple[str, ...] | None] = {
+    "namespace": None, "service_account": None, "spark_image": None, "database": None,
+    "artifact_repository": None, "s3_endpoint": None, "fail_fast": ("true", "false"),
+    "concurrency": ("Forbid", "Allow", "Replace"),
+}
+STARTING_DEADLINE_SECONDS = 300
+
+
+def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
+    """The manifests of each pipeline: in the output root for one pipeline, else in a folder per pipeline."""
+    check_options("argo", options, OPTIONS)
+    if "namespace" in options and sanitise(options["namespace"]) != options["namespace"]:
+        raise LoweringError([Diagnostic(code="E401", message=f"`{options['namespace']}` is not a Kubernetes "
+                                                            "namespace name",
+                                        help="use lower-case letters, digits and `-`, at most 63 characters")])
+    artifacts = Artifacts()
+    downstream: dict[str, list[str]] = {p.name: [] for p in project.pipelines}
+    for pipeline in project.pipelines:
+        for upstream in pipeline.depends_on:
+            if upstream in downstream:
+                downstream[upstream].append(sanitise(pipeline.name))
+    for pipeline in project.pipelines:
+        folder = "" if len(project.pipelines) == 1 else f"{pipeline.name}/"
+        files, notes = pipeline_files(pipeline, dict(options), downstream[pipeline.name])
+        artifacts.update((folder + path, text) for path, text in files.items())
+        artifacts.notes.extend(notes)
+    return artifacts
+
+
+def pipeline_files(pipeline: Pipeline, options: dict[str, str], downstream: list[str]
+                   ) -> tuple[dict[str, str], list[Diagnostic]]:
+    builder = WorkflowBuilder(pipeline, options, downstream)
+    labels = {"sparklec.io/pipeline": builder.name, "sparklec.io/env": pipeline.env}
+    if pipeline.pipeline_type:
+        labels["sparklec.io/type"] = pipeline.pipeline_type
+    triggered = events.manifests(pipeline, builder.name, labels)
+    if triggered is not None:
+        for trigger in triggered[1]["spec"]["triggers"]:
+            for parameter in trigger["template"]["argoWorkflow"]["source"]["resource"]["spec"]["arguments"][
+                    "parameters"]:
+                builder.parameter(parameter["name"], "set by the event that starts the run", "")
+    spec = builder.spec()
+    metadata: dict[str, Any] = {"name": builder.name, "labels": labels}
+    if pipeline.description:
+        metadata["annotations"] = {"workflows.argoproj.io/description": pipeline.description}
+    files = {
+        "workflow-template.yaml": yaml_text({"apiVersion": API_VERSION, "kind": "WorkflowTemplate",
+                                             "metadata": metadata, "spec": spec}),
+        "workflow.yaml": yaml_text({"apiVersion": API_VERSION, "kind": "Workflow",
+                                    "metadata": {"generateName": f"{builder.name}-", "labels": labels},
+                                    "spec": {"workflowTemplateRef": {"name": builder.name}}}),
+    }
+    crons = cron_workflows(pipeline, builder.name, labels, options)
+    if crons:
+        files["cron-workflow.yaml"] = "---\n".join(yaml_text(c) for c in crons)
+    if triggered is not None:
+        files["event-source.yaml"] = yaml_text(triggered[0])
+        files["sensor.yaml"] = yaml_text(triggered[1])
+    files["deploy.sh"] = deploy_script(builder.name, options.get("namespace", "argo"), sorted(files))
+    files["README.md"] = readme(pipeline, builder, sorted(files))
+    notes = []
+    renamed = builder.names.renamed()
+    if renamed:
+        listed = ", ".join(f"{k} → {v}" for k, v in list(renamed.items())[:6]) + (", ..." if len(renamed) > 6 else "")
+        notes.append(Diagnostic(code="N401", severity=Severity.NOTE, span=pipeline.span,
+                                message=f"{len(renamed)} step name(s) of `{pipeline.name}` are not Kubernetes "
+                                        f"names and were renamed: {listed}",
+                                help="the README lists every renaming"))
+    return files, notes
+
+
+def cron_workflows(pipeline: Pipeline, name: str, labels: dict[str, str], options: dict[str, str]
+                   ) -> list[dict[str, Any]]:
+    """One CronWorkflow per time zone of the pipeline's schedules."""
+    zones: dict[str, list[str]] = {}
+    for schedule in pipeline.schedules:
+        zones.setdefault(schedule.timezone, []).append(schedule.cron)
+    crons = []
+    for index, (zone, schedules) in enumerate(sorted(zones.items())):
+        cron_name = name if index == 0 else sanitise(f"{name}-{zone}")
+        crons.append({"apiVersion": API_VERSION, "kind": "CronWorkflow",
+                      "metadata": {"name": cron_name, "labels": labels},
+                      "spec": {"schedules": schedules, "timezone": zone,
+                               "concurrencyPolicy": options.get("concurrency", "Forbid"),
+                               "startingDeadlineSeconds": STARTING_DEADLINE_SECONDS,
+                               "workflowSpec": {"workflowTemplateRef": {"name": name}}}})
+    return crons
+
+
+def deploy_script(name: str, namespace: str, files: list[str]) -> str:
+    template_first = ["workflow-template.yaml"] + [f for f in files if f in ("cron-workflow.yaml", "event-source.yaml",
+                                                                               "sensor.yaml")]
+    applies = "\n".join(f'kubectl apply --namespace "$namespace" --filename "$here/{f}"' for f in template_first)
+    return f"""#!/usr/bin/env bash
+# Installs pipeline {name} in a Kubernetes namespace that runs Argo Workflows (and Argo Events).
+#   ./deploy.sh [NAMESPACE]        default: {namespace}
+#   ./deploy.sh NAMESPACE --submit also start a run now
+set -euo pipefail
+
+namespace="${{1:-{namespace}}}"
+if ! [[ "$namespace" =~ ^[a-z0-9]([-a-z0-9]{{0,61}}[a-z0-9])?$ ]]; then
+  echo "not a Kubernetes namespace name: $namespace" >&2
+  exit 2
+fi
+
+here="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
+{applies}
+if [ "${{2:-}}" = "--submit" ]; then
+  kubectl create --namespace "$namespace" --filename "$here/workflow.yaml"
+fi
+"""
+
+
+def readme(pipeline: Pipeline, builder: WorkflowBuilder, files: list[str]) -> str:
+    name = builder.name
+    lines = [f"# {pipeline.name} on Argo Workflows", "", f"Generated by sparklec from pipeline `{pipeline.name}`.", "",
+             "```sh", "./deploy.sh argo             # install the manifests in namespace `argo`",
+             f"argo submit --from workflowtemplate/{name} -n argo   # run it now",
+             "argo list -n argo && argo logs @latest -n argo", "```", ""]
+    lines += [f"- `{f}`" for f in files]
+    lines.append("")
+    required = [p for p in builder.parameters.values() if "value" not in p]
+    if required:
+        lines += ["## Parameters to give when submitting", "", *[f"- `{p['name']}`: {p.get('description', '')}"
+                                                                  for p in required], ""]
+    if builder.secrets:
+        lines += ["## Secrets", "", "Create these Kubernetes Secrets in the namespace:", "",
+                  *[f"- `{k}`: {v}" for k, v in sorted(builder.secrets.items())], ""]
+    renamed = builder.names.renamed()
+    if renamed:
+        lines += ["## Names", "", "Steps whose names are not Kubernetes names run under these:", "",
+                  "| step | Kubernetes name |", "| --- | --- |", *[f"| `{k}` | `{v}` |" for k, v in renamed.items()], ""]
+    unserved = events.unserved(pipeline)
+    if unserved:
+        lines += [f"Not wired (Argo Events has no event source for them here): {', '.join(unserved)}.", ""]
+    if "event-source.yaml" in files:
+        lines += ["The EventSource reads credentials from the `object-store` or `github` Secrets where it needs",
+                  "them; the Sensor's service account must be allowed to create Workflows.", ""]
+    return "\n".join(lines)
+
+
+backend = Backend(name="argo", description="Argo Workflows v4 (WorkflowTemplate, CronWorkflow, Argo Events)",
+                  lower=lower)

@@ -1,0 +1,356 @@
+"""Each IR task as an Argo template: container, script, resource or suspend.
+
+Where a task runs follows its runtime.  On Kubernetes (the default) SQL
+tasks run Spark SQL with `spark-sql` in the official Spark image, JDBC
+ingestion reads through Spark's JDBC source, containers and scripts run
+their own images, Kubernetes resources are applied by Argo and approvals
+are suspend gates.  Tasks on a remote runtime are started and watched from
+a small pod: Databricks jobs through the Jobs API (Python), AWS Glue, EMR
+Serverless, Lambda and Athena through the AWS CLI image.  Credentials come
+from Kubernetes Secrets named in the README.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from sparklec.backends.argo.names import sanitise
+from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.ir import tasks as t
+from sparklec.ir.policy import RUNTIME_KINDS, Retry
+from sparklec.ir.serialize import to_data
+
+if TYPE_CHECKING:
+    from sparklec.backends.argo.workflow import WorkflowBuilder
+
+SPARK_IMAGE = "spark:3.5.3"
+PYTHON_IMAGE = "python:3.12-slim"
+AWS_CLI_IMAGE = "amazon/aws-cli:2.15.51"
+CURL_IMAGE = "curlimages/curl:8.10.1"
+SQL_KINDS = ("transform", "write", "quality_check", "run_sql")
+REMOTE = ("databricks", "glue", "emr_serverless", "lambda", "athena")
+"""Runtimes outside the cluster: a pod starts the work there and waits for it."""
+
+DATABRICKS_RUN = '''\
+"""Run a Databricks job (Jobs API 2.1) and wait for it to end; fail when it does not succeed."""
+import json, os, time, urllib.request
+
+host, token = os.environ["DATABRICKS_HOST"].rstrip("/"), os.environ["DATABRICKS_TOKEN"]
+
+
+def call(method, path, body=None):
+    request = urllib.request.Request(host + path, method=method, data=json.dumps(body).encode() if body else None,
+                                     headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.load(response)
+
+
+run = call("POST", "/api/2.1/jobs/run-now", {"job_id": int(os.environ["JOB_ID"]),
+                                             "job_parameters": json.loads(os.environ["JOB_PARAMETERS"])})
+print("started run", run["run_id"])
+while True:
+    state = call("GET", "/api/2.1/jobs/runs/get?run_id=%d" % run["run_id"])["state"]
+    if state.get("result_state"):
+        print("run", run["run_id"], "ended:", state["result_state"], state.get("state_message", ""))
+        raise SystemExit(0 if state["result_state"] == "SUCCESS" else 1)
+    if state["life_cycle_state"] in ("SKIPPED", "INTERNAL_ERROR"):
+        raise SystemExit("run %d: %s" % (run["run_id"], state["life_cycle_state"]))
+    time.sleep(30)
+'''
+
+AWS_RUNS = {
+    "glue": '''set -euo pipefail
+run=$(aws glue start-job-run --job-name "$JOB" --arguments "$ARGUMENTS" --query JobRunId --output text)
+echo "started Glue run $run"
+while true; do
+  state=$(aws glue get-job-run --job-name "$JOB" --run-id "$run" --query JobRun.JobRunState --output text)
+  case "$state" in
+    SUCCEEDED) exit 0 ;;
+    FAILED|ERROR|TIMEOUT|STOPPED|EXPIRED) echo "Glue run $run: $state" >&2; exit 1 ;;
+  esac
+  sleep 30
+done
+''',
+    "emr_serverless": '''set -euo pipefail
+run=$(aws emr-serverless start-job-run --application-id "$APPLICATION" --execution-role-arn "$ROLE" \\
+  --job-driver "$DRIVER" --query jobRunId --output text)
+echo "started EMR Serverless run $run"
+while true; do
+  state=$(aws emr-serverless get-job-run --application-id "$APPLICATION" --job-run-id "$run" \\
+    --query jobRun.state --output text)
+  case "$state" in
+    SUCCESS) exit 0 ;;
+    FAILED|CANCELLED) echo "EMR Serverless run $run: $state" >&2; exit 1 ;;
+  esac
+  sleep 30
+done
+''',
+    "lambda": '''set -euo pipefail
+aws lambda invoke --function-name "$JOB" --payload "$ARGUMENTS" --cli-binary-format raw-in-base64-out \\
+  /tmp/response.json --query FunctionError --output text | grep -qx None
+cat /tmp/response.json
+''',
+    "athena": '''set -euo pipefail
+query=$(aws athena start-query-execution --query-string "$SQL" --work-group "$WORKGROUP" \\
+  --query QueryExecutionId --output text)
+echo "started Athena query $query"
+while true; do
+  state=$(aws athena get-query-execution --query-execution-id "$query" \\
+    --query QueryExecution.Status.State --output text)
+  case "$state" in
+    SUCCEEDED) exit 0 ;;
+    FAILED|CANCELLED) echo "Athena query $query: $state" >&2; exit 1 ;;
+  esac
+  sleep 5
+done
+''',
+}
+"""Shell scripts (in the AWS CLI image) that start work on an AWS service and wait for it to end."""
+
+
+class Steps:
+    """Task → template, for one pipeline's workflow."""
+
+    def __init__(self, workflow: WorkflowBuilder):
+        self.workflow = workflow
+        self.pipeline = workflow.pipeline
+        self.options = workflow.options
+
+    def runtime(self, task: t.Task) -> str:
+        """The task's runtime, else the pipeline's when it can run the task, else Kubernetes."""
+        kind = t.kind_name(task)
+        for runtime in (task.policy.runtime, self.pipeline.defaults.runtime):
+            if runtime is not None and kind in RUNTIME_KINDS[runtime]:
+                return runtime
+        return "k8s"
+
+    def template(self, task: t.Task, name: str, inputs: list[str]) -> dict[str, Any]:
+        """The template of `task` named `name`; `inputs` are the loop variables it receives."""
+        template: dict[str, Any] = {"name": name}
+        parameters = [{"name": v} for v in inputs]
+        artifacts = [self.workflow.artifact(a, inputs) for a in task.inputs]
+        if parameters or artifacts:
+            template["inputs"] = {k: v for k, v in (("parameters", parameters), ("artifacts", artifacts)) if v}
+        if task.outputs:
+            template["outputs"] = {"artifacts": [self.workflow.artifact(a, inputs) for a in task.outputs]}
+        template.update(self.body(task, inputs))
+        policy = task.policy.over(self.pipeline.defaults)
+        if policy.timeout and "suspend" not in template:
+            template["activeDeadlineSeconds"] = policy.timeout
+        if policy.retry and policy.retry.limit and "suspend" not in template and "resource" not in template:
+            template["retryStrategy"] = _retry(policy.retry)
+        return template
+
+    def body(self, task: t.Task, inputs: list[str]) -> dict[str, Any]:
+        if isinstance(task, t.Wait):
+            return {"suspend": {"duration": f"{task.seconds}s"}}
+        if isinstance(task, t.Approval):
+            return {"suspend": {}}
+        if isinstance(task, t.Notify):
+            return self.notify(task, inputs)
+        if isinstance(task, t.KubernetesResource):
+            resource = {"action": task.action, "manifest": task.manifest}
+            resource |= {k: v for k, v in (("successCondition", task.success_condition),
+                                           ("failureCondition", task.failure_condition)) if v}
+            return {"resource": resource}
+        if isinstance(task, t.Script):
+            return {"script": {"image": task.image, "command": ["python"], "source": task.source,
+                               **self.resources(task)}}
+        if isinstance(task, t.Container):
+            container: dict[str, Any] = {"image": task.image}
+            if task.command:
+                container["command"] = [self.workflow.text(c, inputs) for c in task.command]
+            if task.args:
+                container["args"] = [self.workflow.text(a, inputs) for a in task.args]
+            if task.env:
+                container["env"] = [{"name": s.key, "value": self.workflow.text(str(s.value), inputs)}
+                                    for s in task.env]
+            return {"container": {**container, **self.resources(task)}}
+        runtime = self.runtime(task)
+        if runtime in REMOTE:
+            return self.remote(task, runtime, inputs)
+        if t.kind_name(task) in SQL_KINDS:
+            return self.spark_sql(task, self.sql(task), inputs)
+        if isinstance(task, t.Ingest) and task.ingestor.startswith("jdbc"):
+            return self.spark_sql(task, self.jdbc_ingest(task), inputs, secret=task.connection)
+        raise LoweringError([Diagnostic(
+            code="E402", message=f"{t.kind_name(task).replace('_', ' ')} task `{task.name}` has no way to run on "
+                                 "Kubernetes by itself", span=task.span,
+            help="give it a runtime that runs it (databricks, glue, emr_serverless or lambda), "
+                 "or make it a container with your image")])
+
+    def resources(self, task: t.Task) -> dict[str, Any]:
+        resources = task.policy.over(self.pipeline.defaults).resources
+        if resources is None:
+            return {}
+        requests = {k: v for k, v in (("cpu", resources.cpu_request), ("memory", resources.memory_request)) if v}
+        limits = {k: v for k, v in (("cpu", resources.cpu_limit), ("memory", resources.memory_limit)) if v}
+        value = {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
+        return {"resources": value} if value else {}
+
+    # --- SQL on Spark ---------------------------------------------------------------------------
+
+    def sql(self, task: t.Task) -> str:
+        sql = self.workflow.sql
+        if isinstance(task, t.Transform):
+            return sql.transform(task)
+        if isinstance(task, t.Write):
+            return ";\n".join(sql.write(task))
+        if isinstance(task, t.RunSql):
+            return ";\n".join(sql.statements(task))
+        assert isinstance(task, t.QualityCheck)
+        failures = sql.failures(task)
+        if task.severity == "warn":
+            return failures
+        message = f"{task.name}: rows fail the checks".replace("'", "")
+        return f"SELECT assert_true(failures = 0, '{message}') FROM ({failures}) AS counted"
+
+    def jdbc_ingest(self, task: t.Ingest) -> str:
+        """Read the source table through Spark's JDBC source, credentials from the environment."""
+        target = self.workflow.sql.text(self.workflow.sql.table(task.name))
+        source = task.source.replace("'", "''")
+        return ("CREATE OR REPLACE TEMPORARY VIEW source USING jdbc OPTIONS (url '${env:JDBC_URL}', "
+                f"dbtable '{source}', user '${{env:JDBC_USER}}', password '${{env:JDBC_PASSWORD}}');\n"
+                f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM source")
+
+    def spark_sql(self, task: t.Task, statements: str, inputs: list[str], secret: str | None = None
+                  ) -> dict[str, Any]:
+        image = self.options.get("spark_image", SPARK_IMAGE)
+        container: dict[str, Any] = {
+            "image": image, "command": ["/opt/spark/bin/spark-sql"],
+            "args": ["--master", "local[*]", "-e", self.workflow.text(statements, inputs)], **self.resources(task)}
+        if secret:
+            name = sanitise(secret)
+            self.workflow.secrets[name] = f"`url`, `user` and `password` of the `{secret}` JDBC connection"
+            container["env"] = [{"name": f"JDBC_{key.upper()}", "valueFrom": {"secretKeyRef": {"name": name,
+                                                                                                "key": key}}}
+                                for key in ("url", "user", "password")]
+        return {"container": container}
+
+    # --- remote runtimes ------------------------------------------------------------------------
+
+    def arguments(self, task: t.Task) -> dict[str, str]:
+        """What a remote job receives: the task's kind, the task as IR JSON, its tables and SQL."""
+        sql = self.workflow.sql
+        arguments = {"task": t.kind_name(task), "spec": json.dumps(to_data(task), sort_keys=True)}
+        for index, relation in enumerate(task.reads()):
+            arguments["input" if index == 0 else f"input_{index + 1}"] = sql.text(sql.table(relation))
+        if task.produces_relation and not isinstance(task, t.Transform):
+            arguments["target"] = sql.text(sql.table(task.name))
+        if t.kind_name(task) in SQL_KINDS:
+            try:
+                arguments["sql"] = self.sql(task)
+            except LoweringError as error:
+                if any(d.code != "E402" for d in error.diagnostics):
+                    raise
+        return arguments
+
+    def remote(self, task: t.Task, runtime: str, inputs: list[str]) -> dict[str, Any]:
+        arguments = {k: self.workflow.text(v, inputs) for k, v in self.arguments(task).items()}
+        job = self.workflow.parameter(f"{task.name}-{'job-id' if runtime == 'databricks' else 'job'}",
+                                      f"the {runtime.replace('_', ' ')} job that runs `{task.name}`")
+        if runtime == "databricks":
+            self.workflow.secrets["databricks"] = "`host` (the workspace URL) and `token` of Databricks"
+            env = [{"name": "DATABRICKS_HOST", "valueFrom": {"secretKeyRef": {"name": "databricks", "key": "host"}}},
+                   {"name": "DATABRICKS_TOKEN", "valueFrom": {"secretKeyRef": {"name": "databricks", "key": "token"}}},
+                   {"name": "JOB_ID", "value": job}, {"name": "JOB_PARAMETERS", "value": json.dumps(arguments)}]
+            return {"script": {"image": PYTHON_IMAGE, "command": ["python"], "source": DATABRICKS_RUN, "env": env}}
+        env = [{"name": "AWS_REGION", "value": self.workflow.parameter("aws-region", "the AWS region of the jobs")}]
+        if runtime == "glue":
+            env += [{"name": "JOB", "value": job},
+                    {"name": "ARGUMENTS", "value": json.dumps({f"--{k}": v for k, v in arguments.items()})}]
+        elif runtime == "lambda":
+            env += [{"name": "JOB", "value": job}, {"name": "ARGUMENTS", "value": json.dumps(arguments)}]
+        elif runtime == "athena":
+            env += [{"name": "SQL", "value": self.workflow.text(self.athena_sql(task), inputs)},
+                    {"name": "WORKGROUP", "value": self.workflow.parameter("athena-workgroup",
+                                                                           "the Athena workgroup", "primary")}]
+        else:
+            driver = {"sparkSubmit": {"entryPoint": job, "entryPointArguments": [
+                item for key, value in arguments.items() for item in (f"--{key}", value)]}}
+            env += [{"name": "APPLICATION", "value": self.workflow.parameter(
+                        "emr-serverless-application-id", "the EMR Serverless application")},
+                    {"name": "ROLE", "value": self.workflow.parameter(
+                        "emr-serverless-role-arn", "the IAM role EMR Serverless jobs run as")},
+                    {"name": "DRIVER", "value": json.dumps(driver)}]
+        self.workflow.secrets["aws"] = ("AWS credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), unless "
+                                        "the service account has an IAM role")
+        return {"container": {"image": AWS_CLI_IMAGE, "command": ["bash", "-c", AWS_RUNS[runtime]], "env": env,
+                              "envFrom": [{"secretRef": {"name": "aws", "optional": True}}]}}
+
+    def athena_sql(self, task: t.Task) -> str:
+        from sparklec.sql.tasks import TaskSql
+
+        sql = TaskSql(self.pipeline, "athena", self.workflow.work_database)
+        if isinstance(task, t.Transform):
+            return sql.transform(task)
+        if isinstance(task, t.Write):
+            statements = sql.write(task)
+            if len(statements) > 1:
+                raise LoweringError([Diagnostic(
+                    code="E402", message=f"write `{task.name}` takes {len(statements)} Athena statements; "
+                                         "on Argo an Athena task runs one", span=task.span,
+                    help="use mode append, or run the task on Kubernetes (Spark) or Databricks")])
+            return statements[0]
+        if isinstance(task, t.RunSql):
+            return ";\n".join(sql.statements(task))
+        assert isinstance(task, t.QualityCheck)
+        return sql.failures(task)
+
+    # --- notifications ------------------------------------------------------------------------
+
+    def notify(self, task: t.Notify, inputs: list[str]) -> dict[str, Any]:
+        """A message to a webhook (Slack, Teams, HTTPS), an SNS topic, or e-mail over SMTP."""
+        scheme, _, address = task.channel.partition("://")
+        env: list[dict[str, Any]]
+        message = self.workflow.text(task.message or f"Pipeline {self.pipeline.name}: {task.name}", inputs)
+        subject = task.subject or f"{self.pipeline.name}: {task.name}"
+        if task.channel.startswith("arn:aws:sns:") or scheme == "sns":
+            topic = task.channel if task.channel.startswith("arn:") else address
+            self.workflow.secrets["aws"] = ("AWS credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), "
+                                            "unless the service account has an IAM role")
+            script = ('set -euo pipefail\ncase "$TOPIC" in arn:*) arn="$TOPIC" ;; '
+                      '*) arn=$(aws sns create-topic --name "$TOPIC" --query TopicArn --output text) ;; esac\n'
+                      'aws sns publish --topic-arn "$arn" --subject "$SUBJECT" --message "$MESSAGE"\n')
+            env = [{"name": "TOPIC", "value": topic}, {"name": "SUBJECT", "value": subject},
+                   {"name": "MESSAGE", "value": message},
+                   {"name": "AWS_REGION", "value": self.workflow.parameter("aws-region", "the AWS region of the jobs")}]
+            return {"container": {"image": AWS_CLI_IMAGE, "command": ["bash", "-c", script], "env": env,
+                                  "envFrom": [{"secretRef": {"name": "aws", "optional": True}}]}}
+        secret = sanitise(f"{scheme}-{address}")
+        if scheme == "email":
+            self.workflow.secrets[secret] = f"`url` (smtps://host:port), `user` and `password` to send to {address}"
+            script = ('printf "Subject: %s\\nTo: %s\\n\\n%s\\n" "$SUBJECT" "$RECIPIENT" "$MESSAGE" > /tmp/mail && '
+                      'curl -fsS --ssl-reqd --url "$SMTP_URL" --user "$SMTP_USER:$SMTP_PASSWORD" '
+                      '--mail-from "$SMTP_USER" --mail-rcpt "$RECIPIENT" --upload-file /tmp/mail')
+            env = [{"name": "RECIPIENT", "value": address}, {"name": "SUBJECT", "value": subject},
+                   {"name": "MESSAGE", "value": message}]
+            env += [{"name": f"SMTP_{key.upper()}", "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+                    for key in ("url", "user", "password")]
+        else:
+            self.workflow.secrets[secret] = f"`url`: the incoming webhook of {task.channel}"
+            script = 'curl -fsS -X POST -H "Content-Type: application/json" --data "$PAYLOAD" "$WEBHOOK_URL"'
+            env = [{"name": "PAYLOAD", "value": json.dumps({"text": f"{subject}: {message}"})},
+                   {"name": "WEBHOOK_URL", "valueFrom": {"secretKeyRef": {"name": secret, "key": "url"}}}]
+        return {"container": {"image": CURL_IMAGE, "command": ["sh", "-c", script], "env": env}}
+
+
+def _retry(retry: Retry) -> dict[str, Any]:
+    """Argo's retryStrategy: `all` retries always, task failures and timeouts on failure, the rest
+    on transient errors."""
+    if "all" in retry.on:
+        policy = "Always"
+    elif {"task_failed", "timeout"} & set(retry.on):
+        policy = "OnFailure"
+    else:
+        policy = "OnTransientError"
+    backoff: dict[str, Any] = {"duration": f"{retry.interval}s", "factor": _number(retry.backoff)}
+    if retry.max_delay is not None:
+        backoff["cap"] = f"{retry.max_delay}s"
+    return {"limit": retry.limit, "retryPolicy": policy, "backoff": backoff}
+
+
+def _number(value: float) -> int | str:
+    """Argo takes the backoff factor as an integer or a string."""
+    return int(value) if float(value).is_integer() else str(value)

@@ -1,0 +1,307 @@
+"""The WorkflowTemplate of a pipeline: one DAG template per level of steps.
+
+A level's DAG has one task per step, with `depends` on the transitive
+reduction of the level's edges, so every fan-out and fan-in of the IR is
+kept and no parallelism is lost.  A loop is a template whose DAG expands one
+task over the items (`withItems`, or `withParam` on a list parameter) and
+whose `parallelism` is the loop's concurrency; a branch is one DAG task per
+arm, guarded by `when`.  Loop variables travel as input parameters; a
+``${name}`` in a task's strings becomes the loop variable or the workflow
+parameter of that name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from typing import Any
+
+from sparklec.backends.argo.names import Names, sanitise
+from sparklec.backends.argo.steps import REMOTE, SQL_KINDS, Steps
+from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.ir import tasks as t
+from sparklec.ir.graph import StepGraph, dataset_writers
+from sparklec.ir.pipeline import Pipeline
+from sparklec.ir.policy import Artifact
+from sparklec.sql.tasks import TaskSql
+
+API_VERSION = "argoproj.io/v1alpha1"
+ARGO_STATUS = {"succeeded": "Succeeded", "failed": "Failed", "skipped": "Skipped", "error": "Error"}
+
+
+class WorkflowBuilder:
+    """Builds the WorkflowTemplate spec of one pipeline."""
+
+    def __init__(self, pipeline: Pipeline, options: dict[str, str], downstream: list[str]):
+        self.pipeline = pipeline
+        self.options = options
+        self.downstream = downstream
+        self.name = sanitise(pipeline.name)
+        self.names = Names(reserved=("main", "exit-handler"))
+        self.work_database = options.get("database") or re.sub(r"[^a-z0-9_]", "_", pipeline.name.lower())
+        self.writers = dataset_writers(pipeline)
+        self.steps = Steps(self)
+        self.sql = TaskSql(pipeline, "databricks", self.work_database, self.inlined())
+        self.templates: list[dict[str, Any]] = []
+        self.parameters: dict[str, dict[str, Any]] = {}
+        self.secrets: dict[str, str] = {}
+        for parameter in pipeline.parameters:
+            entry: dict[str, Any] = {"name": parameter.name}
+            if parameter.default is not None:
+                entry["value"] = _string(parameter.default)
+            self.parameters[parameter.name] = entry
+
+    def inlined(self) -> frozenset[str]:
+        """Transforms whose every reader is Spark SQL in the cluster: their query goes into the readers."""
+        readers: dict[str, list[t.Task]] = defaultdict(list)
+        for task in t.walk(self.pipeline.steps):
+            if isinstance(task, t.Task):
+                for relation in task.reads():
+                    readers[relation].append(task)
+
+        def local_sql(task: t.Task) -> bool:
+            return t.kind_name(task) in SQL_KINDS and self.steps.runtime(task) not in REMOTE
+
+        exposed = {name for exposure in self.pipeline.exposures for name in exposure.depends_on}
+        return frozenset(task.name for task in t.walk(self.pipeline.steps)
+                         if isinstance(task, t.Transform) and local_sql(task) and task.name not in exposed
+                         and readers[task.name] and all(local_sql(r) for r in readers[task.name]))
+
+    # --- values -------------------------------------------------------------------------------
+
+    def parameter(self, name: str, description: str, default: str | None = None) -> str:
+        """A workflow parameter (given at submission); returns the expression that reads it."""
+        key = sanitise(name)
+        entry: dict[str, Any] = {"name": key, "description": description}
+        if default is not None:
+            entry["value"] = default
+        self.parameters.setdefault(key, entry)
+        return expression(f"workflow.parameters.{key}")
+
+    def text(self, text: str, inputs: list[str]) -> str:
+        """`text` with ``${name}`` read from a loop variable or a workflow parameter."""
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in inputs:
+                return expression(f"inputs.parameters.{name}")
+            if name in self.parameters:
+                return expression(f"workflow.parameters.{name}")
+            return match.group(0)
+        return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", replace, text)
+
+    def artifact(self, artifact: Artifact, inputs: list[str]) -> dict[str, Any]:
+        """An artifact: where it lives, or only its name and path (the default repository, another task)."""
+        entry: dict[str, Any] = {"name": sanitise(artifact.name), "path": artifact.path}
+        if artifact.location is None or artifact.source is not None:
+            return entry
+        location = self.text(artifact.location, inputs)
+        scheme, _, rest = location.partition("://")
+        bucket, _, key = rest.partition("/")
+        if artifact.store == "s3":
+            entry["s3"] = {"endpoint": self.options.get("s3_endpoint", "s3.amazonaws.com"), "bucket": bucket,
+                           "key": key, "useSDKCreds": True}
+        elif artifact.store == "gcs":
+            entry["gcs"] = {"bucket": bucket, "key": key}
+        elif artifact.store == "azure":
+            container, _, blob = key.partition("/")
+            entry["azure"] = {"endpoint": f"https://{bucket}", "container": container, "blob": blob,
+                              "useSDKCreds": True}
+        elif artifact.store == "artifactory":
+            entry["artifactory"] = {"url": location}
+        else:
+            entry["http"] = {"url": location}
+        return entry
+
+    # --- templates --------------------------------------------------------------------------------
+
+    def spec(self) -> dict[str, Any]:
+        main = self.dag("main", self.pipeline.steps, [])
+        assert main == "main"
+        spec: dict[str, Any] = {"entrypoint": "main"}
+        if self.parameters:
+            spec["arguments"] = {"parameters": list(self.parameters.values())}
+        if "service_account" in self.options:
+            spec["serviceAccountName"] = self.options["service_account"]
+        if "artifact_repository" in self.options:
+            spec["artifactRepositoryRef"] = {"configMap": "artifact-repositories",
+                                             "key": self.options["artifact_repository"]}
+        exit_handler = self.exit_handler()
+        if exit_handler:
+            spec["onExit"] = exit_handler
+        spec["podGC"] = {"strategy": "OnPodSuccess"}
+        spec["ttlStrategy"] = {"secondsAfterSuccess": 86_400, "secondsAfterFailure": 604_800}
+        spec["templates"] = sorted(self.templates, key=lambda template: template["name"] != "main")
+        return spec
+
+    def dag(self, name: str, steps: tuple[t.Step, ...], inputs: list[str], parallelism: int | None = None) -> str:
+        """A DAG template for one level of steps; returns its name."""
+        graph = StepGraph(steps, self.writers)
+        upstream: dict[str, list[str]] = defaultdict(list)
+        for before, after in graph.reduced_edges():
+            upstream[after].append(before)
+        tasks: list[dict[str, Any]] = []
+        for step_name in graph.order():
+            step = graph.steps[step_name]
+            depends = " && ".join(n for u in upstream[step_name] for n in self.task_names(graph.steps[u]))
+            for task in self.dag_tasks(step, inputs, graph):
+                if depends:
+                    task["depends"] = depends
+                tasks.append(task)
+        template: dict[str, Any] = {"name": name}
+        if inputs:
+            template["inputs"] = {"parameters": [{"name": v} for v in inputs]}
+        if parallelism:
+            template["parallelism"] = parallelism
+        dag: dict[str, Any] = {"tasks": tasks}
+        if self.options.get("fail_fast") == "false":
+            dag["failFast"] = False
+        template["dag"] = dag
+        self.templates.append(template)
+        return name
+
+    def task_names(self, step: t.Step) -> list[str]:
+        """The DAG task names a step becomes (a branch: one per arm)."""
+        if isinstance(step, t.Branch):
+            return [n for n, arm in ((self.names(step.name), step.then),
+                                     (self.names(f"{step.name}-else"), step.otherwise)) if arm]
+        return [self.names(step.name)]
+
+    def passed(self, inputs: list[str]) -> list[dict[str, str]]:
+        return [{"name": v, "value": expression(f"inputs.parameters.{v}")} for v in inputs]
+
+    def dag_tasks(self, step: t.Step, inputs: list[str], graph: StepGraph) -> list[dict[str, Any]]:
+        if isinstance(step, t.ForEach):
+            return [self.foreach(step, inputs)]
+        if isinstance(step, t.Branch):
+            return self.branch(step, inputs, graph)
+        name = self.names(step.name)
+        self.templates.append(self.steps.template(step, name, inputs))
+        task: dict[str, Any] = {"name": name, "template": name}
+        arguments: dict[str, Any] = {}
+        if inputs:
+            arguments["parameters"] = self.passed(inputs)
+        artifacts = []
+        for artifact in step.inputs:
+            if artifact.source is None:
+                continue
+            producer, _, output = artifact.source.partition(".")
+            if producer not in graph.steps:
+                raise LoweringError([Diagnostic(
+                    code="E402", message=f"`{step.name}` reads an artifact of `{producer}`, which is not in the same "
+                                         "loop or branch", span=artifact.span,
+                    help="Argo passes artifacts between tasks of one DAG; move the tasks together")])
+            artifacts.append({"name": sanitise(artifact.name), "from": expression(
+                f"tasks.{self.names(producer)}.outputs.artifacts.{sanitise(output)}")})
+        if artifacts:
+            arguments["artifacts"] = artifacts
+        if arguments:
+            task["arguments"] = arguments
+        return [task]
+
+    def foreach(self, step: t.ForEach, inputs: list[str]) -> dict[str, Any]:
+        """A template that runs the body once per item, at most `max_concurrency` at a time."""
+        name = self.names(step.name)
+        inner = [*inputs, step.var]
+        body = self.dag(self.names(f"{step.name}-body"), step.body, inner)
+        item: dict[str, Any] = {"name": "item", "template": body,
+                                "arguments": {"parameters": [*self.passed(inputs),
+                                                             {"name": step.var, "value": "{{item}}"}]}}
+        if step.items is not None:
+            item["withItems"] = [v if isinstance(v, (int, float, str, bool)) else _string(v) for v in step.items]
+        else:
+            item["withParam"] = expression(f"workflow.parameters.{step.items_param}")
+        template: dict[str, Any] = {"name": name}
+        if inputs:
+            template["inputs"] = {"parameters": [{"name": v} for v in inputs]}
+        if step.max_concurrency:
+            template["parallelism"] = step.max_concurrency
+        template["dag"] = {"tasks": [item]}
+        self.templates.append(template)
+        task: dict[str, Any] = {"name": name, "template": name}
+        if inputs:
+            task["arguments"] = {"parameters": self.passed(inputs)}
+        return task
+
+    def branch(self, step: t.Branch, inputs: list[str], graph: StepGraph) -> list[dict[str, Any]]:
+        condition = self.condition(step.condition, graph)
+        tasks = []
+        for suffix, arm, when in (("", step.then, condition), ("-else", step.otherwise, f"!({condition})")):
+            if not arm:
+                continue
+            name = self.dag(self.names(f"{step.name}{suffix}"), arm, inputs)
+            task: dict[str, Any] = {"name": name, "template": name, "when": when}
+            if inputs:
+                task["arguments"] = {"parameters": self.passed(inputs)}
+            tasks.append(task)
+        return tasks
+
+    def condition(self, condition: t.Condition, graph: StepGraph) -> str:
+        """A `when` expression (govaluate): strings quoted, results of sibling tasks by status."""
+        if isinstance(condition, (t.AllOf, t.AnyOf)):
+            joiner = " && " if isinstance(condition, t.AllOf) else " || "
+            return "(" + joiner.join(self.condition(c, graph) for c in condition.conditions) + ")"
+        if isinstance(condition, t.Not):
+            return f"!({self.condition(condition.condition, graph)})"
+        operand = condition.operand if isinstance(condition, t.IsSet) else condition.left
+        if isinstance(operand, t.ParamRef):
+            value = expression(f"workflow.parameters.{operand.name}")
+            if isinstance(condition, t.IsSet):
+                return f"'{value}' != ''"
+            right = condition.right
+            if isinstance(right, str):
+                return f"'{value}' {condition.op} {_quoted(right)}"
+            return f"{value} {condition.op} {_json(right)}"
+        if operand.field != "status" or operand.task not in graph.steps:
+            raise LoweringError([Diagnostic(
+                code="E402", message=f"Argo can read `{operand.task}.status` only, and only of a task in the same "
+                                     f"DAG as the branch, not `{operand.task}.{operand.field}`", span=operand.span,
+                help="compare the status of a task next to the branch")])
+        status = expression(f"tasks.{self.names(operand.task)}.status")
+        if isinstance(condition, t.IsSet):
+            return f"'{status}' != ''"
+        right = ARGO_STATUS.get(str(condition.right).lower(), str(condition.right))
+        return f"{status} {condition.op} {right}"
+
+    def exit_handler(self) -> str | None:
+        """On failure: the `on_failure` tasks and alerts; on success: start the pipelines that depend on this."""
+        alerts = [t.Notify(name=f"alert-{index}", channel=channel, subject=f"Pipeline {self.pipeline.name} failed",
+                           message=f"Pipeline {self.pipeline.name} ended: {{{{workflow.status}}}}")
+                  for index, channel in enumerate(self.pipeline.alerts, start=1)]
+        steps: list[dict[str, Any]] = []
+        for task in (*self.pipeline.on_failure, *alerts):
+            name = self.names(task.name)
+            self.templates.append(self.steps.template(task, name, []))
+            steps.append({"name": name, "template": name, "when": "{{workflow.status}} != Succeeded"})
+        for downstream in self.downstream:
+            name = self.names(f"start-{downstream}")
+            manifest = {"apiVersion": API_VERSION, "kind": "Workflow", "metadata": {"generateName": f"{downstream}-"},
+                        "spec": {"workflowTemplateRef": {"name": downstream}}}
+            self.templates.append({"name": name, "resource": {"action": "create", "manifest": json.dumps(manifest)}})
+            steps.append({"name": name, "template": name, "when": "{{workflow.status}} == Succeeded"})
+        if not steps:
+            return None
+        self.templates.append({"name": "exit-handler", "steps": [[step] for step in steps]})
+        return "exit-handler"
+
+
+def expression(path: str) -> str:
+    """An Argo template expression: ``{{path}}``."""
+    return "{{" + path + "}}"
+
+
+def _string(value: Any) -> str:
+    """A parameter value as Argo holds it: text, with lists as JSON."""
+    if isinstance(value, (list, tuple)):
+        return json.dumps(list(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value)

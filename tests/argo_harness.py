@@ -1,0 +1,105 @@
+"""The Argo oracles: Argo's strict JSON schemas (shape), plus the reference checks they leave out."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from croniter import croniter
+from jsonschema import Draft7Validator, Draft202012Validator
+
+from conftest import SHARED
+
+SCHEMAS = SHARED / "schemas"
+KINDS = {"WorkflowTemplate": "workflow", "Workflow": "workflow", "CronWorkflow": "workflow",
+         "EventSource": "events", "Sensor": "events"}
+NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+@cache
+def validator(kind: str) -> Any:
+    family = KINDS[kind]
+    path = SCHEMAS / f"argo-{'workflows' if family == 'workflow' else 'events'}.strict.schema.json"
+    definitions = json.loads(path.read_text())["definitions"]
+    prefix = "io.argoproj.workflow.v1alpha1" if family == "workflow" else "io.argoproj.events.v1alpha1"
+    schema = {"definitions": definitions, "$ref": f"#/definitions/{prefix}.{kind}"}
+    return (Draft202012Validator if family == "workflow" else Draft7Validator)(schema)
+
+
+def documents(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
+    return [(path, document) for path in sorted(folder.rglob("*.yaml"))
+            for document in yaml.safe_load_all(path.read_text()) if document]
+
+
+def problems(folder: Path) -> list[str]:
+    """Schema errors and broken references in every manifest under `folder`."""
+    found = []
+    for path, document in documents(folder):
+        where = f"{path.relative_to(folder)} ({document.get('kind')})"
+        for error in validator(document["kind"]).iter_errors(document):
+            found.append(f"{where}: {error.message} at {list(error.absolute_path)}")
+        found += [f"{where}: {p}" for p in references(document)]
+    return found
+
+
+def references(document: dict[str, Any]) -> list[str]:
+    kind, spec = document["kind"], document["spec"]
+    found = []
+    name = document["metadata"].get("name") or document["metadata"]["generateName"].rstrip("-")
+    if not NAME.match(name):
+        found.append(f"`{name}` is not an RFC 1123 name")
+    for key, value in document["metadata"].get("labels", {}).items():
+        if len(value) > 63 or not re.match(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$", value):
+            found.append(f"label {key}={value} is not a valid label value")
+    if kind == "WorkflowTemplate":
+        found += workflow_references(spec)
+    if kind == "CronWorkflow":
+        found += [f"cron `{c}` does not parse" for c in spec["schedules"] if not croniter.is_valid(c)]
+        if spec.get("concurrencyPolicy") not in (None, "Allow", "Forbid", "Replace"):
+            found.append(f"concurrencyPolicy {spec['concurrencyPolicy']}")
+    if kind == "Sensor":
+        names = {d["name"] for d in spec["dependencies"]}
+        for trigger in spec["triggers"]:
+            for parameter in trigger["template"].get("argoWorkflow", {}).get("parameters", []):
+                if parameter["src"]["dependencyName"] not in names:
+                    found.append(f"trigger parameter reads unknown dependency {parameter['src']['dependencyName']}")
+    return found
+
+
+def workflow_references(spec: dict[str, Any]) -> list[str]:
+    templates = {t["name"]: t for t in spec["templates"]}
+    found = []
+    if len(templates) != len(spec["templates"]):
+        found.append("template names are not unique")
+    for reference in (spec["entrypoint"], spec.get("onExit")):
+        if reference is not None and reference not in templates:
+            found.append(f"template `{reference}` does not exist")
+    parameters = {p["name"] for p in spec.get("arguments", {}).get("parameters", [])}
+    for template in spec["templates"]:
+        if not NAME.match(template["name"]):
+            found.append(f"template name `{template['name']}`")
+        tasks = template.get("dag", {}).get("tasks", [])
+        names = {task["name"] for task in tasks}
+        if len(names) != len(tasks):
+            found.append(f"task names of `{template['name']}` are not unique")
+        steps = [s for group in template.get("steps", []) for s in group]
+        for task in tasks + steps:
+            if task["template"] not in templates:
+                found.append(f"task `{task['name']}` uses missing template `{task['template']}`")
+            for dependency in re.findall(r"[a-z0-9][-a-z0-9]*", task.get("depends", "")):
+                if dependency not in names:
+                    found.append(f"`{task['name']}` depends on unknown task `{dependency}`")
+            for used in re.findall(r"workflow\.parameters\.([-\w]+)", json.dumps(task)):
+                if used not in parameters:
+                    found.append(f"`{task['name']}` reads unknown parameter `{used}`")
+        for used in re.findall(r"workflow\.parameters\.([-\w]+)", json.dumps(template)):
+            if used not in parameters:
+                found.append(f"template `{template['name']}` reads unknown parameter `{used}`")
+        if template.get("retryStrategy", {}).get("retryPolicy") not in (
+                None, "Always", "OnFailure", "OnError", "OnTransientError"):
+            found.append(f"retryPolicy of `{template['name']}`")
+    return found

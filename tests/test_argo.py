@@ -1,0 +1,191 @@
+"""The Argo backend, checked against Argo's own strict schemas and for what they leave out: references,
+cron strings, names; the DAGs keep exactly the IR's order and every task appears once."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import attrs
+import networkx as nx
+import pytest
+import yaml
+from hypothesis import given, settings
+
+from argo_harness import NAME, problems
+from conftest import EXAMPLES, SHARED
+from sparklec.backends.argo.names import sanitise
+from sparklec.compiler.driver import load, lower, optimise
+from sparklec.compiler.output import write_atomically
+from sparklec.ir import Pipeline, Project
+from sparklec.ir import tasks as t
+from sparklec.ir.graph import levels
+from sparklec.ir.policy import RUNTIME_KINDS
+from sparklec.testing import projects
+from stepfunctions_harness import shell_problems
+
+SOURCES = {**{p.stem: p for p in sorted((EXAMPLES / "dsl").glob("*.spk"))},
+           "sparkle": EXAMPLES / "sparkle", "shared": SHARED / "sparkle-configs"}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("argo")
+    for name, path in SOURCES.items():
+        project, _ = load([path], environ={})
+        write_atomically(lower(optimise(project), "argo", {}), root / name)
+    return root
+
+
+def test_every_manifest_passes_the_strict_schemas_and_the_reference_checks(generated: Path) -> None:
+    assert len(list(generated.rglob("workflow-template.yaml"))) >= len(SOURCES)
+    assert problems(generated) == []
+
+
+def test_a_misspelt_key_is_caught(generated: Path, tmp_path: Path) -> None:
+    document = yaml.safe_load((generated / "customer_etl" / "workflow-template.yaml").read_text())
+    document["spec"]["templates"][0]["dagg"] = document["spec"]["templates"][0].pop("dag")
+    (tmp_path / "broken.yaml").write_text(yaml.safe_dump(document))
+    assert any("dagg" in p for p in problems(tmp_path))
+
+
+def test_every_deploy_script_passes_shellcheck(generated: Path) -> None:
+    for path in generated.rglob("deploy.sh"):
+        assert shell_problems(path) == "", path
+
+
+def test_the_seed_example_fans_out_over_partitions_then_fans_in(generated: Path) -> None:
+    spec = yaml.safe_load((generated / "partition_fanout" / "workflow-template.yaml").read_text())["spec"]
+    templates = {t["name"]: t for t in spec["templates"]}
+    main = templates["main"]["dag"]["tasks"]
+    assert [(t["name"], t.get("depends")) for t in main] == [("process-partitions", None),
+                                                             ("aggregate-results", "process-partitions")]
+    loop = templates["process-partitions"]
+    assert loop["parallelism"] == 10 and loop["dag"]["tasks"][0]["withItems"] == list(range(10))
+    container = templates["process-partition"]["container"]
+    assert container["args"][-1] == "{{inputs.parameters.partition}}"
+    output = templates["process-partition"]["outputs"]["artifacts"][0]
+    assert output["s3"]["key"] == "results/{{inputs.parameters.partition}}"
+    assert templates["aggregate-results"]["script"]["source"].startswith("import glob")
+
+
+def test_schedules_triggers_and_sensors(generated: Path) -> None:
+    cron = yaml.safe_load((generated / "customer_etl" / "cron-workflow.yaml").read_text())
+    assert cron["spec"]["schedules"] == ["0 2 * * *"] and cron["spec"]["timezone"] == "UTC"
+    sensor = yaml.safe_load((generated / "customer_etl" / "sensor.yaml").read_text())
+    trigger = sensor["spec"]["triggers"][0]["template"]["argoWorkflow"]
+    assert trigger["source"]["resource"]["spec"]["workflowTemplateRef"]["name"] == "customer-etl"
+    assert [p["src"]["dataKey"] for p in trigger["parameters"]] == ["notification.0.s3.bucket.name",
+                                                                    "notification.0.s3.object.key"]
+
+
+def test_renamed_steps_are_reported(cli: Any, tmp_path: Path) -> None:
+    result = cli(EXAMPLES / "dsl" / "customer_etl.spk", "--backend", "argo", "-o", tmp_path)
+    assert result.code == 0 and "N401" in result.err and "ingest_data → ingest-data" in result.err
+    assert "| `ingest_data` | `ingest-data` |" in (tmp_path / "README.md").read_text()
+
+
+def test_a_bad_namespace_is_an_option_error(cli: Any, tmp_path: Path) -> None:
+    result = cli(EXAMPLES / "dsl" / "customer_etl.spk", "--backend", "argo", "-O", "namespace=Not_Valid",
+                 "-o", tmp_path / "out")
+    assert result.code == 1 and "E401" in result.err
+
+
+# --- the property --------------------------------------------------------------------------------
+
+
+def dag_templates(spec: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    return {t["name"]: t["dag"]["tasks"] for t in spec["templates"] if "dag" in t}
+
+
+def argo_closure(tasks: list[dict[str, Any]], owner: dict[str, str]) -> set[tuple[str, str]]:
+    graph: nx.DiGraph = nx.DiGraph()
+    graph.add_nodes_from(owner[task["name"]] for task in tasks)
+    for task in tasks:
+        for dependency in task.get("depends", "").split(" && "):
+            if dependency:
+                graph.add_edge(owner[dependency], owner[task["name"]])
+    return set(nx.transitive_closure_dag(graph).edges)
+
+
+def check_pipeline(pipeline: Pipeline, spec: dict[str, Any]) -> None:
+    names = [s.name for s in t.walk(pipeline.steps)]
+    assert len({sanitise(n) for n in names}) == len(names), "hypothesis names stay distinct"
+    dags = dag_templates(spec)
+    for group, level in levels(pipeline):
+        if not level.steps:
+            continue
+        if group is None:
+            template = "main"
+        elif isinstance(group, t.ForEach):
+            template = f"{sanitise(group.name)}-body"
+        else:
+            in_then = any(s.name in level.steps for s in group.then)
+            template = sanitise(group.name) + ("" if in_then else "-else")
+        tasks = dags[template]
+        owner = {}
+        for name, step in level.steps.items():
+            owner[sanitise(name)] = name
+            if isinstance(step, t.Branch):
+                owner[f"{sanitise(name)}-else"] = name
+        assert {owner[task["name"]] for task in tasks} == set(level.steps)
+        expected = set(nx.transitive_closure_dag(level.nx).edges)
+        assert argo_closure(tasks, owner) == expected, template
+    templates = [t["name"] for t in spec["templates"]]
+    assert len(templates) == len(set(templates)) and all(NAME.match(n) for n in templates)
+    for task in (s for s in t.walk(pipeline.steps) if isinstance(s, t.Task)):
+        uses = [d for tasks in dags.values() for d in tasks if d["template"] == sanitise(task.name)]
+        assert templates.count(sanitise(task.name)) == 1 and len(uses) == 1, task.name
+
+
+def needs_a_job_runtime(step: t.Step, default: str | None) -> bool:
+    if not isinstance(step, (t.Train, t.Score, t.SelectModel, t.Ingest)) or step.policy.runtime:
+        return False
+    if default is not None and t.kind_name(step) in RUNTIME_KINDS.get(default, ()):
+        return False
+    return not (isinstance(step, t.Ingest) and step.ingestor.startswith("jdbc"))
+
+
+def with_job_runtimes(steps: tuple[t.Step, ...], default: str | None) -> tuple[t.Step, ...]:
+    """Jobs Kubernetes cannot run by itself (training, scoring, non-JDBC ingestion) on Glue."""
+    result: list[t.Step] = []
+    for step in steps:
+        if isinstance(step, t.ForEach):
+            step = attrs.evolve(step, body=with_job_runtimes(step.body, default))
+        elif isinstance(step, t.Branch):
+            step = attrs.evolve(step, then=with_job_runtimes(step.then, default),
+                                otherwise=with_job_runtimes(step.otherwise, default))
+        elif needs_a_job_runtime(step, default):
+            step = attrs.evolve(step, policy=attrs.evolve(step.policy, runtime="glue"))
+        result.append(step)
+    return tuple(result)
+
+
+@settings(max_examples=max(10, settings().max_examples // 2))
+@given(projects(max_pipelines=2, max_steps=8))
+def test_dags_keep_exactly_the_ir_order_and_every_task_once(project: Project) -> None:
+    project = attrs.evolve(project, pipelines=tuple(
+        attrs.evolve(p, steps=with_job_runtimes(p.steps, p.defaults.runtime)) for p in project.pipelines))
+    artifacts = lower(optimise(project), "argo", {})
+    folder = "" if len(project.pipelines) == 1 else "{}/"
+    for pipeline in project.pipelines:
+        document = yaml.safe_load(artifacts[folder.format(pipeline.name) + "workflow-template.yaml"])
+        check_pipeline(pipeline, document["spec"])
+    with tempfile.TemporaryDirectory() as directory:
+        write_atomically(artifacts, Path(directory))
+        assert problems(Path(directory)) == []
+
+
+@pytest.mark.parametrize("example", sorted(p.stem for p in (EXAMPLES / "dsl").glob("*.spk")))
+def test_golden_files(example: str, golden: Any) -> None:
+    project, _ = load([EXAMPLES / "dsl" / f"{example}.spk"], environ={})
+    golden("argo", example, lower(optimise(project), "argo", {}))
+
+
+def test_manifests_are_json_compatible(generated: Path) -> None:
+    """What `kubectl apply` reads: YAML that is plain JSON data (no tags, no anchors)."""
+    for path in generated.rglob("*.yaml"):
+        for document in yaml.safe_load_all(path.read_text()):
+            assert json.loads(json.dumps(document)) == document
