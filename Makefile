@@ -30,7 +30,10 @@ demo: $(STAMP)
 	$(VENV)/bin/sparklec examples/dsl/customer_silver_daily.spk --backend dbt -o out/dbt/customer_silver_daily
 	$(VENV)/bin/sparklec examples/sparkle --backend stepfunctions -o out/stepfunctions/sparkle
 	$(VENV)/bin/sparklec examples/dsl/customer_etl.spk --backend stepfunctions -o out/stepfunctions/customer_etl
-	@echo "IR: out/customer_etl.ir.json   DAG: out/sparkle.mmd   configs as .spk: out/sparkle.spk   dbt: out/dbt/   Step Functions: out/stepfunctions/"
+	$(VENV)/bin/sparklec examples/sparkle --backend argo -o out/argo/sparkle
+	$(VENV)/bin/sparklec examples/dsl/partition_fanout.spk --backend argo -o out/argo/partition_fanout
+	@echo "IR: out/customer_etl.ir.json   DAG: out/sparkle.mmd   configs as .spk: out/sparkle.spk"
+	@echo "dbt: out/dbt/   Step Functions: out/stepfunctions/   Argo: out/argo/"
 
 ## lint: ruff and mypy --strict
 lint: $(STAMP)

@@ -168,7 +168,8 @@ def with_job_runtimes(steps: tuple[t.Step, ...], default: str | None) -> tuple[t
 def test_dags_keep_exactly_the_ir_order_and_every_task_once(project: Project) -> None:
     project = attrs.evolve(project, pipelines=tuple(
         attrs.evolve(p, steps=with_job_runtimes(p.steps, p.defaults.runtime)) for p in project.pipelines))
-    artifacts = lower(optimise(project), "argo", {})
+    project = optimise(project)
+    artifacts = lower(project, "argo", {})
     folder = "" if len(project.pipelines) == 1 else "{}/"
     for pipeline in project.pipelines:
         document = yaml.safe_load(artifacts[folder.format(pipeline.name) + "workflow-template.yaml"])
@@ -189,3 +190,13 @@ def test_manifests_are_json_compatible(generated: Path) -> None:
     for path in generated.rglob("*.yaml"):
         for document in yaml.safe_load_all(path.read_text()):
             assert json.loads(json.dumps(document)) == document
+
+
+def test_the_scripts_in_the_templates_pass_shellcheck_and_compile(tmp_path: Path) -> None:
+    from sparklec.backends.argo.steps import AWS_RUNS, DATABRICKS_RUN
+
+    for runtime, script in AWS_RUNS.items():
+        path = tmp_path / f"{runtime}.sh"
+        path.write_text("#!/usr/bin/env bash\n" + script)
+        assert shell_problems(path) == "", runtime
+    compile(DATABRICKS_RUN, "databricks_run.py", "exec")

@@ -141,7 +141,7 @@ def test_every_ir_field_is_reachable_from_the_language() -> None:
     kinds = {type(step).__name__ for path in DSL_EXAMPLES for p in parse(path.read_text()).pipelines
              for step in ir.tasks.walk(p.steps)}
     assert {"Ingest", "Transform", "Write", "QualityCheck", "Train", "SelectModel", "Container", "Script",
-            "Notify", "Wait", "ForEach", "Branch", "Score"} <= kinds
+            "Notify", "Wait", "ForEach", "Branch", "Score", "KubernetesResource", "Approval"} <= kinds
 
 
 EXPECTED = {

@@ -92,17 +92,20 @@ aws lambda invoke --function-name "$JOB" --payload "$ARGUMENTS" --cli-binary-for
 cat /tmp/response.json
 ''',
     "athena": '''set -euo pipefail
-query=$(aws athena start-query-execution --query-string "$SQL" --work-group "$WORKGROUP" \\
-  --query QueryExecutionId --output text)
-echo "started Athena query $query"
-while true; do
-  state=$(aws athena get-query-execution --query-execution-id "$query" \\
-    --query QueryExecution.Status.State --output text)
-  case "$state" in
-    SUCCEEDED) exit 0 ;;
-    FAILED|CANCELLED) echo "Athena query $query: $state" >&2; exit 1 ;;
-  esac
-  sleep 5
+for i in $(seq 1 "$STATEMENTS"); do
+  sql="STATEMENT_$i"
+  query=$(aws athena start-query-execution --query-string "${!sql}" --work-group "$WORKGROUP" \\
+    --query QueryExecutionId --output text)
+  echo "started Athena query $query"
+  while true; do
+    state=$(aws athena get-query-execution --query-execution-id "$query" \\
+      --query QueryExecution.Status.State --output text)
+    case "$state" in
+      SUCCEEDED) break ;;
+      FAILED|CANCELLED) echo "Athena query $query: $state" >&2; exit 1 ;;
+    esac
+    sleep 5
+  done
 done
 ''',
 }
@@ -263,7 +266,10 @@ class Steps:
         elif runtime == "lambda":
             env += [{"name": "JOB", "value": job}, {"name": "ARGUMENTS", "value": json.dumps(arguments)}]
         elif runtime == "athena":
-            env += [{"name": "SQL", "value": self.workflow.text(self.athena_sql(task), inputs)},
+            statements = self.athena_sql(task)
+            env += [{"name": "STATEMENTS", "value": str(len(statements))},
+                    *({"name": f"STATEMENT_{i}", "value": self.workflow.text(sql, inputs)}
+                      for i, sql in enumerate(statements, start=1)),
                     {"name": "WORKGROUP", "value": self.workflow.parameter("athena-workgroup",
                                                                            "the Athena workgroup", "primary")}]
         else:
@@ -279,24 +285,23 @@ class Steps:
         return {"container": {"image": AWS_CLI_IMAGE, "command": ["bash", "-c", AWS_RUNS[runtime]], "env": env,
                               "envFrom": [{"secretRef": {"name": "aws", "optional": True}}]}}
 
-    def athena_sql(self, task: t.Task) -> str:
+    def athena_sql(self, task: t.Task) -> list[str]:
+        """The Athena statements of a SQL task, run one after the other."""
         from sparklec.sql.tasks import TaskSql
 
         sql = TaskSql(self.pipeline, "athena", self.workflow.work_database)
         if isinstance(task, t.Transform):
-            return sql.transform(task)
+            return [sql.transform(task)]
         if isinstance(task, t.Write):
-            statements = sql.write(task)
-            if len(statements) > 1:
-                raise LoweringError([Diagnostic(
-                    code="E402", message=f"write `{task.name}` takes {len(statements)} Athena statements; "
-                                         "on Argo an Athena task runs one", span=task.span,
-                    help="use mode append, or run the task on Kubernetes (Spark) or Databricks")])
-            return statements[0]
+            return sql.write(task)
         if isinstance(task, t.RunSql):
-            return ";\n".join(sql.statements(task))
+            return sql.statements(task)
         assert isinstance(task, t.QualityCheck)
-        return sql.failures(task)
+        if task.severity == "warn":
+            return [sql.failures(task)]
+        message = f"{task.name}: rows fail the checks".replace("'", "")
+        return [f"SELECT CASE WHEN failures > 0 THEN fail('{message}') ELSE failures END AS failures "
+                f"FROM ({sql.failures(task)}) AS counted"]
 
     # --- notifications ------------------------------------------------------------------------
 

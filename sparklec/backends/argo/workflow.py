@@ -202,10 +202,10 @@ class WorkflowBuilder:
     def foreach(self, step: t.ForEach, inputs: list[str]) -> dict[str, Any]:
         """A template that runs the body once per item, at most `max_concurrency` at a time."""
         name = self.names(step.name)
-        inner = [*inputs, step.var]
+        inner = [*(v for v in inputs if v != step.var), step.var]  # an inner loop's variable hides an outer one
         body = self.dag(self.names(f"{step.name}-body"), step.body, inner)
         item: dict[str, Any] = {"name": "item", "template": body,
-                                "arguments": {"parameters": [*self.passed(inputs),
+                                "arguments": {"parameters": [*self.passed(inner[:-1]),
                                                              {"name": step.var, "value": "{{item}}"}]}}
         if step.items is not None:
             item["withItems"] = [v if isinstance(v, (int, float, str, bool)) else _string(v) for v in step.items]

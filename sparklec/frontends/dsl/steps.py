@@ -87,7 +87,8 @@ class StepBuilder(Leaves):
         return {k: str(v) for k, v in values.items() if k in ("cpu", "memory")}
 
     def artifact(self, node: Tree) -> Artifact:
-        name, path, place = node.children
+        name, path, *rest = node.children  # an artifact in the default repository has no place
+        place = rest[0] if rest else None
         fields: dict[str, Any] = {"name": self.name(name), "path": self.string(path)}
         if place is not None and place.data == "from_artifact":
             fields["source"] = f"{self.name(place.children[0])}.{self.name(place.children[1])}"
