@@ -169,3 +169,12 @@ def test_state_names_longer_than_aws_allows_are_errors(cli: Any, tmp_path: Path)
     result = cli(spk, "--backend", "stepfunctions", "-o", tmp_path / "out")
     assert result.code == 1 and "E405" in result.err and "at most 80" in result.err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_pipeline_that_cannot_fail_has_no_failure_handler(tmp_path: Path) -> None:
+    from sparklec.frontends.dsl import parse
+
+    project = parse('pipeline p {\n  alert "email://team@example.com"\n  task pause = wait 5s\n}\n')
+    write_atomically(lower(optimise(project), "stepfunctions", {}), tmp_path)
+    definition = load_json(tmp_path / "state_machine.json")
+    assert "Alert 1" not in definition["States"] and asl_problems([tmp_path / "state_machine.json"]) == ""

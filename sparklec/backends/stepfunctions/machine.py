@@ -87,8 +87,11 @@ class MachineBuilder:
     def definition(self) -> dict[str, Any]:
         top = Scope(states={}, top=True)
         self.names.update((START, READ_PARAMETERS, FAILED))
-        self.handler = self.failure_handler(top)
+        handlers = self.failure_tasks()
+        self.handler = handlers[0].name if handlers else FAILED
         entry = self.level(self.pipeline.steps, top, None) if self.pipeline.steps else self.done(top, "Nothing to do")
+        if self.handler in _targets(top.states):
+            self.failure_handler(top, handlers)
         defaults = {p.name: _json_value(p.default) for p in self.pipeline.parameters if p.default is not None}
         items = {s.name: [_json_value(i) for i in s.items] for s in t.walk(self.pipeline.steps)
                  if isinstance(s, t.ForEach) and s.items is not None}
@@ -103,17 +106,19 @@ class MachineBuilder:
         comment = f"Pipeline {self.pipeline.name}" + (f": {self.pipeline.description}" if self.pipeline.description else "")
         return {"Comment": comment, "StartAt": START, "States": states}
 
-    def failure_handler(self, top: Scope) -> str:
-        """The states a caught failure goes to: on-failure tasks, alerts, then `Failed`."""
-        top.states[FAILED] = {"Type": "Fail", "Error": "PipelineFailed", "CausePath": "$.error.Cause"}
-        entry = FAILED
+    def failure_tasks(self) -> tuple[t.Task, ...]:
+        """What runs when the pipeline fails: its on-failure tasks, then a notification per alert channel."""
         alerts = tuple(t.Notify(name=f"Alert {index}", channel=channel, subject=f"Pipeline {self.pipeline.name} failed")
                        for index, channel in enumerate(self.pipeline.alerts, start=1))
+        return (*self.pipeline.on_failure, *alerts)
+
+    def failure_handler(self, top: Scope, tasks: tuple[t.Task, ...]) -> None:
+        """The states a caught failure goes to: `tasks`, then `Failed` (only built when something fails there)."""
+        top.states[FAILED] = {"Type": "Fail", "Error": "PipelineFailed", "CausePath": "$.error.Cause"}
+        entry = FAILED
         handler_scope = Scope(states=top.states, top=False)
-        for task in reversed((*self.pipeline.on_failure, *alerts)):
-            fragment = self.integrations.task(task, handler_scope, failure=True)
-            entry = self.attach(fragment, handler_scope, entry)
-        return entry
+        for task in reversed(tasks):
+            entry = self.attach(self.integrations.task(task, handler_scope, failure=True), handler_scope, entry)
 
     def level(self, steps: Sequence[t.Step], scope: Scope, next_state: str | None) -> str:
         """Lower one level of steps; returns the name of its first state."""
@@ -277,6 +282,15 @@ def _produced(tree: Tree, graph: StepGraph) -> set[str]:
                 pending.extend((*step.then, *step.otherwise))
         return names
     return set().union(*(_produced(part, graph) for part in tree.parts))
+
+
+def _targets(states: dict[str, Any]) -> list[str]:
+    """Every state name the top-level states go to (Next, Default, Choices and Catch)."""
+    found = []
+    for state in states.values():
+        found += [state.get("Next", ""), state.get("Default", "")]
+        found += [rule["Next"] for rule in state.get("Choices", []) + state.get("Catch", [])]
+    return found
 
 
 def _link(state: dict[str, Any], next_state: str | None) -> None:

@@ -152,9 +152,9 @@ resource "aws_iam_role_policy" "state_machine" {
           "sns:Publish",
         ]
         Resource = [
+          "arn:${data.aws_partition.current.partition}:sns:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:customer-published",
           aws_sns_topic.data_company_com_topic.arn,
           "arn:${data.aws_partition.current.partition}:sns:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:pipeline-failure",
-          "arn:${data.aws_partition.current.partition}:sns:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:customer-published",
         ]
       },
       {

@@ -106,14 +106,6 @@ resource "aws_iam_role_policy" "state_machine" {
         Resource = "*"
       },
       {
-        Sid = "PublishNotifications"
-        Effect = "Allow"
-        Action = [
-          "sns:Publish",
-        ]
-        Resource = aws_sns_topic.data_eng_alerts_topic.arn
-      },
-      {
         Sid = "RunAthenaQueries"
         Effect = "Allow"
         Action = [
@@ -160,6 +152,14 @@ resource "aws_iam_role_policy" "state_machine" {
           "arn:${data.aws_partition.current.partition}:s3:::${var.data_bucket}",
           "arn:${data.aws_partition.current.partition}:s3:::${var.data_bucket}/*",
         ]
+      },
+      {
+        Sid = "PublishNotifications"
+        Effect = "Allow"
+        Action = [
+          "sns:Publish",
+        ]
+        Resource = aws_sns_topic.data_eng_alerts_topic.arn
       },
     ]
   })

@@ -110,14 +110,6 @@ resource "aws_iam_role_policy" "state_machine" {
         Resource = "*"
       },
       {
-        Sid = "PublishNotifications"
-        Effect = "Allow"
-        Action = [
-          "sns:Publish",
-        ]
-        Resource = aws_sns_topic.data_eng_alerts_topic.arn
-      },
-      {
         Sid = "RunGlueJobs"
         Effect = "Allow"
         Action = [
@@ -131,6 +123,14 @@ resource "aws_iam_role_policy" "state_machine" {
           "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:job/${var.add_provenance_glue_job}",
           "arn:${data.aws_partition.current.partition}:glue:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:job/${var.ingest_glue_job}",
         ]
+      },
+      {
+        Sid = "PublishNotifications"
+        Effect = "Allow"
+        Action = [
+          "sns:Publish",
+        ]
+        Resource = aws_sns_topic.data_eng_alerts_topic.arn
       },
     ]
   })

@@ -112,23 +112,23 @@ resource "aws_iam_role_policy" "state_machine" {
         Resource = "*"
       },
       {
-        Sid = "PublishNotifications"
-        Effect = "Allow"
-        Action = [
-          "sns:Publish",
-        ]
-        Resource = [
-          aws_sns_topic.data_alerts_topic.arn,
-          aws_sns_topic.monthly_report_topic.arn,
-        ]
-      },
-      {
         Sid = "DescribeEksCluster"
         Effect = "Allow"
         Action = [
           "eks:DescribeCluster",
         ]
         Resource = "arn:${data.aws_partition.current.partition}:eks:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:cluster/${var.eks_cluster_name}"
+      },
+      {
+        Sid = "PublishNotifications"
+        Effect = "Allow"
+        Action = [
+          "sns:Publish",
+        ]
+        Resource = [
+          aws_sns_topic.monthly_report_topic.arn,
+          aws_sns_topic.data_alerts_topic.arn,
+        ]
       },
     ]
   })
@@ -139,13 +139,13 @@ resource "aws_cloudwatch_log_group" "state_machine" {
   retention_in_days = 30
 }
 
-resource "aws_sns_topic" "data_alerts_topic" {
-  name = "${local.name}-data-alerts-topic"
+resource "aws_sns_topic" "monthly_report_topic" {
+  name = "${local.name}-monthly-report-topic"
   tags = local.tags
 }
 
-resource "aws_sns_topic" "monthly_report_topic" {
-  name = "${local.name}-monthly-report-topic"
+resource "aws_sns_topic" "data_alerts_topic" {
+  name = "${local.name}-data-alerts-topic"
   tags = local.tags
 }
 
