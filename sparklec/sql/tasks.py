@@ -12,6 +12,7 @@ OVERWRITE and MERGE INTO.
 
 from __future__ import annotations
 
+import json
 import re
 
 import sqlglot
@@ -22,12 +23,15 @@ from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.pipeline import Pipeline
+from sparklec.ir.serialize import to_data
 from sparklec.sql import DIALECTS, Relation, chain_steps
 from sparklec.sql.checks import failing_rows
 from sparklec.sql.ops import column, identifier
 from sparklec.sql.user_sql import parse_query
 
 _PLACEHOLDER = "__sparklec_relation_{}__"
+SQL_KINDS = ("transform", "write", "quality_check", "run_sql")
+"""The task kinds whose work is SQL statements."""
 
 
 class TaskSql:
@@ -167,3 +171,31 @@ class TaskSql:
                     help="run the task on `runtime databricks`")])
             result.append(statement if isinstance(tree, exp.Command) else self.text(tree))
         return result
+
+    def task_statements(self, task: t.Task) -> list[str]:
+        """The statements of a transform, write or SQL task; for a check, the query counting failing rows."""
+        if isinstance(task, t.Transform):
+            return [self.transform(task)]
+        if isinstance(task, t.Write):
+            return self.write(task)
+        if isinstance(task, t.RunSql):
+            return self.statements(task)
+        assert isinstance(task, t.QualityCheck)
+        return [self.failures(task)]
+
+    def job_arguments(self, task: t.Task) -> dict[str, str]:
+        """What a job that runs `task` elsewhere receives: its kind, the task as sparklec IR JSON (`spec`),
+        the tables it reads (`input`, `input_2`, ...) and writes (`target`) and, for SQL tasks whose
+        columns are known well enough, the SQL to run (`sql`)."""
+        arguments = {"task": t.kind_name(task), "spec": json.dumps(to_data(task), sort_keys=True)}
+        for index, relation in enumerate(task.reads()):
+            arguments["input" if index == 0 else f"input_{index + 1}"] = self.text(self.table(relation))
+        if task.produces_relation and not isinstance(task, t.Transform):
+            arguments["target"] = self.text(self.table(task.name))
+        if t.kind_name(task) in SQL_KINDS:
+            try:
+                arguments["sql"] = ";\n".join(self.task_statements(task))
+            except LoweringError as error:
+                if any(d.code != "E402" for d in error.diagnostics):
+                    raise
+        return arguments

@@ -19,7 +19,7 @@ from sparklec.backends.argo.names import sanitise
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.policy import RUNTIME_KINDS, Retry
-from sparklec.ir.serialize import to_data
+from sparklec.sql.tasks import SQL_KINDS, TaskSql
 
 if TYPE_CHECKING:
     from sparklec.backends.argo.workflow import WorkflowBuilder
@@ -28,7 +28,6 @@ SPARK_IMAGE = "spark:3.5.3"
 PYTHON_IMAGE = "python:3.12-slim"
 AWS_CLI_IMAGE = "amazon/aws-cli:2.15.51"
 CURL_IMAGE = "curlimages/curl:8.10.1"
-SQL_KINDS = ("transform", "write", "quality_check", "run_sql")
 REMOTE = ("databricks", "glue", "emr_serverless", "lambda", "athena")
 """Runtimes outside the cluster: a pod starts the work there and waits for it."""
 
@@ -195,19 +194,12 @@ class Steps:
     # --- SQL on Spark ---------------------------------------------------------------------------
 
     def sql(self, task: t.Task) -> str:
-        sql = self.workflow.sql
-        if isinstance(task, t.Transform):
-            return sql.transform(task)
-        if isinstance(task, t.Write):
-            return ";\n".join(sql.write(task))
-        if isinstance(task, t.RunSql):
-            return ";\n".join(sql.statements(task))
-        assert isinstance(task, t.QualityCheck)
-        failures = sql.failures(task)
-        if task.severity == "warn":
-            return failures
-        message = f"{task.name}: rows fail the checks".replace("'", "")
-        return f"SELECT assert_true(failures = 0, '{message}') FROM ({failures}) AS counted"
+        """Spark SQL for `spark-sql -e`: a failed check (severity error) stops it with `assert_true`."""
+        statements = self.workflow.sql.task_statements(task)
+        if isinstance(task, t.QualityCheck) and task.severity != "warn":
+            message = f"{task.name}: rows fail the checks".replace("'", "")
+            return f"SELECT assert_true(failures = 0, '{message}') FROM ({statements[0]}) AS counted"
+        return ";\n".join(statements)
 
     def jdbc_ingest(self, task: t.Ingest) -> str:
         """Read the source table through Spark's JDBC source, credentials from the environment."""
@@ -233,24 +225,8 @@ class Steps:
 
     # --- remote runtimes ------------------------------------------------------------------------
 
-    def arguments(self, task: t.Task) -> dict[str, str]:
-        """What a remote job receives: the task's kind, the task as IR JSON, its tables and SQL."""
-        sql = self.workflow.sql
-        arguments = {"task": t.kind_name(task), "spec": json.dumps(to_data(task), sort_keys=True)}
-        for index, relation in enumerate(task.reads()):
-            arguments["input" if index == 0 else f"input_{index + 1}"] = sql.text(sql.table(relation))
-        if task.produces_relation and not isinstance(task, t.Transform):
-            arguments["target"] = sql.text(sql.table(task.name))
-        if t.kind_name(task) in SQL_KINDS:
-            try:
-                arguments["sql"] = self.sql(task)
-            except LoweringError as error:
-                if any(d.code != "E402" for d in error.diagnostics):
-                    raise
-        return arguments
-
     def remote(self, task: t.Task, runtime: str, inputs: list[str]) -> dict[str, Any]:
-        arguments = {k: self.workflow.text(v, inputs) for k, v in self.arguments(task).items()}
+        arguments = {k: self.workflow.text(v, inputs) for k, v in self.workflow.sql.job_arguments(task).items()}
         job = self.workflow.parameter(f"{task.name}-{'job-id' if runtime == 'databricks' else 'job'}",
                                       f"the {runtime.replace('_', ' ')} job that runs `{task.name}`")
         if runtime == "databricks":
@@ -286,22 +262,13 @@ class Steps:
                               "envFrom": [{"secretRef": {"name": "aws", "optional": True}}]}}
 
     def athena_sql(self, task: t.Task) -> list[str]:
-        """The Athena statements of a SQL task, run one after the other."""
-        from sparklec.sql.tasks import TaskSql
-
-        sql = TaskSql(self.pipeline, "athena", self.workflow.work_database)
-        if isinstance(task, t.Transform):
-            return [sql.transform(task)]
-        if isinstance(task, t.Write):
-            return sql.write(task)
-        if isinstance(task, t.RunSql):
-            return sql.statements(task)
-        assert isinstance(task, t.QualityCheck)
-        if task.severity == "warn":
-            return [sql.failures(task)]
-        message = f"{task.name}: rows fail the checks".replace("'", "")
-        return [f"SELECT CASE WHEN failures > 0 THEN fail('{message}') ELSE failures END AS failures "
-                f"FROM ({sql.failures(task)}) AS counted"]
+        """The Athena statements of a SQL task, run one after the other; a failed check calls `fail`."""
+        statements = TaskSql(self.pipeline, "athena", self.workflow.work_database).task_statements(task)
+        if isinstance(task, t.QualityCheck) and task.severity != "warn":
+            message = f"{task.name}: rows fail the checks".replace("'", "")
+            return [f"SELECT CASE WHEN failures > 0 THEN fail('{message}') ELSE failures END AS failures "
+                    f"FROM ({statements[0]}) AS counted"]
+        return statements
 
     # --- notifications ------------------------------------------------------------------------
 

@@ -18,13 +18,13 @@ from collections import defaultdict
 from typing import Any
 
 from sparklec.backends.argo.names import Names, sanitise
-from sparklec.backends.argo.steps import REMOTE, SQL_KINDS, Steps
+from sparklec.backends.argo.steps import REMOTE, Steps
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.graph import StepGraph, dataset_writers
 from sparklec.ir.pipeline import Pipeline
 from sparklec.ir.policy import Artifact
-from sparklec.sql.tasks import TaskSql
+from sparklec.sql.tasks import SQL_KINDS, TaskSql
 
 API_VERSION = "argoproj.io/v1alpha1"
 ARGO_STATUS = {"succeeded": "Succeeded", "failed": "Failed", "skipped": "Skipped", "error": "Error"}

@@ -12,7 +12,6 @@ generated README).  Containers and scripts run the image the pipeline names.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,6 @@ from sparklec.backends.stepfunctions.stack import TaskDefinition, logical_id
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.policy import RUNTIME_KINDS, Policy, Retry
-from sparklec.ir.serialize import to_data
 
 if TYPE_CHECKING:
     from sparklec.backends.stepfunctions.machine import MachineBuilder, Scope
@@ -218,15 +216,9 @@ class Integrations:
     def athena(self, task: t.Task, scope: Scope) -> Fragment:
         sql = self.sql["athena"]
         self.allow_athena()
-        if isinstance(task, t.Transform):
-            statements = [sql.transform(task)]
-        elif isinstance(task, t.Write):
-            statements = sql.write(task)
-        elif isinstance(task, t.RunSql):
-            statements = sql.statements(task)
-        else:
-            assert isinstance(task, t.QualityCheck)
+        if isinstance(task, t.QualityCheck):
             return self.athena_check(task, sql.failures(task), scope)
+        statements = sql.task_statements(task)
         states: dict[str, Any] = {}
         names = [self.machine.name(task.name, task.span, synthetic=False)]
         names += [self.machine.name(f"{task.name}: statement {i}") for i in range(2, len(statements) + 1)]
@@ -399,37 +391,9 @@ class Integrations:
 
     # --- jobs -------------------------------------------------------------------------------
 
-    def arguments(self, task: t.Task) -> dict[str, str]:
-        """What the job of `task` receives: its kind, the task as sparklec IR JSON (`spec`), the tables it
-        reads and writes, and — for SQL tasks whose columns are known well enough — the Spark SQL to run."""
-        sql = self.sql["databricks"]
-        arguments = {"task": t.kind_name(task), "spec": json.dumps(to_data(task), sort_keys=True)}
-        for index, relation in enumerate(task.reads()):
-            arguments["input" if index == 0 else f"input_{index + 1}"] = sql.text(sql.table(relation))
-        if task.produces_relation and not isinstance(task, t.Transform):
-            arguments["target"] = sql.text(sql.table(task.name))
-        if isinstance(task, SQL_KINDS):
-            try:
-                arguments["sql"] = self.job_sql(task)
-            except LoweringError as error:
-                if any(d.code != "E402" for d in error.diagnostics):
-                    raise
-        return arguments
-
-    def job_sql(self, task: t.Task) -> str:
-        sql = self.sql["databricks"]
-        if isinstance(task, t.Transform):
-            return sql.transform(task)
-        if isinstance(task, t.Write):
-            return ";\n".join(sql.write(task))
-        if isinstance(task, t.RunSql):
-            return ";\n".join(sql.statements(task))
-        assert isinstance(task, t.QualityCheck)
-        return sql.failures(task)
-
     def job(self, task: t.Task, runtime: str, scope: Scope) -> Fragment:
         name = self.machine.name(task.name, task.span, synthetic=False)
-        arguments = self.arguments(task)
+        arguments = self.sql["databricks"].job_arguments(task)
         if runtime == "databricks":
             return self.databricks(task, name, arguments, scope)
         if runtime == "glue":
