@@ -27,6 +27,22 @@ PLUGIN = Path(__file__).parent / "plugin_package"
 EXAMPLE_CONFIGS = sorted(p for p in (EXAMPLES / "sparkle").rglob("*") if p.suffix in (".json", ".yaml", ".yml"))
 
 
+COMPILED_SOURCES = {**{p.stem: p for p in sorted((EXAMPLES / "dsl").glob("*.spk"))},
+                    "sparkle": EXAMPLES / "sparkle", "shared": SHARED / "sparkle-configs"}
+"""Every example and both shared configs: what each backend's tests compile."""
+
+
+def compile_sources(root: Path, backend: str) -> Path:
+    """Compile every source in `COMPILED_SOURCES` with `backend`, into a folder per source under `root`."""
+    from sparklec.compiler.driver import load, lower, optimise
+    from sparklec.compiler.output import write_atomically
+
+    for name, path in COMPILED_SOURCES.items():
+        project, _ = load([path], environ={})
+        write_atomically(lower(optimise(project), backend, {}), root / name)
+    return root
+
+
 class CliResult:
     def __init__(self, code: int, out: str, err: str):
         self.code, self.out, self.err = code, out, err

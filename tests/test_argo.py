@@ -15,7 +15,7 @@ import yaml
 from hypothesis import given, settings
 
 from argo_harness import NAME, problems
-from conftest import EXAMPLES, SHARED
+from conftest import COMPILED_SOURCES, EXAMPLES, compile_sources
 from sparklec.backends.argo.names import sanitise
 from sparklec.compiler.driver import load, lower, optimise
 from sparklec.compiler.output import write_atomically
@@ -26,17 +26,13 @@ from sparklec.ir.policy import RUNTIME_KINDS
 from sparklec.testing import projects
 from stepfunctions_harness import shell_problems
 
-SOURCES = {**{p.stem: p for p in sorted((EXAMPLES / "dsl").glob("*.spk"))},
-           "sparkle": EXAMPLES / "sparkle", "shared": SHARED / "sparkle-configs"}
+SOURCES = COMPILED_SOURCES
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("argo")
-    for name, path in SOURCES.items():
-        project, _ = load([path], environ={})
-        write_atomically(lower(optimise(project), "argo", {}), root / name)
-    return root
+    """Every example (and both shared configs), compiled once into one folder per source."""
+    return compile_sources(tmp_path_factory.mktemp("argo"), "argo")
 
 
 def test_every_manifest_passes_the_strict_schemas_and_the_reference_checks(generated: Path) -> None:

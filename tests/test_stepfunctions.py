@@ -16,7 +16,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import EXAMPLES, SHARED
+from conftest import COMPILED_SOURCES, EXAMPLES, compile_sources
 from sparklec.compiler.driver import load, lower, optimise
 from sparklec.compiler.output import write_atomically
 from sparklec.ir import Project
@@ -25,18 +25,13 @@ from stepfunctions_harness import (
     INTEGRATIONS, asl_problems, cfn_lint_problems, load as load_json, resources, shell_problems,
 )
 
-SOURCES = {**{p.stem: p for p in sorted((EXAMPLES / "dsl").glob("*.spk"))},
-           "sparkle": EXAMPLES / "sparkle", "shared": SHARED / "sparkle-configs"}
+SOURCES = COMPILED_SOURCES
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every example (and both shared configs), compiled once into one folder per source."""
-    root = tmp_path_factory.mktemp("stepfunctions")
-    for name, path in SOURCES.items():
-        project, _ = load([path], environ={})
-        write_atomically(lower(optimise(project), "stepfunctions", {}), root / name)
-    return root
+    return compile_sources(tmp_path_factory.mktemp("stepfunctions"), "stepfunctions")
 
 
 def test_every_definition_passes_asl_validator(generated: Path) -> None:
