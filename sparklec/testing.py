@@ -32,7 +32,7 @@ from sparklec.ir import (
 )
 from sparklec.ir import transformers as tf
 from sparklec.ir.tasks import kind_name
-from sparklec.ir.policy import ARTIFACT_STORES, RUNTIME_KINDS, RUNTIMES
+from sparklec.ir.policy import ARTIFACT_STORES, RUNTIMES, can_run
 from sparklec.ir.transformers import Schema
 
 Draw = Callable[[st.SearchStrategy[Any]], Any]
@@ -181,7 +181,7 @@ class _PipelineBuilder:
         """A random task whose runtime, if it has one, can run it."""
         task = self._task(after, nested)
         runtime = task.policy.runtime
-        if runtime is not None and kind_name(task) not in RUNTIME_KINDS[runtime]:
+        if runtime is not None and not can_run(runtime, kind_name(task)):
             task = attrs.evolve(task, policy=attrs.evolve(task.policy, runtime=None))
         return task
 

@@ -22,7 +22,7 @@ from sparklec.compiler.output import write_atomically
 from sparklec.ir import Pipeline, Project
 from sparklec.ir import tasks as t
 from sparklec.ir.graph import levels
-from sparklec.ir.policy import RUNTIME_KINDS
+from sparklec.ir.policy import Policy
 from sparklec.testing import projects
 from stepfunctions_harness import shell_problems
 
@@ -136,24 +136,22 @@ def check_pipeline(pipeline: Pipeline, spec: dict[str, Any]) -> None:
         assert templates.count(sanitise(task.name)) == 1 and len(uses) == 1, task.name
 
 
-def needs_a_job_runtime(step: t.Step, default: str | None) -> bool:
-    if not isinstance(step, (t.Train, t.Score, t.SelectModel, t.Ingest)) or step.policy.runtime:
-        return False
-    if default is not None and t.kind_name(step) in RUNTIME_KINDS.get(default, ()):
+def needs_a_job_runtime(step: t.Step, defaults: Policy) -> bool:
+    if not isinstance(step, (t.Train, t.Score, t.SelectModel, t.Ingest)) or t.runtime_of(step, defaults):
         return False
     return not (isinstance(step, t.Ingest) and step.ingestor.startswith("jdbc"))
 
 
-def with_job_runtimes(steps: tuple[t.Step, ...], default: str | None) -> tuple[t.Step, ...]:
+def with_job_runtimes(steps: tuple[t.Step, ...], defaults: Policy) -> tuple[t.Step, ...]:
     """Jobs Kubernetes cannot run by itself (training, scoring, non-JDBC ingestion) on Glue."""
     result: list[t.Step] = []
     for step in steps:
         if isinstance(step, t.ForEach):
-            step = attrs.evolve(step, body=with_job_runtimes(step.body, default))
+            step = attrs.evolve(step, body=with_job_runtimes(step.body, defaults))
         elif isinstance(step, t.Branch):
-            step = attrs.evolve(step, then=with_job_runtimes(step.then, default),
-                                otherwise=with_job_runtimes(step.otherwise, default))
-        elif needs_a_job_runtime(step, default):
+            step = attrs.evolve(step, then=with_job_runtimes(step.then, defaults),
+                                otherwise=with_job_runtimes(step.otherwise, defaults))
+        elif needs_a_job_runtime(step, defaults):
             step = attrs.evolve(step, policy=attrs.evolve(step.policy, runtime="glue"))
         result.append(step)
     return tuple(result)
@@ -163,7 +161,7 @@ def with_job_runtimes(steps: tuple[t.Step, ...], default: str | None) -> tuple[t
 @given(projects(max_pipelines=2, max_steps=8))
 def test_dags_keep_exactly_the_ir_order_and_every_task_once(project: Project) -> None:
     project = attrs.evolve(project, pipelines=tuple(
-        attrs.evolve(p, steps=with_job_runtimes(p.steps, p.defaults.runtime)) for p in project.pipelines))
+        attrs.evolve(p, steps=with_job_runtimes(p.steps, p.defaults)) for p in project.pipelines))
     project = optimise(project)
     artifacts = lower(project, "argo", {})
     folder = "" if len(project.pipelines) == 1 else "{}/"

@@ -25,6 +25,16 @@ def dataset_writers(pipeline: Pipeline) -> dict[str, list[str]]:
     return writers
 
 
+def relation_readers(pipeline: Pipeline) -> dict[str, list[Task]]:
+    """Relation name → the tasks in `pipeline` that read it."""
+    readers: dict[str, list[Task]] = {}
+    for step in walk(pipeline.steps):
+        if isinstance(step, Task):
+            for relation in step.reads():
+                readers.setdefault(relation, []).append(step)
+    return readers
+
+
 def dependencies(step: Step, writers: dict[str, list[str]]) -> list[str]:
     """Every name `step` or a step inside it waits for, in source order."""
     names: list[str] = []

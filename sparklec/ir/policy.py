@@ -20,6 +20,11 @@ RUNTIME_KINDS: dict[str, tuple[str, ...]] = {
     "lambda": _JOBS, "athena": _SQL, "databricks": _SQL + _JOBS, "k8s": (*_CONTAINERS, "kubernetes_resource"),
 }
 """Runtime → the task kinds it can run.  Other kinds (notify, wait, approval) need no runtime."""
+
+
+def can_run(runtime: str | None, kind: str) -> bool:
+    """Whether `runtime` runs tasks of `kind` (a snake-case kind name such as ``quality_check``)."""
+    return runtime is not None and kind in RUNTIME_KINDS.get(runtime, ())
 ARTIFACT_STORES: tuple[str, ...] = ("s3", "gcs", "azure", "artifactory", "http")
 
 

@@ -15,7 +15,7 @@ from typing import Literal, Union
 
 import attrs
 
-from sparklec.ir.policy import Artifact, Policy
+from sparklec.ir.policy import Artifact, Policy, can_run
 from sparklec.compiler.diagnostics import RefSpans, Span, ref_spans_field, span_field
 from sparklec.ir.transformers import Op
 from sparklec.ir.values import Column, Scalar, Setting, Value
@@ -423,6 +423,12 @@ Step = Union[Task, ForEach, Branch]
 def kind_name(step: Step) -> str:
     """The snake-case kind of a step: ``quality_check``, ``run_sql``, ``foreach``, ..."""
     return "foreach" if isinstance(step, ForEach) else re.sub(r"(?<!^)(?=[A-Z])", "_", type(step).__name__).lower()
+
+
+def runtime_of(task: Task, defaults: Policy) -> str | None:
+    """Where `task` runs: its own runtime, else the pipeline's default when that can run it (None: neither)."""
+    kind = kind_name(task)
+    return next((r for r in (task.policy.runtime, defaults.runtime) if can_run(r, kind)), None)
 
 
 def bodies(step: Step) -> tuple[tuple[Step, ...], ...]:

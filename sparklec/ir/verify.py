@@ -21,7 +21,7 @@ from sparklec.ir.pipeline import (
     ALERT_SCHEMES, ENVS, EXPOSURE_TYPES, MATURITIES, OBJECT_STORES, PARAM_TYPES, PIPELINE_TYPES, Pipeline, Project,
     ObjectCreatedTrigger,
 )
-from sparklec.ir.policy import ARTIFACT_STORES, RETRY_ON, RUNTIME_KINDS, RUNTIMES, Policy
+from sparklec.ir.policy import ARTIFACT_STORES, RETRY_ON, RUNTIME_KINDS, RUNTIMES, Policy, can_run
 from sparklec.compiler.diagnostics import Span
 from sparklec.ir.tasks import (
     CHECK_SEVERITIES, COMPARISONS, K8S_ACTIONS, SCHEMA_CHANGES, WRITE_MODES, AllOf, AnyOf, Branch, Compare,
@@ -251,9 +251,8 @@ class _PipelineVerifier:
     def _task(self, task: Task) -> None:
         self._policy(task.policy)
         runtime, kind = task.policy.runtime, kind_name(task)
-        if runtime in RUNTIME_KINDS and kind not in RUNTIME_KINDS[runtime] and any(
-                kind in kinds for kinds in RUNTIME_KINDS.values()):
-            able = [r for r, kinds in RUNTIME_KINDS.items() if kind in kinds]
+        able = [r for r in RUNTIME_KINDS if can_run(r, kind)]
+        if runtime in RUNTIME_KINDS and able and not can_run(runtime, kind):
             self.error("E209", f"runtime `{runtime}` cannot run {kind.replace('_', ' ')} task `{task.name}`",
                        task.policy.span or task.span, f"use one of: {', '.join(able)}")
         for relation in task.reads():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
 import sqlglot
 from sqlglot import exp
@@ -32,6 +33,15 @@ from sparklec.sql.user_sql import parse_query
 _PLACEHOLDER = "__sparklec_relation_{}__"
 SQL_KINDS = ("transform", "write", "quality_check", "run_sql")
 """The task kinds whose work is SQL statements."""
+
+
+def inlinable_transforms(pipeline: Pipeline, readers: dict[str, list[t.Task]],
+                         runs_sql_here: Callable[[t.Task], bool]) -> frozenset[str]:
+    """Transforms that need no view: they run SQL where all their readers do, and no exposure names them."""
+    exposed = {name for exposure in pipeline.exposures for name in exposure.depends_on}
+    return frozenset(task.name for task in t.walk(pipeline.steps)
+                     if isinstance(task, t.Transform) and task.name not in exposed and runs_sql_here(task)
+                     and readers.get(task.name) and all(runs_sql_here(r) for r in readers[task.name]))
 
 
 class TaskSql:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sparklec.backends.argo.names import sanitise
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
-from sparklec.ir.policy import RUNTIME_KINDS, Retry
+from sparklec.ir.policy import Retry
 from sparklec.sql.tasks import SQL_KINDS, TaskSql
 
 if TYPE_CHECKING:
@@ -121,11 +121,7 @@ class Steps:
 
     def runtime(self, task: t.Task) -> str:
         """The task's runtime, else the pipeline's when it can run the task, else Kubernetes."""
-        kind = t.kind_name(task)
-        for runtime in (task.policy.runtime, self.pipeline.defaults.runtime):
-            if runtime is not None and kind in RUNTIME_KINDS[runtime]:
-                return runtime
-        return "k8s"
+        return t.runtime_of(task, self.pipeline.defaults) or "k8s"
 
     def template(self, task: t.Task, name: str, inputs: list[str]) -> dict[str, Any]:
         """The template of `task` named `name`; `inputs` are the loop variables it receives."""

@@ -21,10 +21,10 @@ from sparklec.backends.argo.names import Names, sanitise
 from sparklec.backends.argo.steps import REMOTE, Steps
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
-from sparklec.ir.graph import StepGraph, dataset_writers
+from sparklec.ir.graph import StepGraph, dataset_writers, relation_readers
 from sparklec.ir.pipeline import Pipeline
 from sparklec.ir.policy import Artifact
-from sparklec.sql.tasks import SQL_KINDS, TaskSql
+from sparklec.sql.tasks import SQL_KINDS, TaskSql, inlinable_transforms
 
 API_VERSION = "argoproj.io/v1alpha1"
 ARGO_STATUS = {"succeeded": "Succeeded", "failed": "Failed", "skipped": "Skipped", "error": "Error"}
@@ -42,7 +42,9 @@ class WorkflowBuilder:
         self.work_database = options.get("database") or re.sub(r"[^a-z0-9_]", "_", pipeline.name.lower())
         self.writers = dataset_writers(pipeline)
         self.steps = Steps(self)
-        self.sql = TaskSql(pipeline, "databricks", self.work_database, self.inlined())
+        self.sql = TaskSql(pipeline, "databricks", self.work_database, inlinable_transforms(
+            pipeline, relation_readers(pipeline),
+            lambda task: t.kind_name(task) in SQL_KINDS and self.steps.runtime(task) not in REMOTE))
         self.templates: list[dict[str, Any]] = []
         self.parameters: dict[str, dict[str, Any]] = {}
         self.secrets: dict[str, str] = {}
@@ -51,22 +53,6 @@ class WorkflowBuilder:
             if parameter.default is not None:
                 entry["value"] = _string(parameter.default)
             self.parameters[parameter.name] = entry
-
-    def inlined(self) -> frozenset[str]:
-        """Transforms whose every reader is Spark SQL in the cluster: their query goes into the readers."""
-        readers: dict[str, list[t.Task]] = defaultdict(list)
-        for task in t.walk(self.pipeline.steps):
-            if isinstance(task, t.Task):
-                for relation in task.reads():
-                    readers[relation].append(task)
-
-        def local_sql(task: t.Task) -> bool:
-            return t.kind_name(task) in SQL_KINDS and self.steps.runtime(task) not in REMOTE
-
-        exposed = {name for exposure in self.pipeline.exposures for name in exposure.depends_on}
-        return frozenset(task.name for task in t.walk(self.pipeline.steps)
-                         if isinstance(task, t.Transform) and local_sql(task) and task.name not in exposed
-                         and readers[task.name] and all(local_sql(r) for r in readers[task.name]))
 
     # --- values -------------------------------------------------------------------------------
 

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import yaml
 
-from sparklec.sql.tasks import TaskSql
+from sparklec.ir.graph import relation_readers
+from sparklec.sql.tasks import TaskSql, inlinable_transforms
 from sparklec.backends.stepfunctions.stack import TaskDefinition, logical_id
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
-from sparklec.ir.policy import RUNTIME_KINDS, Policy, Retry
+from sparklec.ir.policy import Policy, Retry
 
 if TYPE_CHECKING:
     from sparklec.backends.stepfunctions.machine import MachineBuilder, Scope
@@ -70,17 +71,9 @@ class Integrations:
         self.stack = machine.stack
         self.pipeline = machine.pipeline
         self.work_database = machine.options.get("database") or re.sub(r"[^a-z0-9_]", "_", self.pipeline.name.lower())
-        self.readers: dict[str, list[t.Task]] = {}
-        for task in t.walk(self.pipeline.steps):
-            if isinstance(task, t.Task):
-                for relation in task.reads():
-                    self.readers.setdefault(relation, []).append(task)
-        exposed = {name for exposure in self.pipeline.exposures for name in exposure.depends_on}
-        self.inlined = frozenset(
-            task.name for task in t.walk(self.pipeline.steps)
-            if isinstance(task, t.Transform) and task.name not in exposed and self.readers.get(task.name)
-            and self.runtime(task) == "athena"
-            and all(isinstance(r, SQL_KINDS) and self.runtime(r) == "athena" for r in self.readers[task.name]))
+        self.readers = relation_readers(self.pipeline)
+        self.inlined = inlinable_transforms(self.pipeline, self.readers, lambda task: isinstance(
+            task, SQL_KINDS) and self.runtime(task) == "athena")
         self.sql = {dialect: TaskSql(self.pipeline, dialect, self.work_database, self.inlined)
                     for dialect in ("athena", "databricks")}
 
@@ -89,11 +82,8 @@ class Integrations:
     def runtime(self, task: t.Task) -> str:
         """The task's own runtime (the verifier made sure it can run the task), else the pipeline's default
         when that can run it, else the default for the kind."""
-        kind = t.kind_name(task)
-        for runtime in (task.policy.runtime, self.pipeline.defaults.runtime):
-            if runtime is not None and kind in RUNTIME_KINDS[runtime]:
-                return runtime
-        return next(runtime for kinds, runtime in DEFAULT_RUNTIMES if isinstance(task, kinds))
+        return t.runtime_of(task, self.pipeline.defaults) or next(
+            runtime for kinds, runtime in DEFAULT_RUNTIMES if isinstance(task, kinds))
 
     def task(self, task: t.Task, scope: Scope, failure: bool = False) -> Fragment:
         """The states of `task`; in the failure handler (`failure`) a notification tells what failed."""
@@ -304,7 +294,7 @@ class Integrations:
         self.stack.parameter("SecurityGroups", "Comma-separated security group ids for Fargate tasks",
                              type="CommaDelimitedList")
         cpu, memory = _fargate_size(task.policy.over(self.pipeline.defaults))
-        definition = self.stack.task_definition(task.name, TaskDefinition(
+        definition = self.stack.task_definition(TaskDefinition(
             name=logical_id(task.name, "TaskDefinition"), image=image, command=command, environment=environment,
             cpu=str(cpu), memory=str(memory)))
         parameters: dict[str, Any] = {
