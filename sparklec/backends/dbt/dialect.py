@@ -66,8 +66,9 @@ class _Generator(DatabricksGenerator):
 
     def sql(self, expression: Any, key: str | None = None, comment: bool = True) -> str:
         node = expression.args.get(key) if key and isinstance(expression, exp.Expr) else expression
-        if isinstance(node, exp.Expr) and MACRO in node.meta:
-            name, arguments = node.meta[MACRO]
+        macro = node.meta_get(MACRO) if isinstance(node, exp.Expr) else None
+        if macro is not None:
+            name, arguments = macro
             first, *rest = arguments.items()
             return self.call(name, self.value(first[1]), *(f"{k}={self.value(v)}" for k, v in rest))
         return super().sql(expression, key, comment)
@@ -143,7 +144,7 @@ def _table(generator: _Generator, expression: exp.Expr) -> str:
 def per_target(query: exp.Expr) -> exp.Expr:
     """`query` with every piece of user SQL marked to be written per warehouse."""
     def mark(node: exp.Expr) -> exp.Expr:
-        if node.meta.get(USER_SQL) and not isinstance(node.parent, PerTarget):
+        if node.meta_get(USER_SQL) and not isinstance(node.parent, PerTarget):
             return PerTarget(this=node.copy())
         return node
     return query.transform(mark, copy=True)

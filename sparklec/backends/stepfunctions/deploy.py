@@ -220,12 +220,11 @@ class Templates:
 
     def cfn_value(self, placeholder: str) -> Any:
         if placeholder in self.stack.existing_topics:
-            name = self.stack.existing_topics[placeholder]
-            return {"Fn::Sub": f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{name}"}
+            return {"Fn::Sub": self.stack.existing_topics[placeholder]}
         if placeholder.endswith(".Arn"):
             return {"Fn::GetAtt": [placeholder.removesuffix(".Arn"), "Arn"]}
-        if self.stack.parameters.get(placeholder, None) is not None and \
-                self.stack.parameters[placeholder].type == "CommaDelimitedList":
+        parameter = self.stack.parameters.get(placeholder)
+        if parameter is not None and parameter.type == "CommaDelimitedList":
             return {"Fn::Join": [",", {"Ref": placeholder}]}
         return {"Ref": placeholder}
 
@@ -318,7 +317,7 @@ class Terraform:
         if name == "TaskExecutionRole" and arn:
             return "aws_iam_role.task_execution.arn"
         if name in self.stack.existing_topics:
-            return self.template(self.t.cfn_value(name)["Fn::Sub"])
+            return self.template(self.stack.existing_topics[name])
         parameter = self.stack.parameters[name]
         return f'join(",", var.{snake(name)})' if parameter.type == "CommaDelimitedList" else f"var.{snake(name)}"
 

@@ -63,7 +63,7 @@ class Stack:
     task_definitions: dict[str, TaskDefinition] = attrs.field(factory=dict)
     statements: dict[str, Statement] = attrs.field(factory=dict)
     existing_topics: dict[str, str] = attrs.field(factory=dict)
-    """Placeholder → name of an SNS topic that exists already (``sns://name``)."""
+    """Placeholder → ARN (an `Fn::Sub` string) of an SNS topic that exists already (``sns://name``)."""
     databricks_connection: bool = False
     ecs_rule: str | None = None
     """The managed EventBridge rule `.sync` integrations create (ECS, Batch, EMR Serverless)."""
@@ -90,16 +90,15 @@ class Stack:
         if channel.startswith("sns://"):
             name = channel.removeprefix("sns://")
             placeholder = logical_id(name, "Topic")
-            self.existing_topics[placeholder] = name
-            self.allow("PublishNotifications", ("sns:Publish",),
-                       f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{name}")
+            self.existing_topics[placeholder] = f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{name}"
+            self.allow("PublishNotifications", ("sns:Publish",), self.existing_topics[placeholder])
             return "${" + placeholder + "}"
         placeholder = logical_id(channel.split("://", 1)[-1], "Topic")
         self.topics.setdefault(placeholder, Topic(placeholder, channel))
         self.allow("PublishNotifications", ("sns:Publish",), "${" + placeholder + "}")
         return "${" + placeholder + "}"
 
-    def task_definition(self, task_name: str, definition: TaskDefinition) -> str:
+    def task_definition(self, definition: TaskDefinition) -> str:
         placeholder = definition.name
         self.task_definitions[placeholder] = definition
         return "${" + placeholder + "}"
