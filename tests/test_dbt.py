@@ -205,3 +205,44 @@ def test_two_checks_of_one_kind_on_one_column_get_distinct_test_names() -> None:
     tests = sources["sources"][0]["tables"][0]["columns"][0]["data_tests"]
     names = [body["name"] for test in tests for body in test.values()]
     assert names == ["p__check__accepted_values_status", "p__check__accepted_values_status_2"]
+
+
+def test_worked_examples_are_unit_tests_that_catch_a_wrong_expectation(tmp_path: Path) -> None:
+    text = (EXAMPLES / "dsl" / "customer_silver_daily.spk").read_text()
+    expected = '{ customer_id: 1, email: "ann.lee@example.com", phone: null }'
+    assert expected in text
+    wrong = tmp_path / "customer_silver_daily.spk"
+    wrong.write_text(text.replace(expected, expected.replace("ann.lee", "ann")))
+    test_name = "customers__duplicates_collapse_emails_are_cleaned_placeholders_become_null"
+    for source, status in ((EXAMPLES / "dsl" / "customer_silver_daily.spk", "pass"), (wrong, "fail")):
+        project = tmp_path / status
+        artifacts = generate([source], project)
+        assert "unit_tests:" in artifacts["models/customer_silver_daily/schema.yml"]
+        load_sources(project, project / "local.duckdb")
+        assert results(dbt(project, "test", "--select", "test_type:unit"))[test_name] == status
+
+
+def test_examples_dbt_cannot_unit_test_are_reported(tmp_path: Path) -> None:
+    from sparklec.compiler.driver import load, lower, optimise
+
+    spk = tmp_path / "p.spk"
+    spk.write_text("""pipeline p {
+  source raw = bronze.raw
+  task clean = from raw | standardize_nulls | drop_exact_duplicates {
+    example "nulls" {
+      given raw [
+        { id: 1, email: "N/A" },
+      ]
+      expect [
+        { id: 1, email: null },
+      ]
+    }
+  }
+}
+""")
+    project, _ = load([spk], environ={})
+    for fuse, reason in (("true", "looks up the columns of `raw`"), ("false", "its chain is several models")):
+        artifacts = lower(optimise(project), "dbt", {"fuse": fuse})
+        assert "unit_tests" not in artifacts["models/p/schema.yml"]
+        [note] = artifacts.notes
+        assert note.code == "W402" and reason in note.message and (note.span.line, note.span.column) == (4, 13)

@@ -1,12 +1,14 @@
 """Properties of the dbt backend, with dbt as the oracle: for random chains over messy data the table
-`dbt build` makes equals the chain's SQL run directly in DuckDB, and random pipelines run and test
-without errors."""
+`dbt build` makes equals the chain's SQL run directly in DuckDB (and that result, written as a worked
+example, is a passing dbt unit test), and random pipelines run and test without errors."""
 
 from __future__ import annotations
 
+import decimal
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import yaml
@@ -17,6 +19,8 @@ from messy_data import VALUES, Case, cases, create_table
 from sparklec.compiler.driver import lower, optimise
 from sparklec.compiler.output import write_atomically
 from sparklec.ir import Column, Dataset, Pipeline, Project, Transform, Write
+from sparklec.ir.tasks import Example, Given, Row
+from sparklec.ir.values import Setting
 from sparklec.sql import DIALECTS, Relation, chain_steps, with_ctes
 from sparklec.testing import pipelines
 
@@ -40,9 +44,12 @@ def test_dbt_builds_the_table_the_chain_computes(case: Case) -> None:
     create_table(connection, "src", schema, rows)
     query = with_ctes("src", chain_steps(Relation("src", schema), ops, DIALECTS["duckdb"]))
     expected = connection.execute(query.sql("duckdb")).fetchall()
+    output = [d[0] for d in connection.description or ()]
+    example = Example(name="the chain run in DuckDB", given=(Given(relation="raw", rows=_rows(
+        [c.name for c in schema], rows)),), expect=_rows(output, expected))
     pipeline = Pipeline(name="messy", datasets=(Dataset(name="raw", schema="bronze", table="raw", columns=schema),
                                                  Dataset(name="cleaned", schema="silver", table="cleaned")),
-                        steps=(Transform(name="clean", input="raw", steps=ops),
+                        steps=(Transform(name="clean", input="raw", steps=ops, examples=(example,)),
                                Write(name="store", input="clean", target="cleaned", mode="overwrite")))
     with tempfile.TemporaryDirectory() as folder:
         project_dir = Path(folder)
@@ -57,6 +64,16 @@ def test_dbt_builds_the_table_the_chain_computes(case: Case) -> None:
         built = connection.execute(f"SELECT * EXCLUDE ({', '.join(LOAD_COLUMNS)}) FROM silver.cleaned").fetchall()
         connection.close()
     assert Counter(built) == Counter(expected)
+    assert results(outcome)["cleaned__the_chain_run_in_duckdb"] == "pass", "the example is a passing unit test"
+
+
+def _rows(columns: list[str], rows: list[tuple[Any, ...]]) -> tuple[Row, ...]:
+    """Rows as example rows, written as a user writes them: dates and times as text, decimals as numbers."""
+    def scalar(value: Any) -> Any:
+        if isinstance(value, decimal.Decimal):
+            return float(value)
+        return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
+    return tuple(tuple(Setting(key=c, value=scalar(v)) for c, v in zip(columns, row, strict=True)) for row in rows)
 
 
 def _sample_row(columns: list[Column]) -> tuple[object, ...]:

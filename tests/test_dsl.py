@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import EXAMPLES, SHARED
 from sparklec import ir
@@ -26,6 +27,23 @@ def test_print_then_parse_is_the_identity(project: ir.Project) -> None:
     text = print_project(project)
     assert parse(text) == project
     assert print_project(parse(text)) == text, "the formatter is idempotent"
+
+
+ROW_LIST = tuple[tuple[ir.Setting, ...], ...]
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.text(max_size=12),
+                    st.floats(allow_nan=False, allow_infinity=False))
+ROWS = st.lists(st.dictionaries(st.text(min_size=1, max_size=8), SCALARS, max_size=4), max_size=3).map(
+    lambda rows: tuple(tuple(ir.Setting(key=k, value=v) for k, v in row.items()) for row in rows))
+
+
+@given(st.lists(st.tuples(st.text(max_size=20), ROWS, ROWS), max_size=3, unique_by=lambda e: e[0]))
+def test_worked_examples_print_and_parse_back(examples: list[tuple[str, ROW_LIST, ROW_LIST]]) -> None:
+    """Any names, unicode text and numbers in example rows survive printing."""
+    transform = ir.Transform(name="t", input="raw", examples=tuple(
+        ir.Example(name=name, given=(ir.Given(relation="raw", rows=given_rows),), expect=expected)
+        for name, given_rows, expected in examples))
+    project = ir.Project(name="p", pipelines=(ir.Pipeline(name="p", steps=(transform,)),))
+    assert parse(print_project(project)) == project
 
 
 @pytest.mark.parametrize("path", DSL_EXAMPLES, ids=lambda p: p.stem)
@@ -154,6 +172,7 @@ EXPECTED = {
     "cycle.spk": ("E203", 2, 8),
     "duplicate_task.spk": ("E201", 3, 8),
     "duration_without_unit.spk": ("E135", 2, 17),
+    "example_without_input_rows.spk": ("E218", 5, 13),
     "extra_brace.spk": ("E121", 4, 1),
     "given_twice.spk": ("E136", 6, 5),
     "group_without_name.spk": ("E134", 2, 23),

@@ -35,6 +35,8 @@ SAMPLES: list[object] = [
     ir.CustomTransformer(name="upper_name", sql="upper(name)"),
     ir.Ingest(name="ingest", ingestor="jdbc_postgres", source="public.customers"),
     ir.Transform(name="clean", input="raw", steps=(tf.DropExactDuplicates(),)),
+    ir.Given(relation="raw", rows=((ir.Setting(key="id", value=1),),)),
+    ir.Example(name="one row", given=(ir.Given(relation="raw", rows=()),), expect=((ir.Setting(key="id", value=1),),)),
     ir.Write(name="write", input="clean", target="raw", mode="merge", unique_key=("id",)),
     ir.NotNull(column_names=("id",)),
     ir.Unique(column_names=("id",)),

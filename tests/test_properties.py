@@ -80,3 +80,23 @@ def test_a_transform_read_once_merges_into_its_reader() -> None:
     steps = FuseTransforms().run(project).pipelines[0].steps
     assert [s.name for s in steps] == ["b", "c", "d"], "b has two readers, so it stays"
     assert [op.NAME for op in steps[0].steps] == ["drop_exact_duplicates", "drop_null_rows"]  # type: ignore[union-attr]
+
+
+def test_a_transform_with_worked_examples_stays_a_relation_of_its_own() -> None:
+    """An example tests the transform it is written for: it neither merges nor is merged into."""
+    from sparklec.compiler.passes.fuse_transforms import FuseTransforms
+    from sparklec.frontends.dsl import parse
+
+    project = parse("""pipeline p {
+  source raw = s.t
+  task a = from raw | drop_exact_duplicates
+  task b = from a | drop_null_rows(columns: [x]) {
+    example "no nulls" {
+      given a []
+      expect []
+    }
+  }
+  task c = from b | drop_exact_duplicates
+}
+""")
+    assert FuseTransforms().run(project) == project

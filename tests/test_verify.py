@@ -35,6 +35,19 @@ def test_a_valid_pipeline_passes() -> None:
     assert codes(pipeline(clean, write)) == []
 
 
+def row(**cells: object) -> tuple[ir.Setting, ...]:
+    return tuple(ir.Setting(key=k, value=v) for k, v in cells.items())  # type: ignore[arg-type]
+
+
+def given(relation: str, **cells: object) -> ir.Given:
+    return ir.Given(relation=relation, rows=(row(**cells),) if cells else ())
+
+
+def example(given: tuple[ir.Given, ...] = (ir.Given(relation="raw", rows=()),),
+            expect: tuple[tuple[ir.Setting, ...], ...] = ()) -> ir.Transform:
+    return ir.Transform(name="t", input="raw", examples=(ir.Example(name="e", given=given, expect=expect),))
+
+
 CASES = [
     ("duplicate step", pipeline(ir.Wait(name="a", seconds=1), ir.Wait(name="a", seconds=2)), "E201"),
     ("step named like a dataset", pipeline(ir.Wait(name="raw", seconds=1)), "E201"),
@@ -83,7 +96,18 @@ CASES = [
         then=(ir.Wait(name="x", seconds=1, after=("y",)),), otherwise=(ir.Wait(name="y", seconds=1),)),
         parameters=(ir.Parameter(name="a"),)), "E215"),
     ("merge without key", pipeline(ir.Write(name="w", input="raw", target="clean_table", mode="merge")), "E217"),
+    ("example without rows for the input", pipeline(example(given=())), "E218"),
+    ("example gives what is not read", pipeline(example(given=(given("raw"), given("clean_table")))), "E218"),
+    ("example gives a relation twice", pipeline(example(given=(given("raw"), given("raw")))), "E218"),
+    ("example names an unknown column", pipeline(example(given=(given("raw", emial="a@b.c"),))), "E204"),
+    ("example expects an unknown column", pipeline(example(expect=(row(nope=1),))), "E204"),
+    ("example value of the wrong type", pipeline(example(given=(given("raw", id="one"),))), "E205"),
+    ("example value is a list", pipeline(example(given=(given("raw", email=("a", "b")),))), "E218"),
+    ("expected rows name different columns", pipeline(example(expect=(row(id=1), row(email="x")))), "E218"),
+    ("two examples of one name", pipeline(ir.Transform(name="t", input="raw", examples=(
+        ir.Example(name="e", given=(given("raw"),), expect=()),) * 2)), "E201"),
 ]
+
 
 
 @pytest.mark.parametrize(("pipe", "code"), [(p, c) for _, p, c in CASES], ids=[d for d, _, _ in CASES])

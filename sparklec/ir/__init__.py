@@ -13,7 +13,7 @@ from sparklec.ir.policy import Artifact, Policy, Resources, Retry
 from sparklec.compiler.diagnostics import Span
 from sparklec.ir.tasks import (
     AcceptedValues, AllOf, AnyOf, Approval, Branch, Check, Compare, Condition, Container,
-    CustomSqlCheck, EmailFormat, ForEach, Freshness, Ingest, IsSet, KubernetesResource,
+    CustomSqlCheck, EmailFormat, Example, ForEach, Freshness, Given, Ingest, IsSet, KubernetesResource,
     MatchesRegex, Not, NotNull, Notify, ParamRef, QualityCheck, Relationships, RowCount, RunSql,
     Score, Script, SelectModel, Step, Task, TaskResult, Train, Transform, Unique, Wait, Write,
 )
@@ -22,8 +22,8 @@ from sparklec.ir.values import Column, Setting
 __all__ = [
     "AcceptedValues", "AllOf", "AnyOf", "Approval", "Artifact", "Branch", "Check", "Column",
     "Compare", "Condition", "Container", "CustomEventTrigger", "CustomSqlCheck",
-    "CustomTransformer", "Dataset", "EmailFormat", "Exposure", "ForEach", "Freshness",
-    "GitHubTrigger", "Ingest", "IsSet", "KafkaTrigger", "KubernetesResource", "MatchesRegex", "Not",
+    "CustomTransformer", "Dataset", "EmailFormat", "Example", "Exposure", "ForEach", "Freshness",
+    "GitHubTrigger", "Given", "Ingest", "IsSet", "KafkaTrigger", "KubernetesResource", "MatchesRegex", "Not",
     "NotNull", "Notify", "ObjectCreatedTrigger", "ParamRef", "Parameter", "Pipeline", "Policy",
     "Project", "QualityCheck", "Relationships", "Resources", "Retry", "RowCount", "RunSql",
     "Schedule", "Score", "Script", "SelectModel", "Setting", "SnsTrigger", "Span", "SqsTrigger",

@@ -74,6 +74,32 @@ class Ingest(Task):
         return True
 
 
+Row = tuple[Setting, ...]
+"""One literal row: column → scalar."""
+
+
+@attrs.frozen(kw_only=True)
+class Given:
+    """The rows a relation holds in an `Example`."""
+
+    relation: str
+    rows: tuple[Row, ...]
+    span: Span | None = span_field()
+
+
+@attrs.frozen(kw_only=True)
+class Example:
+    """A worked example of a transform: rows for the relations it reads, and (some columns of) the rows it gives.
+
+    Backends that test models (dbt's unit tests) check the transform against it.
+    """
+
+    name: str
+    given: tuple[Given, ...]
+    expect: tuple[Row, ...]
+    span: Span | None = span_field()
+
+
 @attrs.frozen(kw_only=True)
 class Transform(Task):
     """A relation: `input` (or the SELECT in `sql`) followed by a chain of transformer `steps`.
@@ -84,6 +110,7 @@ class Transform(Task):
     input: str | None = None
     sql: str | None = None
     steps: tuple[Op, ...] = ()
+    examples: tuple[Example, ...] = ()
 
     def reads(self) -> tuple[str, ...]:
         if self.sql is not None:

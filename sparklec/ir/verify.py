@@ -26,7 +26,7 @@ from sparklec.compiler.diagnostics import Span
 from sparklec.ir.tasks import (
     CHECK_SEVERITIES, COMPARISONS, K8S_ACTIONS, SCHEMA_CHANGES, WRITE_MODES, AllOf, AnyOf, Branch, Compare,
     Condition, ForEach, IsSet, KubernetesResource, Not, ParamRef, QualityCheck, Relationships,
-    SelectModel, Step, Task, TaskResult, Train, Wait, Write, kind_name, walk,
+    Row, SelectModel, Step, Task, TaskResult, Train, Transform, Wait, Write, kind_name, walk,
 )
 from sparklec.ir.values import Value, scalar_fits_type
 
@@ -292,8 +292,52 @@ class _PipelineVerifier:
             self._add(_choice(task.action, K8S_ACTIONS, "resource action", task.span))
         elif isinstance(task, Wait) and task.seconds < 0:
             self.error("E211", "a wait must not be negative", task.span)
+        elif isinstance(task, Transform):
+            self._examples(task)
         if task.produces_relation:
             self.columns.schema(task.name)
+
+    def _examples(self, task: Transform) -> None:
+        names: set[str] = set()
+        for example in task.examples:
+            if example.name in names:
+                self.diagnostics.append(_duplicate("example", example.name, example.span))
+            names.add(example.name)
+            given = {g.relation: g for g in example.given}
+            for relation in task.reads():
+                if relation not in given:
+                    self.error("E218", f"example `{example.name}` gives no rows for `{relation}`, which "
+                               f"`{task.name}` reads", example.span, f"add `given {relation} [...]` (it may be `[]`)")
+            for item in example.given:
+                if item.relation not in task.reads():
+                    self.error("E218", f"example `{example.name}` gives rows for `{item.relation}`, which "
+                               f"`{task.name}` does not read", item.span,
+                               f"give rows for what it reads: {', '.join(task.reads())}")
+                elif given[item.relation] is not item:
+                    self.error("E218", f"example `{example.name}` gives `{item.relation}` twice", item.span,
+                               "put all its rows in one `given`")
+                else:
+                    self._rows(item.relation, item.rows, item.span or example.span, f"example `{example.name}`")
+            self._rows(task.name, example.expect, example.span, f"example `{example.name}`")
+            if len({frozenset(c.key for c in row) for row in example.expect}) > 1:
+                self.error("E218", f"the expected rows of example `{example.name}` name different columns",
+                           example.span, "name the same columns in every expected row: those are compared")
+
+    def _rows(self, relation: str, rows: tuple[Row, ...], span: Span | None, what: str) -> None:
+        """Each row names a column once, known columns only, with values of the column's type."""
+        schema = self.columns.schema(relation)
+        types = {c.name: c.type for c in schema or ()}
+        for row in rows:
+            keys = [cell.key for cell in row]
+            for key in {k for k in keys if keys.count(k) > 1}:
+                self.error("E218", f"{what} names column `{key}` twice in one row of `{relation}`", span)
+            self.columns.require(relation, tuple(keys), span, what)
+            for cell in row:
+                if isinstance(cell.value, tuple):
+                    self.error("E218", f"{what} gives a list for `{cell.key}`; example values are scalars", span)
+                elif not scalar_fits_type(cell.value, types.get(cell.key)):
+                    self.error("E205", f"{what} gives {cell.value!r} for `{cell.key}`, a {types[cell.key]} column "
+                               f"of `{relation}`", span, "dates and timestamps are written as strings")
 
     def _policy(self, policy: Policy) -> None:
         if policy.runtime is not None:

@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Callable
 
+import attrs
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
@@ -196,8 +197,9 @@ class TaskSql:
     def job_arguments(self, task: t.Task) -> dict[str, str]:
         """What a job that runs `task` elsewhere receives: its kind, the task as sparklec IR JSON (`spec`),
         the tables it reads (`input`, `input_2`, ...) and writes (`target`) and, for SQL tasks whose
-        columns are known well enough, the SQL to run (`sql`)."""
-        arguments = {"task": t.kind_name(task), "spec": json.dumps(to_data(task), sort_keys=True)}
+        columns are known well enough, the SQL to run (`sql`).  Worked examples stay behind: they are tests."""
+        spec = attrs.evolve(task, examples=()) if isinstance(task, t.Transform) else task
+        arguments = {"task": t.kind_name(task), "spec": json.dumps(to_data(spec), sort_keys=True)}
         for index, relation in enumerate(task.reads()):
             arguments["input" if index == 0 else f"input_{index + 1}"] = self.text(self.table(relation))
         if task.produces_relation and not isinstance(task, t.Transform):

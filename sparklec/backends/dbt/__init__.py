@@ -29,7 +29,7 @@ def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
     name = name if name and name[0].isalpha() else f"sparklec_{name}"
     files = ProjectFiles(project, plan(project), name, fuse=options.get("fuse", "true") == "true",
                          intermediate=options.get("intermediate", "view"))
-    return Artifacts(files.build())
+    return Artifacts(files.build(), notes=files.notes)
 
 
 backend = Backend(name="dbt", description="a dbt project (dbt-core 1.11; Databricks and DuckDB profiles)",

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlglot import exp
 
-from sparklec.backends.dbt.dialect import macros_used
+from sparklec.backends.dbt.dialect import INPUT_COLUMNS, macros_used
 from sparklec.backends.formats import yaml_text
-from sparklec.backends.dbt.models import Plan, Source, braces
+from sparklec.backends.dbt.models import Model, Plan, Source, braces
 from sparklec.backends.dbt.sql import model_files, sql_text, user_query
+from sparklec.compiler.diagnostics import Diagnostic, Severity
 from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import ENVS, Pipeline, Project
 from sparklec.ir.transformers import ScdType2
@@ -43,6 +45,8 @@ class ProjectFiles:
         self.model_entries: dict[str, dict[str, Any]] = {}
         self.source_tests: dict[tuple[str, str], dict[str, list[Any]]] = {}
         self.test_names: set[str] = set()
+        self.unit_tests: dict[str, list[dict[str, Any]]] = {}
+        self.notes: list[Diagnostic] = []
 
     def build(self) -> dict[str, str]:
         snapshots: dict[str, list[dict[str, Any]]] = {}
@@ -57,6 +61,8 @@ class ProjectFiles:
                     model.snapshot, model.changes, model.target.schema, f"{model.target.table}_history",
                     model.history))
             self.model_entries[model.name] = entry
+            for example in model.transform.examples:
+                self.unit_test(model, example)
         for pipeline in self.project.pipelines:
             for step in t.walk(pipeline.steps):
                 if isinstance(step, t.QualityCheck) and (pipeline.name, step) not in self.plan.skipped:
@@ -70,7 +76,9 @@ class ProjectFiles:
         for pipeline in self.project.pipelines:
             entries = [self.model_entries[m.name] for m in self.plan.models if m.pipeline is pipeline]
             if entries:
-                self.files[f"models/{pipeline.name}/schema.yml"] = yaml_text({"version": 2, "models": entries})
+                unit_tests = self.unit_tests.get(pipeline.name)
+                self.files[f"models/{pipeline.name}/schema.yml"] = yaml_text(
+                    {"version": 2, "models": entries} | ({"unit_tests": unit_tests} if unit_tests else {}))
         self.files["macros/generate_schema_name.sql"] = GENERATE_SCHEMA_NAME
         self.files.update(macros_used(list(self.files.values())))
         self.files["dbt_project.yml"] = self.dbt_project()
@@ -89,6 +97,30 @@ class ProjectFiles:
         }}
 
     # --- tests ---------------------------------------------------------------------
+
+    def unit_test(self, model: Model, example: t.Example) -> None:
+        """A dbt unit test of `model` from a worked example of its transform."""
+        sql = self.files.get(f"models/{model.pipeline.name}/{model.name}.sql", "")
+        reason = ("it keeps history in a snapshot" if model.history is not None
+                  else "with `fuse=false` its chain is several models" if not self.fuse and
+                  len(model.transform.steps) > 1
+                  else f"its model looks up the columns of `{model.transform.input}` as it runs, which dbt unit "
+                       "tests cannot; declare that relation's columns" if INPUT_COLUMNS in sql else None)
+        if reason is not None:
+            self.notes.append(Diagnostic(
+                code="W402", severity=Severity.WARNING, span=example.span,
+                message=f"example `{example.name}` of `{model.transform.name}` is not a dbt unit test: {reason}"))
+            return
+        given = [{"input": self.plan.references[(model.pipeline.name, g.relation)], "rows": _rows(g.rows)}
+                 for g in example.given]
+        self.unit_tests.setdefault(model.pipeline.name, []).append({
+            "name": self.test_name(f"{model.name}__{_slug(example.name)}"),
+            "description": example.name,
+            "model": model.name,
+            "overrides": {"macros": {"is_incremental": False}},
+            "given": given,
+            "expect": {"rows": _rows(example.expect)},
+        })
 
     def checks(self, pipeline: Pipeline, task: t.QualityCheck) -> None:
         model = self.plan.model_of.get((pipeline.name, task.input))
@@ -260,3 +292,11 @@ class ProjectFiles:
             lines += ["", "These tasks are not dbt's to run; the orchestrator backends run them:", ""]
             lines += [f"- `{pipeline}.{task.name}` ({t.kind_name(task)})" for pipeline, task in self.plan.skipped]
         return "\n".join(lines) + "\n"
+
+
+def _rows(rows: tuple[t.Row, ...]) -> list[dict[str, Any]]:
+    return [{cell.key: cell.value for cell in row} for row in rows]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "example"

@@ -5,7 +5,8 @@
 with a CTE per step, instead of a relation materialised only to be read
 once.  A relation with several consumers stays on its own (it is
 materialised once rather than computed twice); so does one that policies,
-artifacts or dependencies single out.  The result of every remaining
+artifacts, dependencies or worked examples single out (an example tests the
+transform it is written for, reading what that transform reads).  The result of every remaining
 relation is unchanged.
 """
 
@@ -39,7 +40,8 @@ class FuseTransforms:
             upstream = by_name.get(step.input) if isinstance(step, Transform) and step.input else None
             if (isinstance(step, Transform) and isinstance(upstream, Transform) and uses[upstream.name] == 1
                     and not upstream.inputs and not upstream.outputs and not step.inputs
-                    and upstream.policy == step.policy and not upstream.description):
+                    and upstream.policy == step.policy and not upstream.description
+                    and not upstream.examples and not step.examples):
                 merged = attrs.evolve(
                     step, input=upstream.input, sql=upstream.sql, steps=upstream.steps + step.steps,
                     after=tuple(dict.fromkeys(n for n in (*upstream.after, *step.after) if n != upstream.name)),

@@ -167,7 +167,7 @@ def _examples() -> dict[tuple[str, str, str], list[str]]:
 
 _SETTINGS = tuple(sorted({
     *(option for options in OPTIONS.values() for option in options), "after", "description", "retry",
-    "timeout", "runtime", "resources", "limits", "input", "output", "sql",
+    "timeout", "runtime", "resources", "limits", "input", "output", "sql", "example",
 }))
 
 

@@ -282,6 +282,8 @@ class _Printer:
         body.extend(_policy(task.policy))
         body.extend(_artifact("input", a) for a in task.inputs)
         body.extend(_artifact("output", a) for a in task.outputs)
+        for example in task.examples if isinstance(task, t.Transform) else ():
+            body.extend(_example(example))
         if comment and len(lines) > 1:
             lines[0] += comment
             comment = ""
@@ -483,6 +485,21 @@ def _check(check: t.Check) -> str:
         return f"freshness({name(check.column)}, {format_duration(check.max_age)})"
     assert isinstance(check, t.CustomSqlCheck)
     return f"sql {name(check.name)} {string(check.sql)}"
+
+
+def _example(example: t.Example) -> list[str]:
+    lines = [f"example {string(example.name)} {{"]
+    for given in example.given:
+        lines += _rows(f"given {name(given.relation)}", given.rows)
+    lines += _rows("expect", example.expect)
+    return lines + ["}"]
+
+
+def _rows(header: str, rows: tuple[t.Row, ...]) -> list[str]:
+    if not rows:
+        return [f"{INDENT}{header} []"]
+    cells = [literal({cell.key: cell.value for cell in row}) for row in rows]
+    return [f"{INDENT}{header} ["] + [f"{INDENT * 2}{row}," for row in cells] + [f"{INDENT}]"]
 
 
 def _settings(keyword: str, settings: tuple[Setting, ...]) -> list[str]:

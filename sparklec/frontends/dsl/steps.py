@@ -165,7 +165,7 @@ class StepBuilder(Leaves):
         refs = list(self.refs(after.children[0] if after is not None else None))
         refs += self.refs(*(expr.children[i] for i in _REFERENCES.get(kind, ())))
         policies, settings, calls = [], {}, []
-        inputs, outputs = [], []
+        inputs, outputs, examples = [], [], []
         for item in (i for i in items if i is not None):
             if item.data == "after":
                 after_names.extend(self.names(item.children[0]))
@@ -178,6 +178,8 @@ class StepBuilder(Leaves):
                 inputs.append(self.artifact(item))
             elif item.data == "output":
                 outputs.append(self.artifact(item))
+            elif item.data == "example":
+                examples.append(item)
             elif item.data in ("call", "sql_check"):
                 calls.append(item)
                 if item.data == "call" and self.name(item.children[0]) == "relationships":
@@ -197,9 +199,37 @@ class StepBuilder(Leaves):
         if calls and "checks" not in allowed:
             self.error("E137", f"checks do not apply to {_KIND_WORDS[kind]}", calls[0],
                        "checks go in a `check RELATION { ... }` task")
+        if examples and kind in ("chain_expr", "sql_expr"):
+            common["examples"] = tuple(self.example(e) for e in examples)
+        elif examples:
+            self.error("E137", f"examples do not apply to {_KIND_WORDS[kind]}", examples[0],
+                       "examples belong to transforms (`from ...` and `sql ...` tasks)")
         common.update(after=tuple(dict.fromkeys(after_names)), policy=self.policy(policies),
                       inputs=tuple(inputs), outputs=tuple(outputs), ref_spans=tuple(refs))
         return _BUILDERS[kind](self, expr, _Settings(self, settings), calls, common)
+
+    def example(self, node: Tree) -> t.Example:
+        name, *givens, expect = node.children
+        return t.Example(
+            name=self.string(name),
+            given=tuple(t.Given(relation=self.name(g.children[0]), rows=self.rows(g.children[1]), span=self.span(g))
+                        for g in givens if g is not None),
+            expect=self.rows(expect.children[0]), span=self.span(name),
+        )
+
+    def rows(self, node: Tree) -> tuple[t.Row, ...]:
+        """A `rows` list of maps from column to scalar."""
+        rows = []
+        for row in (r for r in node.children if r is not None):
+            cells = []
+            for key, value in self.plain(row).items():
+                if isinstance(value, (list, dict)):
+                    self.error("E113", f"the value of `{key}` in an example row must be a scalar", row,
+                               "write a string, number, true, false or null")
+                    continue
+                cells.append(Setting(key=key, value=value))
+            rows.append(tuple(cells))
+        return tuple(rows)
 
     def ops(self, nodes: list[Tree]) -> tuple[Op, ...]:
         built = []
