@@ -6,6 +6,7 @@
     sparklec graph FILE... --format dot|mermaid
     sparklec fmt FILE.spk... [--check]         format .spk files in place
     sparklec convert CONFIG... [-o FILE.spk]   Sparkle configs to .spk
+    sparklec run FILE... --data DIR            run on local files with DuckDB
 
 Exit codes: 0 success, 1 compile errors, 2 usage errors.
 """
@@ -22,9 +23,9 @@ from sparklec import __version__
 from sparklec.compiler.diagnostics import (
     Diagnostic, SourceCache, SparklecError, UsageError, render,
 )
-from sparklec.ir.pipeline import ENVS
+from sparklec.ir.pipeline import ENVS, Project
 
-COMMANDS = ("check", "graph", "fmt", "convert")
+COMMANDS = ("check", "graph", "fmt", "convert", "run")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +40,7 @@ def _compile_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sparklec",
         description="Compile data pipelines for dbt, AWS Step Functions and Argo Workflows.",
-        epilog="other commands: check, graph, fmt, convert (see `sparklec COMMAND --help`)",
+        epilog="other commands: check, graph, fmt, convert, run (see `sparklec COMMAND --help`)",
     )
     parser.add_argument("--version", action="version", version=f"sparklec {__version__}")
     parser.add_argument("--list-backends", action="store_true", help="list the available backends and exit")
@@ -94,11 +95,15 @@ def _subcommand(args: list[str]) -> int:
         parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file is not formatted")
     if command == "convert":
         parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the .spk here (default: stdout)")
+    if command == "run":
+        _run_arguments(parser)
     options = parser.parse_args(args[1:])
     if command == "fmt":
         return _fmt(options.files, options.check, options.diagnostics_format)
     project, warnings = load(options.files, env=options.env)
     _report(warnings, options.diagnostics_format)
+    if command == "run":
+        return _run(project, options)
     if command == "check":
         count = len(project.pipelines)
         print(f"ok: {count} pipeline{'s' if count != 1 else ''} verified", file=sys.stderr)
@@ -117,6 +122,46 @@ def _subcommand(args: list[str]) -> int:
 
     sys.stdout.write(render_graph(project, options.format))
     return 0
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = "Run the pipelines on local files with embedded DuckDB."
+    parser.add_argument("--data", type=Path, metavar="DIR",
+                        help="where source rows are: DIR/<schema>/<table>.csv|.parquet|.json (or DIR/<table>.*)")
+    parser.add_argument("--bind", action="append", default=[], metavar="NAME=PATH",
+                        help="read a source dataset (or an ingest task's rows) from PATH; repeatable")
+    parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a pipeline parameter; repeatable (lists: a,b,c)")
+    parser.add_argument("--db", type=Path, metavar="FILE",
+                        help="a DuckDB file to write targets into (kept: a second run writes incrementally)")
+    parser.add_argument("-o", "--output", type=Path, metavar="DIR",
+                        help="where targets are written as Parquet without --db (default: out/run)")
+    parser.add_argument("--dry-run", action="store_true", help="print what would run, and run nothing")
+
+
+def _run(project: Project, options: argparse.Namespace) -> int:
+    """`sparklec run`: exit 1 when a task or an error-severity check fails."""
+    from rich.console import Console
+
+    from sparklec import local
+    from sparklec.compiler import driver
+    from sparklec.local.report import live_progress, plan, summary
+
+    binds = {key: Path(value) for key, value in _options(options.bind, "--bind").items()}
+    params = _options(options.param, "--param")
+    project = driver.optimise(project)
+    console = Console(highlight=False)
+    if options.dry_run:
+        found, notes = local.bindings(project, options.data, binds, options.db)
+        _report(notes, options.diagnostics_format)
+        plan(console, project, found)
+        return 0
+    with live_progress(Console(stderr=True)) as listener:
+        result = local.run_project(project, data=options.data, bind=binds, params=params, database=options.db,
+                                   output=options.output or Path("out") / "run", listener=listener)
+    _report(result.notes, options.diagnostics_format)
+    summary(console, result.tasks, result.written)
+    return 1 if result.failed else 0
 
 
 def _fmt(files: list[Path], check: bool, fmt: str) -> int:
@@ -164,13 +209,13 @@ def _replace_file(path: Path, text: str) -> None:
         raise
 
 
-def _options(pairs: list[str]) -> dict[str, str]:
+def _options(pairs: list[str], flag: str = "--option") -> dict[str, str]:
     options = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise UsageError([Diagnostic(code="E505", message=f"option `{pair}` is not KEY=VALUE",
-                                         help="write e.g. --option runtime=glue")])
+            raise UsageError([Diagnostic(code="E505", message=f"{flag} `{pair}` is not KEY=VALUE",
+                                         help=f"write e.g. {flag} name=value")])
         options[key] = value
     return options
 

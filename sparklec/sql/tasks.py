@@ -7,7 +7,8 @@ inlined into the statements that read it.  On Athena, `overwrite` deletes
 then inserts and `merge` deletes the rows whose keys arrive then inserts
 them, so targets written that way must be Iceberg tables (Athena has no
 INSERT OVERWRITE and deletes only from Iceberg); Spark writes with INSERT
-OVERWRITE and MERGE INTO.
+OVERWRITE (of the arriving partitions, when the write names `partition_by`)
+and MERGE INTO; DuckDB, for local runs, deletes and inserts by column name.
 """
 
 from __future__ import annotations
@@ -33,7 +34,22 @@ from sparklec.sql.user_sql import parse_query
 
 _PLACEHOLDER = "__sparklec_relation_{}__"
 SQL_KINDS = ("transform", "write", "quality_check", "run_sql")
+_DATA_SQL = (exp.Query, exp.Insert, exp.Delete, exp.Update, exp.Merge, exp.Create, exp.Drop)
+"""Statements about data, which DuckDB runs; the others administer a warehouse (grants, properties, statistics)."""
 """The task kinds whose work is SQL statements."""
+
+
+def plain_identifier(text: str) -> str:
+    """`text` as a lower-case identifier that needs no quotes: other characters become ``_``."""
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in text.lower()).strip("_")
+    return cleaned if cleaned and not cleaned[0].isdigit() else f"m_{cleaned}"
+
+
+def landing_table(ingest: t.Ingest) -> tuple[str, str]:
+    """(schema, table) where an extract-and-load tool lands what `ingest` extracts: ``landing_<system>``
+    and the last part of the source's name."""
+    table = ingest.source.rsplit(".", 1)[-1].rsplit("/", 1)[-1]
+    return f"landing_{plain_identifier(ingest.source_system or ingest.ingestor)}", plain_identifier(table)
 
 
 def inlinable_transforms(pipeline: Pipeline, readers: dict[str, list[t.Task]],
@@ -46,7 +62,7 @@ def inlinable_transforms(pipeline: Pipeline, readers: dict[str, list[t.Task]],
 
 
 class TaskSql:
-    """SQL text for the tasks of one pipeline in `dialect` (``athena``, or ``databricks`` for Spark SQL).
+    """SQL text for the tasks of one pipeline in `dialect`: ``databricks`` (Spark SQL), ``athena`` or ``duckdb``.
 
     Transforms in `inlined` have no view: the statements that read them
     hold their query as a subquery.
@@ -66,7 +82,7 @@ class TaskSql:
         dataset = self.pipeline.dataset(relation)
         if dataset is not None:
             return exp.Table(this=identifier(dataset.table), db=identifier(dataset.schema),
-                             catalog=identifier(dataset.catalog) if dataset.catalog and self.dialect != "athena"
+                             catalog=identifier(dataset.catalog) if dataset.catalog and self.dialect == "databricks"
                              else None)
         return exp.Table(this=identifier(relation), db=identifier(self.work_database))
 
@@ -107,59 +123,92 @@ class TaskSql:
         return query.transform(resolve)  # type: ignore[return-value]
 
     def write(self, task: t.Write) -> list[str]:
-        """The statements that write `task.input` into its target."""
+        """The statements that write `task.input` into its target.
+
+        `incremental` takes only the rows newer than the target's newest
+        `watermark`, and merges them when there is a `unique_key`;
+        `overwrite` with `partition_by` replaces only the partitions that
+        arrive.  DuckDB creates a target that does not exist yet.
+        """
         target, source = self.table(task.target), self.table(task.input)
-        select = exp.select(exp.Star()).from_(source)
+        arriving: exp.Table | exp.Subquery = source
         if task.mode == "incremental" and task.watermark:
             newest = exp.select(exp.Max(this=column(task.watermark))).from_(target.copy()).subquery()
-            select = select.where(exp.or_(exp.GT(this=column(task.watermark), expression=newest),
-                                          exp.Is(this=newest.copy(), expression=exp.Null())))
-        if task.mode == "merge":
-            return self.merge(task, target, source)
-        insert = exp.Insert(this=target, expression=select)
+            arriving = exp.select(exp.Star()).from_(source.copy()).where(exp.or_(
+                exp.GT(this=column(task.watermark), expression=newest),
+                exp.Is(this=newest.copy(), expression=exp.Null()))).subquery(identifier("s"))
+        replaces_table = task.mode == "overwrite" and not task.partition_by
+        statements = []
+        if self.dialect == "duckdb" and not replaces_table:
+            empty = exp.select(exp.Star()).from_(source.copy()).limit(0)
+            statements.append(self.text(exp.Create(this=target.copy(), kind="TABLE", exists=True, expression=empty)))
+        if task.mode == "merge" or (task.mode == "incremental" and task.unique_key):
+            return statements + self.merge(task.unique_key, target, arriving)
+        insert = exp.Insert(this=target.copy(), expression=exp.select(exp.Star()).from_(arriving.copy()),
+                            by_name=self.dialect == "duckdb")
         if task.mode != "overwrite":
-            return [self.text(insert)]
-        if self.dialect == "athena":
-            return [self.text(exp.Delete(this=target.copy())), self.text(insert)]
-        return [self.text(insert).replace("INSERT INTO", "INSERT OVERWRITE TABLE", 1)]
+            return statements + [self.text(insert)]
+        if self.dialect == "duckdb" and replaces_table:
+            return [self.text(exp.Create(this=target.copy(), kind="TABLE", replace=True,
+                                         expression=exp.select(exp.Star()).from_(source.copy())))]
+        if self.dialect == "databricks":
+            into = f"INSERT INTO {self.text(target)}"
+            if not task.partition_by:
+                return [self.text(insert).replace(into, f"INSERT OVERWRITE TABLE {self.text(target)}", 1)]
+            partitions = ", ".join(self.text(identifier(c)) for c in task.partition_by)
+            return ["SET spark.sql.sources.partitionOverwriteMode = dynamic", self.text(insert).replace(
+                into, f"INSERT OVERWRITE TABLE {self.text(target)} PARTITION ({partitions})", 1)]
+        delete = (self.delete_matching(task.partition_by, target, source) if task.partition_by
+                  else exp.Delete(this=target.copy()))
+        return statements + [self.text(delete), self.text(insert)]
 
-    def merge(self, task: t.Write, target: exp.Table | exp.Subquery, source: exp.Table | exp.Subquery
+    def merge(self, keys: tuple[str, ...], target: exp.Table | exp.Subquery, source: exp.Table | exp.Subquery
               ) -> list[str]:
-        """Spark: MERGE INTO. Athena: delete the rows whose keys arrive, then insert (no column list needed)."""
-        keys = exp.and_(*(exp.EQ(this=exp.column(k, "t"), expression=exp.column(k, "s")) for k in task.unique_key))
-        if self.dialect != "athena":
-            return [f"MERGE INTO {self.text(target)} AS t USING {self.text(source)} AS s ON {self.text(keys)} "
+        """Spark: MERGE INTO.  Athena and DuckDB: delete the rows whose keys arrive, then insert them."""
+        if self.dialect == "databricks":
+            matched = exp.and_(*(exp.EQ(this=exp.column(k, "t"), expression=exp.column(k, "s")) for k in keys))
+            return [f"MERGE INTO {self.text(target)} AS t USING {self.text(_named_s(source))} ON {self.text(matched)} "
                     "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"]
-        assert isinstance(target, exp.Table)
-        if len(task.unique_key) == 1:
-            arriving = exp.select(column(task.unique_key[0])).from_(source.copy())
-            matched: exp.Expr = exp.In(this=column(task.unique_key[0]), query=arriving)
-        else:  # Trino compares one column with a subquery, so: EXISTS, correlated on the target's name
-            pairs = (exp.EQ(this=exp.Column(this=identifier(k), table=identifier("s")),
-                            expression=exp.Column(this=identifier(k), table=target.this.copy())) for k in task.unique_key)
-            arrivals = source.copy() if isinstance(source, exp.Subquery) else source.copy().as_("s")
-            if isinstance(arrivals, exp.Subquery):
-                arrivals.set("alias", exp.TableAlias(this=identifier("s")))
-            matched = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(arrivals).where(exp.and_(*pairs)))
-        insert = exp.Insert(this=target.copy(), expression=exp.select(exp.Star()).from_(source.copy()))
-        return [self.text(exp.Delete(this=target.copy(), where=exp.Where(this=matched))), self.text(insert)]
+        insert = exp.Insert(this=target.copy(), expression=exp.select(exp.Star()).from_(source.copy()),
+                            by_name=self.dialect == "duckdb")
+        return [self.text(self.delete_matching(keys, target, source)), self.text(insert)]
 
-    def failures(self, task: t.QualityCheck) -> str:
-        """One row, one column `failures`: how many rows fail the task's checks in all."""
+    def delete_matching(self, columns: tuple[str, ...], target: exp.Table | exp.Subquery,
+                        source: exp.Table | exp.Subquery) -> exp.Delete:
+        """DELETE the rows of `target` whose `columns` hold values that arrive in `source`."""
+        assert isinstance(target, exp.Table)
+        if len(columns) == 1 or self.dialect == "duckdb":
+            arriving = exp.select(*(column(c) for c in columns)).distinct().from_(source.copy())
+            this = column(columns[0]) if len(columns) == 1 else exp.Tuple(expressions=[column(c) for c in columns])
+            return exp.Delete(this=target.copy(), where=exp.Where(this=exp.In(this=this, query=arriving.subquery())))
+        # Trino compares one column with a subquery, so: EXISTS, correlated on the target's name
+        pairs = (exp.EQ(this=exp.Column(this=identifier(c), table=identifier("s")),
+                        expression=exp.Column(this=identifier(c), table=target.this.copy())) for c in columns)
+        exists = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(_named_s(source)).where(exp.and_(*pairs)))
+        return exp.Delete(this=target.copy(), where=exp.Where(this=exists))
+
+    def check_queries(self, task: t.QualityCheck) -> list[tuple[t.Check, exp.Query]]:
+        """Each check of `task` with the query returning its failing rows."""
         table = self.table(task.input)
-        counts = []
+        queries: list[tuple[t.Check, exp.Query]] = []
         for check in task.checks:
             if isinstance(check, t.Relationships):
                 parent = exp.select(column(check.field)).from_(self.table(check.to))
                 query: exp.Query = exp.select(exp.Star()).from_(table.copy()).where(exp.and_(
                     exp.Not(this=exp.Is(this=column(check.column), expression=exp.Null())),
-                    exp.Not(this=exp.In(this=column(check.column), query=parent))))
+                    exp.Not(this=exp.In(this=column(check.column), query=parent.subquery()))))
             elif isinstance(check, t.CustomSqlCheck):
                 query = self.user_query(re.sub(r"\{\{\s*input\s*\}\}", "{{ " + task.input + " }}", check.sql),
                                         f"check `{check.name}`", task)
             else:
                 query = failing_rows(check, table.copy())
-            counts.append(exp.select(exp.Count(this=exp.Star())).from_(query.subquery()).subquery())
+            queries.append((check, query))
+        return queries
+
+    def failures(self, task: t.QualityCheck) -> str:
+        """One row, one column `failures`: how many rows fail the task's checks in all."""
+        counts = [exp.select(exp.Count(this=exp.Star())).from_(query.subquery()).subquery()
+                  for _, query in self.check_queries(task)]
         total: exp.Expr = counts[0]
         for count in counts[1:]:
             total = exp.Add(this=total, expression=count)
@@ -175,11 +224,12 @@ class TaskSql:
                 raise LoweringError([Diagnostic(
                     code="E403", message=f"a statement of `{task.name}` is not valid SQL: {error}",
                     span=task.span, help=f"the SQL was: {statement}")]) from None
-            if isinstance(tree, exp.Command) and self.dialect != "databricks":
+            spark_only = isinstance(tree, exp.Command) or self.dialect == "duckdb" and not isinstance(tree, _DATA_SQL)
+            if spark_only and self.dialect != "databricks":
                 raise LoweringError([Diagnostic(
                     code="E402", message=f"`{statement[:60]}` in `{task.name}` is Databricks SQL that "
-                                         f"{self.dialect.capitalize()} cannot run", span=task.span,
-                    help="run the task on `runtime databricks`")])
+                                         f"{'DuckDB' if self.dialect == 'duckdb' else self.dialect.capitalize()} "
+                                         "cannot run", span=task.span, help="run the task on `runtime databricks`")])
             result.append(statement if isinstance(tree, exp.Command) else self.text(tree))
         return result
 
@@ -211,3 +261,12 @@ class TaskSql:
                 if any(d.code != "E402" for d in error.diagnostics):
                     raise
         return arguments
+
+
+def _named_s(source: exp.Table | exp.Subquery) -> exp.Expr:
+    """`source` under the alias ``s``."""
+    if isinstance(source, exp.Subquery):
+        named = source.copy()
+        named.set("alias", exp.TableAlias(this=identifier("s")))
+        return named
+    return source.copy().as_("s")

@@ -16,6 +16,7 @@ from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import Dataset, Pipeline, Project
 from sparklec.ir.transformers import ScdType2, Schema
+from sparklec.sql.tasks import landing_table, plain_identifier
 
 
 @attrs.frozen
@@ -76,11 +77,6 @@ class Plan:
     """Tasks dbt does not run (ingestion, containers, notifications, ML), by pipeline."""
 
 
-def _identifier(text: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in text.lower()).strip("_")
-    return cleaned if cleaned and not cleaned[0].isdigit() else f"m_{cleaned}"
-
-
 def plan(project: Project) -> Plan:
     """Map every pipeline of `project` onto models, sources and references."""
     candidates: list[tuple[Pipeline, t.Transform, t.Write | None, Dataset | None, str]] = []
@@ -101,9 +97,9 @@ def plan(project: Project) -> Plan:
                 candidates.append(_candidate(pipeline, copy, [step]))
             elif isinstance(step, t.Task) and not _runs_in_dbt(step, computable):
                 skipped.append((pipeline.name, step))
-    counts = Counter(_identifier(name) for *_, name in candidates)
+    counts = Counter(plain_identifier(name) for *_, name in candidates)
     models = tuple(
-        Model(name=_identifier(name) if counts[_identifier(name)] == 1 else _identifier(f"{p.name}__{name}"),
+        Model(name=plain_identifier(name) if counts[plain_identifier(name)] == 1 else plain_identifier(f"{p.name}__{name}"),
               pipeline=p, transform=transform, write=write, target=target)
         for p, transform, write, target, name in candidates
     )
@@ -192,14 +188,13 @@ def _candidate(pipeline: Pipeline, transform: t.Transform, writes: list[t.Write]
 
 
 def _source_of(dataset: Dataset) -> Source:
-    name = _identifier("_".join(p for p in (dataset.catalog, dataset.schema) if p))
+    name = plain_identifier("_".join(p for p in (dataset.catalog, dataset.schema) if p))
     return Source(name=name, table=dataset.table, schema=dataset.schema, database=dataset.catalog,
                   columns=dataset.columns, description=dataset.description)
 
 
 def _landing(ingest: t.Ingest) -> Source:
     """Where an extract-and-load tool lands what `ingest` extracts: schema `landing_<system>`."""
-    system = _identifier(ingest.source_system or ingest.ingestor)
-    table = _identifier(ingest.source.rsplit(".", 1)[-1].rsplit("/", 1)[-1])
-    return Source(name=f"landing_{system}", table=table, schema=f"landing_{system}", columns=ingest.columns,
+    schema, table = landing_table(ingest)
+    return Source(name=schema, table=table, schema=schema, columns=ingest.columns,
                   description=f"Landed by {ingest.ingestor} from {ingest.source} ({ingest.source_system or 'source'})")

@@ -465,7 +465,8 @@ _BARE_PARAMETERS = frozenset({"effective_from", "effective_to", "current_flag", 
                               "group_by", "business_key", "measures"})
 
 
-def _check(check: t.Check) -> str:
+def check_text(check: t.Check) -> str:
+    """A check as written in a `check` task, e.g. ``not_null(id, email)``."""
     if isinstance(check, t.NotNull):
         return f"not_null({names(check.column_names)})"
     if isinstance(check, t.Unique):
@@ -532,7 +533,7 @@ def _task_parts(
         return f"write {name(task.input)} into {name(task.target)}", body
     if isinstance(task, t.QualityCheck):
         for check in task.checks:
-            body += [*before(check), _check(check) + after(check)]
+            body += [*before(check), check_text(check) + after(check)]
         body += [f"severity {name(task.severity)}"] if task.severity != "error" else []
         return f"check {name(task.input)}", body
     if isinstance(task, t.Train):

@@ -1,0 +1,90 @@
+"""`sparklec run`: a pipeline executed on embedded DuckDB, on local files, before it is deployed anywhere.
+
+Transform, write, check and SQL tasks run as the DuckDB dialect of the SQL
+every backend shares (`sparklec.sql`), so a pipeline that runs here runs the
+same logic in dbt, Step Functions and Argo.  See `sparklec.local.engine`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import attrs
+
+from sparklec.compiler.diagnostics import Diagnostic, UsageError
+from sparklec.ir.pipeline import Project
+from sparklec.local import engine
+from sparklec.local.engine import Binding, Listener, LocalRun, TaskRun, parse_params
+
+__all__ = ["Binding", "RunResult", "TaskRun", "bindings", "run_project"]
+
+
+@attrs.define
+class RunResult:
+    """Every task's outcome, in the order they ended, and the Parquet files written."""
+
+    tasks: list[TaskRun]
+    written: list[Path]
+    notes: list[Diagnostic]
+    """Warnings, such as sources without rows."""
+
+    @property
+    def failed(self) -> bool:
+        """Whether a task or an error-severity check failed."""
+        return any(task.status == "failed" for task in self.tasks)
+
+
+def bindings(project: Project, data: Path | None, explicit: Mapping[str, Path],
+             database: Path | None = None) -> tuple[list[Binding], list[Diagnostic]]:
+    """Where every source and ingested relation is read from, with warnings for sources found nowhere.
+
+    Raises `UsageError` for a `--bind` that names nothing."""
+    import duckdb
+
+    existing = database is not None and database.exists()
+    connection = duckdb.connect(str(database), read_only=True) if existing else duckdb.connect()
+    try:
+        found, problems = engine.bind(project, data, explicit, lambda schema, table: _exists(connection, schema, table))
+    finally:
+        connection.close()
+    return found, _raise_errors(problems)
+
+
+def run_project(project: Project, *, data: Path | None = None, bind: Mapping[str, Path] | None = None,
+                params: Mapping[str, str] | None = None, database: Path | None = None,
+                output: Path | None = None, listener: Listener | None = None, workers: int = 4) -> RunResult:
+    """Run `project` on DuckDB — in `database` (a file, kept) or in memory — with sources from `data`.
+
+    Without a database, the targets written are exported as Parquet under
+    `output` (``<schema>/<table>.parquet``).  Raises `UsageError` for
+    sources without rows, unknown parameters and files that lack declared
+    columns; failed tasks are reported in the result, not raised.
+    """
+    import duckdb
+
+    values = parse_params(project, params or {})
+    connection = duckdb.connect(str(database) if database else ":memory:")
+    try:
+        found, problems = engine.bind(project, data, bind or {}, lambda schema, table: _exists(connection, schema, table))
+        notes = _raise_errors(problems)
+        local = LocalRun(project, connection, found, values, listener, workers)
+        tasks = local.run()
+        written = local.export(output) if output is not None and database is None else []
+        return RunResult(tasks, written, notes)
+    finally:
+        connection.close()
+
+
+def _raise_errors(problems: list[Diagnostic]) -> list[Diagnostic]:
+    """`problems` when they are all warnings; raises `UsageError` with them otherwise."""
+    if any(p.is_error for p in problems):
+        raise UsageError(problems)
+    return problems
+
+
+def _exists(connection: object, schema: str, table: str) -> bool:
+    row = connection.execute(  # type: ignore[attr-defined]
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+        [schema, table]).fetchone()
+    return bool(row and row[0])
