@@ -18,7 +18,7 @@ $(ASL): $(STAMP)
 	mkdir -p $(NODE)
 	npm install --silent --no-audit --no-fund --prefix $(NODE) asl-validator@4
 
-## demo: verify the bundled examples, print one pipeline's IR and draw the project
+## demo: verify the bundled examples, compile them for every backend, run them locally on examples/data
 demo: $(STAMP)
 	$(VENV)/bin/sparklec check examples
 	$(VENV)/bin/sparklec fmt --check examples/dsl/*.spk
@@ -32,8 +32,9 @@ demo: $(STAMP)
 	$(VENV)/bin/sparklec examples/dsl/customer_etl.spk --backend stepfunctions -o out/stepfunctions/customer_etl
 	$(VENV)/bin/sparklec examples/sparkle --backend argo -o out/argo/sparkle
 	$(VENV)/bin/sparklec examples/dsl/partition_fanout.spk --backend argo -o out/argo/partition_fanout
+	$(VENV)/bin/sparklec run examples/sparkle --data examples/data -o out/run
 	@echo "IR: out/customer_etl.ir.json   DAG: out/sparkle.mmd   configs as .spk: out/sparkle.spk"
-	@echo "dbt: out/dbt/   Step Functions: out/stepfunctions/   Argo: out/argo/"
+	@echo "dbt: out/dbt/   Step Functions: out/stepfunctions/   Argo: out/argo/   tables of the local run: out/run/"
 
 ## lint: ruff and mypy --strict
 lint: $(STAMP)

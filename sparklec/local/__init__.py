@@ -68,7 +68,11 @@ def run_project(project: Project, *, data: Path | None = None, bind: Mapping[str
     try:
         found, problems = engine.bind(project, data, bind or {}, lambda schema, table: _exists(connection, schema, table))
         notes = _raise_errors(problems)
-        local = LocalRun(project, connection, found, values, listener, workers)
+        try:
+            local = LocalRun(project, connection, found, values, listener, workers)
+        except duckdb.Error as error:
+            raise UsageError([Diagnostic(code="E603", message=f"cannot read the data: {str(error).splitlines()[0]}",
+                                         help="check the files under --data and those given with --bind")]) from None
         tasks = local.run()
         written = local.export(output) if output is not None and database is None else []
         return RunResult(tasks, written, notes)

@@ -29,6 +29,7 @@ from sqlglot import exp
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Severity, UsageError
 from sparklec.frontends.dsl.printer import check_text
 from sparklec.ir import tasks as t
+from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.graph import StepGraph, dataset_writers
 from sparklec.ir.pipeline import Dataset, Parameter, Pipeline, Project
 from sparklec.ir.values import Column, Value, format_duration
@@ -327,8 +328,13 @@ class _PipelineRun:
     def step(self, step: t.Step, scope: dict[str, Value]) -> bool:
         if isinstance(step, t.ForEach):
             items = step.items if step.items is not None else self.params.get(step.items_param or "", ())
+            items = items if isinstance(items, tuple) else (items,)
+            if not items:
+                given = f" (give them with --param {step.items_param}=a,b,...)" if step.items_param else ""
+                for inner in step.body:
+                    self.not_run(inner, scope, f"the loop `{step.name}` has no items{given}")
             ok = True
-            for item in items if isinstance(items, tuple) else (items,):
+            for item in items:
                 ok = self.level(step.body, {**scope, step.var: item}) and ok
             return ok
         if isinstance(step, t.Branch):
@@ -396,7 +402,9 @@ class _PipelineRun:
             return SUCCEEDED
         if isinstance(task, t.Transform):
             table = self.sql.table(task.name)
-            create = exp.Create(this=table, kind="TABLE", replace=True, expression=self.sql.query(task))
+            known = self.sql.columns.schema(task.input) if task.input and task.sql is None else ()
+            columns = known if known is not None else self.checked_input(cursor, task)
+            create = exp.Create(this=table, kind="TABLE", replace=True, expression=self.sql.query(task, columns))
             cursor.execute(_substitute(create.sql(dialect="duckdb"), values))
             run.rows_out = self.count(cursor, task.name)
             return SUCCEEDED
@@ -476,6 +484,17 @@ class _PipelineRun:
         for name in gone if task.schema_change == "sync_all_columns" else ():
             cursor.execute(f"ALTER TABLE {target} DROP COLUMN {_quote(name)}")
         return task
+
+    def checked_input(self, cursor: duckdb.DuckDBPyConnection, task: t.Transform) -> tuple[Column, ...]:
+        """The columns the input has now, through which the chain is checked as the verifier checks declared ones."""
+        columns = tuple(Column(name=name, type=files.ir_type(kind))
+                        for name, kind in self.columns(cursor, task.input or "").items())
+        problems: list[Diagnostic] = []
+        ColumnFlow(self.pipeline, problems.append).through_chain(columns, task.steps, task.span)
+        if problems:
+            problem = problems[0]
+            raise Refused(f"{problem.message} [{problem.code}]" + (f"; {problem.help}" if problem.help else ""))
+        return columns
 
     def columns(self, cursor: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
         """Column name → DuckDB type of a relation, in order."""

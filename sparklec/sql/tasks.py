@@ -26,6 +26,7 @@ from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.pipeline import Pipeline
+from sparklec.ir.transformers import Schema
 from sparklec.ir.serialize import to_data
 from sparklec.sql import DIALECTS, Relation, chain_steps
 from sparklec.sql.checks import failing_rows
@@ -94,12 +95,14 @@ class TaskSql:
         view = exp.Create(this=self.table(task.name), kind="VIEW", replace=True, expression=self.query(task))
         return self.text(view)
 
-    def query(self, task: t.Transform) -> exp.Query:
-        """The SELECT of a transform: its SQL, or its input through its chain (a CTE per step)."""
+    def query(self, task: t.Transform, input_columns: Schema | None = None) -> exp.Query:
+        """The SELECT of a transform: its SQL, or its input through its chain (a CTE per step).
+
+        `input_columns` are the input's columns when the caller knows them better than the declarations."""
         if task.sql is not None:
             return self.user_query(task.sql, f"the SQL of `{task.name}`", task)
         assert task.input is not None
-        source = Relation("source", self.columns.schema(task.input))
+        source = Relation("source", input_columns or self.columns.schema(task.input))
         steps = chain_steps(source, task.steps, DIALECTS[self.dialect],
                             {c.name: c for c in self.pipeline.custom_transformers})
         query = exp.select(exp.Star()).from_(identifier(steps[-1].name if steps else "source")).with_(
