@@ -25,6 +25,7 @@ from sparklec.compiler.output import write_atomically
 from sparklec.ir import Column, Pipeline, Project
 from sparklec.ir import tasks as t
 from sparklec.local import RunResult, run_project
+from sparklec.local.engine import table_exists
 from sparklec.testing import pipelines
 
 DBT_COLUMNS = ("_dbt_loaded_at", "_dbt_invocation_id")
@@ -274,15 +275,10 @@ def test_run_agrees_with_dbt_on_random_pipelines(pipeline: Pipeline, data: st.Da
             dataset = pipeline.dataset(write.target)
             assert dataset is not None
             table = f'"{dataset.schema}"."{dataset.table}"'
-            if any(not _exists(c, dataset.schema, dataset.table) for c in (ours, theirs)):
+            if any(not table_exists(c, dataset.schema, dataset.table) for c in (ours, theirs)):
                 continue  # not written: a check failed before it (dbt builds a model before testing it)
             columns = [c for c in _columns(ours, table) if not _of_now(ours, table, c)]
             assert set(columns) <= set(_columns(theirs, table))
             assert _rows(ours, table, columns) == _rows(theirs, table, columns), table
         ours.close()
         theirs.close()
-
-
-def _exists(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(connection.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND "
-                                   "table_name = ?", [schema, table]).fetchone()[0])  # type: ignore[index]

@@ -8,6 +8,7 @@ same logic in dbt, Step Functions and Argo.  See `sparklec.local.engine`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 
 import attrs
@@ -15,7 +16,7 @@ import attrs
 from sparklec.compiler.diagnostics import Diagnostic, UsageError
 from sparklec.ir.pipeline import Project
 from sparklec.local import engine
-from sparklec.local.engine import Binding, Listener, LocalRun, TaskRun, parse_params
+from sparklec.local.engine import Binding, Listener, LocalRun, TaskRun, parse_params, table_exists
 
 __all__ = ["Binding", "RunResult", "TaskRun", "bindings", "run_project"]
 
@@ -45,7 +46,7 @@ def bindings(project: Project, data: Path | None, explicit: Mapping[str, Path],
     existing = database is not None and database.exists()
     connection = duckdb.connect(str(database), read_only=True) if existing else duckdb.connect()
     try:
-        found, problems = engine.bind(project, data, explicit, lambda schema, table: _exists(connection, schema, table))
+        found, problems = engine.bind(project, data, explicit, partial(table_exists, connection))
     finally:
         connection.close()
     return found, _raise_errors(problems)
@@ -66,7 +67,7 @@ def run_project(project: Project, *, data: Path | None = None, bind: Mapping[str
     values = parse_params(project, params or {})
     connection = duckdb.connect(str(database) if database else ":memory:")
     try:
-        found, problems = engine.bind(project, data, bind or {}, lambda schema, table: _exists(connection, schema, table))
+        found, problems = engine.bind(project, data, bind or {}, partial(table_exists, connection))
         notes = _raise_errors(problems)
         try:
             local = LocalRun(project, connection, found, values, listener, workers)
@@ -85,10 +86,3 @@ def _raise_errors(problems: list[Diagnostic]) -> list[Diagnostic]:
     if any(p.is_error for p in problems):
         raise UsageError(problems)
     return problems
-
-
-def _exists(connection: object, schema: str, table: str) -> bool:
-    row = connection.execute(  # type: ignore[attr-defined]
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        [schema, table]).fetchone()
-    return bool(row and row[0])

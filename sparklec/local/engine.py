@@ -384,8 +384,6 @@ class _PipelineRun:
         finally:
             cursor.close()
         run.seconds = time.perf_counter() - started
-        if isinstance(task, t.RunSql) and run.status == SKIPPED and task.produces_relation:
-            self.unavailable[task.name] = run.detail
         self.results[task.name] = {"status": run.status, "rows": run.rows_out or 0,
                                    "failures": sum(c.failures for c in run.checks)}
         self.local.report(run)
@@ -531,9 +529,7 @@ class _PipelineRun:
 
     def exists(self, cursor: duckdb.DuckDBPyConnection, relation: str) -> bool:
         table = self.sql.table(relation)
-        return bool(cursor.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [table.args["db"].name, table.name]).fetchone()[0])  # type: ignore[index]
+        return table_exists(cursor, table.args["db"].name, table.name)
 
     def holds(self, condition: t.Condition) -> bool:
         if isinstance(condition, t.AllOf):
@@ -583,6 +579,13 @@ def cannot_run(task: t.Task) -> str | None:
     """Why `task` does not run locally, or None when it does."""
     reason = _CANNOT_RUN.get(type(task))
     return reason(task) if reason else None
+
+
+def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    """Whether the database has the table (or view) `schema.table`."""
+    row = connection.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND "
+                             "table_name = ?", [schema, table]).fetchone()
+    return bool(row and row[0])
 
 
 def not_landed(ingest: t.Ingest) -> str:
