@@ -13,6 +13,7 @@ from typing import Any
 
 import duckdb
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -256,13 +257,15 @@ def test_run_agrees_with_dbt_on_random_pipelines(pipeline: Pipeline, data: st.Da
         project_dir = root / "dbt"
         write_atomically(lower(optimise(project), "dbt", {}), project_dir)
         connection = duckdb.connect(str(project_dir / "local.duckdb"))
-        written = {w.target for w in t.walk(pipeline.steps) if isinstance(w, t.Write)}
-        for dataset in (d for d in pipeline.datasets if d.name not in written):
-            columns = dataset.columns or (Column(name="id", type="string"),)
+        datasets = {(d.schema, d.table): d for d in pipeline.datasets}
+        sources = yaml.safe_load((project_dir / "models" / "sources.yml").read_text() or "{}").get("sources", [])
+        for schema, table in ((s["schema"], tb["name"]) for s in sources for tb in s["tables"]):
+            dataset = datasets.get((schema, table))
+            columns = dataset.columns if dataset and dataset.columns else (Column(name="id", type="string"),)
             rows = data.draw(st.lists(st.tuples(*(st.sampled_from(VALUES[c.type or "string"]) for c in columns)),
                                       max_size=6))
-            connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset.schema}"')
-            create_table(connection, f'"{dataset.schema}"."{dataset.table}"', columns, rows)
+            connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            create_table(connection, f'"{schema}"."{table}"', columns, rows)
         connection.close()
         shutil.copy(project_dir / "local.duckdb", root / "run.duckdb")
         built = dbt(project_dir, "build")
@@ -282,3 +285,18 @@ def test_run_agrees_with_dbt_on_random_pipelines(pipeline: Pipeline, data: st.Da
             assert _rows(ours, table, columns) == _rows(theirs, table, columns), table
         ours.close()
         theirs.close()
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".json", ".jsonl", ".csv"])
+def test_sources_bind_to_files_of_every_format(suffix: str, tmp_path: Path) -> None:
+    orders = tmp_path / f"orders{suffix}"
+    options = {".parquet": "FORMAT parquet", ".json": "FORMAT json, ARRAY true", ".jsonl": "FORMAT json",
+               ".csv": "FORMAT csv, HEADER true"}[suffix]
+    duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{DATA / 'silver' / 'orders.csv'}', header = true)) "
+                             f"TO '{orders}' ({options})")
+    result = run(EXAMPLES / "dsl" / "gold_aggregate.spk", tmp_path, data=tmp_path / "empty",
+                 bind={"orders": orders}, output=tmp_path / "out")
+    assert statuses(result)["daily_revenue_rollup.publish"] == "succeeded"
+    revenue = duckdb.connect().execute(f"SELECT order_date::VARCHAR, revenue::DOUBLE, orders FROM "
+                                       f"'{tmp_path / 'out' / 'gold' / 'daily_revenue.parquet'}' ORDER BY 1").fetchall()
+    assert revenue == [("2024-01-02", 37.5, 2), ("2024-01-03", 40.0, 1), ("2024-01-04", 7.25, 1)]

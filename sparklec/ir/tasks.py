@@ -126,8 +126,11 @@ class Transform(Task):
 class Write(Task):
     """Materialise the relation `input` into the dataset `target`.
 
-    `mode` ``incremental`` adds only rows whose `watermark` is newer than the
-    target's newest; `schema_change` says what happens when the columns change.
+    With a `watermark`, every `mode` but ``overwrite`` writes only the rows
+    whose watermark is newer than the target's newest; ``merge`` (and
+    ``incremental`` with a `unique_key`) replaces rows by key, ``append`` adds
+    them; ``overwrite`` with `partition_by` replaces the partitions that
+    arrive.  `schema_change` says what happens when the columns change.
     """
 
     input: str

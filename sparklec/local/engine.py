@@ -126,7 +126,11 @@ def bind(project: Project, data: Path | None, explicit: Mapping[str, Path],
             if isinstance(task, t.Ingest):
                 schema, table = landing_table(task)
                 used.update({task.name} & set(explicit))
-                path = explicit.get(task.name) or files.find(data, (schema, table))
+                path = explicit.get(task.name)
+                if path is None and existing(schema, table):
+                    bindings.append(Binding(pipeline.name, task.name, f"{schema}.{table}", None))
+                    continue
+                path = path or files.find(data, (schema, table))
                 if path is not None:
                     bindings.append(Binding(pipeline.name, task.name, f"{schema}.{table}", path))
     for name in sorted(set(explicit) - used):
@@ -214,6 +218,9 @@ class LocalRun:
                 table = binding.table if pipeline.dataset(binding.relation) else f"{_work(pipeline)}.{binding.relation}"
                 if binding.path is not None:
                     self._read(table, binding.path, declared, binding.seeds)
+                elif table != binding.table:  # landed rows already in the database
+                    self.connection.execute(f"CREATE OR REPLACE VIEW {'.'.join(_quoted_parts(table))} AS "
+                                            f"SELECT * FROM {'.'.join(_quoted_parts(binding.table))}")
                 if not declared:
                     found[binding.relation] = self._columns(table)
             pipelines.append(_evolve_columns(pipeline, found))
@@ -394,9 +401,9 @@ class _PipelineRun:
         values = {**self.params, **scope}
         if isinstance(task, t.Ingest):
             run.rows_out = self.count(cursor, task.name)
-            path = next(b.path for b in self.local.bindings if b.pipeline == self.pipeline.name
-                        and b.relation == task.name)
-            run.detail = f"read {path}"
+            binding = next(b for b in self.local.bindings if b.pipeline == self.pipeline.name
+                           and b.relation == task.name)
+            run.detail = f"read {binding.path or binding.table}"
             return SUCCEEDED
         if isinstance(task, t.Transform):
             table = self.sql.table(task.name)

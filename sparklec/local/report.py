@@ -111,7 +111,9 @@ def _action(task: t.Task, bound: dict[str, Binding]) -> str:
     if reason is not None:
         return f"skip — {reason}"
     if isinstance(task, t.Ingest):
-        return f"read {bound[task.name].path}" if task.name in bound else f"skip — {not_landed(task)}"
+        if task.name not in bound:
+            return f"skip — {not_landed(task)}"
+        return f"read {bound[task.name].path or bound[task.name].table}"
     if isinstance(task, t.Transform):
         source = f"`{task.input}`" if task.input else "SQL"
         return f"build from {source} through {len(task.steps)} step{'s' if len(task.steps) != 1 else ''}"

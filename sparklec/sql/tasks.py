@@ -128,14 +128,15 @@ class TaskSql:
     def write(self, task: t.Write) -> list[str]:
         """The statements that write `task.input` into its target.
 
-        `incremental` takes only the rows newer than the target's newest
-        `watermark`, and merges them when there is a `unique_key`;
-        `overwrite` with `partition_by` replaces only the partitions that
-        arrive.  DuckDB creates a target that does not exist yet.
+        With a `watermark`, every mode but `overwrite` takes only the rows
+        newer than the target's newest; `incremental` merges them when there
+        is a `unique_key`; `overwrite` with `partition_by` replaces only the
+        partitions that arrive.  DuckDB creates a target that does not exist
+        yet.
         """
         target, source = self.table(task.target), self.table(task.input)
         arriving: exp.Table | exp.Subquery = source
-        if task.mode == "incremental" and task.watermark:
+        if task.mode != "overwrite" and task.watermark:
             newest = exp.select(exp.Max(this=column(task.watermark))).from_(target.copy()).subquery()
             arriving = exp.select(exp.Star()).from_(source.copy()).where(exp.or_(
                 exp.GT(this=column(task.watermark), expression=newest),

@@ -140,7 +140,7 @@ def _source_select(model: Model, plan: Plan) -> str:
         )])
     text = f"select * from {braces(reference)}"
     write = model.write
-    if write is not None and write.mode == "incremental" and write.watermark:
+    if write is not None and write.mode != "overwrite" and write.watermark:
         watermark = exp.column(identifier(write.watermark)).sql(dialect=DbtSql)
         text += (f"\n{{% if is_incremental() %}}\nwhere {watermark} > (select max({watermark}) from {{{{ this }}}})"
                  "\n{% endif %}")
