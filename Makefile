@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 NODE   := $(VENV)/node
 ASL    := $(NODE)/node_modules/.bin/asl-validator
 
-.PHONY: demo test test-long lint clean
+.PHONY: demo test test-long fuzz lint clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -48,6 +48,10 @@ test: lint $(ASL)
 ## test-long: the property tests with many more examples
 test-long: $(STAMP) $(ASL)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q
+
+## fuzz: 10,000 mutated .spk files and 10,000 mutated configs through every backend
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .hypothesis

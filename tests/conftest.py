@@ -1,4 +1,4 @@
-"""Shared fixtures and the hypothesis profiles (`HYPOTHESIS_PROFILE=ci|long`)."""
+"""Shared fixtures and the hypothesis profiles (`HYPOTHESIS_PROFILE=ci|long|fuzz`)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ settings.register_profile(
 )
 settings.register_profile("long", max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=30, deadline=None)
+settings.register_profile("fuzz", max_examples=10_000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 ROOT = Path(__file__).resolve().parent.parent

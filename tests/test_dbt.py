@@ -246,3 +246,20 @@ def test_examples_dbt_cannot_unit_test_are_reported(tmp_path: Path) -> None:
         assert "unit_tests" not in artifacts["models/p/schema.yml"]
         [note] = artifacts.notes
         assert note.code == "W402" and reason in note.message and (note.span.line, note.span.column) == (4, 13)
+
+
+def test_a_transform_reading_one_dbt_does_not_build_is_left_to_the_orchestrator() -> None:
+    from sparklec.compiler.driver import lower, optimise
+    from sparklec.frontends.dsl import parse
+
+    project = parse("""pipeline p {
+  source raw = bronze.raw { columns { id: bigint } }
+  task go = approval "Build?"
+  task gated = from raw | drop_exact_duplicates after go
+  task reader = from gated | drop_null_rows(columns: [id])
+  task shared = from raw | drop_exact_duplicates
+}
+""")
+    artifacts = lower(optimise(project), "dbt", {})
+    assert sorted(p for p in artifacts if p.startswith("models/p/") and p.endswith(".sql")) == ["models/p/shared.sql"]
+    assert "`p.reader` (transform)" in artifacts["README.md"]

@@ -5,6 +5,8 @@ example, is a passing dbt unit test), and random pipelines run and test without 
 from __future__ import annotations
 
 import decimal
+import json
+import string
 import tempfile
 from collections import Counter
 from pathlib import Path
@@ -13,12 +15,15 @@ from typing import Any
 import duckdb
 import yaml
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dbt_harness import dbt, results, schema_problems
 from messy_data import VALUES, Case, cases, create_table
 from sparklec.compiler.driver import lower, optimise
 from sparklec.compiler.output import write_atomically
-from sparklec.ir import Column, Dataset, Pipeline, Project, Transform, Write
+from sparklec.ir import Column, Dataset, Exposure, Pipeline, Project, Transform, Write
+from sparklec.ir.transformers import FillNulls
+from sparklec.ir.transformers.base import FillValue
 from sparklec.ir.tasks import Example, Given, Row
 from sparklec.ir.values import Setting
 from sparklec.sql import DIALECTS, Relation, chain_steps, with_ctes
@@ -102,3 +107,52 @@ def test_random_pipelines_run_and_their_tests_execute(pipeline: Pipeline) -> Non
         assert ran.success, results(ran)
         tested = results(dbt(project_dir, "test"))
     assert all(status in ("pass", "fail", "warn") for status in tested.values()), tested
+
+
+TEXT = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1, max_size=30)
+JINJA = st.sampled_from(["{{ exceptions.raise_compiler_error('x') }}", "{% if true %}y{% endif %}", "{# c #}",
+                         "{{ 7 * 7 }}", "{%- raw -%}", "'; DROP TABLE x; --", "\\'\"", "{{", "}}"])
+
+
+@settings(max_examples=FEW)
+@given(st.lists(TEXT | JINJA, min_size=5, max_size=5), JINJA | st.text(string.ascii_letters + string.punctuation,
+                                                                        min_size=1),
+       st.sampled_from(["state", "{{ col }}", "é 字"]))
+def test_user_text_reaches_dbt_intact_and_inert(texts: list[str], example_value: str, column_name: str) -> None:
+    """Descriptions, owners, values and names holding Jinja or quotes are neither rendered nor broken by dbt.
+
+    (Example rows keep to printable ASCII: dbt's unit tests compare some white space, such as U+00A0, loosely.)"""
+    description, column_text, owner, url_tail, fill = texts
+    columns = (Column(name="id", type="bigint"), Column(name=column_name, type="string", description=column_text))
+    clean = Transform(name="clean", input="raw", description=description,
+                      steps=(FillNulls(fill_values=(FillValue(column=column_name, value=fill),)),),
+                      examples=(Example(name=example_value, given=(Given(relation="raw", rows=(
+                          (Setting(key="id", value=1), Setting(key=column_name, value=example_value)),)),),
+                          expect=((Setting(key=column_name, value=example_value),),)),))
+    pipeline = Pipeline(name="texts", datasets=(Dataset(name="raw", schema="bronze", table="raw", columns=columns),
+                                                 Dataset(name="out", schema="silver", table="out")),
+                        steps=(clean, Write(name="store", input="clean", target="out", mode="overwrite")),
+                        exposures=(Exposure(name="board", type="dashboard", owner_name=owner,
+                                            url=f"https://bi.example.com/{url_tail}", description=description,
+                                            depends_on=("out",)),))
+    with tempfile.TemporaryDirectory() as folder:
+        project_dir = Path(folder)
+        build(Project(name="texts", pipelines=(pipeline,)), project_dir)
+        connection = duckdb.connect(str(project_dir / "local.duckdb"))
+        connection.execute("CREATE SCHEMA bronze")
+        create_table(connection, "bronze.raw", columns, [(1, None), (2, "kept")])
+        connection.close()
+        outcome = dbt(project_dir, "build")
+        assert outcome.success, results(outcome)
+        connection = duckdb.connect(str(project_dir / "local.duckdb"))
+        built = connection.execute(f'SELECT id, "{column_name}" FROM silver.out ORDER BY id').fetchall()
+        connection.close()
+        manifest = json.loads((project_dir / "target" / "manifest.json").read_text())
+    assert built == [(1, fill), (2, "kept")]
+    [model] = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    [exposure] = manifest["exposures"].values()
+    [source] = manifest["sources"].values()
+    assert model["description"] == description
+    assert source["columns"][column_name]["description"] == column_text
+    assert (exposure["owner"]["name"], exposure["url"], exposure["description"]) == (
+        owner, f"https://bi.example.com/{url_tail}", description)

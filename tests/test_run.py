@@ -271,7 +271,8 @@ def test_run_agrees_with_dbt_on_random_pipelines(pipeline: Pipeline, data: st.Da
         built = dbt(project_dir, "build")
         assert all(s in ("success", "pass", "fail", "warn", "skipped", "no-op") for s in results(built).values())
         result = run_project(optimise(project), database=root / "run.duckdb")
-        assert all(r.status != "failed" or r.kind == "quality_check" for r in result.tasks), result.tasks
+        assert all(r.status != "failed" or r.kind == "quality_check" or "not available in duckdb" in r.detail
+                   for r in result.tasks), result.tasks  # checks may find bad rows; DuckDB has no SHA-512
         ours, theirs = duckdb.connect(str(root / "run.duckdb")), duckdb.connect(str(project_dir / "local.duckdb"))
         not_dbts = {task.name for _, task in plan(optimise(project)).skipped}
         for write in (w for w in t.walk(pipeline.steps) if isinstance(w, t.Write) and w.name not in not_dbts):

@@ -34,7 +34,29 @@ _JINJA = ("{{", "{%", "{#", "}}", "%}", "#}")
 
 def jinja_string(text: str) -> str:
     """A Jinja string literal holding `text` exactly."""
-    return json.dumps(text)
+    return json.dumps(text, ensure_ascii=False)
+
+
+class Jinja(str):
+    """Text that is meant to be rendered by dbt (sparklec's own Jinja), as opposed to user text."""
+
+
+def inert(text: str) -> str:
+    """User text that dbt renders to itself: text with Jinja delimiters becomes a Jinja string expression."""
+    if isinstance(text, Jinja) or not any(mark in text for mark in ("{{", "{%", "{#")):
+        return str(text)
+    return "{{ " + jinja_string(text) + " }}"
+
+
+def inert_data(data: Any) -> Any:
+    """`data` (a YAML document for dbt) with every user string made `inert`."""
+    if isinstance(data, str):
+        return inert(data)
+    if isinstance(data, dict):
+        return {key: inert_data(value) for key, value in data.items()}  # dbt renders values, not keys
+    if isinstance(data, list):
+        return [inert_data(item) for item in data]
+    return data
 
 
 class _Generator(DatabricksGenerator):
@@ -72,6 +94,11 @@ class _Generator(DatabricksGenerator):
             first, *rest = arguments.items()
             return self.call(name, self.value(first[1]), *(f"{k}={self.value(v)}" for k, v in rest))
         return super().sql(expression, key, comment)
+
+    def identifier_sql(self, expression: exp.Identifier) -> str:
+        """An identifier; one holding Jinja delimiters is written so that dbt renders it to itself."""
+        text = super().identifier_sql(expression)
+        return self.jinja(jinja_string(text)) if inert(text) != text else text
 
     def value(self, value: object) -> str:
         """A Jinja value for a macro argument: SQL text for an expression, else the Python value."""

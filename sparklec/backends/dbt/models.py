@@ -14,6 +14,7 @@ import attrs
 
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
+from sparklec.ir.graph import StepGraph
 from sparklec.ir.pipeline import Dataset, Pipeline, Project
 from sparklec.ir.transformers import ScdType2, Schema
 from sparklec.sql.tasks import landing_table, plain_identifier
@@ -87,9 +88,12 @@ def plan(project: Project) -> Plan:
         for step in t.walk(pipeline.steps):
             if isinstance(step, t.Write) and step.input in computable:
                 writes.setdefault(step.input, []).append(step)
+        ingested = {s.name for s in t.walk(pipeline.steps) if isinstance(s, t.Ingest)}  # landed: dbt reads them
         for step in _top_level_tasks(pipeline, skipped):
-            if any(name in {task.name for _, task in skipped} for name in step.after):
-                skipped.append((pipeline.name, step))  # it waits for work dbt does not do
+            not_done = {task.name for _, task in skipped}
+            if any(name in not_done for name in step.after) or any(
+                    name in not_done - ingested for name in step.reads()):
+                skipped.append((pipeline.name, step))  # it waits for, or reads, work dbt does not do
             elif isinstance(step, t.Transform) and step.name in computable:
                 candidates.append(_candidate(pipeline, step, writes.get(step.name, [])))
             elif isinstance(step, t.Write) and step.input in computable and step.input not in _transforms(pipeline):
@@ -136,11 +140,13 @@ def plan(project: Project) -> Plan:
 
 
 def _top_level_tasks(pipeline: Pipeline, skipped: list[tuple[str, t.Task]]) -> list[t.Task]:
-    """The pipeline's top-level tasks; tasks in loops and branches are the orchestrator's (noted in `skipped`)."""
+    """The pipeline's top-level tasks in dependency order; tasks in loops and branches are the orchestrator's
+    (noted in `skipped`)."""
     for group in pipeline.steps:
         if not isinstance(group, t.Task):
             skipped.extend((pipeline.name, s) for s in t.walk(t.children(group)) if isinstance(s, t.Task))
-    return [s for s in pipeline.steps if isinstance(s, t.Task)]
+    graph = StepGraph.of(pipeline)
+    return [step for name in graph.order() if isinstance(step := graph.steps[name], t.Task)]
 
 
 def braces(expression: str) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from sparklec.backends.dbt.dialect import INPUT_COLUMNS, macros_used
+from sparklec.backends.dbt.dialect import INPUT_COLUMNS, Jinja, inert, inert_data, jinja_string, macros_used
 from sparklec.backends.formats import yaml_text
 from sparklec.backends.dbt.models import Model, Plan, Source, braces
 from sparklec.backends.dbt.sql import model_files, sql_text, user_query
@@ -69,15 +69,15 @@ class ProjectFiles:
                     self.checks(pipeline, step)
         exposures = [self.exposure(p, e) for p in self.project.pipelines for e in p.exposures]
         if exposures:
-            self.files["models/exposures.yml"] = yaml_text({"version": 2, "exposures": exposures})
-        self.files["models/sources.yml"] = yaml_text({"version": 2, "sources": self.sources()})
+            self.files["models/exposures.yml"] = _yaml({"version": 2, "exposures": exposures})
+        self.files["models/sources.yml"] = _yaml({"version": 2, "sources": self.sources()})
         for pipeline_name, entries in snapshots.items():
-            self.files[f"snapshots/{pipeline_name}.yml"] = yaml_text({"version": 2, "snapshots": entries})
+            self.files[f"snapshots/{pipeline_name}.yml"] = _yaml({"version": 2, "snapshots": entries})
         for pipeline in self.project.pipelines:
             entries = [self.model_entries[m.name] for m in self.plan.models if m.pipeline is pipeline]
             if entries:
                 unit_tests = self.unit_tests.get(pipeline.name)
-                self.files[f"models/{pipeline.name}/schema.yml"] = yaml_text(
+                self.files[f"models/{pipeline.name}/schema.yml"] = _yaml(
                     {"version": 2, "models": entries} | ({"unit_tests": unit_tests} if unit_tests else {}))
         self.files["macros/generate_schema_name.sql"] = GENERATE_SCHEMA_NAME
         self.files.update(macros_used(list(self.files.values())))
@@ -140,7 +140,7 @@ class ProjectFiles:
                 continue
             name = f"{pipeline.name}__{task.name}__{index}_{type(check).__name__.lower()}"
             body_sql = self.singular(pipeline, check, reference)
-            header = f"-- Check {index} of `{task.name}` in pipeline `{pipeline.name}`.\n"
+            header = f"-- Check {index} of `{inert(task.name)}` in pipeline `{inert(pipeline.name)}`.\n"
             if task.severity == "warn":
                 header += "{{ config(severity='warn') }}\n"
             self.files[f"tests/{name}.sql"] = header + "\n" + body_sql + "\n"
@@ -188,7 +188,7 @@ class ProjectFiles:
             newest = exp.alias_(exp.Max(this=column(check.column)), "newest")
             query = exp.select(exp.Star()).from_(exp.select(newest).from_(table).subquery("latest"))
             text = sql_text(query).replace(_TABLE, braces(reference))
-            return (f"-- The newest `{check.column}` must be at most {format_duration(check.max_age)} old.\n"
+            return (f"-- The newest `{inert(check.column)}` must be at most {format_duration(check.max_age)} old.\n"
                     f"{text}\nWHERE\n  newest IS NULL OR {{{{ sparklec_seconds_since('newest') }}}} > {check.max_age}")
         if isinstance(check, t.CustomSqlCheck):
             return self.custom_check(pipeline, check, reference)
@@ -198,7 +198,7 @@ class ProjectFiles:
         def resolve(name: str) -> str:
             return reference if name == "input" else self.plan.references[(pipeline.name, name)]
         rendered = user_query(check.sql, resolve, f"check `{check.name}`", check.span)
-        return f"-- {check.name}: the rows this returns fail the check.\n{rendered}"
+        return f"-- {inert(check.name)}: the rows this returns fail the check.\n{rendered}"
 
     # --- sources, exposures, configuration -------------------------------------------------
 
@@ -216,8 +216,8 @@ class ProjectFiles:
             first = tables[0]
             entry: dict[str, Any] = {"name": name, "schema": first.schema}
             if first.database:
-                entry["database"] = ("{{ target.database if target.type == 'duckdb' else '"
-                                     + first.database.replace("'", "") + "' }}")
+                entry["database"] = Jinja("{{ target.database if target.type == 'duckdb' else "
+                                          + jinja_string(first.database) + " }}")
             entry["tables"] = []
             for source in tables:
                 table: dict[str, Any] = {"name": source.table}
@@ -292,6 +292,11 @@ class ProjectFiles:
             lines += ["", "These tasks are not dbt's to run; the orchestrator backends run them:", ""]
             lines += [f"- `{pipeline}.{task.name}` ({t.kind_name(task)})" for pipeline, task in self.plan.skipped]
         return "\n".join(lines) + "\n"
+
+
+def _yaml(data: dict[str, Any]) -> str:
+    """A dbt properties file: user text in it is not rendered by dbt (`inert_data`)."""
+    return yaml_text(inert_data(data))
 
 
 def _rows(rows: tuple[t.Row, ...]) -> list[dict[str, Any]]:

@@ -69,8 +69,12 @@ def read_config(node: Located, report: list[Diagnostic], env_override: str | Non
     reader.check_keys((*FIELDS, "$schema"), help_suffix="the README lists the config fields")
     for field in ("pipeline_name", "pipeline_type", "env"):
         reader.require(field)
-    name = reader.string("pipeline_name") or ""
-    if name and not _NAME.match(name):
+    given_name = reader.string("pipeline_name")
+    name = given_name or ""
+    if given_name == "":
+        reader.error("E110", "the pipeline name is empty", reader.value_span("pipeline_name"),
+                     "name it with lower-case letters, digits and `_`, e.g. \"customer_silver\"")
+    elif name and not _NAME.match(name):
         reader.error("E110", f"pipeline name `{name}` may only use lower-case letters, digits and `_`",
                      reader.value_span("pipeline_name"),
                      f"try `{re.sub(r'[^a-z0-9_]+', '_', name.lower()).strip('_') or 'pipeline'}`")
