@@ -231,8 +231,7 @@ class LocalRun:
         schema, name = _quoted_parts(table)
         self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         read = files.reader(path.resolve()).sql(dialect="duckdb")
-        present = {c for (c,) in self.connection.execute(f"SELECT column_name FROM (DESCRIBE SELECT * FROM {read})")
-                   .fetchall()}
+        present = describe(self.connection, read)
         missing = [c.name for c in declared if c.name not in present]
         if missing:
             raise UsageError([Diagnostic(
@@ -249,8 +248,8 @@ class LocalRun:
         self._read(table, path, declared, seeds=True)
 
     def _columns(self, table: str) -> tuple[Column, ...]:
-        rows = self.connection.execute(f"DESCRIBE SELECT * FROM {'.'.join(_quoted_parts(table))}").fetchall()
-        return tuple(Column(name=row[0], type=files.ir_type(row[1])) for row in rows)
+        found = describe(self.connection, ".".join(_quoted_parts(table)))
+        return tuple(Column(name=name, type=files.ir_type(kind)) for name, kind in found.items())
 
     # --- running ---------------------------------------------------------------------
 
@@ -503,8 +502,7 @@ class _PipelineRun:
 
     def columns(self, cursor: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
         """Column name → DuckDB type of a relation, in order."""
-        table = self.sql.table(relation).sql(dialect="duckdb")
-        return {row[0]: row[1] for row in cursor.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()}
+        return describe(cursor, self.sql.table(relation).sql(dialect="duckdb"))
 
     def stand_in(self, relation: str) -> None:
         """Before `relation` is read: a target the run has not made is made from its file, or is unavailable."""
@@ -586,6 +584,11 @@ def cannot_run(task: t.Task) -> str | None:
     """Why `task` does not run locally, or None when it does."""
     reason = _CANNOT_RUN.get(type(task))
     return reason(task) if reason else None
+
+
+def describe(connection: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
+    """Column name → DuckDB type of what `source` (a table, or a table function call) holds, in order."""
+    return {row[0]: row[1] for row in connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
 
 
 def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
