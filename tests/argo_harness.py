@@ -46,6 +46,35 @@ def problems(folder: Path) -> list[str]:
     return found
 
 
+KNOWN_TAG = re.compile(r"(inputs\.parameters|workflow\.parameters|tasks\.[-\w]+\.(outputs\.(parameters|result|artifacts)|status)|"
+                       r"steps\.[-\w]+\.outputs\.(parameters|result))[.\w-]*|item|workflow\.(name|status|uid)|"
+                       r"=\'\{\' \+ \'\{\'")
+"""The tags sparklec writes: parameters, task outputs, loop items, the workflow's name and status, and ``{{``."""
+
+
+def tags(text: str) -> list[str]:
+    """The ``{{...}}`` tags Argo finds in `text`, scanning once from the left as it does."""
+    found, start = [], text.find("{{")
+    while start != -1:
+        end = text.find("}}", start + 2)
+        if end == -1:
+            break
+        found.append(text[start + 2:end])
+        start = text.find("{{", end + 2)
+    return found
+
+
+def render(text: str, values: dict[str, str]) -> str:
+    """`text` as Argo substitutes it, with `values` for the simple tags."""
+    out, position = [], 0
+    for tag in tags(text):
+        start = text.index("{{" + tag + "}}", position)
+        out.append(text[position:start])
+        out.append("{{" if tag == "='{' + '{'" else values[tag])
+        position = start + len(tag) + 4
+    return "".join(out) + text[position:]
+
+
 def references(document: dict[str, Any]) -> list[str]:
     kind, spec = document["kind"], document["spec"]
     found = []
@@ -96,6 +125,9 @@ def workflow_references(spec: dict[str, Any]) -> list[str]:
             for used in re.findall(r"workflow\.parameters\.([-\w]+)", json.dumps(task)):
                 if used not in parameters:
                     found.append(f"`{task['name']}` reads unknown parameter `{used}`")
+        for tag in tags(json.dumps(template)):
+            if not KNOWN_TAG.fullmatch(tag):
+                found.append(f"template `{template['name']}` has the tag {{{{{tag}}}}}, which Argo cannot resolve")
         for used in re.findall(r"workflow\.parameters\.([-\w]+)", json.dumps(template)):
             if used not in parameters:
                 found.append(f"template `{template['name']}` reads unknown parameter `{used}`")

@@ -13,8 +13,9 @@ import networkx as nx
 import pytest
 import yaml
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from argo_harness import NAME, problems
+from argo_harness import NAME, problems, references, render
 from conftest import COMPILED_SOURCES, EXAMPLES, compile_sources
 from sparklec.backends.argo.names import sanitise
 from sparklec.compiler.driver import load, lower, optimise
@@ -194,3 +195,22 @@ def test_the_scripts_in_the_templates_pass_shellcheck_and_compile(tmp_path: Path
         path.write_text("#!/usr/bin/env bash\n" + script)
         assert shell_problems(path) == "", runtime
     compile(DATABRICKS_RUN, "databricks_run.py", "exec")
+
+
+BRACED = st.text(st.characters(exclude_categories=("Cs",)), max_size=20) | st.sampled_from(
+    ["{{workflow.name}}", "{{=sprig.env('HOME')}}", "}}{{", "{{ {{ }} }}", "${nothing}", "{{inputs.parameters.x}}"])
+
+
+@given(BRACED, BRACED)
+def test_user_text_reaches_argo_intact_and_inert(message: str, argument: str) -> None:
+    """Argo substitutes `{{...}}`; text a user writes renders back to itself, and has no tag Argo cannot resolve."""
+    pipeline = Pipeline(name="texts", steps=(
+        t.Container(name="run", image="python:3.12-slim", command=("python", "-c"), args=(argument,)),
+        t.Notify(name="tell", channel="slack://alerts", message=message, after=("run",))))
+    artifacts = lower(Project(name="texts", pipelines=(pipeline,)), "argo", {})
+    template = yaml.safe_load(artifacts["workflow-template.yaml"])
+    assert references(template) == []
+    by_name = {tpl["name"]: tpl for tpl in template["spec"]["templates"]}
+    assert render(by_name["run"]["container"]["args"][0], {}) == argument
+    payload = next(e["value"] for e in by_name["tell"]["container"]["env"] if e["name"] == "PAYLOAD")
+    assert json.loads(render(payload, {}))["text"] == f"texts: tell: {message or 'Pipeline texts: tell'}"

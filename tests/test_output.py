@@ -1,10 +1,16 @@
-"""Atomic output writing and path safety."""
+"""Atomic output writing, path safety, and serialisers that keep every text exactly."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sparklec.backends.formats import json_text, yaml_text
 
 from sparklec.compiler import output
 from sparklec.compiler.diagnostics import UsageError
@@ -49,3 +55,11 @@ def test_paths_may_not_leave_the_output(tmp_path: Path, path: str) -> None:
         output.write_atomically({path: "x"}, tmp_path / "out")
     assert error.value.diagnostics[0].code == "E504"
     assert not (tmp_path / "out").exists()
+
+
+@given(st.dictionaries(st.text(st.characters(exclude_categories=("Cs",))),
+                       st.text(st.characters(exclude_categories=("Cs",))), max_size=4))
+def test_yaml_and_json_keep_every_text_exactly(data: dict[str, str]) -> None:
+    """Line breaks YAML folds (CR, NEL, U+2028), trailing spaces, quotes and unicode all come back as written."""
+    assert yaml.safe_load(yaml_text(data)) == data
+    assert json.loads(json_text(data)) == data

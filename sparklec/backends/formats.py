@@ -16,8 +16,16 @@ class _Dumper(yaml.SafeDumper):
         return True
 
 
+_UNUSUAL_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+"""Characters YAML reads as line breaks, which only a double-quoted scalar keeps exactly."""
+
+
 def _text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in text.rstrip("\n") and not any(line != line.rstrip() for line in text.split("\n")) else None
+    style: str | None = None
+    if any(mark in text for mark in _UNUSUAL_BREAKS):
+        style = '"'
+    elif "\n" in text.rstrip("\n") and not any(line != line.rstrip() for line in text.split("\n")):
+        style = "|"
     return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
 
 

@@ -148,13 +148,13 @@ class Steps:
         if isinstance(task, t.Notify):
             return self.notify(task, inputs)
         if isinstance(task, t.KubernetesResource):
-            resource = {"action": task.action, "manifest": task.manifest}
+            resource = {"action": task.action, "manifest": self.workflow.text(task.manifest, inputs)}
             resource |= {k: v for k, v in (("successCondition", task.success_condition),
                                            ("failureCondition", task.failure_condition)) if v}
             return {"resource": resource}
         if isinstance(task, t.Script):
-            return {"script": {"image": task.image, "command": ["python"], "source": task.source,
-                               **self.resources(task)}}
+            return {"script": {"image": task.image, "command": ["python"],
+                               "source": self.workflow.text(task.source, inputs), **self.resources(task)}}
         if isinstance(task, t.Container):
             container: dict[str, Any] = {"image": task.image}
             if task.command:
@@ -273,7 +273,7 @@ class Steps:
         scheme, _, address = task.channel.partition("://")
         env: list[dict[str, Any]]
         message = self.workflow.text(task.message or f"Pipeline {self.pipeline.name}: {task.name}", inputs)
-        subject = task.subject or f"{self.pipeline.name}: {task.name}"
+        subject = self.workflow.text(task.subject or f"{self.pipeline.name}: {task.name}", inputs)
         if task.channel.startswith("arn:aws:sns:") or scheme == "sns":
             topic = task.channel if task.channel.startswith("arn:") else address
             self.workflow.secrets["aws"] = ("AWS credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), "

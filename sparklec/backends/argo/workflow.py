@@ -66,15 +66,22 @@ class WorkflowBuilder:
         return expression(f"workflow.parameters.{key}")
 
     def text(self, text: str, inputs: list[str]) -> str:
-        """`text` with ``${name}`` read from a loop variable or a workflow parameter."""
+        """User `text` with ``${name}`` read from a loop variable or a workflow parameter (or the run's status).
+
+        Argo substitutes ``{{...}}`` in templates, so a ``{{`` of the user's
+        own is written as an expression that Argo renders back to ``{{``."""
+        text = text.replace("{{", _LITERAL_BRACES)
+
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
+            if name == STATUS:
+                return expression(STATUS)
             if name in inputs:
                 return expression(f"inputs.parameters.{name}")
             if name in self.parameters:
                 return expression(f"workflow.parameters.{name}")
             return match.group(0)
-        return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", replace, text)
+        return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}", replace, text)
 
     def artifact(self, artifact: Artifact, inputs: list[str]) -> dict[str, Any]:
         """An artifact: where it lives, or only its name and path (the default repository, another task)."""
@@ -252,7 +259,7 @@ class WorkflowBuilder:
     def exit_handler(self) -> str | None:
         """On failure: the `on_failure` tasks and alerts; on success: start the pipelines that depend on this."""
         alerts = [t.Notify(name=f"alert-{index}", channel=channel, subject=f"Pipeline {self.pipeline.name} failed",
-                           message=f"Pipeline {self.pipeline.name} ended: {{{{workflow.status}}}}")
+                           message=f"Pipeline {self.pipeline.name} ended: ${{{STATUS}}}")
                   for index, channel in enumerate(self.pipeline.alerts, start=1)]
         steps: list[dict[str, Any]] = []
         for task in (*self.pipeline.on_failure, *alerts):
@@ -269,6 +276,12 @@ class WorkflowBuilder:
             return None
         self.templates.append({"name": "exit-handler", "steps": [[step] for step in steps]})
         return "exit-handler"
+
+
+STATUS = "workflow.status"
+"""``${workflow.status}`` in a message: how the run ended."""
+_LITERAL_BRACES = "{{='{' + '{'}}"
+"""An Argo expression that renders to ``{{`` (with no ``{{`` inside, which Argo would try to substitute)."""
 
 
 def expression(path: str) -> str:
