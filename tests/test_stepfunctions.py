@@ -173,3 +173,46 @@ def test_a_pipeline_that_cannot_fail_has_no_failure_handler(tmp_path: Path) -> N
     write_atomically(lower(optimise(project), "stepfunctions", {}), tmp_path)
     definition = load_json(tmp_path / "state_machine.json")
     assert "Alert 1" not in definition["States"] and asl_problems([tmp_path / "state_machine.json"]) == ""
+
+
+def _format(call: str, values: list[str]) -> str:
+    """What Step Functions makes of ``States.Format('template', ...)`` given the arguments' values."""
+    template = re.fullmatch(r"States\.Format\('((?:[^'\\]|\\.)*)', .*\)", call, re.S)
+    assert template is not None, call
+    out, arguments = [], iter(values)
+    text = template.group(1)
+    index = 0
+    while index < len(text):
+        if text[index] == "\\":
+            out.append(text[index + 1])
+            index += 2
+        elif text.startswith("{}", index):
+            out.append(next(arguments))
+            index += 2
+        else:
+            out.append(text[index])
+            index += 1
+    return "".join(out)
+
+
+def _found(data: Any, key: str) -> list[Any]:
+    if isinstance(data, dict):
+        return [v for k, v in data.items() if k == key] + [x for v in data.values() for x in _found(v, key)]
+    if isinstance(data, list):
+        return [x for v in data for x in _found(v, key)]
+    return []
+
+
+@given(st.text(st.characters(exclude_categories=("Cs",)), max_size=20),
+       st.text(st.characters(exclude_categories=("Cs",)), max_size=20))
+def test_user_text_around_a_loop_variable_reaches_step_functions_intact(before: str, after: str) -> None:
+    """Quotes, braces and backslashes in a message that names `${day}` come out of States.Format as written."""
+    from sparklec.ir import ForEach, Notify, Pipeline
+
+    message = f"{before}${{day}}{after}"
+    pipeline = Pipeline(name="texts", steps=(ForEach(name="days", var="day", items=("2024-01-01",), body=(
+        Notify(name="tell", channel="sns://alerts", message=message),)),))
+    definition = json.loads(lower(Project(name="texts", pipelines=(pipeline,)), "stepfunctions", {})[
+        "state_machine.json"])
+    [call] = _found(definition, "Message.$")
+    assert _format(call, ["2024-01-01"]) == message.replace("${day}", "2024-01-01")
