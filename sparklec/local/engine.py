@@ -217,7 +217,7 @@ class LocalRun:
                 declared = _declared_columns(pipeline, binding.relation)
                 table = binding.table if pipeline.dataset(binding.relation) else f"{_work(pipeline)}.{binding.relation}"
                 if binding.path is not None:
-                    self._read(table, binding.path, declared, binding.seeds)
+                    self._read(table, binding.path, declared)
                 elif table != binding.table:  # landed rows already in the database
                     self.connection.execute(f"CREATE OR REPLACE VIEW {'.'.join(_quoted_parts(table))} AS "
                                             f"SELECT * FROM {'.'.join(_quoted_parts(binding.table))}")
