@@ -12,11 +12,12 @@ from functools import partial
 from pathlib import Path
 
 import attrs
+import duckdb
 
 from sparklec.compiler.diagnostics import Diagnostic, UsageError
 from sparklec.ir.pipeline import Project
 from sparklec.local import engine
-from sparklec.local.engine import Binding, Listener, LocalRun, TaskRun, parse_params, table_exists
+from sparklec.local.engine import FAILED, Binding, Listener, LocalRun, TaskRun, parse_params, table_exists
 
 __all__ = ["Binding", "RunResult", "TaskRun", "bindings", "run_project"]
 
@@ -33,7 +34,7 @@ class RunResult:
     @property
     def failed(self) -> bool:
         """Whether a task or an error-severity check failed."""
-        return any(task.status == "failed" for task in self.tasks)
+        return any(task.status == FAILED for task in self.tasks)
 
 
 def bindings(project: Project, data: Path | None, explicit: Mapping[str, Path],
@@ -41,15 +42,12 @@ def bindings(project: Project, data: Path | None, explicit: Mapping[str, Path],
     """Where every source and ingested relation is read from, with warnings for sources found nowhere.
 
     Raises `UsageError` for a `--bind` that names nothing."""
-    import duckdb
-
     existing = database is not None and database.exists()
     connection = duckdb.connect(str(database), read_only=True) if existing else duckdb.connect()
     try:
-        found, problems = engine.bind(project, data, explicit, partial(table_exists, connection))
+        return _bind(project, data, explicit, connection)
     finally:
         connection.close()
-    return found, _raise_errors(problems)
 
 
 def run_project(project: Project, *, data: Path | None = None, bind: Mapping[str, Path] | None = None,
@@ -62,13 +60,10 @@ def run_project(project: Project, *, data: Path | None = None, bind: Mapping[str
     sources without rows, unknown parameters and files that lack declared
     columns; failed tasks are reported in the result, not raised.
     """
-    import duckdb
-
     values = parse_params(project, params or {})
     connection = duckdb.connect(str(database) if database else ":memory:")
     try:
-        found, problems = engine.bind(project, data, bind or {}, partial(table_exists, connection))
-        notes = _raise_errors(problems)
+        found, notes = _bind(project, data, bind or {}, connection)
         try:
             local = LocalRun(project, connection, found, values, listener, workers)
         except duckdb.Error as error:
@@ -81,8 +76,10 @@ def run_project(project: Project, *, data: Path | None = None, bind: Mapping[str
         connection.close()
 
 
-def _raise_errors(problems: list[Diagnostic]) -> list[Diagnostic]:
-    """`problems` when they are all warnings; raises `UsageError` with them otherwise."""
+def _bind(project: Project, data: Path | None, explicit: Mapping[str, Path],
+          connection: duckdb.DuckDBPyConnection) -> tuple[list[Binding], list[Diagnostic]]:
+    """`engine.bind` against the tables of `connection`: the bindings and the warnings; errors are raised."""
+    found, problems = engine.bind(project, data, explicit, partial(table_exists, connection))
     if any(p.is_error for p in problems):
         raise UsageError(problems)
-    return problems
+    return found, problems

@@ -300,9 +300,8 @@ class _PipelineRun:
         for task in t.walk(pipeline.steps):
             if isinstance(task, t.Ingest) and task.name not in bound:
                 self.unavailable[task.name] = not_landed(task)
-        written = dataset_writers(pipeline)
         for dataset in pipeline.datasets:
-            if dataset.name not in bound and dataset.name not in written and _table_key(dataset) not in local.made:
+            if dataset.name not in bound and dataset.name not in self.writers and _table_key(dataset) not in local.made:
                 self.unavailable[dataset.name] = f"no rows for source `{dataset.name}` here"
 
     def run(self) -> None:
@@ -524,7 +523,7 @@ class _PipelineRun:
                 cursor.close()
 
     def count(self, cursor: duckdb.DuckDBPyConnection, relation: str) -> int:
-        if relation in self.rows and self.pipeline.dataset(relation) is not None:
+        if relation in self.rows:
             return self.rows[relation]
         table = self.sql.table(relation).sql(dialect="duckdb")
         (rows,) = cursor.execute(f"SELECT count(*) FROM {table}").fetchone() or (0,)
