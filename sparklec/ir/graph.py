@@ -58,7 +58,7 @@ class StepGraph:
             self.steps.setdefault(step.name, step)
             for inner in walk((step,)):
                 owner.setdefault(inner.name, step.name)
-        self._index = {name: i for i, name in enumerate(self.steps)}
+        self._index = {name: i for i, name in enumerate(sorted(self.steps))}
         self.nx: nx.DiGraph = nx.DiGraph()
         self.nx.add_nodes_from(self.steps)
         for name, step in self.steps.items():
@@ -80,7 +80,7 @@ class StepGraph:
             return None
 
     def order(self) -> list[str]:
-        """Step names in dependency order, ties broken by source order."""
+        """Step names in dependency order, ties broken by name (so the order steps are written in does not matter)."""
         return list(nx.lexicographical_topological_sort(self.nx, key=self._index.__getitem__))
 
     def predecessors(self, name: str) -> list[str]:
@@ -93,7 +93,7 @@ class StepGraph:
         return set(nx.ancestors(self.nx, name))
 
     def edges(self) -> list[tuple[str, str]]:
-        """All edges, sorted by source order of their ends."""
+        """All edges, sorted by the names of their ends."""
         return sorted(self.nx.edges, key=lambda e: (self._index[e[1]], self._index[e[0]]))
 
     def reduced_edges(self) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ import attrs
 from sparklec.ir.policy import Policy
 from sparklec.compiler.diagnostics import RefSpans, Span, ref_spans_field, span_field
 from sparklec.ir.tasks import Step, Task
-from sparklec.ir.values import Column, Setting, Value
+from sparklec.ir.values import Column, Setting, Value, settings_field
 
 ENVS: tuple[str, ...] = ("dev", "qa", "prod")
 PIPELINE_TYPES: tuple[str, ...] = (
@@ -181,7 +181,7 @@ class Pipeline:
     pipeline_type: str | None = None
     description: str = ""
     parameters: tuple[Parameter, ...] = ()
-    tags: tuple[Setting, ...] = ()
+    tags: tuple[Setting, ...] = settings_field()
     schedules: tuple[Schedule, ...] = ()
     triggers: tuple[Trigger, ...] = ()
     alerts: tuple[str, ...] = ()

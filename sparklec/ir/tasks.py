@@ -18,7 +18,7 @@ import attrs
 from sparklec.ir.policy import Artifact, Policy, can_run
 from sparklec.compiler.diagnostics import RefSpans, Span, ref_spans_field, span_field
 from sparklec.ir.transformers import Op
-from sparklec.ir.values import Column, Scalar, Setting, Value
+from sparklec.ir.values import Column, Scalar, Setting, Value, settings_field
 
 WRITE_MODES: tuple[str, ...] = ("append", "overwrite", "merge", "incremental")
 SCHEMA_CHANGES: tuple[str, ...] = ("fail", "append_new_columns", "sync_all_columns", "ignore")
@@ -63,7 +63,7 @@ class Ingest(Task):
     source: str
     source_system: str = ""
     connection: str | None = None
-    options: tuple[Setting, ...] = ()
+    options: tuple[Setting, ...] = settings_field()
     columns: tuple[Column, ...] = ()
     watermark: str | None = None
     streaming: bool = False
@@ -262,7 +262,7 @@ class Train(Task):
     feature_columns: tuple[str, ...] = ()
     target_column: str = ""
     algorithm: str = "default"
-    params: tuple[Setting, ...] = ()
+    params: tuple[Setting, ...] = settings_field()
 
     def reads(self) -> tuple[str, ...]:
         return (self.input,)
@@ -322,7 +322,7 @@ class Container(Task):
     image: str
     command: tuple[str, ...] = ()
     args: tuple[str, ...] = ()
-    env: tuple[Setting, ...] = ()
+    env: tuple[Setting, ...] = settings_field()
 
 
 @attrs.frozen(kw_only=True)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Union
+from collections.abc import Iterable
+from typing import Any, Union
 
 import attrs
 
@@ -23,6 +24,16 @@ class Setting:
     key: str
     value: Value
     span: Span | None = span_field()
+
+
+def by_key(settings: Iterable[Setting]) -> tuple[Setting, ...]:
+    """`settings` sorted by key: the order a map is written in does not change the pipeline."""
+    return tuple(sorted(settings, key=lambda setting: setting.key))
+
+
+def settings_field() -> Any:
+    """An attrs field holding a key/value map, kept sorted by key."""
+    return attrs.field(default=(), converter=by_key)
 
 
 _DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$")

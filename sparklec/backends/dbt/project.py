@@ -290,7 +290,7 @@ class ProjectFiles:
         ]
         if self.plan.skipped:
             lines += ["", "These tasks are not dbt's to run; the orchestrator backends run them:", ""]
-            lines += [f"- `{pipeline}.{task.name}` ({t.kind_name(task)})" for pipeline, task in self.plan.skipped]
+            lines += [f"- `{pipeline}.{task.name}` ({t.kind_name(task)})" for pipeline, task in sorted(self.plan.skipped, key=lambda s: (s[0], s[1].name))]
         return "\n".join(lines) + "\n"
 
 

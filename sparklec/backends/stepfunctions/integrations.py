@@ -97,7 +97,7 @@ class Integrations:
         runtime = self.runtime(task)
         if task.name in self.inlined:
             name = self.machine.name(task.name, task.span, synthetic=False)
-            readers = ", ".join(r.name for r in self.readers[task.name])
+            readers = ", ".join(sorted(r.name for r in self.readers[task.name]))
             return Fragment(name, {name: {"Type": "Pass", "Comment": f"Runs inside the SQL of {readers}",
                                           "ResultPath": None}}, (name,))
         if isinstance(task, SQL_KINDS) and runtime == "athena":

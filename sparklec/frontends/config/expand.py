@@ -191,7 +191,7 @@ class Expansion:
             name=cfg.pipeline_name, env=cfg.env, pipeline_type=cfg.pipeline_type,
             description=self.extra.string("description", "") or "",
             parameters=extras.parameters(self.extra) + tuple(self.parameters),
-            tags=tuple(Setting(key=k, value=v, span=s) for k, v, s in sorted(cfg.tags, key=lambda tag: tag[0])),
+            tags=tuple(Setting(key=k, value=v, span=s) for k, v, s in cfg.tags),
             schedules=schedules, triggers=extras.triggers(self.extra), alerts=cfg.list("alert_channels"),
             defaults=extras.policy(self.extra), datasets=tuple(self.datasets),
             custom_transformers=extras.custom_transformers(self.extra), steps=steps,

@@ -99,6 +99,7 @@ def read_config(node: Located, report: list[Diagnostic], env_override: str | Non
 
 
 def _tags(reader: Reader) -> tuple[tuple[str, str, Span], ...]:
+    """The pipeline's tags as (key, value, span), sorted by key."""
     tags = reader.mapping("tags")
     if tags is None:
         return ()
@@ -111,7 +112,7 @@ def _tags(reader: Reader) -> tuple[tuple[str, str, Span], ...]:
         else:
             tags.error("E103", f"tag `{key}` must be a string", value.span,
                        f"quote it: \"{key}\": \"{value.plain()}\"")
-    return tuple(result)
+    return tuple(sorted(result))
 
 
 def _custom_names(extra: Reader) -> set[str]:

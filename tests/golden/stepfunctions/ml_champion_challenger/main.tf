@@ -42,9 +42,9 @@ variable "select_champion_databricks_job_id" {
   description = "Databricks job id that runs `select_champion`"
 }
 
-variable "train_xgboost_databricks_job_id" {
+variable "train_logistic_databricks_job_id" {
   type        = string
-  description = "Databricks job id that runs `train_xgboost`"
+  description = "Databricks job id that runs `train_logistic`"
 }
 
 variable "train_random_forest_databricks_job_id" {
@@ -52,9 +52,9 @@ variable "train_random_forest_databricks_job_id" {
   description = "Databricks job id that runs `train_random_forest`"
 }
 
-variable "train_logistic_databricks_job_id" {
+variable "train_xgboost_databricks_job_id" {
   type        = string
-  description = "Databricks job id that runs `train_logistic`"
+  description = "Databricks job id that runs `train_xgboost`"
 }
 
 data "aws_partition" "current" {}
