@@ -216,3 +216,38 @@ def test_user_text_around_a_loop_variable_reaches_step_functions_intact(before: 
         "state_machine.json"])
     [call] = _found(definition, "Message.$")
     assert _format(call, ["2024-01-01"]) == message.replace("${day}", "2024-01-01")
+
+
+def test_long_pipeline_names_give_aws_names_within_limits(tmp_path: Path) -> None:
+    long_name = "customer_" * 20
+    sources = {name: f"""pipeline {name} {{
+  schedule "0 2 * * *" timezone "Europe/Paris"
+  depends_on crm_{'x' * 90}
+  alert "email://data@company.com"
+  task run = container "python:3.12-slim" {{
+    command ["python", "-c", "print(1)"]
+  }}
+}}
+""" for name in (long_name + "a", long_name + "b")}
+    names: dict[str, set[str]] = {}
+    for name, text in sources.items():
+        (tmp_path / f"{name}.spk").write_text(text)
+        project = optimise(load([tmp_path / f"{name}.spk"])[0])
+        write_atomically(lower(project, "stepfunctions", {}), tmp_path / name)
+        assert cfn_lint_problems([tmp_path / name / "cloudformation.yaml"]) == ""
+        terraform = hcl2.load((tmp_path / name / "main.tf").open())
+        machine = terraform["locals"][0]["name"].strip('"').replace("${var.environment}", "prod")
+        assert len(machine) <= 80
+        names.setdefault("machine", set()).add(machine)
+        for resource in terraform["resource"]:
+            (kind, blocks), = resource.items()
+            for body in blocks.values():
+                if "name" in body or "family" in body:
+                    value = (body.get("name") or body["family"]).strip('"').replace("${var.environment}", "prod")
+                    limit = {"aws_sfn_state_machine": 80, "aws_sns_topic": 256, "aws_ecs_task_definition": 255,
+                             "aws_cloudwatch_log_group": 512}.get(kind.strip('"'), 64)
+                    assert len(value) <= limit, (kind, value)
+                    names.setdefault(kind, set()).add(value)
+        stack = re.search(r'--stack-name "([^"]+)"', (tmp_path / name / "deploy.sh").read_text())
+        assert stack and len(stack.group(1).replace("$env", "prod")) <= 128
+    assert len(names["machine"]) == 2, "the two pipelines' names stay distinct"

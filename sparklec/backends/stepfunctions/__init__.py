@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sparklec.backends import Artifacts, Backend, check_options
-from sparklec.backends.stepfunctions.deploy import Templates, Terraform, resource_name, unwired_triggers
+from sparklec.backends.stepfunctions.deploy import Templates, Terraform, aws_name, resource_name, unwired_triggers
 from sparklec.backends.formats import json_text
 from sparklec.backends.stepfunctions.integrations import path_key
 from sparklec.backends.stepfunctions.machine import READ_PARAMETERS, START, MachineBuilder
@@ -33,6 +33,7 @@ from sparklec.ir.pipeline import Pipeline, Project
 OPTIONS: dict[str, tuple[str, ...] | None] = {"database": None, "map": ("inline", "distributed")}
 MAX_DEFINITION_BYTES = 1_048_576
 MAX_HISTORY_EVENTS = 25_000
+MAX_STACK_NAME = 128
 
 
 def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
@@ -102,6 +103,7 @@ def history_events(machine: dict[str, Any], lists: dict[str, Any]) -> int:
 
 def deploy_script(pipeline: Pipeline, templates: Templates) -> str:
     name = templates.name
+    stack = aws_name(name, MAX_STACK_NAME, "$env")
     return f"""#!/usr/bin/env bash
 # Deploys the state machine of pipeline {name} with CloudFormation.
 #   ./deploy.sh ENV REGION [ParameterKey=value ...]
@@ -130,14 +132,14 @@ here="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
 aws cloudformation deploy \\
   --region "$region" \\
   --template-file "$here/cloudformation.yaml" \\
-  --stack-name "{name}-$env" \\
+  --stack-name "{stack}" \\
   --capabilities CAPABILITY_IAM \\
   --parameter-overrides "Environment=$env" "$@" \\
   --tags "sparklec:pipeline={name}"
 
 aws cloudformation describe-stacks \\
   --region "$region" \\
-  --stack-name "{name}-$env" \\
+  --stack-name "{stack}" \\
   --query "Stacks[0].Outputs[?OutputKey=='StateMachineArn'].OutputValue" \\
   --output text
 """

@@ -10,6 +10,7 @@ object-created and custom events and upstream pipelines.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
@@ -26,10 +27,40 @@ OBJECT_TEMPLATE = '{"bucket": <bucket>, "key": <key>}'
 """An object-created event starts a run with parameters `bucket` and `key`."""
 
 
-def resource_name(pipeline: Pipeline) -> str:
+def resource_name(pipeline: Pipeline | str) -> str:
     """The pipeline's name as AWS resource names want it: letters, digits and `-`, starting with a letter."""
-    name = re.sub(r"[^A-Za-z0-9-]+", "-", pipeline.name).strip("-")[:60]
+    name = re.sub(r"[^A-Za-z0-9-]+", "-", pipeline if isinstance(pipeline, str) else pipeline.name).strip("-")
     return name if name[:1].isalpha() else f"p-{name}".rstrip("-")
+
+
+ENVIRONMENT_ROOM = len("-prod")
+"""What the longest environment adds to a name."""
+
+
+def aws_name(base: str, limit: int, environment: str, suffix: str = "") -> str:
+    """``base-ENVIRONMENT-suffix`` within `limit` characters in every environment.
+
+    `environment` is written as given (``${Environment}``, ``${var.environment}``,
+    ``$env``); a name that would be too long keeps its beginning and ends with
+    a hash of the whole, so distinct names stay distinct."""
+    tail = f"-{suffix}" if suffix else ""
+    if len(base) + ENVIRONMENT_ROOM + len(tail) <= limit:
+        return f"{base}-{environment}{tail}"
+    whole = base + tail
+    digest = hashlib.sha256(whole.encode()).hexdigest()[:8]
+    return f"{whole[: limit - ENVIRONMENT_ROOM - 9].rstrip('-')}-{digest}-{environment}"
+
+
+MAX_STATE_MACHINE_NAME = 80
+MAX_SHORT_NAME = 64
+"""IAM roles, EventBridge rules, schedules and connections."""
+MAX_LONG_NAME = 255
+"""SNS topics and ECS task definition families."""
+
+
+def machine_name(base: str, environment: str) -> str:
+    """The name of a pipeline's state machine in an environment."""
+    return aws_name(base, MAX_STATE_MACHINE_NAME, environment)
 
 
 # --- EventBridge ----------------------------------------------------------------------------
@@ -98,8 +129,9 @@ class Templates:
         self.patterns = event_patterns(pipeline) + [
             (f"After{logical_id(u, '')}", {"source": ["aws.states"],
                                            "detail-type": ["Step Functions Execution Status Change"],
-                                           "detail": {"status": ["SUCCEEDED"], "stateMachineArn": [
-                                               {"wildcard": f"*:stateMachine:{u}-*"}]}})
+                                           "detail": {"status": ["SUCCEEDED"], "stateMachineArn": [{"Fn::Sub": (
+                                               "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
+                                               f"stateMachine:{machine_name(u, '${Environment}')}")}]}})
             for u in upstream]
 
     @property
@@ -168,7 +200,7 @@ class Templates:
                     "ApiKeyAuthParameters": {"ApiKeyName": "Authorization",
                                              "ApiKeyValue": {"Fn::Sub": "Bearer ${DatabricksToken}"}}}}}
         resources["StateMachine"] = {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
-            "StateMachineName": {"Fn::Sub": f"{self.name}-${{Environment}}"},
+            "StateMachineName": {"Fn::Sub": machine_name(self.name, "${Environment}")},
             "StateMachineType": "STANDARD",
             "Definition": self.definition,
             "DefinitionSubstitutions": {name: self.cfn_value(name) for name in self.placeholders},
@@ -234,7 +266,7 @@ class Templates:
             "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
             "logs:DescribeLogGroups"], "Resource": "*"}]
         for statement in self.stack.statements.values():
-            resources = [sub(r.replace("${StateMachineName}", f"{self.name}-${{Environment}}"))
+            resources = [sub(r.replace("${StateMachineName}", machine_name(self.name, "${Environment}")))
                          for r in statement.resources]
             statements.append({"Sid": statement.sid, "Effect": "Allow", "Action": list(statement.actions),
                                "Resource": resources if len(resources) > 1 else resources[0]})
@@ -361,10 +393,10 @@ class Terraform:
         replaced = "replace(" * len(t.placeholders) + '\n    file("${path.module}/state_machine.json")'
         for placeholder in t.placeholders:
             replaced += f',\n    "$${{{placeholder}}}", {self.reference(placeholder)})'
-        head.append(f'locals {{\n  name = "{t.name}-${{var.environment}}"\n  definition = {replaced}\n'
+        head.append(f'locals {{\n  name = "{machine_name(t.name, "${var.environment}")}"\n  definition = {replaced}\n'
                     f'  tags = {hcl(dict(t.tags()), 1)}\n}}\n')
         self.resource("aws_iam_role", "state_machine", self.attributes({
-            "name": Hcl('"${local.name}-sfn"'), "assume_role_policy": Hcl(f"jsonencode({hcl(self.assume('states.amazonaws.com'), 1)})"),
+            "name": self.name("sfn"), "assume_role_policy": Hcl(f"jsonencode({hcl(self.assume('states.amazonaws.com'), 1)})"),
             "tags": Hcl("local.tags")}))
         self.resource("aws_iam_role_policy", "state_machine", self.attributes({
             "name": "integrations", "role": Hcl("aws_iam_role.state_machine.id"),
@@ -374,7 +406,7 @@ class Terraform:
         for topic in stack.topics.values():
             name = snake(topic.name)
             self.resource("aws_sns_topic", name, self.attributes({
-                "name": Hcl(f'"${{local.name}}-{name.replace("_", "-")}"'), "tags": Hcl("local.tags")}))
+                "name": self.name(name.replace("_", "-"), MAX_LONG_NAME), "tags": Hcl("local.tags")}))
             scheme, _, address = topic.channel.partition("://")
             if scheme in ("email", "https", "webhook"):
                 self.resource("aws_sns_topic_subscription", name, self.attributes({
@@ -382,7 +414,7 @@ class Terraform:
                     "endpoint": address if scheme == "email" else "https://" + address}))
         if stack.task_definitions:
             self.resource("aws_iam_role", "task_execution", self.attributes({
-                "name": Hcl('"${local.name}-task-execution"'),
+                "name": self.name("task-execution"),
                 "assume_role_policy": Hcl(f"jsonencode({hcl(self.assume('ecs-tasks.amazonaws.com'), 1)})")}))
             self.resource("aws_iam_role_policy_attachment", "task_execution", self.attributes({
                 "role": Hcl("aws_iam_role.task_execution.name"),
@@ -400,13 +432,13 @@ class Terraform:
             if definition.environment:
                 container["environment"] = [{"name": k, "value": v} for k, v in definition.environment]
             self.resource("aws_ecs_task_definition", snake(definition.name), self.attributes({
-                "family": Hcl(f'"${{local.name}}-{snake(definition.name).replace("_", "-")}"'),
+                "family": self.name(snake(definition.name).replace("_", "-"), MAX_LONG_NAME),
                 "requires_compatibilities": ["FARGATE"], "network_mode": "awsvpc", "cpu": definition.cpu,
                 "memory": definition.memory, "execution_role_arn": Hcl("aws_iam_role.task_execution.arn"),
                 "container_definitions": Hcl(f"jsonencode({hcl([container], 1)})"), "tags": Hcl("local.tags")}))
         if stack.databricks_connection:
             self.resource("aws_cloudwatch_event_connection", "databricks",
-                          self.attributes({"name": Hcl('"${local.name}-databricks"'), "authorization_type": "API_KEY"})
+                          self.attributes({"name": self.name("databricks"), "authorization_type": "API_KEY"})
                           + '  auth_parameters {\n    api_key {\n      key   = "Authorization"\n'
                             '      value = "Bearer ${var.databricks_token}"\n    }\n  }\n')
         self.resource("aws_sfn_state_machine", "this", self.attributes({
@@ -417,7 +449,7 @@ class Terraform:
         if t.triggered:
             services = ["events.amazonaws.com"] + (["scheduler.amazonaws.com"] if t.timezoned() else [])
             self.resource("aws_iam_role", "events", self.attributes({
-                "name": Hcl('"${local.name}-events"'),
+                "name": self.name("events"),
                 "assume_role_policy": Hcl(f"jsonencode({hcl(self.assume(services), 1)})")}))
             self.resource("aws_iam_role_policy", "events", self.attributes({
                 "name": "start-execution", "role": Hcl("aws_iam_role.events.id"),
@@ -428,16 +460,16 @@ class Terraform:
                 rules.append((name, {"schedule_expression": eventbridge_cron(schedule)}))
             else:
                 self.resource("aws_scheduler_schedule", snake(name), self.attributes({
-                    "name": Hcl(f'"${{local.name}}-{snake(name).replace("_", "-")}"'),
+                    "name": self.name(snake(name).replace("_", "-")),
                     "schedule_expression": eventbridge_cron(schedule),
                     "schedule_expression_timezone": schedule.timezone})
                     + '  flexible_time_window {\n    mode = "OFF"\n  }\n  target {\n'
                       '    arn      = aws_sfn_state_machine.this.arn\n    role_arn = aws_iam_role.events.arn\n  }\n')
-        rules += [(name, {"event_pattern": Hcl(f"jsonencode({hcl(pattern, 1)})")}) for name, pattern in t.patterns]
+        rules += [(name, {"event_pattern": Hcl(f"jsonencode({hcl(self.convert(pattern), 1)})")}) for name, pattern in t.patterns]
         for name, body in rules:
             key = snake(name)
             self.resource("aws_cloudwatch_event_rule", key, self.attributes({
-                "name": Hcl(f'"${{local.name}}-{key.replace("_", "-")}"'), **body, "tags": Hcl("local.tags")}))
+                "name": self.name(key.replace("_", "-")), **body, "tags": Hcl("local.tags")}))
             transformer = ""
             if name.startswith("ObjectCreated"):
                 transformer = (f"  input_transformer {{\n    input_paths = {hcl(OBJECT_FIELDS, 2)}\n"
@@ -452,6 +484,10 @@ class Terraform:
         return {"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole",
             "Condition": {"StringEquals": {"aws:SourceAccount": Hcl("data.aws_caller_identity.current.account_id")}}}]}
+
+    def name(self, suffix: str, limit: int = MAX_SHORT_NAME) -> Hcl:
+        """The name of one of the pipeline's resources, within `limit` characters."""
+        return Hcl(f'"{aws_name(self.t.name, limit, "${var.environment}", suffix)}"')
 
     def convert(self, value: Any) -> Any:
         """A CloudFormation value (with `Fn::Sub`) as a Terraform one."""

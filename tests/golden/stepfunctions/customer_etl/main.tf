@@ -103,7 +103,7 @@ locals {
 }
 
 resource "aws_iam_role" "state_machine" {
-  name = "${local.name}-sfn"
+  name = "customer-etl-${var.environment}-sfn"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -227,7 +227,7 @@ resource "aws_cloudwatch_log_group" "state_machine" {
 }
 
 resource "aws_sns_topic" "data_company_com_topic" {
-  name = "${local.name}-data-company-com-topic"
+  name = "customer-etl-${var.environment}-data-company-com-topic"
   tags = local.tags
 }
 
@@ -238,7 +238,7 @@ resource "aws_sns_topic_subscription" "data_company_com_topic" {
 }
 
 resource "aws_iam_role" "task_execution" {
-  name = "${local.name}-task-execution"
+  name = "customer-etl-${var.environment}-task-execution"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -269,7 +269,7 @@ resource "aws_cloudwatch_log_group" "containers" {
 }
 
 resource "aws_ecs_task_definition" "process_partition_task_definition" {
-  family = "${local.name}-process-partition-task-definition"
+  family = "customer-etl-${var.environment}-process-partition-task-definition"
   requires_compatibilities = [
     "FARGATE",
   ]
@@ -303,7 +303,7 @@ resource "aws_ecs_task_definition" "process_partition_task_definition" {
 }
 
 resource "aws_cloudwatch_event_connection" "databricks" {
-  name = "${local.name}-databricks"
+  name = "customer-etl-${var.environment}-databricks"
   authorization_type = "API_KEY"
   auth_parameters {
     api_key {
@@ -327,7 +327,7 @@ resource "aws_sfn_state_machine" "this" {
 }
 
 resource "aws_iam_role" "events" {
-  name = "${local.name}-events"
+  name = "customer-etl-${var.environment}-events"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -365,7 +365,7 @@ resource "aws_iam_role_policy" "events" {
 }
 
 resource "aws_cloudwatch_event_rule" "schedule1" {
-  name = "${local.name}-schedule1"
+  name = "customer-etl-${var.environment}-schedule1"
   schedule_expression = "cron(0 2 * * ? *)"
   tags = local.tags
 }
@@ -377,7 +377,7 @@ resource "aws_cloudwatch_event_target" "schedule1" {
 }
 
 resource "aws_cloudwatch_event_rule" "object_created1" {
-  name = "${local.name}-object-created1"
+  name = "customer-etl-${var.environment}-object-created1"
   event_pattern = jsonencode({
     source = [
       "aws.s3",

@@ -63,7 +63,7 @@ locals {
 }
 
 resource "aws_iam_role" "state_machine" {
-  name = "${local.name}-sfn"
+  name = "customer-silver-daily-${var.environment}-sfn"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -171,7 +171,7 @@ resource "aws_cloudwatch_log_group" "state_machine" {
 }
 
 resource "aws_sns_topic" "data_eng_alerts_topic" {
-  name = "${local.name}-data-eng-alerts-topic"
+  name = "customer-silver-daily-${var.environment}-data-eng-alerts-topic"
   tags = local.tags
 }
 
@@ -189,7 +189,7 @@ resource "aws_sfn_state_machine" "this" {
 }
 
 resource "aws_iam_role" "events" {
-  name = "${local.name}-events"
+  name = "customer-silver-daily-${var.environment}-events"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -227,7 +227,7 @@ resource "aws_iam_role_policy" "events" {
 }
 
 resource "aws_cloudwatch_event_rule" "schedule1" {
-  name = "${local.name}-schedule1"
+  name = "customer-silver-daily-${var.environment}-schedule1"
   schedule_expression = "cron(0 3 * * ? *)"
   tags = local.tags
 }

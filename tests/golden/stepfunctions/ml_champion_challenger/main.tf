@@ -79,7 +79,7 @@ locals {
 }
 
 resource "aws_iam_role" "state_machine" {
-  name = "${local.name}-sfn"
+  name = "churn-model-training-${var.environment}-sfn"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -156,7 +156,7 @@ resource "aws_cloudwatch_log_group" "state_machine" {
 }
 
 resource "aws_cloudwatch_event_connection" "databricks" {
-  name = "${local.name}-databricks"
+  name = "churn-model-training-${var.environment}-databricks"
   authorization_type = "API_KEY"
   auth_parameters {
     api_key {
@@ -180,7 +180,7 @@ resource "aws_sfn_state_machine" "this" {
 }
 
 resource "aws_iam_role" "events" {
-  name = "${local.name}-events"
+  name = "churn-model-training-${var.environment}-events"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -218,7 +218,7 @@ resource "aws_iam_role_policy" "events" {
 }
 
 resource "aws_cloudwatch_event_rule" "schedule1" {
-  name = "${local.name}-schedule1"
+  name = "churn-model-training-${var.environment}-schedule1"
   schedule_expression = "cron(0 6 ? * 2 *)"
   tags = local.tags
 }

@@ -63,7 +63,7 @@ locals {
 }
 
 resource "aws_iam_role" "state_machine" {
-  name = "${local.name}-sfn"
+  name = "customers-cleaning-${var.environment}-sfn"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -176,7 +176,7 @@ resource "aws_sfn_state_machine" "this" {
 }
 
 resource "aws_iam_role" "events" {
-  name = "${local.name}-events"
+  name = "customers-cleaning-${var.environment}-events"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -214,7 +214,7 @@ resource "aws_iam_role_policy" "events" {
 }
 
 resource "aws_cloudwatch_event_rule" "schedule1" {
-  name = "${local.name}-schedule1"
+  name = "customers-cleaning-${var.environment}-schedule1"
   schedule_expression = "cron(0 3 * * ? *)"
   tags = local.tags
 }

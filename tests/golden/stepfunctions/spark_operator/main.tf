@@ -69,7 +69,7 @@ locals {
 }
 
 resource "aws_iam_role" "state_machine" {
-  name = "${local.name}-sfn"
+  name = "monthly-report-${var.environment}-sfn"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -140,12 +140,12 @@ resource "aws_cloudwatch_log_group" "state_machine" {
 }
 
 resource "aws_sns_topic" "monthly_report_topic" {
-  name = "${local.name}-monthly-report-topic"
+  name = "monthly-report-${var.environment}-monthly-report-topic"
   tags = local.tags
 }
 
 resource "aws_sns_topic" "data_alerts_topic" {
-  name = "${local.name}-data-alerts-topic"
+  name = "monthly-report-${var.environment}-data-alerts-topic"
   tags = local.tags
 }
 
@@ -163,7 +163,7 @@ resource "aws_sfn_state_machine" "this" {
 }
 
 resource "aws_iam_role" "events" {
-  name = "${local.name}-events"
+  name = "monthly-report-${var.environment}-events"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -201,7 +201,7 @@ resource "aws_iam_role_policy" "events" {
 }
 
 resource "aws_cloudwatch_event_rule" "schedule1" {
-  name = "${local.name}-schedule1"
+  name = "monthly-report-${var.environment}-schedule1"
   schedule_expression = "cron(0 6 1 * ? *)"
   tags = local.tags
 }

@@ -67,7 +67,7 @@ locals {
 }
 
 resource "aws_iam_role" "state_machine" {
-  name = "${local.name}-sfn"
+  name = "crm-bronze-${var.environment}-sfn"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -191,7 +191,7 @@ resource "aws_sfn_state_machine" "this" {
 }
 
 resource "aws_iam_role" "events" {
-  name = "${local.name}-events"
+  name = "crm-bronze-${var.environment}-events"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -229,7 +229,7 @@ resource "aws_iam_role_policy" "events" {
 }
 
 resource "aws_cloudwatch_event_rule" "schedule1" {
-  name = "${local.name}-schedule1"
+  name = "crm-bronze-${var.environment}-schedule1"
   schedule_expression = "cron(0 1 * * ? *)"
   tags = local.tags
 }

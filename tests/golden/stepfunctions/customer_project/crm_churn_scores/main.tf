@@ -67,7 +67,7 @@ locals {
 }
 
 resource "aws_iam_role" "state_machine" {
-  name = "${local.name}-sfn"
+  name = "crm-churn-scores-${var.environment}-sfn"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -144,7 +144,7 @@ resource "aws_cloudwatch_log_group" "state_machine" {
 }
 
 resource "aws_cloudwatch_event_connection" "databricks" {
-  name = "${local.name}-databricks"
+  name = "crm-churn-scores-${var.environment}-databricks"
   authorization_type = "API_KEY"
   auth_parameters {
     api_key {
@@ -168,7 +168,7 @@ resource "aws_sfn_state_machine" "this" {
 }
 
 resource "aws_iam_role" "events" {
-  name = "${local.name}-events"
+  name = "crm-churn-scores-${var.environment}-events"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -206,7 +206,7 @@ resource "aws_iam_role_policy" "events" {
 }
 
 resource "aws_cloudwatch_event_rule" "schedule1" {
-  name = "${local.name}-schedule1"
+  name = "crm-churn-scores-${var.environment}-schedule1"
   schedule_expression = "cron(0 5 * * ? *)"
   tags = local.tags
 }
@@ -218,7 +218,7 @@ resource "aws_cloudwatch_event_target" "schedule1" {
 }
 
 resource "aws_cloudwatch_event_rule" "after_crm_features" {
-  name = "${local.name}-after-crm-features"
+  name = "crm-churn-scores-${var.environment}-after-crm-features"
   event_pattern = jsonencode({
     source = [
       "aws.states",
@@ -231,9 +231,7 @@ resource "aws_cloudwatch_event_rule" "after_crm_features" {
         "SUCCEEDED",
       ]
       stateMachineArn = [
-        {
-          wildcard = "*:stateMachine:crm-features-*"
-        },
+        "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:stateMachine:crm-features-${var.environment}",
       ]
     }
   })

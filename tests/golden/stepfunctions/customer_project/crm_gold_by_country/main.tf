@@ -60,7 +60,7 @@ locals {
 }
 
 resource "aws_iam_role" "state_machine" {
-  name = "${local.name}-sfn"
+  name = "crm-gold-by-country-${var.environment}-sfn"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -173,7 +173,7 @@ resource "aws_sfn_state_machine" "this" {
 }
 
 resource "aws_iam_role" "events" {
-  name = "${local.name}-events"
+  name = "crm-gold-by-country-${var.environment}-events"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -211,7 +211,7 @@ resource "aws_iam_role_policy" "events" {
 }
 
 resource "aws_cloudwatch_event_rule" "schedule1" {
-  name = "${local.name}-schedule1"
+  name = "crm-gold-by-country-${var.environment}-schedule1"
   schedule_expression = "cron(0 3 * * ? *)"
   tags = local.tags
 }
@@ -223,7 +223,7 @@ resource "aws_cloudwatch_event_target" "schedule1" {
 }
 
 resource "aws_cloudwatch_event_rule" "after_crm_silver" {
-  name = "${local.name}-after-crm-silver"
+  name = "crm-gold-by-country-${var.environment}-after-crm-silver"
   event_pattern = jsonencode({
     source = [
       "aws.states",
@@ -236,9 +236,7 @@ resource "aws_cloudwatch_event_rule" "after_crm_silver" {
         "SUCCEEDED",
       ]
       stateMachineArn = [
-        {
-          wildcard = "*:stateMachine:crm-silver-*"
-        },
+        "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:stateMachine:crm-silver-${var.environment}",
       ]
     }
   })

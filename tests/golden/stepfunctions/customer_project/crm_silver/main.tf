@@ -60,7 +60,7 @@ locals {
 }
 
 resource "aws_iam_role" "state_machine" {
-  name = "${local.name}-sfn"
+  name = "crm-silver-${var.environment}-sfn"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -173,7 +173,7 @@ resource "aws_sfn_state_machine" "this" {
 }
 
 resource "aws_iam_role" "events" {
-  name = "${local.name}-events"
+  name = "crm-silver-${var.environment}-events"
   assume_role_policy = jsonencode({
     Version = "2012-10-17"
     Statement = [
@@ -211,7 +211,7 @@ resource "aws_iam_role_policy" "events" {
 }
 
 resource "aws_cloudwatch_event_rule" "schedule1" {
-  name = "${local.name}-schedule1"
+  name = "crm-silver-${var.environment}-schedule1"
   schedule_expression = "cron(0 2 * * ? *)"
   tags = local.tags
 }
@@ -223,7 +223,7 @@ resource "aws_cloudwatch_event_target" "schedule1" {
 }
 
 resource "aws_cloudwatch_event_rule" "after_crm_bronze" {
-  name = "${local.name}-after-crm-bronze"
+  name = "crm-silver-${var.environment}-after-crm-bronze"
   event_pattern = jsonencode({
     source = [
       "aws.states",
@@ -236,9 +236,7 @@ resource "aws_cloudwatch_event_rule" "after_crm_bronze" {
         "SUCCEEDED",
       ]
       stateMachineArn = [
-        {
-          wildcard = "*:stateMachine:crm-bronze-*"
-        },
+        "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:stateMachine:crm-bronze-${var.environment}",
       ]
     }
   })
