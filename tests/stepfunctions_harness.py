@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import uuid
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from conftest import ROOT
+from sparklec.backends.stepfunctions.machine import START_PART
 
 ASL_VALIDATOR = Path(os.environ.get("SPARKLEC_ASL_VALIDATOR", ROOT / ".venv/node/node_modules/.bin/asl-validator"))
 BIN = Path(sys.executable).parent
@@ -74,13 +76,17 @@ REPLY = {"status": "succeeded", "failures": 0, "run_id": 1, "QueryExecutionId": 
 """What every task answers (each state's ResultSelector picks its fields)."""
 
 
-def runnable(definition: dict[str, Any]) -> dict[str, Any]:
-    """`definition` with every Task calling one mocked Lambda function, and no real waiting."""
-    copy: dict[str, Any] = json.loads(json.dumps(definition))
+def runnable(definition: dict[str, Any], parts: dict[str, str]) -> dict[str, Any]:
+    """`definition` with every Task calling one mocked Lambda function (but those starting a part, which
+    start the part's state machine: `parts` maps its logical id to its ARN), and no real waiting."""
+    text = json.dumps(definition)
+    for key, arn in parts.items():
+        text = text.replace(f"${{StateMachine{key}.Arn}}", arn)
+    copy: dict[str, Any] = json.loads(text)
     for name, state in states(copy):
         if state["Type"] == "Wait":
             state["Seconds"] = 0
-        if state["Type"] != "Task":
+        if state["Type"] != "Task" or state["Resource"] == START_PART:
             continue
         state["Resource"] = "arn:aws:states:::lambda:invoke"
         state["Parameters"] = {"FunctionName": FUNCTION, "Payload": {"state": name}}
@@ -109,14 +115,22 @@ class Run:
 
 
 def execute(definition: dict[str, Any], execution_input: dict[str, Any] | None = None,
-            failing: frozenset[str] = frozenset(), replies: dict[str, dict[str, Any]] | None = None) -> Run:
-    """Run `definition` (made `runnable`) in moto; tasks whose state is in `failing` raise, those in
-    `replies` answer that instead of `REPLY`."""
+            failing: frozenset[str] = frozenset(), replies: dict[str, dict[str, Any]] | None = None,
+            parts: dict[str, dict[str, Any]] | None = None) -> Run:
+    """Run `definition` (made `runnable`) in moto, with the state machines of its `parts` (logical id →
+    definition); tasks whose state is in `failing` raise, those in `replies` answer that instead of
+    `REPLY`."""
     import time
 
     import boto3
     from moto import mock_aws
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
 
     calls: list[str] = []
 
@@ -128,12 +142,34 @@ def execute(definition: dict[str, Any], execution_input: dict[str, Any] | None =
                     "Payload": {"errorType": "TaskFailed", "errorMessage": f"{state} failed"}}
         return {"StatusCode": 200, "Payload": (replies or {}).get(state, REPLY)}
 
-    original = lambda_eval_utils._invoke_lambda_function
+    def boto_names(self: Any, parameters: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        if isinstance(self, StateTaskServiceSfn):
+            for key in list(parameters):
+                parameters[key[:1].lower() + key[1:]] = parameters.pop(key)
+            parameters.setdefault("name", uuid.uuid4().hex)
+
+    def aws_names(self: Any, response: Any, *args: Any, **kwargs: Any) -> None:
+        if isinstance(self, StateTaskServiceSfn):
+            for key in list(response):
+                response[key[:1].upper() + key[1:]] = response.pop(key)
+
+    # moto's port of the Step Functions interpreter leaves out how AWS names the parameters and output of
+    # `states:startExecution` (StateMachineArn, Input → boto's stateMachineArn, input; output → Output)
+    # and names every execution it starts `None` (AWS makes up a unique name)
+    originals = (lambda_eval_utils._invoke_lambda_function, StateTaskService._normalise_parameters,
+                 StateTaskService._normalise_response)
     lambda_eval_utils._invoke_lambda_function = invoke
+    StateTaskService._normalise_parameters = boto_names  # type: ignore[method-assign]
+    StateTaskService._normalise_response = aws_names  # type: ignore[method-assign]
     try:
         with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
             client = boto3.client("stepfunctions", region_name="us-east-1")
-            arn = client.create_state_machine(name="pipeline", definition=json.dumps(runnable(definition)),
+            arns: dict[str, str] = {}
+            for key, part in (parts or {}).items():  # a part starts only parts made before it
+                arns[key] = client.create_state_machine(
+                    name=f"pipeline-{key.lower()}", definition=json.dumps(runnable(part, arns)),
+                    roleArn="arn:aws:iam::123456789012:role/pipeline")["stateMachineArn"]
+            arn = client.create_state_machine(name="pipeline", definition=json.dumps(runnable(definition, arns)),
                                               roleArn="arn:aws:iam::123456789012:role/pipeline")["stateMachineArn"]
             execution = client.start_execution(stateMachineArn=arn,
                                                input=json.dumps(execution_input or {}))["executionArn"]
@@ -144,6 +180,7 @@ def execute(definition: dict[str, Any], execution_input: dict[str, Any] | None =
                 time.sleep(0.05)
             events = client.get_execution_history(executionArn=execution, maxResults=1000)["events"]
     finally:
-        lambda_eval_utils._invoke_lambda_function = original
+        (lambda_eval_utils._invoke_lambda_function, StateTaskService._normalise_parameters,
+         StateTaskService._normalise_response) = originals  # type: ignore[method-assign]
     output = json.loads(described["output"]) if described.get("output") else None
     return Run(described["status"], output, events, calls)

@@ -22,7 +22,7 @@ from sparklec.compiler.output import write_atomically
 from sparklec.ir import Project
 from sparklec.testing import projects
 from stepfunctions_harness import (
-    INTEGRATIONS, asl_problems, cfn_lint_problems, load as load_json, resources, shell_problems,
+    INTEGRATIONS, asl_problems, cfn_lint_problems, load as load_json, resources, shell_problems, states,
 )
 
 SOURCES = COMPILED_SOURCES
@@ -139,7 +139,7 @@ def test_a_dag_that_is_not_series_parallel_is_reported(cli: Any, tmp_path: Path)
     assert [s["Type"] for s in definition["States"].values()].count("Parallel") == 2
 
 
-def test_a_loop_too_long_for_one_history_is_reported_and_distributed_maps_are_valid(cli: Any, tmp_path: Path) -> None:
+def test_a_loop_too_long_for_one_history_runs_its_items_as_child_executions(cli: Any, tmp_path: Path) -> None:
     spk = tmp_path / "big.spk"
     items = ", ".join(str(i) for i in range(3000))
     spk.write_text(f"""pipeline big {{
@@ -150,10 +150,12 @@ def test_a_loop_too_long_for_one_history_is_reported_and_distributed_maps_are_va
   }}
 }}
 """)
-    inline = cli(spk, "--backend", "stepfunctions", "-o", tmp_path / "inline")
+    inline = cli(spk, "--backend", "stepfunctions", "-O", "map=inline", "-o", tmp_path / "inline")
     assert "W401" in inline.err and "map=distributed" in inline.err
-    distributed = cli(spk, "--backend", "stepfunctions", "-O", "map=distributed", "-o", tmp_path / "distributed")
-    assert distributed.code == 0 and "W401" not in distributed.err
+    fitted = cli(spk, "--backend", "stepfunctions", "-o", tmp_path / "distributed")
+    assert fitted.code == 0 and "W401" not in fitted.err and "N402" in fitted.err
+    definition = load_json(tmp_path / "distributed" / "state_machine.json")
+    assert definition["States"]["each_day"]["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
     assert asl_problems([tmp_path / "distributed" / "state_machine.json"]) == ""
     assert cfn_lint_problems([tmp_path / "distributed" / "cloudformation.yaml"]) == ""
 
@@ -251,3 +253,35 @@ def test_long_pipeline_names_give_aws_names_within_limits(tmp_path: Path) -> Non
         stack = re.search(r'--stack-name "([^"]+)"', (tmp_path / name / "deploy.sh").read_text())
         assert stack and len(stack.group(1).replace("$env", "prod")) <= 128
     assert len(names["machine"]) == 2, "the two pipelines' names stay distinct"
+
+
+def test_a_state_machine_over_1_mb_is_split_into_parts_that_deploy(cli: Any, tmp_path: Path) -> None:
+    spk = tmp_path / "big.spk"
+    tasks = "\n".join(f'  task q{i} = sql "SELECT {i} AS n"' + (f" after q{i - 1}" if i % 3 else "")
+                      for i in range(2500))
+    spk.write_text(f"pipeline big {{\n  defaults {{\n    runtime athena\n  }}\n{tasks}\n}}\n")
+    out = tmp_path / "out"
+    result = cli(spk, "--backend", "stepfunctions", "-o", out)
+    assert result.code == 0 and "N403" in result.err
+    definitions = sorted(out.glob("state_machine*.json"))
+    assert len(definitions) >= 3 and all(p.stat().st_size <= 1_048_576 for p in definitions)
+    assert asl_problems(definitions) == ""
+    assert cfn_lint_problems([out / "cloudformation.yaml"]) == ""
+    assert shell_problems(out / "deploy.sh") == ""
+    template = yaml.safe_load((out / "cloudformation.yaml").read_text())
+    machines = {k: r for k, r in template["Resources"].items() if r["Type"] == "AWS::StepFunctions::StateMachine"}
+    assert len(machines) == len(definitions)
+    script = (out / "deploy.sh").read_text()
+    for machine in machines.values():
+        key = machine["Properties"]["DefinitionS3Location"]["Key"]
+        assert f's3://$bucket/{key}"' in script, "deploy.sh uploads every definition it names"
+    started = {state["Parameters"]["StateMachineArn"] for p in definitions for _, state in states(load_json(p))
+               if state.get("Resource") == "arn:aws:states:::states:startExecution.sync:2"}
+    assert started == {f"${{{k}.Arn}}" for k in machines if k != "StateMachine"}
+    policy = json.dumps(template["Resources"]["StateMachineRole"]["Properties"]["Policies"])
+    assert "states:StartExecution" in policy and "StepFunctionsGetEventsForStepFunctionsExecutionRule" in policy
+    terraform = hcl2.load((out / "main.tf").open())
+    assert {k for k in terraform["locals"][0] if k.startswith("definition")} == \
+        {"definition", *(f"definition_{k.removeprefix('StateMachine').lower()}" for k in machines if k != "StateMachine")}
+    tasks_run = [name for p in definitions for name, state in states(load_json(p)) if re.fullmatch(r"q\d+", name)]
+    assert sorted(tasks_run) == sorted(f"q{i}" for i in range(2500)), "every task in exactly one state machine"

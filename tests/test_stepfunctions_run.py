@@ -9,9 +9,13 @@ from collections import Counter
 from typing import Any
 
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import EXAMPLES
-from sparklec.backends.stepfunctions.machine import FAILED
+from sparklec.backends.stepfunctions.machine import FAILED, MachineBuilder
+from sparklec.backends.stepfunctions.stack import Stack
+from sparklec.compiler.passes import PassPipeline
+from sparklec.compiler.passes.series_parallel import SeriesParallel
 from sparklec.compiler.driver import load, lower, optimise
 from sparklec.ir import Pipeline, Project
 from sparklec.ir import tasks as t
@@ -47,6 +51,19 @@ def test_a_failing_task_is_retried_then_caught_by_the_failure_handler() -> None:
     assert run.calls.count("transform_data") == 4, "the first attempt and 3 retries"
     assert run.entered("handle_failure") and run.entered(FAILED)
     assert not run.entered("write_clean")
+
+
+def test_a_task_failing_in_a_part_is_caught_by_the_failure_handler_of_the_main_machine() -> None:
+    project, _ = load([EXAMPLES / "dsl" / "customer_etl.spk"], environ={})
+    pipeline = PassPipeline([SeriesParallel()]).run(optimise(project)).pipelines[0]
+    builder = MachineBuilder(pipeline, Stack(), {}, budget=2)
+    definition = builder.definition()
+    assert builder.parts and "transform_data" not in definition["States"]
+    run = execute(definition, failing=frozenset({"transform_data"}), parts=builder.parts)
+    assert run.status == "FAILED"
+    assert run.calls.count("transform_data") == 4, "the first attempt and 3 retries"
+    assert run.entered("handle_failure") and run.entered(FAILED)
+    assert "write_clean" not in run.calls
 
 
 def test_a_failed_quality_check_stops_the_pipeline_before_the_write() -> None:
@@ -130,3 +147,29 @@ def test_every_task_runs_once_per_item_and_after_what_it_depends_on(pipeline: Pi
             before, after = span(run, level.steps[upstream]), span(run, level.steps[downstream])
             if before and after:
                 assert before[1] < after[0], f"{upstream} must finish before {downstream} starts"
+
+
+def calls_of(run: Run, step: t.Step) -> list[int]:
+    """Where in the order of all Lambda calls (across every execution) the tasks of `step` were called."""
+    names = {s.name for s in t.walk((step,))}
+    return [i for i, call in enumerate(run.calls) if call.split(": ")[0] in names]
+
+
+@settings(max_examples=max(4, settings().max_examples // 6))
+@given(pipelines(max_steps=8), st.integers(1, 3))
+def test_a_machine_split_into_parts_runs_the_same_tasks_in_the_same_order(pipeline: Pipeline, budget: int) -> None:
+    project = optimise(Project(name=pipeline.name, pipelines=(pipeline,)))
+    pipeline = PassPipeline([SeriesParallel()]).run(project).pipelines[0]
+    whole = execute(MachineBuilder(pipeline, Stack(), {}).definition())
+    builder = MachineBuilder(pipeline, Stack(), {}, budget=budget)
+    split = execute(builder.definition(), parts=builder.parts)
+    assert split.status == whole.status == "SUCCEEDED"
+    assert Counter(split.calls) == Counter(whole.calls)
+    looped = {inner.name for loop in t.walk(pipeline.steps) if isinstance(loop, t.ForEach) for inner in t.walk((loop,))}
+    for group, level in levels(pipeline):
+        if group is not None and group.name in looped:
+            continue
+        for upstream, downstream in level.edges():
+            before, after = calls_of(split, level.steps[upstream]), calls_of(split, level.steps[downstream])
+            if before and after:
+                assert max(before) < min(after), f"{upstream} must finish before {downstream} starts"

@@ -20,7 +20,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from sparklec.backends import Artifacts, Backend, check_options
-from sparklec.backends.stepfunctions.deploy import Templates, Terraform, aws_name, resource_name, unwired_triggers
+from sparklec.backends.stepfunctions.deploy import (
+    Templates, Terraform, aws_name, definition_file, resource_name, unwired_triggers,
+)
 from sparklec.backends.formats import json_text
 from sparklec.backends.stepfunctions.integrations import path_key
 from sparklec.backends.stepfunctions.machine import READ_PARAMETERS, START, MachineBuilder
@@ -28,12 +30,15 @@ from sparklec.backends.stepfunctions.stack import Stack
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Severity
 from sparklec.compiler.passes import PassPipeline
 from sparklec.compiler.passes.series_parallel import SeriesParallel
+from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import Pipeline, Project
 
 OPTIONS: dict[str, tuple[str, ...] | None] = {"database": None, "map": ("inline", "distributed")}
 MAX_DEFINITION_BYTES = 1_048_576
 MAX_HISTORY_EVENTS = 25_000
 MAX_STACK_NAME = 128
+MAX_STACK_RESOURCES = 500
+MAX_TEMPLATE_BYTES = 1_048_576
 
 
 def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
@@ -53,60 +58,116 @@ def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
 
 def pipeline_files(pipeline: Pipeline, options: dict[str, str], upstream: list[str]
                    ) -> tuple[dict[str, str], list[Diagnostic]]:
-    """The files of one pipeline, and warnings about Step Functions' limits."""
-    stack = Stack()
-    definition = MachineBuilder(pipeline, stack, options).definition()
-    text = json_text(definition)
-    notes = []
-    lists = {f"$.params{path_key(k)}": v for k, v in definition["States"][START]["Parameters"]["defaults"].items()}
-    lists |= {f"$.items{path_key(k)}": v for k, v in definition["States"][READ_PARAMETERS]["Parameters"]["items"].items()}
-    events = history_events(definition, lists)
-    if events > MAX_HISTORY_EVENTS and options.get("map") != "distributed":
+    """The files of one pipeline, and notes on how it was fitted to Step Functions' limits."""
+    builder, definition, notes = fitted_machine(pipeline, options)
+    templates = Templates(pipeline, builder.stack, definition, upstream, builder.parts)
+    cloudformation = templates.cloudformation()
+    resources = len(templates.template(templates.uploads)["Resources"])
+    if resources > MAX_STACK_RESOURCES or len(cloudformation.encode()) > MAX_TEMPLATE_BYTES:
         notes.append(Diagnostic(
-            code="W401", severity=Severity.WARNING, span=pipeline.span,
-            message=f"a run of `{pipeline.name}` writes about {events:,} history events; Step Functions stops "
-                    f"an execution at {MAX_HISTORY_EVENTS:,}",
-            help="compile with `-O map=distributed` (each item runs as a child execution), or split the items"))
-    if len(text.encode()) > MAX_DEFINITION_BYTES:
-        raise LoweringError([Diagnostic(
-            code="E406", message=f"the state machine of `{pipeline.name}` is {len(text.encode()):,} bytes; "
-                                 f"Step Functions accepts at most {MAX_DEFINITION_BYTES:,}", span=pipeline.span,
-            help="split the pipeline into pipelines linked by `depends_on`")])
-    templates = Templates(pipeline, stack, definition, upstream)
+            code="W403", severity=Severity.WARNING, span=pipeline.span,
+            message=f"the CloudFormation stack of `{pipeline.name}` has {resources:,} resources in "
+                    f"{len(cloudformation.encode()):,} bytes; CloudFormation accepts at most "
+                    f"{MAX_STACK_RESOURCES:,} resources and {MAX_TEMPLATE_BYTES:,} bytes",
+            help="deploy it with main.tf (Terraform has no such limit), or split the pipeline"))
     return {
-        "state_machine.json": text,
-        "cloudformation.yaml": templates.cloudformation(),
+        **{file: json_text(d) for file, d in templates.definitions().items()},
+        "cloudformation.yaml": cloudformation,
         "main.tf": Terraform(templates).render(),
         "deploy.sh": deploy_script(pipeline, templates),
         "README.md": readme(pipeline, templates),
     }, notes
 
 
+PART_BYTES = 700_000
+"""About how big a part of a split state machine is made (well below the 1 MB limit)."""
+
+
+def fitted_machine(pipeline: Pipeline, options: dict[str, str]
+                   ) -> tuple[MachineBuilder, dict[str, Any], list[Diagnostic]]:
+    """The state machine of `pipeline` within Step Functions' limits: unless `-O map=...` says otherwise,
+    loops whose items would overflow one execution's history run each item as a child execution
+    (distributed Map), and a definition over 1 MB is split into state machines the main one starts."""
+    notes = []
+    builder = MachineBuilder(pipeline, Stack(), options)
+    definition = builder.definition()
+    events = history_events(definition)
+    if events > MAX_HISTORY_EVENTS and "map" not in options:
+        builder = MachineBuilder(pipeline, Stack(), options, distributed=True)
+        definition = builder.definition()
+        notes.append(Diagnostic(
+            code="N402", severity=Severity.NOTE, span=pipeline.span,
+            message=f"a run of `{pipeline.name}` would write about {events:,} history events (Step Functions "
+                    f"stops an execution at {MAX_HISTORY_EVENTS:,}): its loops run each item as a child execution",
+            help="`-O map=inline` keeps them inline"))
+    elif events > MAX_HISTORY_EVENTS and options["map"] == "inline":
+        notes.append(Diagnostic(
+            code="W401", severity=Severity.WARNING, span=pipeline.span,
+            message=f"a run of `{pipeline.name}` writes about {events:,} history events; Step Functions stops "
+                    f"an execution at {MAX_HISTORY_EVENTS:,}",
+            help="compile with `-O map=distributed` (each item runs as a child execution), or split the items"))
+    size = len(json_text(definition).encode())
+    if size > MAX_DEFINITION_BYTES:
+        steps = sum(1 for _ in t.walk(pipeline.steps))
+        builder = MachineBuilder(pipeline, Stack(), options, budget=max(1, steps * PART_BYTES // size),
+                                 distributed=builder.distributed)
+        definition = builder.definition()
+        notes.append(Diagnostic(
+            code="N403", severity=Severity.NOTE, span=pipeline.span,
+            message=f"the state machine of `{pipeline.name}` would be {size:,} bytes (Step Functions accepts "
+                    f"{MAX_DEFINITION_BYTES:,}): it runs as {len(builder.parts) + 1} state machines, the main one "
+                    "starting the others"))
+    for key, part in {"": definition, **builder.parts}.items():
+        size = len(json_text(part).encode())
+        if size > MAX_DEFINITION_BYTES:
+            raise LoweringError([Diagnostic(
+                code="E406", message=f"the state machine {definition_file(key)} of `{pipeline.name}` is {size:,} "
+                                     f"bytes; Step Functions accepts at most {MAX_DEFINITION_BYTES:,}",
+                span=pipeline.span, help="split the pipeline into pipelines linked by `depends_on`")])
+    return builder, definition, notes
+
+
 EVENTS_PER_STATE = {"Task": 5, "Pass": 2, "Choice": 2, "Wait": 3, "Succeed": 2, "Fail": 1, "Parallel": 4, "Map": 4}
 """History events a state writes when it runs once (a Task: entered, scheduled, started, succeeded, exited)."""
 
 
-def history_events(machine: dict[str, Any], lists: dict[str, Any]) -> int:
-    """About how many history events a run writes: every state once (both arms of a Choice, one poll of a
-    polling loop), a Map's states once per item of its literal list or of its parameter's default."""
+def history_events(definition: dict[str, Any]) -> int:
+    """About how many history events a run of `definition` writes: every state once (both arms of a Choice,
+    one poll of a polling loop), an inline Map's states once per item of its literal list or of its
+    parameter's default."""
+    states = definition["States"]
+    lists = {f"$.params{path_key(k)}": v for k, v in states[START]["Parameters"]["defaults"].items()}
+    lists |= {f"$.items{path_key(k)}": v for k, v in states[READ_PARAMETERS]["Parameters"]["items"].items()}
+    return _events(definition, lists)
+
+
+def _events(machine: dict[str, Any], lists: dict[str, Any]) -> int:
     total = 0
     for state in machine["States"].values():
         total += EVENTS_PER_STATE.get(state["Type"], 2)
         for branch in state.get("Branches", []):
-            total += history_events(branch, lists)
-        if "ItemProcessor" in state:
+            total += _events(branch, lists)
+        if "ItemProcessor" in state and state["ItemProcessor"]["ProcessorConfig"]["Mode"] == "INLINE":
             items = lists.get(state["ItemsPath"])
             count = len(items) if isinstance(items, list) else 1
-            total += count * (2 + history_events(state["ItemProcessor"], lists))
+            total += count * (2 + _events(state["ItemProcessor"], lists))
     return total
 
 
 def deploy_script(pipeline: Pipeline, templates: Templates) -> str:
     name = templates.name
     stack = aws_name(name, MAX_STACK_NAME, "$env")
+    bucket = uploads = s3_bucket = overrides = ""
+    if templates.uploads:
+        s3_bucket = '\n  --s3-bucket "$bucket" \\'
+        overrides = '"DefinitionBucket=$bucket" '
+        bucket = ('bucket="${S3_BUCKET:?set S3_BUCKET to a bucket in REGION: the state machine definitions '
+                  'are too big to inline in the template}"\n')
+        uploads = "".join(f'aws s3 cp --region "$region" "$here/{file}" "s3://$bucket/{key}"\n'
+                          for file, key in templates.uploads.items())
     return f"""#!/usr/bin/env bash
 # Deploys the state machine of pipeline {name} with CloudFormation.
-#   ./deploy.sh ENV REGION [ParameterKey=value ...]
+#   {'S3_BUCKET=bucket ' if uploads else ''}./deploy.sh ENV REGION [ParameterKey=value ...]
 # ENV is dev, qa or prod; the parameters are those of cloudformation.yaml.
 set -euo pipefail
 
@@ -127,14 +188,14 @@ if ! [[ "$region" =~ ^[a-z]{{2}}(-[a-z]+)+-[0-9]+$ ]]; then
   echo "not an AWS region: $region" >&2
   usage
 fi
-
+{bucket}
 here="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
-aws cloudformation deploy \\
+{uploads}aws cloudformation deploy \\
   --region "$region" \\
   --template-file "$here/cloudformation.yaml" \\
   --stack-name "{stack}" \\
-  --capabilities CAPABILITY_IAM \\
-  --parameter-overrides "Environment=$env" "$@" \\
+  --capabilities CAPABILITY_IAM \\{s3_bucket}
+  --parameter-overrides "Environment=$env" {overrides}"$@" \\
   --tags "sparklec:pipeline={name}"
 
 aws cloudformation describe-stacks \\
@@ -155,6 +216,13 @@ def readme(pipeline: Pipeline, templates: Templates) -> str:
              "  log group, topics, task definitions and EventBridge rules",
              "- `main.tf` — the same with Terraform (`terraform apply -var region=eu-west-1 ...`)",
              "- `deploy.sh` — `./deploy.sh prod eu-west-1 Key=value ...` deploys the CloudFormation stack", ""]
+    if templates.parts:
+        lines[6:6] = [f"- `state_machine_part1.json` ... `state_machine_part{len(templates.parts)}.json` — parts of the "
+                      "state machine, each a state machine of its own that the main one starts and waits for",
+                      "  (Step Functions accepts definitions of at most 1 MB)"]
+    if templates.uploads:
+        lines += ["The definitions are too big to inline in the template: `deploy.sh` uploads them to the bucket",
+                  "named by `S3_BUCKET` (`S3_BUCKET=my-bucket ./deploy.sh prod eu-west-1`).", ""]
     if stack.parameters:
         lines += ["## Parameters", "", "| Parameter | Default | What it is |", "| --- | --- | --- |"]
         lines += [f"| `{p.name}` | {('`' + p.default + '`') if p.default else '—'} | {p.description} |"

@@ -10,12 +10,13 @@ object-created and custom events and upstream pipelines.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 from typing import Any
 
-from sparklec.backends.formats import yaml_text
+from sparklec.backends.formats import json_text, yaml_text
 from sparklec.backends.stepfunctions.stack import Stack, logical_id, sub
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import pipeline as p
@@ -51,11 +52,23 @@ def aws_name(base: str, limit: int, environment: str, suffix: str = "") -> str:
     return f"{whole[: limit - ENVIRONMENT_ROOM - 9].rstrip('-')}-{digest}-{environment}"
 
 
+MAX_TEMPLATE_BODY = 51_200
+"""The biggest template `aws cloudformation deploy` sends without an S3 bucket."""
 MAX_STATE_MACHINE_NAME = 80
 MAX_SHORT_NAME = 64
 """IAM roles, EventBridge rules, schedules and connections."""
 MAX_LONG_NAME = 255
 """SNS topics and ECS task definition families."""
+
+
+def placeholders(definition: dict[str, Any]) -> list[str]:
+    """The names of the ``${...}`` placeholders in a definition."""
+    return sorted(set(re.findall(r"\$\{([A-Za-z0-9_.]+)\}", json.dumps(definition))))
+
+
+def definition_file(key: str) -> str:
+    """The file of the main state machine (`key` empty) or of a part."""
+    return f"state_machine{'_' + key.lower() if key else ''}.json"
 
 
 def machine_name(base: str, environment: str) -> str:
@@ -118,13 +131,15 @@ def unwired_triggers(pipeline: Pipeline) -> list[str]:
 class Templates:
     """CloudFormation and Terraform for one pipeline's state machine."""
 
-    def __init__(self, pipeline: Pipeline, stack: Stack, definition: dict[str, Any], upstream: list[str]):
+    def __init__(self, pipeline: Pipeline, stack: Stack, definition: dict[str, Any], upstream: list[str],
+                 parts: dict[str, dict[str, Any]] | None = None):
         self.pipeline = pipeline
         self.stack = stack
         self.definition = definition
+        self.parts = parts or {}
+        """Logical id (`Part1`, ...) → the definition of a state machine the main one starts."""
         self.name = resource_name(pipeline)
         self.upstream = upstream
-        self.placeholders = sorted(set(re.findall(r"\$\{([A-Za-z0-9_.]+)\}", json.dumps(definition))))
         self.schedules = [(f"Schedule{i}", s) for i, s in enumerate(pipeline.schedules, start=1)]
         self.patterns = event_patterns(pipeline) + [
             (f"After{logical_id(u, '')}", {"source": ["aws.states"],
@@ -133,6 +148,23 @@ class Templates:
                                                "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:"
                                                f"stateMachine:{machine_name(u, '${Environment}')}")}]}})
             for u in upstream]
+        if self.parts:
+            arns = [f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:{kind}:"
+                    f"{self.part_name(key, '${Environment}')}{':*' if kind == 'execution' else ''}"
+                    for kind in ("stateMachine", "execution") for key in self.parts]
+            stack.allow("RunParts", ("states:StartExecution", "states:DescribeExecution", "states:StopExecution"),
+                        *arns)
+            stack.allow("WaitForParts", ("events:PutTargets", "events:PutRule", "events:DescribeRule"),
+                        "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/"
+                        "StepFunctionsGetEventsForStepFunctionsExecutionRule")
+
+    def part_name(self, key: str, environment: str) -> str:
+        """The name of the state machine of a part."""
+        return aws_name(self.name, MAX_STATE_MACHINE_NAME, environment, key.lower())
+
+    def machine_names(self, environment: str) -> list[str]:
+        """The names of the pipeline's state machines: the main one, then its parts."""
+        return [machine_name(self.name, environment), *(self.part_name(k, environment) for k in self.parts)]
 
     @property
     def triggered(self) -> bool:
@@ -145,10 +177,33 @@ class Templates:
 
     # CloudFormation ------------------------------------------------------------------------
 
+    def definitions(self) -> dict[str, dict[str, Any]]:
+        """File name → definition of every state machine of the pipeline."""
+        return {definition_file(key): d for key, d in {"": self.definition, **self.parts}.items()}
+
+    @functools.cached_property
+    def uploads(self) -> dict[str, str]:
+        """File → S3 key of each definition, when inlining them makes the template too big to deploy
+        without a bucket (empty otherwise).  A key names its content, so a changed definition is a new key
+        and CloudFormation updates the state machine."""
+        if len(yaml_text(self.template({}), width=120).encode()) <= MAX_TEMPLATE_BODY:
+            return {}
+        return {file: f"sparklec/{self.name}/{file.removesuffix('.json')}-"
+                      f"{hashlib.sha256(json_text(d).encode()).hexdigest()[:16]}.json"
+                for file, d in self.definitions().items()}
+
     def cloudformation(self) -> str:
+        """The CloudFormation template (YAML)."""
+        return yaml_text(self.template(self.uploads), width=120)
+
+    def template(self, uploads: dict[str, str]) -> dict[str, Any]:
+        """The CloudFormation template; definitions inline, or read from the S3 keys in `uploads`."""
         parameters: dict[str, Any] = {"Environment": {
             "Type": "String", "AllowedValues": ["dev", "qa", "prod"], "Default": self.pipeline.env,
             "Description": "Environment the pipeline runs in"}}
+        if uploads:
+            parameters["DefinitionBucket"] = {"Type": "String", "Description": "S3 bucket that holds the state "
+                                                                              "machine definitions (deploy.sh uploads them)"}
         for parameter in self.stack.parameters.values():
             entry: dict[str, Any] = {"Type": "String" if parameter.type == "Secret" else parameter.type,
                                      "Description": parameter.description}
@@ -199,15 +254,20 @@ class Templates:
                 "Description": "Databricks Jobs API token", "AuthorizationType": "API_KEY", "AuthParameters": {
                     "ApiKeyAuthParameters": {"ApiKeyName": "Authorization",
                                              "ApiKeyValue": {"Fn::Sub": "Bearer ${DatabricksToken}"}}}}}
-        resources["StateMachine"] = {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
-            "StateMachineName": {"Fn::Sub": machine_name(self.name, "${Environment}")},
-            "StateMachineType": "STANDARD",
-            "Definition": self.definition,
-            "DefinitionSubstitutions": {name: self.cfn_value(name) for name in self.placeholders},
-            "RoleArn": {"Fn::GetAtt": ["StateMachineRole", "Arn"]},
-            "LoggingConfiguration": {"Level": "ERROR", "IncludeExecutionData": False, "Destinations": [
-                {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["LogGroup", "Arn"]}}}]},
-            "Tags": self.cfn_tags()}}
+        machines = zip(["", *self.parts], self.definitions().items(), self.machine_names("${Environment}"),
+                       strict=True)
+        for key, (file, machine), name in machines:
+            location = {"DefinitionS3Location": {"Bucket": {"Ref": "DefinitionBucket"}, "Key": uploads[file]}} \
+                if uploads else {"Definition": machine}
+            resources[f"StateMachine{key}"] = {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
+                "StateMachineName": {"Fn::Sub": name},
+                "StateMachineType": "STANDARD",
+                **location,
+                "DefinitionSubstitutions": {p: self.cfn_value(p) for p in placeholders(machine)},
+                "RoleArn": {"Fn::GetAtt": ["StateMachineRole", "Arn"]},
+                "LoggingConfiguration": {"Level": "ERROR", "IncludeExecutionData": False, "Destinations": [
+                    {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["LogGroup", "Arn"]}}}]},
+                "Tags": self.cfn_tags()}}
         if self.triggered:
             resources["EventsRole"] = {"Type": "AWS::IAM::Role", "Properties": {
                 "AssumeRolePolicyDocument": _assume("events.amazonaws.com" if not self.timezoned()
@@ -235,14 +295,13 @@ class Templates:
             resources[name] = {"Type": "AWS::Events::Rule", "Properties": {
                 "Description": f"Starts {self.pipeline.name}", "EventPattern": pattern, "State": "ENABLED",
                 "Targets": [rule_target]}}
-        template = {
+        return {
             "AWSTemplateFormatVersion": "2010-09-09",
             "Description": f"Step Functions pipeline {self.pipeline.name}, generated by sparklec",
             "Parameters": parameters, "Resources": resources,
             "Outputs": {"StateMachineArn": {"Description": "ARN of the state machine",
                                             "Value": {"Ref": "StateMachine"}}},
         }
-        return yaml_text(template, width=120)
 
     def timezoned(self) -> bool:
         return any(s.timezone != "UTC" for _, s in self.schedules)
@@ -266,8 +325,8 @@ class Templates:
             "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
             "logs:DescribeLogGroups"], "Resource": "*"}]
         for statement in self.stack.statements.values():
-            resources = [sub(r.replace("${StateMachineName}", machine_name(self.name, "${Environment}")))
-                         for r in statement.resources]
+            resources = [sub(r.replace("${StateMachineName}", name)) for r in statement.resources
+                         for name in (self.machine_names("${Environment}") if "${StateMachineName}" in r else [""])]
             statements.append({"Sid": statement.sid, "Effect": "Allow", "Action": list(statement.actions),
                                "Resource": resources if len(resources) > 1 else resources[0]})
         return {"Version": "2012-10-17", "Statement": statements}
@@ -344,6 +403,8 @@ class Terraform:
             return f"aws_sns_topic.{snake(name)}.arn"
         if name in self.stack.task_definitions:
             return f"aws_ecs_task_definition.{snake(name)}.arn"
+        if name.startswith("StateMachinePart"):
+            return f"aws_sfn_state_machine.{name.removeprefix('StateMachine').lower()}.arn"
         if name == "DatabricksConnection":
             return "aws_cloudwatch_event_connection.databricks.arn"
         if name == "TaskExecutionRole" and arn:
@@ -389,11 +450,10 @@ class Terraform:
             head.append(f'variable "{snake(parameter.name)}" {{\n' + "\n".join(lines) + "\n}\n")
         head += ['data "aws_partition" "current" {}\n', 'data "aws_region" "current" {}\n',
                  'data "aws_caller_identity" "current" {}\n']
-        # state_machine.json with its ${...} placeholders replaced, one replace() per placeholder
-        replaced = "replace(" * len(t.placeholders) + '\n    file("${path.module}/state_machine.json")'
-        for placeholder in t.placeholders:
-            replaced += f',\n    "$${{{placeholder}}}", {self.reference(placeholder)})'
-        head.append(f'locals {{\n  name = "{machine_name(t.name, "${var.environment}")}"\n  definition = {replaced}\n'
+        definitions = "".join(f"  definition{'_' + key.lower() if key else ''} = "
+                              f"{self.definition(definition_file(key), placeholders(definition))}\n"
+                              for key, definition in {"": t.definition, **t.parts}.items())
+        head.append(f'locals {{\n  name = "{machine_name(t.name, "${var.environment}")}"\n{definitions}'
                     f'  tags = {hcl(dict(t.tags()), 1)}\n}}\n')
         self.resource("aws_iam_role", "state_machine", self.attributes({
             "name": self.name("sfn"), "assume_role_policy": Hcl(f"jsonencode({hcl(self.assume('states.amazonaws.com'), 1)})"),
@@ -441,11 +501,14 @@ class Terraform:
                           self.attributes({"name": self.name("databricks"), "authorization_type": "API_KEY"})
                           + '  auth_parameters {\n    api_key {\n      key   = "Authorization"\n'
                             '      value = "Bearer ${var.databricks_token}"\n    }\n  }\n')
-        self.resource("aws_sfn_state_machine", "this", self.attributes({
-            "name": Hcl("local.name"), "type": "STANDARD", "role_arn": Hcl("aws_iam_role.state_machine.arn"),
-            "definition": Hcl("local.definition"), "tags": Hcl("local.tags")})
-            + '  logging_configuration {\n    log_destination        = "${aws_cloudwatch_log_group.state_machine.arn}:*"\n'
-              '    include_execution_data = false\n    level                  = "ERROR"\n  }\n')
+        for key, name in zip(["", *t.parts], t.machine_names("${var.environment}"), strict=True):
+            self.resource("aws_sfn_state_machine", key.lower() or "this", self.attributes({
+                "name": Hcl("local.name") if not key else name, "type": "STANDARD",
+                "role_arn": Hcl("aws_iam_role.state_machine.arn"),
+                "definition": Hcl(f"local.definition{'_' + key.lower() if key else ''}"), "tags": Hcl("local.tags")})
+                + '  logging_configuration {\n    log_destination        = '
+                  '"${aws_cloudwatch_log_group.state_machine.arn}:*"\n'
+                  '    include_execution_data = false\n    level                  = "ERROR"\n  }\n')
         if t.triggered:
             services = ["events.amazonaws.com"] + (["scheduler.amazonaws.com"] if t.timezoned() else [])
             self.resource("aws_iam_role", "events", self.attributes({
@@ -484,6 +547,13 @@ class Terraform:
         return {"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole",
             "Condition": {"StringEquals": {"aws:SourceAccount": Hcl("data.aws_caller_identity.current.account_id")}}}]}
+
+    def definition(self, file: str, names: list[str]) -> str:
+        """`file` with its ${...} placeholders replaced, one replace() per placeholder."""
+        replaced = "replace(" * len(names) + f'\n    file("${{path.module}}/{file}")'
+        for placeholder in names:
+            replaced += f',\n    "$${{{placeholder}}}", {self.reference(placeholder)})'
+        return replaced
 
     def name(self, suffix: str, limit: int = MAX_SHORT_NAME) -> Hcl:
         """The name of one of the pipeline's resources, within `limit` characters."""

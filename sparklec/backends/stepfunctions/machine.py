@@ -35,6 +35,14 @@ from sparklec.ir.pipeline import Pipeline
 MAX_NAME = 80
 MAX_NESTED_FUNCTIONS = 10
 START, READ_PARAMETERS, FAILED = "Start", "Read parameters", "Failed"
+START_PART = "arn:aws:states:::states:startExecution.sync:2"
+
+
+@attrs.frozen
+class Part:
+    """Steps that run as a state machine of their own, started (and waited for) by the one that holds them."""
+
+    tree: Tree
 
 
 @attrs.define
@@ -51,10 +59,16 @@ class Scope:
 class MachineBuilder:
     """Builds the ASL definition of one pipeline."""
 
-    def __init__(self, pipeline: Pipeline, stack: Stack, options: dict[str, str]):
+    def __init__(self, pipeline: Pipeline, stack: Stack, options: dict[str, str], budget: int | None = None,
+                 distributed: bool = False):
         self.pipeline = pipeline
         self.stack = stack
         self.options = options
+        self.budget = budget
+        """The most steps one state machine holds; more are split into parts (None: no splitting)."""
+        self.distributed = distributed or options.get("map") == "distributed"
+        self.parts: dict[str, dict[str, Any]] = {}
+        """Logical id (`Part1`, ...) → the definition of a part."""
         self.writers = dataset_writers(pipeline)
         self.names: set[str] = set()
         self.parallels = 0
@@ -126,25 +140,65 @@ class MachineBuilder:
         tree, _ = decompose(graph.order(), graph.reduced_edges())
         return self.tree(tree, graph, scope, next_state)
 
-    def tree(self, tree: Tree, graph: StepGraph, scope: Scope, next_state: str | None) -> str:
+    def tree(self, tree: Tree | Part, graph: StepGraph, scope: Scope, next_state: str | None) -> str:
+        if isinstance(tree, Part):
+            return self.part(tree.tree, graph, scope, next_state)
         if isinstance(tree, Leaf):
             return self.step(graph.steps[tree.name], scope, next_state)
+        if self.budget is not None and _weight(tree, graph) > self.budget:
+            return self.split(tree, graph, scope, next_state)
         if isinstance(tree, Series):
-            for part in reversed(tree.parts):
-                next_state = self.tree(part, graph, scope, next_state)
-            assert next_state is not None
-            return next_state
-        return self.parallel(tree, graph, scope, next_state)
+            return self.series(tree.parts, graph, scope, next_state)
+        return self.parallel(tree.parts, graph, scope, next_state)
 
-    def parallel(self, tree: Parallel, graph: StepGraph, scope: Scope, next_state: str | None) -> str:
+    def series(self, parts: Sequence[Tree | Part], graph: StepGraph, scope: Scope, next_state: str | None) -> str:
+        for part in reversed(parts):
+            next_state = self.tree(part, graph, scope, next_state)
+        assert next_state is not None
+        return next_state
+
+    def split(self, tree: Series | Parallel, graph: StepGraph, scope: Scope, next_state: str | None) -> str:
+        """`tree`, too big for one state machine, as parts of at most `budget` steps each, run in the same
+        order: a series as a series of parts, a parallel block as a parallel block of parts."""
+        assert self.budget is not None
+        groups: list[list[Tree]] = [[]]
+        for item in tree.parts:
+            if groups[-1] and sum(_weight(p, graph) for p in groups[-1]) + _weight(item, graph) > self.budget:
+                groups.append([])
+            groups[-1].append(item)
+        parts: list[Tree | Part] = []
+        for group in groups:
+            if len(group) == 1 and _weight(group[0], graph) > self.budget:
+                parts.append(group[0])
+            else:
+                parts.append(Part(group[0] if len(group) == 1 else type(tree)(tuple(group))))
+        if isinstance(tree, Series):
+            return self.series(parts, graph, scope, next_state)
+        return self.parallel(parts, graph, scope, next_state)
+
+    def part(self, tree: Tree, graph: StepGraph, scope: Scope, next_state: str | None) -> str:
+        """A Task that runs `tree` as a state machine of its own, passing it the whole state and taking its
+        output as the new state."""
+        inner = Scope(states={}, top=False, vars=scope.vars, loop=scope.loop)
+        entry = self.tree(tree, graph, inner, None)
+        key = f"Part{len(self.parts) + 1}"
+        self.parts[key] = {"Comment": f"Pipeline {self.pipeline.name}, part {len(self.parts) + 1}",
+                           "StartAt": entry, "States": inner.states}
+        name = self.name(f"Run part {len(self.parts)}")
+        state = {"Type": "Task", "Resource": START_PART,
+                 "Parameters": {"StateMachineArn": f"${{StateMachine{key}.Arn}}", "Input.$": "$"},
+                 "OutputPath": "$.Output"}
+        return self.add(name, state, scope, next_state)
+
+    def parallel(self, parts: Sequence[Tree | Part], graph: StepGraph, scope: Scope, next_state: str | None) -> str:
         self.parallels += 1
         name = self.name(f"Parallel {self.parallels}")
         branches = []
-        for part in tree.parts:
+        for part in parts:
             inner = Scope(states={}, top=False, vars=scope.vars, loop=scope.loop)
             entry = self.tree(part, graph, inner, None)
             branches.append({"StartAt": entry, "States": inner.states})
-        producing = [i for i, part in enumerate(tree.parts) if self.consumed.keys() & _produced(part, graph)]
+        producing = [i for i, part in enumerate(parts) if self.consumed.keys() & _produced(part, graph)]
         state: dict[str, Any] = {"Type": "Parallel", "Branches": branches, "ResultPath": None}
         if producing:
             if len(producing) > MAX_NESTED_FUNCTIONS - 1:
@@ -203,7 +257,7 @@ class MachineBuilder:
                                 "OutputPath": "$.state", "Next": body}, **inner.states}
         variables = {f"{v}.$": f"$.vars.{v}" for v in scope.vars} | {f"{step.var}.$": "$$.Map.Item.Value"}
         processor: dict[str, Any] = {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": entry, "States": inner.states}
-        if self.options.get("map") == "distributed":
+        if self.distributed:
             processor["ProcessorConfig"] = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
             self.stack.allow("RunDistributedMaps", ("states:StartExecution", "states:DescribeExecution",
                                                     "states:StopExecution"), self.own_arn("stateMachine"),
@@ -270,8 +324,19 @@ class MachineBuilder:
         return f"${result_key(operand.task)}{path_key(operand.field)}"
 
 
-def _produced(tree: Tree, graph: StepGraph) -> set[str]:
+def _weight(tree: Tree | Part, graph: StepGraph) -> int:
+    """How many steps `tree` holds, counting those inside loops and branches."""
+    if isinstance(tree, Part):
+        return _weight(tree.tree, graph)
+    if isinstance(tree, Leaf):
+        return sum(1 for _ in t.walk((graph.steps[tree.name],)))
+    return sum(_weight(part, graph) for part in tree.parts)
+
+
+def _produced(tree: Tree | Part, graph: StepGraph) -> set[str]:
     """Names of the tasks in `tree` whose results outlive it (not those inside loops)."""
+    if isinstance(tree, Part):
+        return _produced(tree.tree, graph)
     if isinstance(tree, Leaf):
         names: set[str] = set()
         pending = [graph.steps[tree.name]]
