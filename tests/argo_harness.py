@@ -36,13 +36,18 @@ def documents(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
 
 
 def problems(folder: Path) -> list[str]:
-    """Schema errors and broken references in every manifest under `folder`."""
+    """Schema errors and broken references in every manifest under `folder` (a folder's WorkflowTemplates
+    may use each other's templates)."""
     found = []
+    shared: dict[Path, dict[str, dict[str, Any]]] = {}
+    for path, document in documents(folder):
+        if document["kind"] == "WorkflowTemplate":
+            shared.setdefault(path.parent, {})[document["metadata"]["name"]] = document["spec"]
     for path, document in documents(folder):
         where = f"{path.relative_to(folder)} ({document.get('kind')})"
         for error in validator(document["kind"]).iter_errors(document):
             found.append(f"{where}: {error.message} at {list(error.absolute_path)}")
-        found += [f"{where}: {p}" for p in references(document)]
+        found += [f"{where}: {p}" for p in references(document, shared.get(path.parent, {}))]
     return found
 
 
@@ -75,7 +80,7 @@ def render(text: str, values: dict[str, str]) -> str:
     return "".join(out) + text[position:]
 
 
-def references(document: dict[str, Any]) -> list[str]:
+def references(document: dict[str, Any], shared: dict[str, dict[str, Any]]) -> list[str]:
     kind, spec = document["kind"], document["spec"]
     found = []
     name = document["metadata"].get("name") or document["metadata"]["generateName"].rstrip("-")
@@ -85,7 +90,7 @@ def references(document: dict[str, Any]) -> list[str]:
         if len(value) > 63 or not re.match(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$", value):
             found.append(f"label {key}={value} is not a valid label value")
     if kind == "WorkflowTemplate":
-        found += workflow_references(spec)
+        found += workflow_references(spec, shared)
     if kind == "CronWorkflow":
         found += [f"cron `{c}` does not parse" for c in spec["schedules"] if not croniter.is_valid(c)]
         if spec.get("concurrencyPolicy") not in (None, "Allow", "Forbid", "Replace"):
@@ -99,15 +104,16 @@ def references(document: dict[str, Any]) -> list[str]:
     return found
 
 
-def workflow_references(spec: dict[str, Any]) -> list[str]:
+def workflow_references(spec: dict[str, Any], shared: dict[str, dict[str, Any]]) -> list[str]:
+    """Broken references in a WorkflowTemplate's `spec`; `shared` are the WorkflowTemplates beside it, by name."""
     templates = {t["name"]: t for t in spec["templates"]}
     found = []
     if len(templates) != len(spec["templates"]):
         found.append("template names are not unique")
-    for reference in (spec["entrypoint"], spec.get("onExit")):
+    for reference in (spec.get("entrypoint"), spec.get("onExit")):
         if reference is not None and reference not in templates:
             found.append(f"template `{reference}` does not exist")
-    parameters = {p["name"] for p in spec.get("arguments", {}).get("parameters", [])}
+    parameters = {p["name"] for other in shared.values() for p in other.get("arguments", {}).get("parameters", [])}
     for template in spec["templates"]:
         if not NAME.match(template["name"]):
             found.append(f"template name `{template['name']}`")
@@ -117,7 +123,11 @@ def workflow_references(spec: dict[str, Any]) -> list[str]:
             found.append(f"task names of `{template['name']}` are not unique")
         steps = [s for group in template.get("steps", []) for s in group]
         for task in tasks + steps:
-            if task["template"] not in templates:
+            if "templateRef" in task:
+                ref = task["templateRef"]
+                if ref["template"] not in {t["name"] for t in shared.get(ref["name"], {}).get("templates", [])}:
+                    found.append(f"task `{task['name']}` uses missing template `{ref['name']}/{ref['template']}`")
+            elif task["template"] not in templates:
                 found.append(f"task `{task['name']}` uses missing template `{task['template']}`")
             for dependency in re.findall(r"[a-z0-9][-a-z0-9]*", task.get("depends", "")):
                 if dependency not in names:

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from argo_harness import NAME, problems, references, render
+from sparklec.backends.argo.split import split
 from conftest import COMPILED_SOURCES, EXAMPLES, compile_sources
 from sparklec.backends.argo.names import sanitise
 from sparklec.compiler.driver import load, lower, optimise
@@ -209,8 +210,99 @@ def test_user_text_reaches_argo_intact_and_inert(message: str, argument: str) ->
         t.Notify(name="tell", channel="slack://alerts", message=message, after=("run",))))
     artifacts = lower(Project(name="texts", pipelines=(pipeline,)), "argo", {})
     template = yaml.safe_load(artifacts["workflow-template.yaml"])
-    assert references(template) == []
+    assert references(template, {template["metadata"]["name"]: template["spec"]}) == []
     by_name = {tpl["name"]: tpl for tpl in template["spec"]["templates"]}
     assert render(by_name["run"]["container"]["args"][0], {}) == argument
     payload = next(e["value"] for e in by_name["tell"]["container"]["env"] if e["name"] == "PAYLOAD")
     assert json.loads(render(payload, {}))["text"] == f"texts: tell: {message or 'Pipeline texts: tell'}"
+
+
+# --- splitting what one Kubernetes object cannot hold --------------------------------------------
+
+
+def _expanded(name: str, templates: dict[str, dict[str, Any]], cut: set[str]) -> tuple[set[str], set[tuple[str, str]]]:
+    """The tasks of DAG template `name` with the sub-DAGs it was cut into expanded, and the order between
+    them (u → v: v starts after u ends)."""
+    nodes: set[str] = set()
+    edges: set[tuple[str, str]] = set()
+    inside: dict[str, set[str]] = {}
+    for task in templates[name]["dag"]["tasks"]:
+        target = task.get("template") or task["templateRef"]["template"]
+        if target in cut:
+            inner_nodes, inner_edges = _expanded(target, templates, cut)
+            inside[task["name"]] = inner_nodes
+            edges |= inner_edges
+        else:
+            inside[task["name"]] = {task["name"]}
+        nodes |= inside[task["name"]]
+    for task in templates[name]["dag"]["tasks"]:
+        for dependency in filter(None, task.get("depends", "").split(" && ")):
+            edges |= {(u, v) for u in inside[dependency] for v in inside[task["name"]]}
+    return nodes, edges
+
+
+def _local(template: dict[str, Any]) -> dict[str, Any]:
+    """`template` with its steps' `templateRef`s back to template names."""
+    copy = json.loads(json.dumps(template))
+    for step in (s for group in copy.get("steps", []) for s in group):
+        if "templateRef" in step:
+            step["template"] = step.pop("templateRef")["template"]
+    return copy
+
+
+def _closure(nodes: set[str], edges: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    graph: nx.DiGraph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(edges)
+    return set(nx.transitive_closure_dag(graph).edges)
+
+
+@settings(max_examples=max(10, settings().max_examples // 2))
+@given(projects(max_pipelines=1, max_steps=10), st.integers(300, 3000))
+def test_a_split_template_keeps_every_task_and_every_dependency(project: Project, budget: int) -> None:
+    project = optimise(attrs.evolve(project, pipelines=tuple(
+        attrs.evolve(p, steps=with_job_runtimes(p.steps, p.defaults)) for p in project.pipelines)))
+    document = yaml.safe_load(lower(project, "argo", {})["workflow-template.yaml"])
+    name, spec = document["metadata"]["name"], document["spec"]
+    main, parts = split(name, json.loads(json.dumps(spec)), budget)
+    with tempfile.TemporaryDirectory() as directory:
+        folder = Path(directory)
+        (folder / "workflow-template.yaml").write_text(yaml.safe_dump({**document, "spec": main}))
+        for index, part in enumerate(parts, start=1):
+            (folder / f"part-{index}.yaml").write_text(yaml.safe_dump({
+                "apiVersion": document["apiVersion"], "kind": "WorkflowTemplate",
+                "metadata": {"name": sanitise(f"{name}-part-{index}")}, "spec": part}))
+        assert problems(folder) == []
+    templates = {t["name"]: t for t in [*main["templates"], *(t for p in parts for t in p["templates"])]}
+    original = {t["name"]: t for t in spec["templates"]}
+    assert set(original) <= set(templates)
+    cut = set(templates) - set(original)
+    for template_name, template in original.items():
+        if "dag" not in template:
+            assert _local(templates[template_name]) == template
+            continue
+        before = {task["name"] for task in template["dag"]["tasks"]}
+        edges = {(d, task["name"]) for task in template["dag"]["tasks"]
+                 for d in filter(None, task.get("depends", "").split(" && "))}
+        nodes, after = _expanded(template_name, templates, cut)
+        assert nodes == before, "every task once"
+        assert _closure(before, edges) <= _closure(nodes, after), "every dependency kept"
+
+
+def test_a_workflow_template_too_big_for_kubernetes_is_split(cli: Any, tmp_path: Path) -> None:
+    spk = tmp_path / "big.spk"
+    text = "x" * 300
+    tasks = "\n".join(f'  task c{i} = container "python:3.12-slim" {{\n    command ["python", "-c", "print({i})", '
+                      f'"{text}"]\n  }}' + (f"\n  task d{i} = wait 1s after c{i}" if i % 10 == 0 else "")
+                      for i in range(4000))
+    spk.write_text(f"pipeline big {{\n{tasks}\n}}\n")
+    out = tmp_path / "out"
+    result = cli(spk, "--backend", "argo", "-o", out)
+    assert result.code == 0 and "N404" in result.err
+    manifests = sorted(out.glob("workflow-template*.yaml"))
+    assert len(manifests) >= 3 and all(p.stat().st_size <= 1_000_000 for p in manifests)
+    assert problems(out) == []
+    script = (out / "deploy.sh").read_text()
+    assert script.index("workflow-template-part-1.yaml") < script.index("workflow-template.yaml"), \
+        "the parts exist before the template that refers to them"
+    assert shell_problems(out / "deploy.sh") == ""

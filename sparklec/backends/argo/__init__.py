@@ -15,12 +15,14 @@ Options (``-O key=value``):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from sparklec.backends import Artifacts, Backend, check_options
 from sparklec.backends.argo import events
 from sparklec.backends.argo.names import sanitise
+from sparklec.backends.argo.split import MAX_OBJECT_BYTES, split
 from sparklec.backends.argo.workflow import API_VERSION, WorkflowBuilder
 from sparklec.backends.formats import yaml_text
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Severity
@@ -71,9 +73,24 @@ def pipeline_files(pipeline: Pipeline, options: dict[str, str], downstream: list
     metadata: dict[str, Any] = {"name": builder.name, "labels": labels}
     if pipeline.description:
         metadata["annotations"] = {"workflows.argoproj.io/description": pipeline.description}
-    files = {
-        "workflow-template.yaml": yaml_text({"apiVersion": API_VERSION, "kind": "WorkflowTemplate",
-                                             "metadata": metadata, "spec": spec}),
+    notes = []
+    files = {"workflow-template.yaml": yaml_text({"apiVersion": API_VERSION, "kind": "WorkflowTemplate",
+                                                  "metadata": metadata, "spec": spec})}
+    whole = len(files["workflow-template.yaml"].encode())
+    if whole > MAX_OBJECT_BYTES:
+        spec, parts = split(builder.name, spec)
+        files["workflow-template.yaml"] = yaml_text({"apiVersion": API_VERSION, "kind": "WorkflowTemplate",
+                                                     "metadata": metadata, "spec": spec})
+        for index, part in enumerate(parts, start=1):
+            files[f"workflow-template-part-{index}.yaml"] = yaml_text({
+                "apiVersion": API_VERSION, "kind": "WorkflowTemplate",
+                "metadata": {"name": sanitise(f"{builder.name}-part-{index}"), "labels": labels}, "spec": part})
+        notes.append(Diagnostic(
+            code="N404", severity=Severity.NOTE, span=pipeline.span,
+            message=f"the WorkflowTemplate of `{pipeline.name}` would be {whole:,} bytes, more than one Kubernetes "
+                    f"object holds: its templates are spread over {len(parts)} more WorkflowTemplates "
+                    "(`templateRef`)"))
+    files |= {
         "workflow.yaml": yaml_text({"apiVersion": API_VERSION, "kind": "Workflow",
                                     "metadata": {"generateName": f"{builder.name}-", "labels": labels},
                                     "spec": {"workflowTemplateRef": {"name": builder.name}}}),
@@ -86,7 +103,6 @@ def pipeline_files(pipeline: Pipeline, options: dict[str, str], downstream: list
         files["sensor.yaml"] = yaml_text(triggered[1])
     files["deploy.sh"] = deploy_script(builder.name, options.get("namespace", "argo"), sorted(files))
     files["README.md"] = readme(pipeline, builder, sorted(files))
-    notes = []
     renamed = builder.names.renamed()
     if renamed:
         listed = ", ".join(f"{k} → {v}" for k, v in list(renamed.items())[:6]) + (", ..." if len(renamed) > 6 else "")
@@ -116,9 +132,12 @@ def cron_workflows(pipeline: Pipeline, name: str, labels: dict[str, str], option
 
 
 def deploy_script(name: str, namespace: str, files: list[str]) -> str:
-    template_first = ["workflow-template.yaml"] + [f for f in files if f in ("cron-workflow.yaml", "event-source.yaml",
-                                                                               "sensor.yaml")]
-    applies = "\n".join(f'kubectl apply --namespace "$namespace" --filename "$here/{f}"' for f in template_first)
+    parts = sorted((f for f in files if f.startswith("workflow-template-part-")),
+                   key=lambda f: int(re.sub(r"\D", "", f)))
+    templates_first = [*parts, "workflow-template.yaml"] + [
+        f for f in files if f in ("cron-workflow.yaml", "event-source.yaml", "sensor.yaml")]
+    applies = "\n".join(f'kubectl apply --server-side --force-conflicts --namespace "$namespace" --filename "$here/{f}"'
+                        for f in templates_first)
     return f"""#!/usr/bin/env bash
 # Installs pipeline {name} in a Kubernetes namespace that runs Argo Workflows (and Argo Events).
 #   ./deploy.sh [NAMESPACE]        default: {namespace}

@@ -11,8 +11,8 @@ if ! [[ "$namespace" =~ ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$ ]]; then
 fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-kubectl apply --namespace "$namespace" --filename "$here/workflow-template.yaml"
-kubectl apply --namespace "$namespace" --filename "$here/cron-workflow.yaml"
+kubectl apply --server-side --force-conflicts --namespace "$namespace" --filename "$here/workflow-template.yaml"
+kubectl apply --server-side --force-conflicts --namespace "$namespace" --filename "$here/cron-workflow.yaml"
 if [ "${2:-}" = "--submit" ]; then
   kubectl create --namespace "$namespace" --filename "$here/workflow.yaml"
 fi

@@ -11,9 +11,9 @@ if ! [[ "$namespace" =~ ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$ ]]; then
 fi
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-kubectl apply --namespace "$namespace" --filename "$here/workflow-template.yaml"
-kubectl apply --namespace "$namespace" --filename "$here/event-source.yaml"
-kubectl apply --namespace "$namespace" --filename "$here/sensor.yaml"
+kubectl apply --server-side --force-conflicts --namespace "$namespace" --filename "$here/workflow-template.yaml"
+kubectl apply --server-side --force-conflicts --namespace "$namespace" --filename "$here/event-source.yaml"
+kubectl apply --server-side --force-conflicts --namespace "$namespace" --filename "$here/sensor.yaml"
 if [ "${2:-}" = "--submit" ]; then
   kubectl create --namespace "$namespace" --filename "$here/workflow.yaml"
 fi
