@@ -4,6 +4,7 @@ cron strings, names; the DAGs keep exactly the IR's order and every task appears
 from __future__ import annotations
 
 import json
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -306,3 +307,46 @@ def test_a_workflow_template_too_big_for_kubernetes_is_split(cli: Any, tmp_path:
     assert script.index("workflow-template-part-1.yaml") < script.index("workflow-template.yaml"), \
         "the parts exist before the template that refers to them"
     assert shell_problems(out / "deploy.sh") == ""
+
+
+# --- shell scripts take user text as data ---------------------------------------------------------
+
+HOSTILE = st.sampled_from(["$(touch pwned)", "`touch pwned`", "'; touch pwned; '", '"; touch pwned; "',
+                           "x\ntouch pwned", "$HOME ${PATH} $1", "*", "-rf", "a\\", "%s%n"]) | st.text(
+    st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1, max_size=30)
+STUB = '#!/bin/sh\nfor argument in "$@"; do printf "%s\\0" "$argument"; done >> "$CALLS"\nprintf "\\0\\n" >> "$CALLS"\n' \
+       'case "$*" in *create-topic*) echo arn:aws:sns:eu-west-1:123456789012:topic ;; esac\n'
+"""Stands in for `aws` and `curl`: records every call's arguments."""
+
+
+@settings(max_examples=max(10, settings().max_examples // 3))
+@given(HOSTILE, HOSTILE)
+def test_shell_scripts_take_user_text_as_data_and_run_nothing_from_it(subject: str, message: str) -> None:
+    pipeline = Pipeline(name="texts", steps=tuple(
+        t.Notify(name=f"tell-{index}", channel=channel, subject=subject, message=message)
+        for index, channel in enumerate(("sns://alerts", "email://data@company.com", "slack://alerts"))))
+    document = yaml.safe_load(lower(Project(name="texts", pipelines=(pipeline,)), "argo", {})["workflow-template.yaml"])
+    values = {f"workflow.parameters.{p['name']}": p.get("value", "x") for p in document["spec"]["arguments"]["parameters"]}
+    shells = [tpl["container"] for tpl in document["spec"]["templates"]
+              if tpl.get("container", {}).get("command", [""])[0] in ("bash", "sh")]
+    assert len(shells) == 3
+    with tempfile.TemporaryDirectory() as directory:
+        work = Path(directory)
+        (work / "bin").mkdir()
+        for tool in ("aws", "curl"):
+            (work / "bin" / tool).write_text(STUB)
+            (work / "bin" / tool).chmod(0o755)
+        for container in shells:
+            env = {e["name"]: render(e["value"], values) for e in container["env"] if "value" in e}
+            env |= {e["name"]: "secret" for e in container["env"] if "valueFrom" in e}
+            env |= {"PATH": f"{work / 'bin'}:/usr/bin:/bin", "CALLS": str(work / "calls"), "HOME": str(work)}
+            shell, flag, script = container["command"]
+            completed = subprocess.run([shell, flag, script], env=env, cwd=work, capture_output=True, check=False)
+            assert completed.returncode == 0, completed.stderr
+        assert not (work / "pwned").exists()
+        calls = [c.split("\0")[:-1] for c in (work / "calls").read_text().split("\0\n") if c]
+    published = next(c for c in calls if c[:2] == ["sns", "publish"])
+    assert published[published.index("--message") + 1] == message
+    assert published[published.index("--subject") + 1] == subject
+    posted = next(c for c in calls if "--data" in c)
+    assert json.loads(posted[posted.index("--data") + 1]) == {"text": f"{subject}: {message}"}
