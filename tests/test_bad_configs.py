@@ -32,6 +32,7 @@ EXPECTED = {
     "missing_env.json": ("E106", 1, 1),
     "missing_type_field.yaml": ("E106", 1, 1),
     "not_a_mapping.yaml": ("E103", 1, 1),
+    "path_name.json": ("E110", 1, 19),
     "single_quotes.json": ("E101", 2, 3),
     "streaming_without_checkpoint.yaml": ("E106", 1, 1),
     "trailing_comma.json": ("E101", 4, 1),
