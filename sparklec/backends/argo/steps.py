@@ -12,6 +12,7 @@ from Kubernetes Secrets named in the README.
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -118,6 +119,11 @@ class Steps:
         self.workflow = workflow
         self.pipeline = workflow.pipeline
         self.options = workflow.options
+
+    @functools.cached_property
+    def athena(self) -> TaskSql:
+        """The SQL of tasks that run on Athena."""
+        return TaskSql(self.pipeline, "athena", self.workflow.work_database)
 
     def runtime(self, task: t.Task) -> str:
         """The task's runtime, else the pipeline's when it can run the task, else Kubernetes."""
@@ -259,7 +265,7 @@ class Steps:
 
     def athena_sql(self, task: t.Task) -> list[str]:
         """The Athena statements of a SQL task, run one after the other; a failed check calls `fail`."""
-        statements = TaskSql(self.pipeline, "athena", self.workflow.work_database).task_statements(task)
+        statements = self.athena.task_statements(task)
         if isinstance(task, t.QualityCheck) and task.severity != "warn":
             message = f"{task.name}: rows fail the checks".replace("'", "")
             return [f"SELECT CASE WHEN failures > 0 THEN fail('{message}') ELSE failures END AS failures "

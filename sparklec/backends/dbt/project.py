@@ -64,7 +64,7 @@ class ProjectFiles:
             for example in model.transform.examples:
                 self.unit_test(model, example)
         for pipeline in self.project.pipelines:
-            for step in t.walk(pipeline.steps):
+            for step in sorted(t.walk(pipeline.steps), key=lambda step: step.name):
                 if isinstance(step, t.QualityCheck) and (pipeline.name, step) not in self.plan.skipped:
                     self.checks(pipeline, step)
         exposures = [self.exposure(p, e) for p in self.project.pipelines for e in p.exposures]

@@ -107,7 +107,8 @@ class MachineBuilder:
         if self.handler in _targets(top.states):
             self.failure_handler(top, handlers)
         defaults = {p.name: _json_value(p.default) for p in self.pipeline.parameters if p.default is not None}
-        items = {s.name: [_json_value(i) for i in s.items] for s in t.walk(self.pipeline.steps)
+        items = {s.name: [_json_value(i) for i in s.items]
+                 for s in sorted(t.walk(self.pipeline.steps), key=lambda step: step.name)
                  if isinstance(s, t.ForEach) and s.items is not None}
         states = {
             START: {"Type": "Pass", "Comment": "Parameters: the defaults, overridden by the execution input",
