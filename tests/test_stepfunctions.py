@@ -285,3 +285,31 @@ def test_a_state_machine_over_1_mb_is_split_into_parts_that_deploy(cli: Any, tmp
         {"definition", *(f"definition_{k.removeprefix('StateMachine').lower()}" for k in machines if k != "StateMachine")}
     tasks_run = [name for p in definitions for name, state in states(load_json(p)) if re.fullmatch(r"q\d+", name)]
     assert sorted(tasks_run) == sorted(f"q{i}" for i in range(2500)), "every task in exactly one state machine"
+
+
+TEXT = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=20)
+
+
+@given(TEXT, TEXT, TEXT)
+def test_user_text_reaches_cloudformation_terraform_and_asl_intact(tag: str, default: str, description: str) -> None:
+    """Tag values, parameter defaults and descriptions read back exactly from every file that holds them."""
+    from sparklec.ir import Parameter, Pipeline, Setting, Wait
+
+    pipeline = Pipeline(name="texts", description=description, tags=(Setting(key="team", value=tag),),
+                        parameters=(Parameter(name="p", default=default),), steps=(Wait(name="pause", seconds=1),))
+    files = lower(Project(name="texts", pipelines=(pipeline,)), "stepfunctions", {})
+    definition = json.loads(files["state_machine.json"])
+    assert definition["States"]["Start"]["Parameters"]["defaults"]["p"] == default
+    assert definition["Comment"] == f"Pipeline texts: {description}" if description else "Pipeline texts"
+    template = yaml.safe_load(files["cloudformation.yaml"])
+    assert {"Key": "team", "Value": tag} in template["Resources"]["StateMachine"]["Properties"]["Tags"]
+    assert template["Resources"]["StateMachine"]["Properties"]["Definition"] == definition
+    terraform = hcl2.loads(files["main.tf"])
+    written = terraform["locals"][0]["tags"]["team"]
+    assert _hcl_literal(written) == tag
+
+
+def _hcl_literal(value: str) -> str:
+    """What Terraform makes of a quoted HCL string python-hcl2 hands back as written (`$${` is `${`)."""
+    text = json.loads(value) if value.startswith('"') else value
+    return text.replace("$${", "${").replace("%%{", "%{")

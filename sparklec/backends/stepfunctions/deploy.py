@@ -550,6 +550,8 @@ class Terraform:
 
     def definition(self, file: str, names: list[str]) -> str:
         """`file` with its ${...} placeholders replaced, one replace() per placeholder."""
+        if not names:  # HCL wants an expression on the line of its `=`
+            return f'file("${{path.module}}/{file}")'
         replaced = "replace(" * len(names) + f'\n    file("${{path.module}}/{file}")'
         for placeholder in names:
             replaced += f',\n    "$${{{placeholder}}}", {self.reference(placeholder)})'
