@@ -59,7 +59,7 @@ def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
 def pipeline_files(pipeline: Pipeline, options: dict[str, str], upstream: list[str]
                    ) -> tuple[dict[str, str], list[Diagnostic]]:
     """The files of one pipeline, and notes on how it was fitted to Step Functions' limits."""
-    builder, definition, notes = fitted_machine(pipeline, options)
+    builder, definition, texts, notes = fitted_machine(pipeline, options)
     templates = Templates(pipeline, builder.stack, definition, upstream, builder.parts)
     cloudformation = templates.cloudformation()
     resources = len(templates.template(templates.uploads)["Resources"])
@@ -71,7 +71,7 @@ def pipeline_files(pipeline: Pipeline, options: dict[str, str], upstream: list[s
                     f"{MAX_STACK_RESOURCES:,} resources and {MAX_TEMPLATE_BYTES:,} bytes",
             help="deploy it with main.tf (Terraform has no such limit), or split the pipeline"))
     return {
-        **{file: json_text(d) for file, d in templates.definitions().items()},
+        **texts,
         "cloudformation.yaml": cloudformation,
         "main.tf": Terraform(templates).render(),
         "deploy.sh": deploy_script(pipeline, templates),
@@ -84,10 +84,11 @@ PART_BYTES = 700_000
 
 
 def fitted_machine(pipeline: Pipeline, options: dict[str, str]
-                   ) -> tuple[MachineBuilder, dict[str, Any], list[Diagnostic]]:
-    """The state machine of `pipeline` within Step Functions' limits: unless `-O map=...` says otherwise,
-    loops whose items would overflow one execution's history run each item as a child execution
-    (distributed Map), and a definition over 1 MB is split into state machines the main one starts."""
+                   ) -> tuple[MachineBuilder, dict[str, Any], dict[str, str], list[Diagnostic]]:
+    """The state machine of `pipeline` within Step Functions' limits (its builder, definition, the text of
+    each definition file, and notes): unless `-O map=...` says otherwise, loops whose items would overflow
+    one execution's history run each item as a child execution (distributed Map), and a definition over
+    1 MB is split into state machines the main one starts."""
     notes = []
     builder = MachineBuilder(pipeline, Stack(), options)
     definition = builder.definition()
@@ -106,7 +107,8 @@ def fitted_machine(pipeline: Pipeline, options: dict[str, str]
             message=f"a run of `{pipeline.name}` writes about {events:,} history events; Step Functions stops "
                     f"an execution at {MAX_HISTORY_EVENTS:,}",
             help="compile with `-O map=distributed` (each item runs as a child execution), or split the items"))
-    size = len(json_text(definition).encode())
+    texts = {definition_file(""): json_text(definition)}
+    size = len(texts[definition_file("")].encode())
     if size > MAX_DEFINITION_BYTES:
         steps = sum(1 for _ in t.walk(pipeline.steps))
         builder = MachineBuilder(pipeline, Stack(), options, budget=max(1, steps * PART_BYTES // size),
@@ -117,14 +119,14 @@ def fitted_machine(pipeline: Pipeline, options: dict[str, str]
             message=f"the state machine of `{pipeline.name}` would be {size:,} bytes (Step Functions accepts "
                     f"{MAX_DEFINITION_BYTES:,}): it runs as {len(builder.parts) + 1} state machines, the main one "
                     "starting the others"))
-    for key, part in {"": definition, **builder.parts}.items():
-        size = len(json_text(part).encode())
-        if size > MAX_DEFINITION_BYTES:
+        texts = {definition_file(key): json_text(d) for key, d in {"": definition, **builder.parts}.items()}
+    for file, text in texts.items():
+        if len(text.encode()) > MAX_DEFINITION_BYTES:
             raise LoweringError([Diagnostic(
-                code="E406", message=f"the state machine {definition_file(key)} of `{pipeline.name}` is {size:,} "
+                code="E406", message=f"the state machine {file} of `{pipeline.name}` is {len(text.encode()):,} "
                                      f"bytes; Step Functions accepts at most {MAX_DEFINITION_BYTES:,}",
                 span=pipeline.span, help="split the pipeline into pipelines linked by `depends_on`")])
-    return builder, definition, notes
+    return builder, definition, texts, notes
 
 
 EVENTS_PER_STATE = {"Task": 5, "Pass": 2, "Choice": 2, "Wait": 3, "Succeed": 2, "Fail": 1, "Parallel": 4, "Map": 4}

@@ -182,11 +182,16 @@ class Templates:
         return {definition_file(key): d for key, d in {"": self.definition, **self.parts}.items()}
 
     @functools.cached_property
+    def _inline(self) -> str:
+        """The template with every definition inline."""
+        return yaml_text(self.template({}), width=120)
+
+    @functools.cached_property
     def uploads(self) -> dict[str, str]:
         """File → S3 key of each definition, when inlining them makes the template too big to deploy
         without a bucket (empty otherwise).  A key names its content, so a changed definition is a new key
         and CloudFormation updates the state machine."""
-        if len(yaml_text(self.template({}), width=120).encode()) <= MAX_TEMPLATE_BODY:
+        if len(self._inline.encode()) <= MAX_TEMPLATE_BODY:
             return {}
         return {file: f"sparklec/{self.name}/{file.removesuffix('.json')}-"
                       f"{hashlib.sha256(json_text(d).encode()).hexdigest()[:16]}.json"
@@ -194,7 +199,7 @@ class Templates:
 
     def cloudformation(self) -> str:
         """The CloudFormation template (YAML)."""
-        return yaml_text(self.template(self.uploads), width=120)
+        return yaml_text(self.template(self.uploads), width=120) if self.uploads else self._inline
 
     def template(self, uploads: dict[str, str]) -> dict[str, Any]:
         """The CloudFormation template; definitions inline, or read from the S3 keys in `uploads`."""

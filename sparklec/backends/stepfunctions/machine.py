@@ -163,10 +163,14 @@ class MachineBuilder:
         order: a series as a series of parts, a parallel block as a parallel block of parts."""
         assert self.budget is not None
         groups: list[list[Tree]] = [[]]
+        used = 0
         for item in tree.parts:
-            if groups[-1] and sum(_weight(p, graph) for p in groups[-1]) + _weight(item, graph) > self.budget:
+            weight = _weight(item, graph)
+            if groups[-1] and used + weight > self.budget:
                 groups.append([])
+                used = 0
             groups[-1].append(item)
+            used += weight
         parts: list[Tree | Part] = []
         for group in groups:
             if len(group) == 1 and _weight(group[0], graph) > self.budget:
