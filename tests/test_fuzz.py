@@ -149,3 +149,19 @@ def test_mutated_configs_compile_or_fail_with_a_position(tmp_path_factory: Any, 
     path = tmp_path_factory.mktemp("fuzz") / name
     path.write_bytes(data)
     _compile(path)
+
+
+def test_a_long_chain_of_transforms_each_written_compiles_everywhere(tmp_path: Path) -> None:
+    """Transforms inline into their readers only a few deep: a chain of 80 would otherwise nest 80 queries
+    (deeper than sqlglot recurses) and repeat the chain's start in every statement."""
+    lines = ["pipeline chain {", "  source raw = main.bronze.raw {", "    columns {", "      id: bigint,",
+             "      name: string", "    }", "  }"]
+    for i in range(80):
+        lines += [f"  target out{i} = main.silver.t{i}",
+                  f"  task t{i} = from {f't{i - 1}' if i else 'raw'} | trim_and_clean_strings(columns: [name])",
+                  f"  task w{i} = write t{i} into out{i}"]
+    (tmp_path / "chain.spk").write_text("\n".join(lines) + "\n}\n")
+    project = optimise(load([tmp_path / "chain.spk"])[0])
+    for backend in sorted(BUILTIN):
+        artifacts = lower(project, backend, {})
+        assert sum(len(text) for text in artifacts.values()) < 2_000_000, backend

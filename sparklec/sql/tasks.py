@@ -53,13 +53,33 @@ def landing_table(ingest: t.Ingest) -> tuple[str, str]:
     return f"landing_{plain_identifier(ingest.source_system or ingest.ingestor)}", plain_identifier(table)
 
 
+MAX_INLINE_DEPTH = 8
+"""How deep transforms are inlined into one another; a deeper one gets a view, so the SQL of a long chain
+neither nests without bound nor repeats the chain's start in every statement."""
+
+
 def inlinable_transforms(pipeline: Pipeline, readers: dict[str, list[t.Task]],
                          runs_sql_here: Callable[[t.Task], bool]) -> frozenset[str]:
-    """Transforms that need no view: they run SQL where all their readers do, and no exposure names them."""
+    """Transforms that need no view: they run SQL where all their readers do, no exposure names them, and
+    fewer than `MAX_INLINE_DEPTH` inlined transforms lie under them."""
     exposed = {name for exposure in pipeline.exposures for name in exposure.depends_on}
-    return frozenset(task.name for task in t.walk(pipeline.steps)
-                     if isinstance(task, t.Transform) and task.name not in exposed and runs_sql_here(task)
-                     and readers.get(task.name) and all(runs_sql_here(r) for r in readers[task.name]))
+    candidates = {task.name: task for task in t.walk(pipeline.steps)
+                  if isinstance(task, t.Transform) and task.name not in exposed and runs_sql_here(task)
+                  and readers.get(task.name) and all(runs_sql_here(r) for r in readers[task.name])}
+    depth: dict[str, int] = {}
+    """Transform → how many inlined transforms its query nests, itself included (0: it gets a view)."""
+    for name in candidates:
+        pending = [name]
+        while pending:
+            current = pending[-1]
+            below = [r for r in candidates[current].reads() if r in candidates]
+            if any(r not in depth for r in below):
+                pending.extend(r for r in below if r not in depth)
+                continue
+            pending.pop()
+            nested = 1 + max((depth[r] for r in below), default=0)
+            depth[current] = nested if nested <= MAX_INLINE_DEPTH else 0
+    return frozenset(name for name, nested in depth.items() if nested)
 
 
 class TaskSql:
