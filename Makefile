@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 NODE   := $(VENV)/node
 ASL    := $(NODE)/node_modules/.bin/asl-validator
 
-.PHONY: demo test test-long fuzz lint clean
+.PHONY: demo test test-long fuzz bench lint clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -36,10 +36,11 @@ demo: $(STAMP)
 	@echo "IR: out/customer_etl.ir.json   DAG: out/sparkle.mmd   configs as .spk: out/sparkle.spk"
 	@echo "dbt: out/dbt/   Step Functions: out/stepfunctions/   Argo: out/argo/   tables of the local run: out/run/"
 
-## lint: ruff and mypy --strict
+## lint: ruff and mypy --strict (the package and the benchmarks)
 lint: $(STAMP)
-	$(VENV)/bin/ruff check sparklec tests
+	$(VENV)/bin/ruff check sparklec tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy bench
 
 ## test: lint, then the whole suite with the CI hypothesis profile
 test: lint $(ASL)
@@ -52,6 +53,12 @@ test-long: $(STAMP) $(ASL)
 ## fuzz: 10,000 mutated .spk files and 10,000 mutated configs through every backend
 fuzz: $(STAMP)
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/test_fuzz.py
+
+## bench: compile time and peak memory for 100 / 1,000 / 10,000 tasks, written to bench/results.md
+##        (BENCH="--quick -o out/bench.md" runs small sizes once, as CI does)
+BENCH ?=
+bench: $(STAMP)
+	$(PY) bench/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .hypothesis
