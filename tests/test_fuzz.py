@@ -165,3 +165,16 @@ def test_a_long_chain_of_transforms_each_written_compiles_everywhere(tmp_path: P
     for backend in sorted(BUILTIN):
         artifacts = lower(project, backend, {})
         assert sum(len(text) for text in artifacts.values()) < 2_000_000, backend
+
+
+def test_a_chain_too_deep_for_the_default_stack_compiles(cli: Any, tmp_path: Path) -> None:
+    """Chains are walked recursively; `sparklec` runs on a deep stack, so a long one is no traceback."""
+    lines = ["pipeline chain {", "  source raw = main.bronze.raw {", "    columns {", "      id: bigint,",
+             "      name: string", "    }", "  }"]
+    for i in range(200):
+        lines += [f"  target out{i} = main.silver.t{i}",
+                  f"  task t{i} = from {f't{i - 1}' if i else 'raw'} | trim_and_clean_strings(columns: [name])",
+                  f"  task w{i} = write t{i} into out{i}"]
+    (tmp_path / "chain.spk").write_text("\n".join(lines) + "\n}\n")
+    result = cli(tmp_path / "chain.spk", "--backend", "stepfunctions", "-o", tmp_path / "out")
+    assert result.code == 0 and "Traceback" not in result.err

@@ -160,7 +160,9 @@ class MachineBuilder:
 
     def split(self, tree: Series | Parallel, graph: StepGraph, scope: Scope, next_state: str | None) -> str:
         """`tree`, too big for one state machine, as parts of at most `budget` steps each, run in the same
-        order: a series as a series of parts, a parallel block as a parallel block of parts."""
+        order: a series as a series of parts, a parallel block as a parallel block of parts.  A part that
+        is one item heavier than the budget is split again inside its own state machine, so deep nesting
+        is spread over parts too."""
         assert self.budget is not None
         groups: list[list[Tree]] = [[]]
         used = 0
@@ -171,12 +173,8 @@ class MachineBuilder:
                 used = 0
             groups[-1].append(item)
             used += weight
-        parts: list[Tree | Part] = []
-        for group in groups:
-            if len(group) == 1 and _weight(group[0], graph) > self.budget:
-                parts.append(group[0])
-            else:
-                parts.append(Part(group[0] if len(group) == 1 else type(tree)(tuple(group))))
+        parts: list[Tree | Part] = [Part(group[0] if len(group) == 1 else type(tree)(tuple(group)))
+                                    for group in groups]  # a part still too big is split again inside
         if isinstance(tree, Series):
             return self.series(parts, graph, scope, next_state)
         return self.parallel(parts, graph, scope, next_state)
