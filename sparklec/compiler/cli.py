@@ -19,12 +19,15 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sparklec import __version__
+from sparklec import ENVS, __version__
 from sparklec.compiler.diagnostics import (
     Diagnostic, SourceCache, SparklecError, UsageError, render,
 )
-from sparklec.ir.pipeline import ENVS, Project
+
+if TYPE_CHECKING:
+    from sparklec.ir.pipeline import Project
 
 COMMANDS = ("check", "graph", "fmt", "convert", "run")
 

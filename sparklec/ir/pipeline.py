@@ -11,7 +11,6 @@ from sparklec.compiler.diagnostics import RefSpans, Span, ref_spans_field, span_
 from sparklec.ir.tasks import Step, Task
 from sparklec.ir.values import Column, Setting, Value, settings_field
 
-ENVS: tuple[str, ...] = ("dev", "qa", "prod")
 PIPELINE_TYPES: tuple[str, ...] = (
     "bronze_raw_ingestion", "bronze_streaming_ingestion", "silver_batch_transformation",
     "silver_streaming_transformation", "gold_daily_aggregate", "gold_realtime_dashboard",

@@ -13,12 +13,13 @@ from collections.abc import Iterable
 
 import networkx as nx
 
+from sparklec import ENVS
 from sparklec.compiler.diagnostics import Diagnostic, Severity, did_you_mean, ref_span
 from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.cron import cron_problem
 from sparklec.ir.graph import flat_graph, levels, pipeline_graph
 from sparklec.ir.pipeline import (
-    ALERT_SCHEMES, ENVS, EXPOSURE_TYPES, MATURITIES, OBJECT_STORES, PARAM_TYPES, PIPELINE_TYPES, Pipeline, Project,
+    ALERT_SCHEMES, EXPOSURE_TYPES, MATURITIES, OBJECT_STORES, PARAM_TYPES, PIPELINE_TYPES, Pipeline, Project,
     ObjectCreatedTrigger,
 )
 from sparklec.ir.policy import ARTIFACT_STORES, RETRY_ON, RUNTIME_KINDS, RUNTIMES, Policy, can_run

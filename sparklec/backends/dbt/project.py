@@ -13,7 +13,8 @@ from sparklec.backends.dbt.models import Model, Plan, Source, braces
 from sparklec.backends.dbt.sql import model_files, sql_text, user_query
 from sparklec.compiler.diagnostics import Diagnostic, Severity
 from sparklec.ir import tasks as t
-from sparklec.ir.pipeline import ENVS, Pipeline, Project
+from sparklec import ENVS
+from sparklec.ir.pipeline import Pipeline, Project
 from sparklec.ir.transformers import ScdType2
 from sparklec.ir.values import format_duration
 from sparklec.sql.checks import failing_rows

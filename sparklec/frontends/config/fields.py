@@ -9,7 +9,8 @@ import attrs
 from sparklec.compiler.diagnostics import Diagnostic, Span, did_you_mean
 from sparklec.frontends.config.reader import Reader
 from sparklec.frontends.documents import Located
-from sparklec.ir.pipeline import ENVS, PIPELINE_TYPES
+from sparklec import ENVS
+from sparklec.ir.pipeline import PIPELINE_TYPES
 from sparklec.ir.transformers import CATALOGUE, InvalidParams, Op, build_op, parameter_names
 from sparklec.ir.transformers.pii import CustomOp
 

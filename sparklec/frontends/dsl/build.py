@@ -8,6 +8,7 @@ from typing import Any
 
 import lark
 
+from sparklec import ENVS
 from sparklec.compiler.diagnostics import Diagnostic, did_you_mean
 from sparklec.frontends.dsl.steps import StepBuilder, Tree
 from sparklec.ir import pipeline as p
@@ -53,7 +54,7 @@ class ProjectBuilder(StepBuilder):
                     self.error("E136", f"`{'type' if kind == 'kind' else kind}` is given twice", item,
                                "keep one of them")
                 fields[single[kind]] = self.string(item.children[0]) if kind == "description" else self.choice(
-                    item.children[0], p.ENVS if kind == "env" else p.PIPELINE_TYPES, kind)
+                    item.children[0], ENVS if kind == "env" else p.PIPELINE_TYPES, kind)
             elif kind == "defaults":
                 defaults.extend(c for c in item.children if c is not None)
             elif kind in ("task", "foreach", "branch"):
