@@ -151,16 +151,21 @@ def test_mutated_configs_compile_or_fail_with_a_position(tmp_path_factory: Any, 
     _compile(path)
 
 
-def test_a_long_chain_of_transforms_each_written_compiles_everywhere(tmp_path: Path) -> None:
-    """Transforms inline into their readers only a few deep: a chain of 80 would otherwise nest 80 queries
-    (deeper than sqlglot recurses) and repeat the chain's start in every statement."""
+def _written_chain(path: Path, length: int) -> None:
+    """Write a `.spk` pipeline to `path`: a chain of `length` transforms, each also written to a table."""
     lines = ["pipeline chain {", "  source raw = main.bronze.raw {", "    columns {", "      id: bigint,",
              "      name: string", "    }", "  }"]
-    for i in range(80):
+    for i in range(length):
         lines += [f"  target out{i} = main.silver.t{i}",
                   f"  task t{i} = from {f't{i - 1}' if i else 'raw'} | trim_and_clean_strings(columns: [name])",
                   f"  task w{i} = write t{i} into out{i}"]
-    (tmp_path / "chain.spk").write_text("\n".join(lines) + "\n}\n")
+    path.write_text("\n".join(lines) + "\n}\n")
+
+
+def test_a_long_chain_of_transforms_each_written_compiles_everywhere(tmp_path: Path) -> None:
+    """Transforms inline into their readers only a few deep: a chain of 80 would otherwise nest 80 queries
+    (deeper than sqlglot recurses) and repeat the chain's start in every statement."""
+    _written_chain(tmp_path / "chain.spk", 80)
     project = optimise(load([tmp_path / "chain.spk"])[0])
     for backend in sorted(BUILTIN):
         artifacts = lower(project, backend, {})
@@ -169,12 +174,6 @@ def test_a_long_chain_of_transforms_each_written_compiles_everywhere(tmp_path: P
 
 def test_a_chain_too_deep_for_the_default_stack_compiles(cli: Any, tmp_path: Path) -> None:
     """Chains are walked recursively; `sparklec` runs on a deep stack, so a long one is no traceback."""
-    lines = ["pipeline chain {", "  source raw = main.bronze.raw {", "    columns {", "      id: bigint,",
-             "      name: string", "    }", "  }"]
-    for i in range(200):
-        lines += [f"  target out{i} = main.silver.t{i}",
-                  f"  task t{i} = from {f't{i - 1}' if i else 'raw'} | trim_and_clean_strings(columns: [name])",
-                  f"  task w{i} = write t{i} into out{i}"]
-    (tmp_path / "chain.spk").write_text("\n".join(lines) + "\n}\n")
+    _written_chain(tmp_path / "chain.spk", 200)
     result = cli(tmp_path / "chain.spk", "--backend", "stepfunctions", "-o", tmp_path / "out")
     assert result.code == 0 and "Traceback" not in result.err
