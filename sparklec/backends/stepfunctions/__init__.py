@@ -62,7 +62,7 @@ def pipeline_files(pipeline: Pipeline, options: dict[str, str], upstream: list[s
     builder, definition, texts, notes = fitted_machine(pipeline, options)
     templates = Templates(pipeline, builder.stack, definition, upstream, builder.parts)
     cloudformation = templates.cloudformation()
-    resources = len(templates.template(templates.uploads)["Resources"])
+    resources = templates.resource_count
     if resources > MAX_STACK_RESOURCES or len(cloudformation.encode()) > MAX_TEMPLATE_BYTES:
         notes.append(Diagnostic(
             code="W403", severity=Severity.WARNING, span=pipeline.span,

@@ -182,9 +182,18 @@ class Templates:
         return {definition_file(key): d for key, d in {"": self.definition, **self.parts}.items()}
 
     @functools.cached_property
-    def _inline(self) -> str:
+    def _inline_template(self) -> dict[str, Any]:
         """The template with every definition inline."""
-        return yaml_text(self.template({}), width=120)
+        return self.template({})
+
+    @functools.cached_property
+    def _inline(self) -> str:
+        return yaml_text(self._inline_template, width=120)
+
+    @property
+    def resource_count(self) -> int:
+        """How many resources the stack has (where the definitions live does not change it)."""
+        return len(self._inline_template["Resources"])
 
     @functools.cached_property
     def uploads(self) -> dict[str, str]:
