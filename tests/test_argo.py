@@ -4,6 +4,7 @@ cron strings, names; the DAGs keep exactly the IR's order and every task appears
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import attrs
 import networkx as nx
 import pytest
+import sqlglot
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,6 +22,7 @@ from argo_harness import NAME, problems, references, render
 from sparklec.backends.argo.split import split
 from conftest import COMPILED_SOURCES, EXAMPLES, compile_sources
 from sparklec.backends.argo.names import sanitise
+from sparklec.backends.argo.workflow import spark_inlined
 from sparklec.compiler.driver import load, lower, optimise
 from sparklec.compiler.output import write_atomically
 from sparklec.ir import Pipeline, Project
@@ -113,7 +116,8 @@ def check_pipeline(pipeline: Pipeline, spec: dict[str, Any]) -> None:
     names = [s.name for s in t.walk(pipeline.steps)]
     assert len({sanitise(n) for n in names}) == len(names), "hypothesis names stay distinct"
     dags = dag_templates(spec)
-    for group, level in levels(pipeline):
+    inlined = spark_inlined(pipeline)
+    for group, level in levels(pipeline, inlined):
         if not level.steps:
             continue
         if group is None:
@@ -134,7 +138,7 @@ def check_pipeline(pipeline: Pipeline, spec: dict[str, Any]) -> None:
         assert argo_closure(tasks, owner) == expected, template
     templates = [t["name"] for t in spec["templates"]]
     assert len(templates) == len(set(templates)) and all(NAME.match(n) for n in templates)
-    for task in (s for s in t.walk(pipeline.steps) if isinstance(s, t.Task)):
+    for task in (s for s in t.walk(pipeline.steps) if isinstance(s, t.Task) and s.name not in inlined):
         uses = [d for tasks in dags.values() for d in tasks if d["template"] == sanitise(task.name)]
         assert templates.count(sanitise(task.name)) == 1 and len(uses) == 1, task.name
 
@@ -180,6 +184,19 @@ def test_dags_keep_exactly_the_ir_order_and_every_task_once(project: Project) ->
 def test_golden_files(example: str, golden: Any) -> None:
     project, _ = load([EXAMPLES / "dsl" / f"{example}.spk"], environ={})
     golden("argo", example, lower(optimise(project), "argo", {}))
+
+
+def test_every_spark_sql_script_is_spark_sql(generated: Path) -> None:
+    """What `spark-sql -e` runs parses as Spark SQL, statement by statement (Argo's `{{...}}` taken as a value)."""
+    scripts = [template["container"]["args"][-1] for path in generated.rglob("workflow-template*.yaml")
+               for template in yaml.safe_load(path.read_text())["spec"]["templates"]
+               if template.get("container", {}).get("command") == ["/opt/spark/bin/spark-sql"]]
+    assert len(scripts) >= 10
+    for script in scripts:
+        text = re.sub(r"\{\{[^}]*\}\}", "x", script).replace("${env:", "${")
+        for statement in text.split(";\n"):
+            if not statement.startswith(("SET ", "CREATE OR REPLACE TEMPORARY VIEW source USING jdbc")):
+                sqlglot.parse_one(statement, read="spark")
 
 
 def test_manifests_are_json_compatible(generated: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import hcl2
 import pytest
+import sqlglot
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -66,6 +67,19 @@ def test_only_real_integrations(generated: Path) -> None:
         used |= resources(load_json(path))
     assert used <= INTEGRATIONS, used - INTEGRATIONS
     assert not any("databricks:runNow" in r for r in used)
+
+
+def test_every_athena_query_is_athena_sql(generated: Path) -> None:
+    """What Athena runs parses as Athena SQL (a `States.Format` query with its `{}` taken as a value)."""
+    queries = []
+    for path in generated.rglob("state_machine*.json"):
+        text = path.read_text()
+        queries += [json.loads(f'"{m}"') for m in re.findall(r'"QueryString": "((?:[^"\\]|\\.)*)"', text)]
+        queries += [json.loads(f'"{m}"').split("', ")[0].removeprefix("States.Format('").replace("\\'", "'")
+                    for m in re.findall(r'"QueryString.\$": "((?:[^"\\]|\\.)*)"', text)]
+    assert len(queries) >= 10
+    for query in queries:
+        sqlglot.parse_one(query.replace("{}", "x"), read="athena")
 
 
 def test_cloudformation_embeds_the_definition_and_substitutes_every_placeholder(generated: Path) -> None:

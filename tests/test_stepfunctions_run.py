@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import EXAMPLES
+from sparklec.backends.stepfunctions.integrations import athena_inlined
 from sparklec.backends.stepfunctions.machine import FAILED, MachineBuilder
 from sparklec.backends.stepfunctions.stack import Stack
 from sparklec.compiler.passes import PassPipeline
@@ -102,9 +103,10 @@ def expected_entries(pipeline: Pipeline) -> Counter[str]:
     params = {p.name: p.default for p in pipeline.parameters if p.default is not None}
     counts: Counter[str] = Counter()
     writers = dataset_writers(pipeline)
+    inlined = athena_inlined(pipeline)
 
     def visit(steps: tuple[t.Step, ...], times: int) -> None:
-        level = StepGraph(steps, writers)
+        level = StepGraph(steps, writers, inlined)
         for name in level.order():
             step = level.steps[name]
             counts[step.name] += times
@@ -140,7 +142,7 @@ def test_every_task_runs_once_per_item_and_after_what_it_depends_on(pipeline: Pi
     for name, count in expected.items():
         assert len(run.entered(name)) == count, name
     looped = {inner.name for loop in t.walk(pipeline.steps) if isinstance(loop, t.ForEach) for inner in t.walk((loop,))}
-    for group, level in levels(pipeline):
+    for group, level in levels(pipeline, athena_inlined(pipeline)):
         if group is not None and group.name in looped:
             continue  # per-item order is not told apart in the history
         for upstream, downstream in level.edges():
@@ -159,14 +161,14 @@ def calls_of(run: Run, step: t.Step) -> list[int]:
 @given(pipelines(max_steps=8), st.integers(1, 3))
 def test_a_machine_split_into_parts_runs_the_same_tasks_in_the_same_order(pipeline: Pipeline, budget: int) -> None:
     project = optimise(Project(name=pipeline.name, pipelines=(pipeline,)))
-    pipeline = PassPipeline([SeriesParallel()]).run(project).pipelines[0]
+    pipeline = PassPipeline([SeriesParallel(athena_inlined)]).run(project).pipelines[0]
     whole = execute(MachineBuilder(pipeline, Stack(), {}).definition())
     builder = MachineBuilder(pipeline, Stack(), {}, budget=budget)
     split = execute(builder.definition(), parts=builder.parts)
     assert split.status == whole.status == "SUCCEEDED"
     assert Counter(split.calls) == Counter(whole.calls)
     looped = {inner.name for loop in t.walk(pipeline.steps) if isinstance(loop, t.ForEach) for inner in t.walk((loop,))}
-    for group, level in levels(pipeline):
+    for group, level in levels(pipeline, athena_inlined(pipeline)):
         if group is not None and group.name in looped:
             continue
         for upstream, downstream in level.edges():

@@ -8,7 +8,7 @@ waits for u, because v (or a task inside it) names u (or a task inside it) in
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 import networkx as nx
 
@@ -35,8 +35,9 @@ def relation_readers(pipeline: Pipeline) -> dict[str, list[Task]]:
     return readers
 
 
-def dependencies(step: Step, writers: dict[str, list[str]]) -> list[str]:
-    """Every name `step` or a step inside it waits for, in source order."""
+def dependencies(step: Step, writers: dict[str, list[str]], inlined: Mapping[str, Step] | None = None) -> list[str]:
+    """Every name `step` or a step inside it waits for, in source order.  A step in `inlined` (a transform
+    that runs inside the SQL of its readers, no step of its own) stands for the names it waits for."""
     names: list[str] = []
     for inner in walk((step,)):
         names.extend(inner.after)
@@ -45,16 +46,23 @@ def dependencies(step: Step, writers: dict[str, list[str]]) -> list[str]:
             for relation in inner.reads():
                 names.append(relation)
                 names.extend(writers.get(relation, ()))
+    if inlined:
+        names = [n for name in names for n in (dependencies(inlined[name], writers, inlined) if name in inlined
+                                               else (name,))]
     return list(dict.fromkeys(names))
 
 
 class StepGraph:
     """The DAG of one level of steps; names inside groups resolve to their group."""
 
-    def __init__(self, steps: Iterable[Step], writers: dict[str, list[str]]):
+    def __init__(self, steps: Iterable[Step], writers: dict[str, list[str]],
+                 inlined: Mapping[str, Step] | None = None):
+        """The graph of `steps`, leaving out those in `inlined` (see `dependencies`)."""
         self.steps: dict[str, Step] = {}
         owner: dict[str, str] = {}
         for step in steps:
+            if inlined and step.name in inlined:
+                continue
             self.steps.setdefault(step.name, step)
             for inner in walk((step,)):
                 owner.setdefault(inner.name, step.name)
@@ -62,7 +70,7 @@ class StepGraph:
         self.nx: nx.DiGraph = nx.DiGraph()
         self.nx.add_nodes_from(self.steps)
         for name, step in self.steps.items():
-            for dependency in dependencies(step, writers):
+            for dependency in dependencies(step, writers, inlined):
                 upstream = owner.get(dependency)
                 if upstream is not None and upstream != name:
                     self.nx.add_edge(upstream, name)
@@ -102,13 +110,13 @@ class StepGraph:
         return sorted(reduced.edges, key=lambda e: (self._index[e[1]], self._index[e[0]]))
 
 
-def levels(pipeline: Pipeline) -> Iterator[tuple[Step | None, StepGraph]]:
-    """Every level of `pipeline` as (enclosing group or None, its graph)."""
+def levels(pipeline: Pipeline, inlined: Mapping[str, Step] | None = None) -> Iterator[tuple[Step | None, StepGraph]]:
+    """Every level of `pipeline` as (enclosing group or None, its graph without the steps in `inlined`)."""
     writers = dataset_writers(pipeline)
     pending: list[tuple[Step | None, tuple[Step, ...]]] = [(None, pipeline.steps)]
     while pending:
         group, steps = pending.pop(0)
-        yield group, StepGraph(steps, writers)
+        yield group, StepGraph(steps, writers, inlined)
         pending.extend((step, body) for step in steps for body in bodies(step))
 
 

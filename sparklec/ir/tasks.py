@@ -416,6 +416,16 @@ class Not:
 Condition = Union[Compare, IsSet, AllOf, AnyOf, Not]
 
 
+def condition_results(condition: Condition) -> list[TaskResult]:
+    """The task results `condition` reads, in order."""
+    if isinstance(condition, (AllOf, AnyOf)):
+        return [result for inner in condition.conditions for result in condition_results(inner)]
+    if isinstance(condition, Not):
+        return condition_results(condition.condition)
+    operand = condition.operand if isinstance(condition, IsSet) else condition.left
+    return [operand] if isinstance(operand, TaskResult) else []
+
+
 # --- groups --------------------------------------------------------------------
 
 

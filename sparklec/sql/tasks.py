@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import attrs
 import sqlglot
@@ -25,6 +25,7 @@ from sqlglot.errors import ParseError, TokenError
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.columns import ColumnFlow
+from sparklec.ir.graph import relation_readers
 from sparklec.ir.pipeline import Pipeline
 from sparklec.ir.transformers import Schema
 from sparklec.ir.serialize import to_data
@@ -58,13 +59,16 @@ MAX_INLINE_DEPTH = 8
 neither nests without bound nor repeats the chain's start in every statement."""
 
 
-def inlinable_transforms(pipeline: Pipeline, readers: dict[str, list[t.Task]],
-                         runs_sql_here: Callable[[t.Task], bool]) -> frozenset[str]:
-    """Transforms that need no view: they run SQL where all their readers do, no exposure names them, and
-    fewer than `MAX_INLINE_DEPTH` inlined transforms lie under them."""
-    exposed = {name for exposure in pipeline.exposures for name in exposure.depends_on}
+def inlinable_transforms(pipeline: Pipeline, runs_sql_here: Callable[[t.Task], bool]) -> dict[str, t.Transform]:
+    """Transforms that need no view, by name: they run SQL where all their readers do, no exposure or
+    condition names them, and fewer than `MAX_INLINE_DEPTH` inlined transforms lie under them.  Such a
+    transform is no step of its own: it runs inside the statements of its readers."""
+    readers = relation_readers(pipeline)
+    named = {name for exposure in pipeline.exposures for name in exposure.depends_on}
+    named.update(result.task for step in t.walk(pipeline.steps) if isinstance(step, t.Branch)
+                 for result in t.condition_results(step.condition))
     candidates = {task.name: task for task in t.walk(pipeline.steps)
-                  if isinstance(task, t.Transform) and task.name not in exposed and runs_sql_here(task)
+                  if isinstance(task, t.Transform) and task.name not in named and runs_sql_here(task)
                   and readers.get(task.name) and all(runs_sql_here(r) for r in readers[task.name])}
     depth: dict[str, int] = {}
     """Transform → how many inlined transforms its query nests, itself included (0: it gets a view)."""
@@ -79,7 +83,7 @@ def inlinable_transforms(pipeline: Pipeline, readers: dict[str, list[t.Task]],
             pending.pop()
             nested = 1 + max((depth[r] for r in below), default=0)
             depth[current] = nested if nested <= MAX_INLINE_DEPTH else 0
-    return frozenset(name for name, nested in depth.items() if nested)
+    return {name: candidates[name] for name, nested in depth.items() if nested}
 
 
 class TaskSql:
@@ -89,11 +93,12 @@ class TaskSql:
     hold their query as a subquery.
     """
 
-    def __init__(self, pipeline: Pipeline, dialect: str, work_database: str, inlined: frozenset[str] = frozenset()):
+    def __init__(self, pipeline: Pipeline, dialect: str, work_database: str,
+                 inlined: Mapping[str, t.Transform] | None = None):
         self.pipeline = pipeline
         self.dialect = dialect
         self.work_database = work_database
-        self.inlined = {s.name: s for s in t.walk(pipeline.steps) if isinstance(s, t.Transform) and s.name in inlined}
+        self.inlined = inlined or {}
         self.columns = ColumnFlow(pipeline, lambda diagnostic: None)
 
     def table(self, relation: str) -> exp.Table | exp.Subquery:
@@ -190,9 +195,12 @@ class TaskSql:
               ) -> list[str]:
         """Spark: MERGE INTO.  Athena and DuckDB: delete the rows whose keys arrive, then insert them."""
         if self.dialect == "databricks":
-            matched = exp.and_(*(exp.EQ(this=exp.column(k, "t"), expression=exp.column(k, "s")) for k in keys))
-            return [f"MERGE INTO {self.text(target)} AS t USING {self.text(_named_s(source))} ON {self.text(matched)} "
-                    "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"]
+            merge = sqlglot.parse_one("MERGE INTO t USING s ON TRUE WHEN MATCHED THEN UPDATE SET * "
+                                      "WHEN NOT MATCHED THEN INSERT *", read="databricks")
+            merge.set("this", _named(target, "t"))
+            merge.set("using", _named(source, "s"))
+            merge.set("on", exp.and_(*(exp.EQ(this=exp.column(k, "t"), expression=exp.column(k, "s")) for k in keys)))
+            return [self.text(merge)]
         insert = exp.Insert(this=target.copy(), expression=exp.select(exp.Star()).from_(source.copy()),
                             by_name=self.dialect == "duckdb")
         return [self.text(self.delete_matching(keys, target, source)), self.text(insert)]
@@ -208,7 +216,7 @@ class TaskSql:
         # Trino compares one column with a subquery, so: EXISTS, correlated on the target's name
         pairs = (exp.EQ(this=exp.Column(this=identifier(c), table=identifier("s")),
                         expression=exp.Column(this=identifier(c), table=target.this.copy())) for c in columns)
-        exists = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(_named_s(source)).where(exp.and_(*pairs)))
+        exists = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(_named(source, "s")).where(exp.and_(*pairs)))
         return exp.Delete(this=target.copy(), where=exp.Where(this=exists))
 
     def check_queries(self, task: t.QualityCheck) -> list[tuple[t.Check, exp.Query]]:
@@ -287,10 +295,8 @@ class TaskSql:
         return arguments
 
 
-def _named_s(source: exp.Table | exp.Subquery) -> exp.Expr:
-    """`source` under the alias ``s``."""
-    if isinstance(source, exp.Subquery):
-        named = source.copy()
-        named.set("alias", exp.TableAlias(this=identifier("s")))
-        return named
-    return source.copy().as_("s")
+def _named(source: exp.Table | exp.Subquery, alias: str) -> exp.Table | exp.Subquery:
+    """A copy of `source` under `alias`."""
+    named = source.copy()
+    named.set("alias", exp.TableAlias(this=identifier(alias)))
+    return named

@@ -24,6 +24,7 @@ from sparklec.sql.tasks import SQL_KINDS, TaskSql
 
 if TYPE_CHECKING:
     from sparklec.backends.argo.workflow import WorkflowBuilder
+    from sparklec.ir.pipeline import Pipeline
 
 SPARK_IMAGE = "spark:3.5.3"
 PYTHON_IMAGE = "python:3.12-slim"
@@ -112,6 +113,11 @@ done
 """Shell scripts (in the AWS CLI image) that start work on an AWS service and wait for it to end."""
 
 
+def task_runtime(task: t.Task, pipeline: Pipeline) -> str:
+    """The task's runtime, else the pipeline's when it can run the task, else Kubernetes."""
+    return t.runtime_of(task, pipeline.defaults) or "k8s"
+
+
 class Steps:
     """Task → template, for one pipeline's workflow."""
 
@@ -126,8 +132,7 @@ class Steps:
         return TaskSql(self.pipeline, "athena", self.workflow.work_database)
 
     def runtime(self, task: t.Task) -> str:
-        """The task's runtime, else the pipeline's when it can run the task, else Kubernetes."""
-        return t.runtime_of(task, self.pipeline.defaults) or "k8s"
+        return task_runtime(task, self.pipeline)
 
     def template(self, task: t.Task, name: str, inputs: list[str]) -> dict[str, Any]:
         """The template of `task` named `name`; `inputs` are the loop variables it receives."""

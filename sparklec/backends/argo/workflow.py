@@ -18,16 +18,22 @@ from collections import defaultdict
 from typing import Any
 
 from sparklec.backends.argo.names import Names, sanitise
-from sparklec.backends.argo.steps import REMOTE, Steps
+from sparklec.backends.argo.steps import REMOTE, Steps, task_runtime
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
-from sparklec.ir.graph import StepGraph, dataset_writers, relation_readers
+from sparklec.ir.graph import StepGraph, dataset_writers
 from sparklec.ir.pipeline import Pipeline
 from sparklec.ir.policy import Artifact
 from sparklec.sql.tasks import SQL_KINDS, TaskSql, inlinable_transforms
 
 API_VERSION = "argoproj.io/v1alpha1"
 ARGO_STATUS = {"succeeded": "Succeeded", "failed": "Failed", "skipped": "Skipped", "error": "Error"}
+
+
+def spark_inlined(pipeline: Pipeline) -> dict[str, t.Transform]:
+    """The transforms that run inside the Spark SQL of their readers (no DAG task of their own)."""
+    return inlinable_transforms(pipeline, lambda task: t.kind_name(task) in SQL_KINDS
+                                and task_runtime(task, pipeline) not in REMOTE)
 
 
 class WorkflowBuilder:
@@ -42,9 +48,8 @@ class WorkflowBuilder:
         self.work_database = options.get("database") or re.sub(r"[^a-z0-9_]", "_", pipeline.name.lower())
         self.writers = dataset_writers(pipeline)
         self.steps = Steps(self)
-        self.sql = TaskSql(pipeline, "databricks", self.work_database, inlinable_transforms(
-            pipeline, relation_readers(pipeline),
-            lambda task: t.kind_name(task) in SQL_KINDS and self.steps.runtime(task) not in REMOTE))
+        self.inlined = spark_inlined(pipeline)
+        self.sql = TaskSql(pipeline, "databricks", self.work_database, self.inlined)
         self.templates: list[dict[str, Any]] = []
         self.parameters: dict[str, dict[str, Any]] = {}
         self.secrets: dict[str, str] = {}
@@ -129,7 +134,7 @@ class WorkflowBuilder:
 
     def dag(self, name: str, steps: tuple[t.Step, ...], inputs: list[str], parallelism: int | None = None) -> str:
         """A DAG template for one level of steps; returns its name."""
-        graph = StepGraph(steps, self.writers)
+        graph = StepGraph(steps, self.writers, self.inlined)
         upstream: dict[str, list[str]] = defaultdict(list)
         for before, after in graph.reduced_edges():
             upstream[after].append(before)

@@ -24,7 +24,7 @@ from sparklec.backends.stepfunctions.deploy import (
     Templates, Terraform, aws_name, definition_file, resource_name, unwired_triggers,
 )
 from sparklec.backends.formats import json_text
-from sparklec.backends.stepfunctions.integrations import path_key
+from sparklec.backends.stepfunctions.integrations import athena_inlined, path_key
 from sparklec.backends.stepfunctions.machine import READ_PARAMETERS, START, MachineBuilder
 from sparklec.backends.stepfunctions.stack import Stack
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Severity
@@ -44,7 +44,7 @@ MAX_TEMPLATE_BYTES = 1_048_576
 def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
     """The files of each pipeline's state machine: in the output root for one pipeline, else per pipeline."""
     check_options("stepfunctions", options, OPTIONS)
-    structuring = SeriesParallel()
+    structuring = SeriesParallel(athena_inlined)
     project = PassPipeline([structuring]).run(project)
     artifacts = Artifacts(notes=structuring.diagnostics)
     names = {p.name: resource_name(p) for p in project.pipelines}

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import yaml
 
-from sparklec.ir.graph import relation_readers
 from sparklec.sql.tasks import TaskSql, inlinable_transforms
 from sparklec.backends.stepfunctions.stack import TaskDefinition, logical_id
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
@@ -27,6 +26,7 @@ from sparklec.ir import tasks as t
 from sparklec.ir.policy import Policy, Retry
 
 if TYPE_CHECKING:
+    from sparklec.ir.pipeline import Pipeline
     from sparklec.backends.stepfunctions.machine import MachineBuilder, Scope
 
 SQL_KINDS = (t.Transform, t.Write, t.QualityCheck, t.RunSql)
@@ -54,6 +54,18 @@ NEXT = "__next__"
 """In a task's Choice state, the rule target that becomes the step after the task."""
 
 
+def task_runtime(task: t.Task, pipeline: Pipeline) -> str:
+    """The task's own runtime (the verifier made sure it can run the task), else the pipeline's default
+    when that can run it, else the default for the kind."""
+    return t.runtime_of(task, pipeline.defaults) or next(
+        runtime for kinds, runtime in DEFAULT_RUNTIMES if isinstance(task, kinds))
+
+
+def athena_inlined(pipeline: Pipeline) -> dict[str, t.Transform]:
+    """The transforms that run inside the Athena statements of their readers (no state of their own)."""
+    return inlinable_transforms(pipeline, lambda task: isinstance(task, SQL_KINDS) and task_runtime(task, pipeline) == "athena")
+
+
 @attrs.frozen
 class Fragment:
     """The states of one task: where it starts, and which states go on to the next step."""
@@ -71,19 +83,14 @@ class Integrations:
         self.stack = machine.stack
         self.pipeline = machine.pipeline
         self.work_database = machine.options.get("database") or re.sub(r"[^a-z0-9_]", "_", self.pipeline.name.lower())
-        self.readers = relation_readers(self.pipeline)
-        self.inlined = inlinable_transforms(self.pipeline, self.readers, lambda task: isinstance(
-            task, SQL_KINDS) and self.runtime(task) == "athena")
+        self.inlined = athena_inlined(self.pipeline)
         self.sql = {dialect: TaskSql(self.pipeline, dialect, self.work_database, self.inlined)
                     for dialect in ("athena", "databricks")}
 
     # --- dispatch ----------------------------------------------------------------------
 
     def runtime(self, task: t.Task) -> str:
-        """The task's own runtime (the verifier made sure it can run the task), else the pipeline's default
-        when that can run it, else the default for the kind."""
-        return t.runtime_of(task, self.pipeline.defaults) or next(
-            runtime for kinds, runtime in DEFAULT_RUNTIMES if isinstance(task, kinds))
+        return task_runtime(task, self.pipeline)
 
     def task(self, task: t.Task, scope: Scope, failure: bool = False) -> Fragment:
         """The states of `task`; in the failure handler (`failure`) a notification tells what failed."""
@@ -95,11 +102,6 @@ class Integrations:
         if isinstance(task, t.Approval):
             return self.approval(task, scope)
         runtime = self.runtime(task)
-        if task.name in self.inlined:
-            name = self.machine.name(task.name, task.span, synthetic=False)
-            readers = ", ".join(sorted(r.name for r in self.readers[task.name]))
-            return Fragment(name, {name: {"Type": "Pass", "Comment": f"Runs inside the SQL of {readers}",
-                                          "ResultPath": None}}, (name,))
         if isinstance(task, SQL_KINDS) and runtime == "athena":
             return self.athena(task, scope)
         if isinstance(task, CONTAINER_KINDS + (t.KubernetesResource,)):

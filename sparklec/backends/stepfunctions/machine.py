@@ -137,7 +137,9 @@ class MachineBuilder:
 
     def level(self, steps: Sequence[t.Step], scope: Scope, next_state: str | None) -> str:
         """Lower one level of steps; returns the name of its first state."""
-        graph = StepGraph(steps, self.writers)
+        graph = StepGraph(steps, self.writers, self.integrations.inlined)
+        if not graph.steps:
+            return next_state or self.done(scope, "Nothing to do")
         tree, _ = decompose(graph.order(), graph.reduced_edges())
         return self.tree(tree, graph, scope, next_state)
 
@@ -379,21 +381,8 @@ def _json_value(value: Any) -> Any:
 def _consumed_results(pipeline: Pipeline) -> dict[str, set[str]]:
     """Task name → the result fields conditions read."""
     consumed: dict[str, set[str]] = {}
-
-    def visit(condition: t.Condition) -> None:
-        if isinstance(condition, (t.AllOf, t.AnyOf)):
-            for inner in condition.conditions:
-                visit(inner)
-        elif isinstance(condition, t.Not):
-            visit(condition.condition)
-        else:
-            operand = condition.operand if isinstance(condition, t.IsSet) else condition.left
-            if isinstance(operand, t.TaskResult):
-                consumed.setdefault(operand.task, set()).add(operand.field)
-
     for step in t.walk(pipeline.steps):
         if isinstance(step, t.Branch):
-            visit(step.condition)
+            for result in t.condition_results(step.condition):
+                consumed.setdefault(result.task, set()).add(result.field)
     return consumed
-
-

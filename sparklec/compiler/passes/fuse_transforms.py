@@ -17,7 +17,7 @@ from collections import Counter
 import attrs
 
 from sparklec.ir.pipeline import Pipeline, Project
-from sparklec.ir.tasks import AllOf, AnyOf, Branch, Compare, Condition, ForEach, IsSet, Not, Step, Task, TaskResult, Transform, walk
+from sparklec.ir.tasks import Branch, ForEach, Step, Task, Transform, condition_results, walk
 
 
 class FuseTransforms:
@@ -67,17 +67,8 @@ def _uses(pipeline: Pipeline) -> Counter[str]:
             uses.update(step.reads())
             uses.update(step.waits_for())
         if isinstance(step, Branch):
-            uses.update(_condition_tasks(step.condition))
+            uses.update(r.task for r in condition_results(step.condition))
     for exposure in pipeline.exposures:
         uses.update(exposure.depends_on)
     return uses
 
-
-def _condition_tasks(condition: Condition) -> list[str]:
-    if isinstance(condition, (AllOf, AnyOf)):
-        return [name for inner in condition.conditions for name in _condition_tasks(inner)]
-    if isinstance(condition, Not):
-        return _condition_tasks(condition.condition)
-    operand = condition.operand if isinstance(condition, IsSet) else condition.left
-    assert isinstance(condition, (IsSet, Compare))
-    return [operand.task] if isinstance(operand, TaskResult) else []

@@ -37,7 +37,7 @@ critical path is unchanged (N301).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import pairwise
 
 import attrs
@@ -209,20 +209,23 @@ def tree_critical_path(tree: Tree, costs: Mapping[str, int] | None = None) -> in
 
 
 class SeriesParallel:
-    """Add the `after` edges that make every level series-parallel, and report their cost."""
+    """Add the `after` edges that make every level series-parallel, and report their cost.
+
+    `inlined` names, per pipeline, the steps the target runs inside others (see `StepGraph`)."""
 
     name = "series-parallel"
 
-    def __init__(self) -> None:
+    def __init__(self, inlined: Callable[[Pipeline], Mapping[str, Step]] | None = None) -> None:
         self.diagnostics: list[Diagnostic] = []
-
+        self.inlined = inlined
     def run(self, project: Project) -> Project:
         self.diagnostics = []
         return attrs.evolve(project, pipelines=tuple(self._pipeline(p) for p in project.pipelines))
 
     def _pipeline(self, pipeline: Pipeline) -> Pipeline:
         writers = dataset_writers(pipeline)
-        steps, added, before, after = self._level(pipeline.steps, writers)
+        inlined = self.inlined(pipeline) if self.inlined else {}
+        steps, added, before, after = self._level(pipeline.steps, writers, inlined)
         if added:
             pairs = ", ".join(f"{u} → {v}" for u, v in added[:5]) + (", ..." if len(added) > 5 else "")
             lost = before != after
@@ -236,7 +239,7 @@ class SeriesParallel:
             ))
         return attrs.evolve(pipeline, steps=steps)
 
-    def _level(self, steps: tuple[Step, ...], writers: dict[str, list[str]]
+    def _level(self, steps: tuple[Step, ...], writers: dict[str, list[str]], inlined: Mapping[str, Step]
                ) -> tuple[tuple[Step, ...], list[tuple[str, str]], int, int]:
         """The level with edges added, the edges (all levels), and its critical path before and after."""
         added: list[tuple[str, str]] = []
@@ -245,11 +248,11 @@ class SeriesParallel:
         rebuilt: list[Step] = []
         for step in steps:
             if isinstance(step, ForEach):
-                body, inner, before, after = self._level(step.body, writers)
+                body, inner, before, after = self._level(step.body, writers, inlined)
                 step = attrs.evolve(step, body=body)
             elif isinstance(step, Branch):
-                then, inner, then_before, then_after = self._level(step.then, writers)
-                otherwise, inner_otherwise, else_before, else_after = self._level(step.otherwise, writers)
+                then, inner, then_before, then_after = self._level(step.then, writers, inlined)
+                otherwise, inner_otherwise, else_before, else_after = self._level(step.otherwise, writers, inlined)
                 inner += inner_otherwise
                 before, after = max(then_before, else_before), max(then_after, else_after)
                 step = attrs.evolve(step, then=then, otherwise=otherwise)
@@ -258,9 +261,9 @@ class SeriesParallel:
             added += inner
             costs_before[step.name], costs_after[step.name] = before, after
             rebuilt.append(step)
-        if not rebuilt:
-            return (), added, 0, 0
-        graph = StepGraph(rebuilt, writers)
+        graph = StepGraph(rebuilt, writers, inlined)
+        if not graph.steps:
+            return tuple(rebuilt), added, 0, 0
         tree, synchronised = decompose(graph.order(), graph.reduced_edges(), costs_after)
         extra: dict[str, list[str]] = {}
         for upstream, downstream in synchronised:
