@@ -31,9 +31,10 @@ class Step:
 
 def chain_steps(
     source: Relation, ops: Sequence[Op], dialect: Dialect, custom: Mapping[str, CustomTransformer] = {},
-    runtime_columns: bool = False,
+    runtime_columns: bool = False, prefix: str = "",
 ) -> list[Step]:
-    """One step per op; step i reads step i-1 (the first reads `source`).
+    """One step per op; step i reads step i-1 (the first reads `source`), and is named
+    ``<prefix>step_<i>_<op>``.
 
     With `runtime_columns`, ops over "every string column" of an input whose
     columns are not known are written to look them up when the query runs.
@@ -43,7 +44,7 @@ def chain_steps(
     current = source
     for index, op in enumerate(ops, start=1):
         query = lowering.op(op, current)
-        name = f"step_{index}_{op.NAME if op.NAME != 'custom' else getattr(op, 'transformer', 'custom')}"
+        name = f"{prefix}step_{index}_{op.NAME if op.NAME != 'custom' else getattr(op, 'transformer', 'custom')}"
         current = after(op, current, name)
         steps.append(Step(name=name, query=query, columns=current.columns))
     return steps

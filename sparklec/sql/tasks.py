@@ -35,6 +35,9 @@ from sparklec.sql.ops import column, identifier
 from sparklec.sql.user_sql import parse_query
 
 _PLACEHOLDER = "__sparklec_relation_{}__"
+_INLINED_PREFIX = "__sparklec_inlined_"
+_INLINED = _INLINED_PREFIX + "{}__"
+_INLINED_PATTERN = re.compile(_INLINED_PREFIX + r"\d+__")
 SQL_KINDS = ("transform", "write", "quality_check", "run_sql")
 _DATA_SQL = (exp.Query, exp.Insert, exp.Delete, exp.Update, exp.Merge, exp.Create, exp.Drop)
 """Statements about data, which DuckDB runs; the others administer a warehouse (grants, properties, statistics)."""
@@ -90,7 +93,11 @@ class TaskSql:
     """SQL text for the tasks of one pipeline in `dialect`: ``databricks`` (Spark SQL), ``athena`` or ``duckdb``.
 
     Transforms in `inlined` have no view: the statements that read them
-    hold their query as a subquery.
+    hold their query as a subquery, whose CTEs are named after the
+    transform (``<transform>__source``, ...) so that no two CTEs of a
+    statement share a name, however deep the subqueries nest (Spark
+    rejects a nested CTE named like an outer one).  Each inlined query is
+    written once and pasted into every statement that reads it.
     """
 
     def __init__(self, pipeline: Pipeline, dialect: str, work_database: str,
@@ -100,11 +107,17 @@ class TaskSql:
         self.work_database = work_database
         self.inlined = inlined or {}
         self.columns = ColumnFlow(pipeline, lambda diagnostic: None)
+        self.custom = {c.name: c for c in pipeline.custom_transformers}
+        self._placeholders = {name: _INLINED.format(index) for index, name in enumerate(sorted(self.inlined))}
+        self._by_placeholder = {placeholder: name for name, placeholder in self._placeholders.items()}
+        self._inlined_sql: dict[str, str] = {}
+        self._statements: dict[str, list[str]] = {}
 
-    def table(self, relation: str) -> exp.Table | exp.Subquery:
+    def table(self, relation: str) -> exp.Table:
         """The table (or view, or inlined query) that holds `relation`."""
         if relation in self.inlined:
-            return self.query(self.inlined[relation]).subquery(identifier(relation))
+            return exp.Table(this=exp.to_identifier(self._placeholders[relation]),
+                             alias=exp.TableAlias(this=identifier(relation)))
         dataset = self.pipeline.dataset(relation)
         if dataset is not None:
             return exp.Table(this=identifier(dataset.table), db=identifier(dataset.schema),
@@ -113,27 +126,37 @@ class TaskSql:
         return exp.Table(this=identifier(relation), db=identifier(self.work_database))
 
     def text(self, expression: exp.Expr) -> str:
-        return expression.sql(dialect=self.dialect)
+        """The SQL of `expression`, with the query of each inlined transform it reads in place."""
+        sql = expression.sql(dialect=self.dialect)
+        if self._placeholders and _INLINED_PREFIX in sql:
+            sql = _INLINED_PATTERN.sub(lambda match: self._inlined_query(self._by_placeholder[match.group(0)]), sql)
+        return sql
+
+    def _inlined_query(self, relation: str) -> str:
+        if relation not in self._inlined_sql:
+            query = self.query(self.inlined[relation], prefix=f"{relation}__")
+            self._inlined_sql[relation] = f"({self.text(query)})"
+        return self._inlined_sql[relation]
 
     def transform(self, task: t.Transform) -> str:
         """CREATE OR REPLACE VIEW of the task's relation."""
         view = exp.Create(this=self.table(task.name), kind="VIEW", replace=True, expression=self.query(task))
         return self.text(view)
 
-    def query(self, task: t.Transform, input_columns: Schema | None = None) -> exp.Query:
-        """The SELECT of a transform: its SQL, or its input through its chain (a CTE per step).
+    def query(self, task: t.Transform, input_columns: Schema | None = None, prefix: str = "") -> exp.Query:
+        """The SELECT of a transform: its SQL, or its input through its chain (a CTE per step, each
+        named with `prefix`).
 
         `input_columns` are the input's columns when the caller knows them better than the declarations."""
         if task.sql is not None:
             return self.user_query(task.sql, f"the SQL of `{task.name}`", task)
         assert task.input is not None
-        source = Relation("source", input_columns or self.columns.schema(task.input))
-        steps = chain_steps(source, task.steps, DIALECTS[self.dialect],
-                            {c.name: c for c in self.pipeline.custom_transformers})
-        query = exp.select(exp.Star()).from_(identifier(steps[-1].name if steps else "source")).with_(
-            identifier("source"), as_=exp.select(exp.Star()).from_(self.table(task.input)))
+        source = Relation(f"{prefix}source", input_columns or self.columns.schema(task.input))
+        steps = chain_steps(source, task.steps, DIALECTS[self.dialect], self.custom, prefix=prefix)
+        query = exp.select(exp.Star()).from_(identifier(steps[-1].name if steps else source.name), copy=False).with_(
+            identifier(source.name), as_=exp.select(exp.Star()).from_(self.table(task.input), copy=False), copy=False)
         for step in steps:
-            query = query.with_(identifier(step.name), as_=step.query)
+            query = query.with_(identifier(step.name), as_=step.query, copy=False)
         return query
 
     def user_query(self, sql: str, what: str, task: t.Task) -> exp.Query:
@@ -267,14 +290,18 @@ class TaskSql:
 
     def task_statements(self, task: t.Task) -> list[str]:
         """The statements of a transform, write or SQL task; for a check, the query counting failing rows."""
-        if isinstance(task, t.Transform):
-            return [self.transform(task)]
-        if isinstance(task, t.Write):
-            return self.write(task)
-        if isinstance(task, t.RunSql):
-            return self.statements(task)
-        assert isinstance(task, t.QualityCheck)
-        return [self.failures(task)]
+        if task.name not in self._statements:
+            if isinstance(task, t.Transform):
+                statements = [self.transform(task)]
+            elif isinstance(task, t.Write):
+                statements = self.write(task)
+            elif isinstance(task, t.RunSql):
+                statements = self.statements(task)
+            else:
+                assert isinstance(task, t.QualityCheck)
+                statements = [self.failures(task)]
+            self._statements[task.name] = statements
+        return self._statements[task.name]
 
     def job_arguments(self, task: t.Task) -> dict[str, str]:
         """What a job that runs `task` elsewhere receives: its kind, the task as sparklec IR JSON (`spec`),

@@ -30,7 +30,6 @@ from sparklec.backends.stepfunctions.stack import Stack
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Severity
 from sparklec.compiler.passes import PassPipeline
 from sparklec.compiler.passes.series_parallel import SeriesParallel
-from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import Pipeline, Project
 
 OPTIONS: dict[str, tuple[str, ...] | None] = {"database": None, "map": ("inline", "distributed")}
@@ -94,7 +93,7 @@ def fitted_machine(pipeline: Pipeline, options: dict[str, str]
     definition = builder.definition()
     events = history_events(definition)
     if events > MAX_HISTORY_EVENTS and "map" not in options:
-        builder = MachineBuilder(pipeline, Stack(), options, distributed=True)
+        builder = MachineBuilder(pipeline, Stack(), options, distributed=True, like=builder)
         definition = builder.definition()
         notes.append(Diagnostic(
             code="N402", severity=Severity.NOTE, span=pipeline.span,
@@ -110,16 +109,21 @@ def fitted_machine(pipeline: Pipeline, options: dict[str, str]
     texts = {definition_file(""): json_text(definition)}
     size = len(texts[definition_file("")].encode())
     if size > MAX_DEFINITION_BYTES:
-        steps = sum(1 for _ in t.walk(pipeline.steps))
-        builder = MachineBuilder(pipeline, Stack(), options, budget=max(1, steps * PART_BYTES // size),
-                                 distributed=builder.distributed)
-        definition = builder.definition()
+        sizes, budget = builder.task_sizes(), PART_BYTES
+        while True:  # nesting indents a part's states more than the sizes count: shrink the budget to fit
+            builder = MachineBuilder(pipeline, Stack(), options, budget=budget, distributed=builder.distributed,
+                                     sizes=sizes, like=builder)
+            definition = builder.definition()
+            texts = {definition_file(key): json_text(d) for key, d in {"": definition, **builder.parts}.items()}
+            largest = max(len(text.encode()) for text in texts.values())
+            if largest <= MAX_DEFINITION_BYTES or budget < PART_BYTES // 64:
+                break
+            budget = budget * PART_BYTES // largest
         notes.append(Diagnostic(
             code="N403", severity=Severity.NOTE, span=pipeline.span,
             message=f"the state machine of `{pipeline.name}` would be {size:,} bytes (Step Functions accepts "
                     f"{MAX_DEFINITION_BYTES:,}): it runs as {len(builder.parts) + 1} state machines, the main one "
                     "starting the others"))
-        texts = {definition_file(key): json_text(d) for key, d in {"": definition, **builder.parts}.items()}
     for file, text in texts.items():
         if len(text.encode()) > MAX_DEFINITION_BYTES:
             raise LoweringError([Diagnostic(

@@ -78,14 +78,15 @@ class Fragment:
 class Integrations:
     """Task → states, for one pipeline's machine."""
 
-    def __init__(self, machine: MachineBuilder):
+    def __init__(self, machine: MachineBuilder, sql: Mapping[str, TaskSql] | None = None):
         self.machine = machine
         self.stack = machine.stack
         self.pipeline = machine.pipeline
         self.work_database = machine.options.get("database") or re.sub(r"[^a-z0-9_]", "_", self.pipeline.name.lower())
         self.inlined = athena_inlined(self.pipeline)
-        self.sql = {dialect: TaskSql(self.pipeline, dialect, self.work_database, self.inlined)
-                    for dialect in ("athena", "databricks")}
+        self.sql = sql or {dialect: TaskSql(self.pipeline, dialect, self.work_database, self.inlined)
+                           for dialect in ("athena", "databricks")}
+        """Per dialect, the SQL of the pipeline's tasks (written once, so a builder may share it)."""
 
     # --- dispatch ----------------------------------------------------------------------
 

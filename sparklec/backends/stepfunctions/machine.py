@@ -19,7 +19,8 @@ catches.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -60,12 +61,17 @@ class MachineBuilder:
     """Builds the ASL definition of one pipeline."""
 
     def __init__(self, pipeline: Pipeline, stack: Stack, options: dict[str, str], budget: int | None = None,
-                 distributed: bool = False):
+                 distributed: bool = False, sizes: Mapping[str, int] | None = None, like: MachineBuilder | None = None):
+        """A builder; `like` is a builder of the same pipeline whose SQL this one reuses."""
         self.pipeline = pipeline
         self.stack = stack
         self.options = options
         self.budget = budget
-        """The most steps one state machine holds; more are split into parts (None: no splitting)."""
+        """The greatest weight one state machine holds; more is split into parts (None: no splitting)."""
+        self.sizes = sizes or {}
+        """Task name → its weight (default 1): a task's bytes in the definition, from `task_sizes`."""
+        self.fragments: dict[str, dict[str, Any]] = {}
+        """Task name → the states it became."""
         self.distributed = distributed or options.get("map") == "distributed"
         self.parts: dict[str, dict[str, Any]] = {}
         """Logical id (`Part1`, ...) → the definition of a part."""
@@ -76,7 +82,7 @@ class MachineBuilder:
         self.loops = {inner.name: loop.name for loop in t.walk(pipeline.steps) if isinstance(loop, t.ForEach)
                       for inner in t.walk(loop.body)}
         """Step name → the innermost loop it is in (inner loops are walked later, so they win)."""
-        self.integrations = Integrations(self)
+        self.integrations = Integrations(self, like.integrations.sql if like else None)
         self.handler = ""
 
     # --- names -------------------------------------------------------------------------
@@ -148,7 +154,7 @@ class MachineBuilder:
             return self.part(tree.tree, graph, scope, next_state)
         if isinstance(tree, Leaf):
             return self.step(graph.steps[tree.name], scope, next_state)
-        if self.budget is not None and _weight(tree, graph) > self.budget:
+        if self.budget is not None and self.weight(tree, graph) > self.budget:
             return self.split(tree, graph, scope, next_state)
         if isinstance(tree, Series):
             return self.series(tree.parts, graph, scope, next_state)
@@ -161,7 +167,7 @@ class MachineBuilder:
         return next_state
 
     def split(self, tree: Series | Parallel, graph: StepGraph, scope: Scope, next_state: str | None) -> str:
-        """`tree`, too big for one state machine, as parts of at most `budget` steps each, run in the same
+        """`tree`, too big for one state machine, as parts of at most `budget` weight each, run in the same
         order: a series as a series of parts, a parallel block as a parallel block of parts.  A part that
         is one item heavier than the budget is split again inside its own state machine, so deep nesting
         is spread over parts too."""
@@ -169,7 +175,7 @@ class MachineBuilder:
         groups: list[list[Tree]] = [[]]
         used = 0
         for item in tree.parts:
-            weight = _weight(item, graph)
+            weight = self.weight(item, graph)
             if groups[-1] and used + weight > self.budget:
                 groups.append([])
                 used = 0
@@ -180,6 +186,14 @@ class MachineBuilder:
         if isinstance(tree, Series):
             return self.series(parts, graph, scope, next_state)
         return self.parallel(parts, graph, scope, next_state)
+
+    def weight(self, tree: Tree | Part, graph: StepGraph) -> int:
+        """The weight of the tasks in `tree`, counting those inside loops and branches."""
+        if isinstance(tree, Part):
+            return self.weight(tree.tree, graph)
+        if isinstance(tree, Leaf):
+            return sum(self.sizes.get(step.name, 1) for step in t.walk((graph.steps[tree.name],)))
+        return sum(self.weight(part, graph) for part in tree.parts)
 
     def part(self, tree: Tree, graph: StepGraph, scope: Scope, next_state: str | None) -> str:
         """A Task that runs `tree` as a state machine of its own, passing it the whole state and taking its
@@ -223,7 +237,13 @@ class MachineBuilder:
             return self.foreach(step, scope, next_state)
         if isinstance(step, t.Branch):
             return self.branch(step, scope, next_state)
-        return self.attach(self.integrations.task(step, scope), scope, next_state)
+        fragment = self.integrations.task(step, scope)
+        self.fragments[step.name] = fragment.states
+        return self.attach(fragment, scope, next_state)
+
+    def task_sizes(self) -> dict[str, int]:
+        """Task name → about how many bytes its states take in the definition (after `definition`)."""
+        return {name: len(json.dumps(states, indent=2)) for name, states in self.fragments.items()}
 
     def attach(self, fragment: Fragment, scope: Scope, next_state: str | None) -> str:
         """Add a task's states, linking its exits to `next_state`."""
@@ -327,15 +347,6 @@ class MachineBuilder:
                                      "which runs once per item inside it", span=operand.span,
                 help="read the result inside the loop, or move the task out of it")])
         return f"${result_key(operand.task)}{path_key(operand.field)}"
-
-
-def _weight(tree: Tree | Part, graph: StepGraph) -> int:
-    """How many steps `tree` holds, counting those inside loops and branches."""
-    if isinstance(tree, Part):
-        return _weight(tree.tree, graph)
-    if isinstance(tree, Leaf):
-        return sum(1 for _ in t.walk((graph.steps[tree.name],)))
-    return sum(_weight(part, graph) for part in tree.parts)
 
 
 def _produced(tree: Tree | Part, graph: StepGraph) -> set[str]:

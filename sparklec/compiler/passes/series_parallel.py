@@ -75,35 +75,38 @@ def decompose(order: Sequence[str], edges: Sequence[tuple[str, str]],
     should be ordered); `costs` weighs the critical paths that choose among
     inexact cuts (1 for a node not named).
     """
-    graph: nx.DiGraph = nx.DiGraph()
-    graph.add_nodes_from(order)
-    graph.add_edges_from(edges)
-    builder = _Builder(graph, {n: i for i, n in enumerate(order)}, costs or {})
+    builder = _Builder(order, edges, costs or {})
     return builder.build(list(order)), builder.added
 
 
 class _Builder:
-    def __init__(self, graph: nx.DiGraph, index: dict[str, int], costs: Mapping[str, int]):
-        self.graph = graph
-        self.index = index
+    """Decomposes parts of one DAG, held as adjacency sets.  Any subset of the nodes sorted by their
+    position in the given order is in topological order: the edges a cut adds only ever join two parts
+    that are decomposed apart."""
+
+    def __init__(self, order: Sequence[str], edges: Sequence[tuple[str, str]], costs: Mapping[str, int]):
+        self.index = {n: i for i, n in enumerate(order)}
+        self.successors: dict[str, set[str]] = {n: set() for n in order}
+        self.predecessors: dict[str, set[str]] = {n: set() for n in order}
+        for upstream, downstream in edges:
+            self.successors[upstream].add(downstream)
+            self.predecessors[downstream].add(upstream)
         self.costs = costs
         self.added: list[tuple[str, str]] = []
 
     def build(self, nodes: list[str]) -> Tree:
         if len(nodes) == 1:
             return Leaf(nodes[0])
-        sub = self.graph.subgraph(nodes)
-        components = sorted((sorted(c, key=self.index.__getitem__) for c in nx.weakly_connected_components(sub)),
-                            key=lambda c: self.index[c[0]])
+        members = set(nodes)
+        components = self._components(nodes, members)
         if len(components) > 1:
             return Parallel(tuple(self.build(c) for c in components))
-        order = self._asap(sub, nodes)
-        descendants = self._descendants(sub, order)
-        cuts = _exact_cuts(order, descendants)
+        order = self._by_level(nodes, members)[0]
+        cuts = _exact_cuts(order, self._descendants(order))
         if not cuts:
-            cut_order, cut = self._cheapest_cut(sub, nodes)
+            cut_order, cut = self._cheapest_cut(nodes, members)
             before, after = cut_order[:cut], cut_order[cut:]
-            self._synchronise(sub, before, after)
+            self._synchronise(before, after)
             order, cuts = before + after, [cut]
         bounds = [0, *cuts, len(order)]
         parts: list[Tree] = []
@@ -112,40 +115,60 @@ class _Builder:
             parts.extend(part.parts if isinstance(part, Series) else (part,))
         return Series(tuple(parts))
 
-    def _asap(self, sub: nx.DiGraph, nodes: list[str]) -> list[str]:
-        """`nodes` in topological order by depth below the sources, ties by the given order."""
-        return self._by_level(sub, nodes)[0]
+    def _components(self, nodes: list[str], members: set[str]) -> list[list[str]]:
+        """The weakly connected components of `nodes`, each in order, ordered by their first node."""
+        seen: set[str] = set()
+        components = []
+        for node in sorted(nodes, key=self.index.__getitem__):
+            if node in seen:
+                continue
+            seen.add(node)
+            component, pending = [node], [node]
+            while pending:
+                current = pending.pop()
+                for neighbour in (*self.successors[current], *self.predecessors[current]):
+                    if neighbour in members and neighbour not in seen:
+                        seen.add(neighbour)
+                        component.append(neighbour)
+                        pending.append(neighbour)
+            components.append(sorted(component, key=self.index.__getitem__))
+        return components
 
-    def _by_level(self, sub: nx.DiGraph, nodes: list[str], alap: bool = False) -> tuple[list[str], list[int]]:
+    def _by_level(self, nodes: list[str], members: set[str], alap: bool = False) -> tuple[list[str], list[int]]:
         """`nodes` ordered by level — depth below the sources, or (ALAP) negated height above the sinks —
         and each position's level.  Every edge goes from a lower level to a higher one."""
+        ordered = sorted(nodes, key=self.index.__getitem__)
+        level: dict[str, int] = {}
         if alap:
-            level = {n: -h for n, h in _depths(sub.reverse(copy=False), nodes, self.index).items()}
+            for node in reversed(ordered):
+                level[node] = min((level[s] - 1 for s in self.successors[node] if s in members), default=0)
         else:
-            level = _depths(sub, nodes, self.index)
+            for node in ordered:
+                level[node] = max((level[p] + 1 for p in self.predecessors[node] if p in members), default=0)
         order = sorted(nodes, key=lambda n: (level[n], self.index[n]))
         return order, [level[n] for n in order]
 
-    def _descendants(self, sub: nx.DiGraph, order: list[str]) -> list[int]:
+    def _descendants(self, order: list[str]) -> list[int]:
         """Each node's descendants as a bitset over positions in `order`."""
         position = {n: i for i, n in enumerate(order)}
         bits = [0] * len(order)
         for i in range(len(order) - 1, -1, -1):
-            for successor in sub.successors(order[i]):
-                j = position[successor]
-                bits[i] |= bits[j] | (1 << j)
+            for successor in self.successors[order[i]]:
+                j = position.get(successor)
+                if j is not None:
+                    bits[i] |= bits[j] | (1 << j)
         return bits
 
-    def _cheapest_cut(self, sub: nx.DiGraph, nodes: list[str]) -> tuple[list[str], int]:
+    def _cheapest_cut(self, nodes: list[str], members: set[str]) -> tuple[list[str], int]:
         """The level boundary (an order and a position in it) with the shortest resulting critical path."""
         best: tuple[tuple[int, int], list[str], int] | None = None
         for alap in (False, True):
-            order, levels = self._by_level(sub, nodes, alap)
-            descendants = self._descendants(sub, order)
+            order, levels = self._by_level(nodes, members, alap)
+            descendants = self._descendants(order)
             for cut in range(1, len(order)):
                 if levels[cut] == levels[cut - 1]:
                     continue
-                length = self._critical(sub, order[:cut]) + self._critical(sub, order[cut:])
+                length = self._critical(order[:cut]) + self._critical(order[cut:])
                 rest = (1 << len(order)) - (1 << cut)
                 unordered = sum(bin(rest & ~descendants[i]).count("1") for i in range(cut))
                 key = (length, unordered)
@@ -154,28 +177,37 @@ class _Builder:
         assert best is not None, "a connected DAG of two or more nodes has two levels"
         return best[1], best[2]
 
-    def _critical(self, sub: nx.DiGraph, nodes: list[str]) -> int:
-        return critical_path(sub.subgraph(nodes), self.costs)
+    def _critical(self, nodes: list[str]) -> int:
+        """The critical path through `nodes` (each weighing its cost)."""
+        members = set(nodes)
+        finish: dict[str, int] = {}
+        for node in sorted(nodes, key=self.index.__getitem__):
+            finish[node] = self.costs.get(node, 1) + max(
+                (finish[p] for p in self.predecessors[node] if p in members), default=0)
+        return max(finish.values(), default=0)
 
-    def _synchronise(self, sub: nx.DiGraph, before: list[str], after: list[str]) -> None:
+    def _synchronise(self, before: list[str], after: list[str]) -> None:
         """Make every node of `before` finish before every node of `after`: sinks → sources."""
         first, second = set(before), set(after)
-        sinks = [n for n in before if not any(s in first for s in sub.successors(n))]
-        sources = [n for n in after if not any(p in second for p in sub.predecessors(n))]
+        sinks = [n for n in before if not any(s in first for s in self.successors[n])]
+        sources = [n for n in after if not any(p in second for p in self.predecessors[n])]
         for sink in sinks:
-            reached = nx.descendants(sub, sink)
+            reached = self._reachable(sink)
             for source in sources:
                 if source not in reached:
-                    self.graph.add_edge(sink, source)
+                    self.successors[sink].add(source)
+                    self.predecessors[source].add(sink)
                     self.added.append((sink, source))
 
-
-def _depths(graph: nx.DiGraph, nodes: list[str], index: Mapping[str, int]) -> dict[str, int]:
-    """Longest distance (in edges) from a source of `graph`, for each of `nodes`."""
-    depth: dict[str, int] = {}
-    for node in nx.lexicographical_topological_sort(graph, key=index.__getitem__):
-        depth[node] = max((depth[p] + 1 for p in graph.predecessors(node)), default=0)
-    return {n: depth[n] for n in nodes}
+    def _reachable(self, node: str) -> set[str]:
+        reached: set[str] = set()
+        pending = [node]
+        while pending:
+            for successor in self.successors[pending.pop()]:
+                if successor not in reached:
+                    reached.add(successor)
+                    pending.append(successor)
+        return reached
 
 
 def _exact_cuts(order: list[str], descendants: list[int]) -> list[int]:
