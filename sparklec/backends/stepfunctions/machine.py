@@ -82,7 +82,7 @@ class MachineBuilder:
         self.loops = {inner.name: loop.name for loop in t.walk(pipeline.steps) if isinstance(loop, t.ForEach)
                       for inner in t.walk(loop.body)}
         """Step name → the innermost loop it is in (inner loops are walked later, so they win)."""
-        self.integrations = Integrations(self, like.integrations.sql if like else None)
+        self.integrations: Integrations = Integrations(self, like.integrations.sql if like else None)
         self.handler = ""
 
     # --- names -------------------------------------------------------------------------

@@ -9,7 +9,6 @@ reachability of every step — the transitive closure — is unchanged.
 from __future__ import annotations
 
 import attrs
-import networkx as nx
 
 from sparklec.ir.graph import StepGraph, dataset_writers
 from sparklec.ir.pipeline import Pipeline, Project
@@ -28,6 +27,14 @@ class DropRedundantAfter:
 
     def _level(self, steps: tuple[Step, ...], writers: dict[str, list[str]]) -> tuple[Step, ...]:
         graph = StepGraph(steps, writers)
+        order = graph.order()
+        position = {name: i for i, name in enumerate(order)}
+        ancestors: dict[str, int] = {}
+        """Step → its ancestors, as a bitset over positions in `order`."""
+        for name in order:
+            ancestors[name] = 0
+            for upstream in graph.nx.predecessors(name):
+                ancestors[name] |= ancestors[upstream] | 1 << position[upstream]
         result = []
         for step in steps:
             if isinstance(step, ForEach):
@@ -35,19 +42,11 @@ class DropRedundantAfter:
             elif isinstance(step, Branch):
                 step = attrs.evolve(step, then=self._level(step.then, writers),
                                     otherwise=self._level(step.otherwise, writers))
-            redundant = {
-                name for name in step.after
-                if name in graph.steps and self._implied(graph, name, step.name)
-            }
+            implied = 0  # what `step` waits for through one of its other predecessors
+            for upstream in graph.nx.predecessors(step.name):
+                implied |= ancestors[upstream]
+            redundant = {name for name in step.after if name in position and implied >> position[name] & 1}
             if redundant:
                 step = attrs.evolve(step, after=tuple(n for n in step.after if n not in redundant))
             result.append(step)
         return tuple(result)
-
-    @staticmethod
-    def _implied(graph: StepGraph, upstream: str, downstream: str) -> bool:
-        """Whether `downstream` reaches `upstream` through another predecessor."""
-        return any(
-            other != upstream and nx.has_path(graph.nx, upstream, other)
-            for other in graph.nx.predecessors(downstream)
-        )
