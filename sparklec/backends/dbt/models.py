@@ -14,6 +14,7 @@ import attrs
 
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
+from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.graph import StepGraph
 from sparklec.ir.pipeline import Dataset, Pipeline, Project
 from sparklec.ir.transformers import ScdType2, Schema
@@ -76,6 +77,8 @@ class Plan:
     """(pipeline, relation) → the model a check or exposure on that relation attaches to."""
     skipped: tuple[tuple[str, t.Task], ...]
     """Tasks dbt does not run (ingestion, containers, notifications, ML), by pipeline."""
+    columns: dict[str, ColumnFlow]
+    """Pipeline name → the columns of its relations."""
 
 
 def plan(project: Project) -> Plan:
@@ -84,6 +87,7 @@ def plan(project: Project) -> Plan:
     skipped: list[tuple[str, t.Task]] = []
     for pipeline in project.pipelines:
         computable = _computable(pipeline)
+        transforms = {s.name for s in t.walk(pipeline.steps) if isinstance(s, t.Transform)}
         writes: dict[str, list[t.Write]] = {}
         for step in t.walk(pipeline.steps):
             if isinstance(step, t.Write) and step.input in computable:
@@ -96,7 +100,7 @@ def plan(project: Project) -> Plan:
                 skipped.append((pipeline.name, step))  # it waits for, or reads, work dbt does not do
             elif isinstance(step, t.Transform) and step.name in computable:
                 candidates.append(_candidate(pipeline, step, writes.get(step.name, [])))
-            elif isinstance(step, t.Write) and step.input in computable and step.input not in _transforms(pipeline):
+            elif isinstance(step, t.Write) and step.input in computable and step.input not in transforms:
                 copy = t.Transform(name=step.name, input=step.input, span=step.span)
                 candidates.append(_candidate(pipeline, copy, [step]))
             elif isinstance(step, t.Task) and not _runs_in_dbt(step, computable):
@@ -136,7 +140,8 @@ def plan(project: Project) -> Plan:
                 sources.setdefault((source.name, source.table), source)
                 references[(pipeline.name, step.name)] = f"source('{source.name}', '{source.table}')"
     return Plan(models=models, sources=tuple(sorted(sources.values(), key=lambda s: (s.name, s.table))),
-                references=references, model_of=model_of, skipped=tuple(skipped))
+                references=references, model_of=model_of, skipped=tuple(skipped),
+                columns={p.name: ColumnFlow(p, lambda diagnostic: None) for p in project.pipelines})
 
 
 def _top_level_tasks(pipeline: Pipeline, skipped: list[tuple[str, t.Task]]) -> list[t.Task]:
@@ -152,10 +157,6 @@ def _top_level_tasks(pipeline: Pipeline, skipped: list[tuple[str, t.Task]]) -> l
 def braces(expression: str) -> str:
     """A Jinja expression as template text: ``ref('m')`` → ``{{ ref('m') }}``."""
     return "{{ " + expression + " }}"
-
-
-def _transforms(pipeline: Pipeline) -> set[str]:
-    return {s.name for s in t.walk(pipeline.steps) if isinstance(s, t.Transform)}
 
 
 def _computable(pipeline: Pipeline) -> set[str]:

@@ -10,7 +10,6 @@ from sqlglot import exp
 from sparklec.backends.dbt.dialect import INPUT_COLUMNS, RELATIONS, DbtSql, inert, jinja_string, per_target
 from sparklec.backends.dbt.models import Model, Plan, braces
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Span
-from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.transformers import Schema
 from sparklec.ir.tasks import SQL_REFERENCE, Write
 from sparklec.sql import DIALECTS, Relation, chain_steps
@@ -52,7 +51,7 @@ def model_files(model: Model, plan: Plan, fuse: bool, intermediate: str) -> dict
     pipeline, transform = model.pipeline, model.transform
     columns = None
     if transform.input and transform.sql is None:
-        columns = ColumnFlow(pipeline, lambda diagnostic: None).schema(transform.input)
+        columns = plan.columns[pipeline.name].schema(transform.input)
     custom = {c.name: c for c in pipeline.custom_transformers}
     steps = chain_steps(Relation("source", columns), transform.steps, DIALECTS["databricks"], custom,
                         runtime_columns=True)
