@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime
 import json
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import attrs
 import lark
 import yaml
 
+from sparklec.grammar import lalr_parser
 from sparklec.compiler.diagnostics import Diagnostic, FrontendError
 from sparklec.compiler.diagnostics import Span
 
@@ -54,8 +54,7 @@ def load_document(text: str, file: str) -> Located:
 
 @cache
 def _json_parser() -> lark.Lark:
-    grammar = resources.files("sparklec.grammar").joinpath("json.lark").read_text(encoding="utf-8")
-    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=False)
+    return lalr_parser("json", propagate_positions=True, maybe_placeholders=False)
 
 
 def _parse_json(text: str, file: str) -> Located:

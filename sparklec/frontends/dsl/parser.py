@@ -11,10 +11,10 @@ from __future__ import annotations
 import re
 from contextvars import ContextVar
 from functools import cache
-from importlib import resources
 
 import lark
 
+from sparklec.grammar import lalr_parser
 from sparklec.compiler.diagnostics import Diagnostic, FrontendError, Span, did_you_mean
 from sparklec.frontends.dsl.steps import OPTIONS
 
@@ -85,9 +85,8 @@ _COMMENTS: ContextVar[list[lark.Token]] = ContextVar("comments")
 
 @cache
 def _parser() -> lark.Lark:
-    grammar = resources.files("sparklec.grammar").joinpath("pipeline.lark").read_text(encoding="utf-8")
-    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True,
-                     lexer_callbacks={"COMMENT": lambda token: _COMMENTS.get([]).append(token)})
+    return lalr_parser("pipeline", propagate_positions=True, maybe_placeholders=True,
+                       lexer_callbacks={"COMMENT": lambda token: _COMMENTS.get([]).append(token)})
 
 
 def parse_tree(text: str, file: str) -> tuple[lark.Tree[lark.Token], list[tuple[int, str, bool]]]:
