@@ -10,7 +10,7 @@ ASL    := $(NODE)/node_modules/.bin/asl-validator
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
 # asl-validator (npm), the Step Functions tests' static oracle

@@ -1,4 +1,4 @@
-"""The DAG of a pipeline's steps, with networkx inside.
+"""The DAG of a pipeline's steps (networkx is imported only where whole-pipeline graphs are asked for).
 
 Each level of nesting — a pipeline's steps, a group's body — has its own
 `StepGraph`: nodes are the steps of that level, and an edge u → v means v
@@ -8,12 +8,16 @@ waits for u, because v (or a task inside it) names u (or a task inside it) in
 
 from __future__ import annotations
 
+import functools
+import heapq
 from collections.abc import Iterable, Iterator, Mapping
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from sparklec.ir.pipeline import Pipeline, Project
 from sparklec.ir.tasks import Step, Task, Write, bodies, walk
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 def dataset_writers(pipeline: Pipeline) -> dict[str, list[str]]:
@@ -67,47 +71,108 @@ class StepGraph:
             for inner in walk((step,)):
                 owner.setdefault(inner.name, step.name)
         self._index = {name: i for i, name in enumerate(sorted(self.steps))}
-        self.nx: nx.DiGraph = nx.DiGraph()
-        self.nx.add_nodes_from(self.steps)
+        self._successors: dict[str, set[str]] = {name: set() for name in self.steps}
+        self._predecessors: dict[str, set[str]] = {name: set() for name in self.steps}
+        self._edges: list[tuple[str, str]] = []
         for name, step in self.steps.items():
             for dependency in dependencies(step, writers, inlined):
                 upstream = owner.get(dependency)
-                if upstream is not None and upstream != name:
-                    self.nx.add_edge(upstream, name)
+                if upstream is not None and upstream != name and name not in self._successors[upstream]:
+                    self._successors[upstream].add(name)
+                    self._predecessors[name].add(upstream)
+                    self._edges.append((upstream, name))
 
     @classmethod
     def of(cls, pipeline: Pipeline) -> StepGraph:
         """The top-level graph of `pipeline`."""
         return cls(pipeline.steps, dataset_writers(pipeline))
 
+    @functools.cached_property
+    def nx(self) -> nx.DiGraph:
+        """The graph as a networkx `DiGraph` (networkx is imported on first use)."""
+        import networkx
+
+        graph: nx.DiGraph = networkx.DiGraph()
+        graph.add_nodes_from(self.steps)
+        graph.add_edges_from(self._edges)
+        return graph
+
     def find_cycle(self) -> list[str] | None:
         """The names along one cycle, or None when the graph is acyclic."""
-        try:
-            return [u for u, _ in nx.find_cycle(self.nx)]
-        except nx.NetworkXNoCycle:
+        if len(self._topological()) == len(self.steps):
             return None
+        import networkx
+
+        return [u for u, _ in networkx.find_cycle(self.nx)]
 
     def order(self) -> list[str]:
         """Step names in dependency order, ties broken by name (so the order steps are written in does not matter)."""
-        return list(nx.lexicographical_topological_sort(self.nx, key=self._index.__getitem__))
+        order = self._topological()
+        if len(order) != len(self.steps):
+            raise ValueError("the steps wait for each other in a cycle")
+        return order
+
+    def _topological(self) -> list[str]:
+        """Kahn's algorithm, smallest name first; stops short of the steps on or after a cycle."""
+        waiting = {name: len(upstream) for name, upstream in self._predecessors.items()}
+        ready = [(self._index[name], name) for name, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        order = []
+        while ready:
+            _, name = heapq.heappop(ready)
+            order.append(name)
+            for downstream in self._successors[name]:
+                waiting[downstream] -= 1
+                if waiting[downstream] == 0:
+                    heapq.heappush(ready, (self._index[downstream], downstream))
+        return order
 
     def predecessors(self, name: str) -> list[str]:
-        return sorted(self.nx.predecessors(name), key=self._index.__getitem__)
+        return sorted(self._predecessors[name], key=self._index.__getitem__)
 
     def successors(self, name: str) -> list[str]:
-        return sorted(self.nx.successors(name), key=self._index.__getitem__)
+        return sorted(self._successors[name], key=self._index.__getitem__)
 
     def ancestors(self, name: str) -> set[str]:
-        return set(nx.ancestors(self.nx, name))
+        found: set[str] = set()
+        pending = [name]
+        while pending:
+            for upstream in self._predecessors[pending.pop()]:
+                if upstream not in found:
+                    found.add(upstream)
+                    pending.append(upstream)
+        return found
 
     def edges(self) -> list[tuple[str, str]]:
         """All edges, sorted by the names of their ends."""
-        return sorted(self.nx.edges, key=lambda e: (self._index[e[1]], self._index[e[0]]))
+        return sorted(self._edges, key=lambda e: (self._index[e[1]], self._index[e[0]]))
 
     def reduced_edges(self) -> list[tuple[str, str]]:
-        """The edges of the transitive reduction (requires an acyclic graph)."""
-        reduced = nx.transitive_reduction(self.nx)
-        return sorted(reduced.edges, key=lambda e: (self._index[e[1]], self._index[e[0]]))
+        """The edges of the transitive reduction (requires an acyclic graph): an edge u → v stays unless v
+        is reached through another successor of u."""
+        order = self.order()
+        position = {name: i for i, name in enumerate(order)}
+        below: dict[str, int] = {}
+        """Step → its descendants, as a bitset over positions in `order`."""
+        for name in reversed(order):
+            below[name] = 0
+            for downstream in self._successors[name]:
+                below[name] |= below[downstream] | 1 << position[downstream]
+        reduced = []
+        for name in order:
+            reached = 0
+            for downstream in sorted(self._successors[name], key=position.__getitem__):
+                if not reached >> position[downstream] & 1:
+                    reduced.append((name, downstream))
+                reached |= below[downstream]
+        return sorted(reduced, key=lambda e: (self._index[e[1]], self._index[e[0]]))
+
+    def critical_path(self, costs: Mapping[str, int]) -> int:
+        """The longest path through the graph, weighing each step by `costs` (default 1)."""
+        finish: dict[str, int] = {}
+        for name in self.order():
+            finish[name] = costs.get(name, 1) + max((finish[u] for u in self._predecessors[name]), default=0)
+        return max(finish.values(), default=0)
 
 
 def levels(pipeline: Pipeline, inlined: Mapping[str, Step] | None = None) -> Iterator[tuple[Step | None, StepGraph]]:
@@ -122,7 +187,9 @@ def levels(pipeline: Pipeline, inlined: Mapping[str, Step] | None = None) -> Ite
 
 def flat_graph(pipeline: Pipeline) -> nx.DiGraph:
     """Every step at every level; u → v when u finishes before v starts."""
-    graph: nx.DiGraph = nx.DiGraph()
+    import networkx
+
+    graph: nx.DiGraph = networkx.DiGraph()
     graph.add_nodes_from(step.name for step in walk(pipeline.steps))
     for _, level in levels(pipeline):
         for upstream, downstream in level.edges():
@@ -133,7 +200,9 @@ def flat_graph(pipeline: Pipeline) -> nx.DiGraph:
 
 def pipeline_graph(project: Project) -> nx.DiGraph:
     """Pipelines of `project` as a DAG by `depends_on` (edges to pipelines outside are left out)."""
-    graph: nx.DiGraph = nx.DiGraph()
+    import networkx
+
+    graph: nx.DiGraph = networkx.DiGraph()
     names = [p.name for p in project.pipelines]
     graph.add_nodes_from(names)
     for pipeline in project.pipelines:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from sparklec import ENVS
 from sparklec.compiler.diagnostics import Diagnostic, Severity, did_you_mean, ref_span
@@ -31,6 +31,9 @@ from sparklec.ir.tasks import (
 )
 from sparklec.ir.values import Value, scalar_fits_type
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 
 def verify(project: Project) -> list[Diagnostic]:
     """Every problem in `project`, errors and warnings, in a stable order."""
@@ -41,7 +44,6 @@ def verify(project: Project) -> list[Diagnostic]:
             diagnostics.append(_duplicate("pipeline", pipeline.name, pipeline.span))
         seen[pipeline.name] = pipeline
         diagnostics.extend(_PipelineVerifier(pipeline).run())
-    graph = pipeline_graph(project)
     names = set(seen)
     for pipeline in project.pipelines:
         for upstream in pipeline.depends_on:
@@ -55,16 +57,19 @@ def verify(project: Project) -> list[Diagnostic]:
                     message=f"pipeline `{pipeline.name}` depends on `{upstream}`, which is not in this project",
                     help=did_you_mean(upstream, names) or "it is treated as an external dependency",
                 ))
-    try:
-        cycle = nx.find_cycle(graph)
-        diagnostics.append(Diagnostic(
-            code="E203",
-            message="pipelines depend on each other in a cycle: "
-            + " -> ".join([u for u, _ in cycle] + [cycle[0][0]]),
-            span=seen[cycle[0][0]].span,
-        ))
-    except nx.NetworkXNoCycle:
-        pass
+    if any(u in names for p in project.pipelines for u in p.depends_on):
+        import networkx
+
+        try:
+            cycle = networkx.find_cycle(pipeline_graph(project))
+            diagnostics.append(Diagnostic(
+                code="E203",
+                message="pipelines depend on each other in a cycle: "
+                + " -> ".join([u for u, _ in cycle] + [cycle[0][0]]),
+                span=seen[cycle[0][0]].span,
+            ))
+        except networkx.NetworkXNoCycle:
+            pass
     return diagnostics
 
 
@@ -241,7 +246,9 @@ class _PipelineVerifier:
         if self._reference(operand.task, set(self.tasks), "task", operand.span):
             if self.happens_before is None:
                 self.happens_before = flat_graph(self.pipeline)
-            if not self.happens_before.has_node(branch.name) or operand.task not in nx.ancestors(
+            import networkx
+
+            if not self.happens_before.has_node(branch.name) or operand.task not in networkx.ancestors(
                 self.happens_before, branch.name
             ):
                 self.error("E214", f"branch `{branch.name}` reads the result of `{operand.task}`, "

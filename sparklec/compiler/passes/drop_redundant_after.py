@@ -33,7 +33,7 @@ class DropRedundantAfter:
         """Step → its ancestors, as a bitset over positions in `order`."""
         for name in order:
             ancestors[name] = 0
-            for upstream in graph.nx.predecessors(name):
+            for upstream in graph.predecessors(name):
                 ancestors[name] |= ancestors[upstream] | 1 << position[upstream]
         result = []
         for step in steps:
@@ -43,7 +43,7 @@ class DropRedundantAfter:
                 step = attrs.evolve(step, then=self._level(step.then, writers),
                                     otherwise=self._level(step.otherwise, writers))
             implied = 0  # what `step` waits for through one of its other predecessors
-            for upstream in graph.nx.predecessors(step.name):
+            for upstream in graph.predecessors(step.name):
                 implied |= ancestors[upstream]
             redundant = {name for name in step.after if name in position and implied >> position[name] & 1}
             if redundant:

@@ -41,7 +41,6 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import pairwise
 
 import attrs
-import networkx as nx
 
 from sparklec.compiler.diagnostics import Diagnostic, Severity
 from sparklec.ir.graph import StepGraph, dataset_writers
@@ -223,15 +222,6 @@ def _exact_cuts(order: list[str], descendants: list[int]) -> list[int]:
     return cuts
 
 
-def critical_path(graph: nx.DiGraph, costs: Mapping[str, int] | None = None) -> int:
-    """The longest path through a DAG, weighing each node by `costs` (default 1)."""
-    costs = costs or {}
-    finish: dict[str, int] = {}
-    for node in nx.topological_sort(graph):
-        finish[node] = costs.get(node, 1) + max((finish[p] for p in graph.predecessors(node)), default=0)
-    return max(finish.values(), default=0)
-
-
 def tree_critical_path(tree: Tree, costs: Mapping[str, int] | None = None) -> int:
     """The longest path through a series-parallel tree."""
     if isinstance(tree, Leaf):
@@ -250,14 +240,18 @@ class SeriesParallel:
     def __init__(self, inlined: Callable[[Pipeline], Mapping[str, Step]] | None = None) -> None:
         self.diagnostics: list[Diagnostic] = []
         self.inlined = inlined
+        self.costs: dict[str, tuple[int, int, int]] = {}
+        """Pipeline → (edges added, critical path in steps before, after) of the last run."""
     def run(self, project: Project) -> Project:
         self.diagnostics = []
+        self.costs = {}
         return attrs.evolve(project, pipelines=tuple(self._pipeline(p) for p in project.pipelines))
 
     def _pipeline(self, pipeline: Pipeline) -> Pipeline:
         writers = dataset_writers(pipeline)
         inlined = self.inlined(pipeline) if self.inlined else {}
         steps, added, before, after = self._level(pipeline.steps, writers, inlined)
+        self.costs[pipeline.name] = (len(added), before, after)
         if added:
             pairs = ", ".join(f"{u} → {v}" for u, v in added[:5]) + (", ..." if len(added) > 5 else "")
             lost = before != after
@@ -301,5 +295,5 @@ class SeriesParallel:
         for upstream, downstream in synchronised:
             extra.setdefault(downstream, []).append(upstream)
         result = tuple(attrs.evolve(s, after=(*s.after, *extra[s.name])) if s.name in extra else s for s in rebuilt)
-        return (result, added + synchronised, critical_path(graph.nx, costs_before),
+        return (result, added + synchronised, graph.critical_path(costs_before),
                 tree_critical_path(tree, costs_after))
