@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping, Sequence
-from importlib.metadata import entry_points
 
 import attrs
 
@@ -96,6 +95,8 @@ def check_options(backend: str, options: Mapping[str, str], accepted: Mapping[st
 
 def available() -> dict[str, str]:
     """Every backend name → where it comes from (``module:attribute``)."""
+    from importlib.metadata import entry_points  # imported here: slow to import, and `check` needs no backend
+
     found = dict(BUILTIN)
     problems = []
     for entry in entry_points(group=ENTRY_POINT_GROUP):

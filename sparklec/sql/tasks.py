@@ -127,7 +127,7 @@ class TaskSql:
 
     def text(self, expression: exp.Expr) -> str:
         """The SQL of `expression`, with the query of each inlined transform it reads in place."""
-        sql = expression.sql(dialect=self.dialect)
+        sql = expression.sql(dialect=self.dialect, copy=False)
         if self._placeholders and _INLINED_PREFIX in sql:
             sql = _INLINED_PATTERN.sub(lambda match: self._inlined_query(self._by_placeholder[match.group(0)]), sql)
         return sql
