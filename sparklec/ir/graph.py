@@ -39,9 +39,8 @@ def relation_readers(pipeline: Pipeline) -> dict[str, list[Task]]:
     return readers
 
 
-def dependencies(step: Step, writers: dict[str, list[str]], inlined: Mapping[str, Step] | None = None) -> list[str]:
-    """Every name `step` or a step inside it waits for, in source order.  A step in `inlined` (a transform
-    that runs inside the SQL of its readers, no step of its own) stands for the names it waits for."""
+def dependencies(step: Step, writers: dict[str, list[str]]) -> list[str]:
+    """Every name `step` or a step inside it waits for, in source order."""
     names: list[str] = []
     for inner in walk((step,)):
         names.extend(inner.after)
@@ -50,9 +49,6 @@ def dependencies(step: Step, writers: dict[str, list[str]], inlined: Mapping[str
             for relation in inner.reads():
                 names.append(relation)
                 names.extend(writers.get(relation, ()))
-    if inlined:
-        names = [n for name in names for n in (dependencies(inlined[name], writers, inlined) if name in inlined
-                                               else (name,))]
     return list(dict.fromkeys(names))
 
 
@@ -61,7 +57,8 @@ class StepGraph:
 
     def __init__(self, steps: Iterable[Step], writers: dict[str, list[str]],
                  inlined: Mapping[str, Step] | None = None):
-        """The graph of `steps`, leaving out those in `inlined` (see `dependencies`)."""
+        """The graph of `steps`, leaving out the steps in `inlined`: transforms that run inside the SQL of their
+        readers, no step of their own.  A name in `inlined` stands for the names that step waits for."""
         self.steps: dict[str, Step] = {}
         owner: dict[str, str] = {}
         for step in steps:
@@ -74,8 +71,9 @@ class StepGraph:
         self._successors: dict[str, set[str]] = {name: set() for name in self.steps}
         self._predecessors: dict[str, set[str]] = {name: set() for name in self.steps}
         self._edges: list[tuple[str, str]] = []
+        through = _Inlined(writers, inlined or {})
         for name, step in self.steps.items():
-            for dependency in dependencies(step, writers, inlined):
+            for dependency in dict.fromkeys(n for d in dependencies(step, writers) for n in through(d)):
                 upstream = owner.get(dependency)
                 if upstream is not None and upstream != name and name not in self._successors[upstream]:
                     self._successors[upstream].add(name)
@@ -173,6 +171,23 @@ class StepGraph:
         for name in self.order():
             finish[name] = costs.get(name, 1) + max((finish[u] for u in self._predecessors[name]), default=0)
         return max(finish.values(), default=0)
+
+
+class _Inlined:
+    """Name → the names it stands for: itself, or what an inlined step waits for (resolved once)."""
+
+    def __init__(self, writers: dict[str, list[str]], inlined: Mapping[str, Step]):
+        self.writers = writers
+        self.inlined = inlined
+        self.resolved: dict[str, list[str]] = {}
+
+    def __call__(self, name: str) -> list[str]:
+        if name not in self.inlined:
+            return [name]
+        if name not in self.resolved:
+            self.resolved[name] = list(dict.fromkeys(
+                n for d in dependencies(self.inlined[name], self.writers) for n in self(d)))
+        return self.resolved[name]
 
 
 def levels(pipeline: Pipeline, inlined: Mapping[str, Step] | None = None) -> Iterator[tuple[Step | None, StepGraph]]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from typing import Union
 
 import attrs
@@ -171,7 +173,7 @@ class CustomTransformer:
         return self.sql.lstrip().lower().startswith(("select", "with"))
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, slots=False)  # no slots: `_datasets` caches in the instance's __dict__
 class Pipeline:
     """One pipeline: its datasets, steps (the DAG) and everything about how it runs."""
 
@@ -194,7 +196,15 @@ class Pipeline:
     span: Span | None = span_field()
 
     def dataset(self, name: str) -> Dataset | None:
-        return next((d for d in self.datasets if d.name == name), None)
+        return self._datasets.get(name)
+
+    @functools.cached_property
+    def _datasets(self) -> dict[str, Dataset]:
+        """Name → dataset (the first of a name; the verifier reports the others)."""
+        found: dict[str, Dataset] = {}
+        for dataset in self.datasets:
+            found.setdefault(dataset.name, dataset)
+        return found
 
 
 @attrs.frozen(kw_only=True)

@@ -83,6 +83,8 @@ class MachineBuilder:
                       for inner in t.walk(loop.body)}
         """Step name → the innermost loop it is in (inner loops are walked later, so they win)."""
         self.integrations: Integrations = Integrations(self, like.integrations.sql if like else None)
+        self.trees: dict[tuple[str, ...], Tree] = like.trees if like else {}
+        """The series-parallel tree of each level (by its step names), shared with `like`."""
         self.handler = ""
 
     # --- names -------------------------------------------------------------------------
@@ -146,7 +148,10 @@ class MachineBuilder:
         graph = StepGraph(steps, self.writers, self.integrations.inlined)
         if not graph.steps:
             return next_state or self.done(scope, "Nothing to do")
-        tree, _ = decompose(graph.order(), graph.reduced_edges())
+        key = tuple(graph.steps)
+        if key not in self.trees:
+            self.trees[key] = decompose(graph.order(), graph.reduced_edges())[0]
+        tree = self.trees[key]
         return self.tree(tree, graph, scope, next_state)
 
     def tree(self, tree: Tree | Part, graph: StepGraph, scope: Scope, next_state: str | None) -> str:
