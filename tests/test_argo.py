@@ -15,6 +15,7 @@ import networkx as nx
 import pytest
 import sqlglot
 import yaml
+from sqlglot import exp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -187,7 +188,8 @@ def test_golden_files(example: str, golden: Any) -> None:
 
 
 def test_every_spark_sql_script_is_spark_sql(generated: Path) -> None:
-    """What `spark-sql -e` runs parses as Spark SQL, statement by statement (Argo's `{{...}}` taken as a value)."""
+    """What `spark-sql -e` runs parses as Spark SQL, statement by statement (Argo's `{{...}}` taken as a value),
+    and never names a CTE like one of an enclosing WITH (Spark rejects such a nested CTE)."""
     scripts = [template["container"]["args"][-1] for path in generated.rglob("workflow-template*.yaml")
                for template in yaml.safe_load(path.read_text())["spec"]["templates"]
                if template.get("container", {}).get("command") == ["/opt/spark/bin/spark-sql"]]
@@ -196,7 +198,11 @@ def test_every_spark_sql_script_is_spark_sql(generated: Path) -> None:
         text = re.sub(r"\{\{[^}]*\}\}", "x", script).replace("${env:", "${")
         for statement in text.split(";\n"):
             if not statement.startswith(("SET ", "CREATE OR REPLACE TEMPORARY VIEW source USING jdbc")):
-                sqlglot.parse_one(statement, read="spark")
+                for outer in sqlglot.parse_one(statement, read="spark").find_all(exp.With):
+                    own = outer.expressions
+                    names = {cte.alias for cte in own}
+                    nested = {cte.alias for cte in outer.parent.find_all(exp.CTE) if all(cte is not o for o in own)}
+                    assert len(names) == len(own) and not names & nested, statement
 
 
 def test_manifests_are_json_compatible(generated: Path) -> None:

@@ -114,7 +114,8 @@ class TaskSql:
         self._statements: dict[str, list[str]] = {}
 
     def table(self, relation: str) -> exp.Table:
-        """The table (or view, or inlined query) that holds `relation`."""
+        """The table or view that holds `relation`; for an inlined transform, a placeholder that `text`
+        replaces with its query."""
         if relation in self.inlined:
             return exp.Table(this=exp.to_identifier(self._placeholders[relation]),
                              alias=exp.TableAlias(this=identifier(relation)))
