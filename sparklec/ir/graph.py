@@ -52,6 +52,18 @@ def dependencies(step: Step, writers: dict[str, list[str]]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def reachable(start: str, neighbours: Mapping[str, Iterable[str]]) -> set[str]:
+    """Every node reached from `start` (itself only through a cycle) by following `neighbours`."""
+    found: set[str] = set()
+    pending = [start]
+    while pending:
+        for node in neighbours[pending.pop()]:
+            if node not in found:
+                found.add(node)
+                pending.append(node)
+    return found
+
+
 class StepGraph:
     """The DAG of one level of steps; names inside groups resolve to their group."""
 
@@ -132,14 +144,7 @@ class StepGraph:
         return sorted(self._successors[name], key=self._index.__getitem__)
 
     def ancestors(self, name: str) -> set[str]:
-        found: set[str] = set()
-        pending = [name]
-        while pending:
-            for upstream in self._predecessors[pending.pop()]:
-                if upstream not in found:
-                    found.add(upstream)
-                    pending.append(upstream)
-        return found
+        return reachable(name, self._predecessors)
 
     def edges(self) -> list[tuple[str, str]]:
         """All edges, sorted by the names of their ends."""

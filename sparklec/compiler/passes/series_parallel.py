@@ -43,7 +43,7 @@ from itertools import pairwise
 import attrs
 
 from sparklec.compiler.diagnostics import Diagnostic, Severity
-from sparklec.ir.graph import StepGraph, dataset_writers
+from sparklec.ir.graph import StepGraph, dataset_writers, reachable
 from sparklec.ir.pipeline import Pipeline, Project
 from sparklec.ir.tasks import Branch, ForEach, Step
 
@@ -191,22 +191,12 @@ class _Builder:
         sinks = [n for n in before if not any(s in first for s in self.successors[n])]
         sources = [n for n in after if not any(p in second for p in self.predecessors[n])]
         for sink in sinks:
-            reached = self._reachable(sink)
+            reached = reachable(sink, self.successors)
             for source in sources:
                 if source not in reached:
                     self.successors[sink].add(source)
                     self.predecessors[source].add(sink)
                     self.added.append((sink, source))
-
-    def _reachable(self, node: str) -> set[str]:
-        reached: set[str] = set()
-        pending = [node]
-        while pending:
-            for successor in self.successors[pending.pop()]:
-                if successor not in reached:
-                    reached.add(successor)
-                    pending.append(successor)
-        return reached
 
 
 def _exact_cuts(order: list[str], descendants: list[int]) -> list[int]:
