@@ -48,14 +48,16 @@ def stepfunctions_transitions(output: Path) -> tuple[int, int]:
 
 
 def argo_pods(output: Path) -> int:
-    """Pods one run starts: DAG tasks whose template runs a container or a script."""
+    """Pods one run starts: DAG tasks whose template (in this file or, by `templateRef`, a part) runs a
+    container or a script."""
     templates: dict[str, dict[str, Any]] = {}
     dags = []
     for path in output.glob("workflow-template*.yaml"):
         for template in yaml.safe_load(path.read_text())["spec"]["templates"]:
             templates[template["name"]] = template
             dags += template.get("dag", {}).get("tasks", [])
-    return sum(1 for task in dags if any(kind in templates.get(task["template"], {}) for kind in POD_KINDS))
+    named = [task.get("template") or task["templateRef"]["template"] for task in dags]
+    return sum(1 for name in named if any(kind in templates[name] for kind in POD_KINDS))
 
 
 def dbt_models(output: Path) -> int:
