@@ -37,19 +37,26 @@ LARGE = 10_000
 """From this many tasks on, every command runs once."""
 
 
+MEASURE = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024, code)
+"""
+"""Runs a command and prints its wall seconds, peak RSS (MB) and exit code.  The command is started from
+this small process, not from the benchmark's (a forked child's peak counts its parent's memory)."""
+
+
 def measure(command: list[str], runs: int) -> tuple[float, int]:
     """Median wall seconds and the largest peak RSS (MB) of `command` over `runs` runs."""
     times, peaks = [], []
     for _ in range(runs):
-        with tempfile.TemporaryFile() as errors:
-            start = time.perf_counter()
-            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
-            _, status, usage = os.wait4(process.pid, 0)
-            times.append(time.perf_counter() - start)
-            peaks.append(usage.ru_maxrss // 1024)
-            if os.waitstatus_to_exitcode(status) != 0:
-                errors.seek(0)
-                raise SystemExit(f"{' '.join(command)} failed:\n{errors.read().decode()[-2000:]}")
+        done = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True)
+        seconds, peak, code = done.stdout.split()
+        if done.returncode or code != "0":
+            raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+        times.append(float(seconds))
+        peaks.append(int(peak))
     return statistics.median(times), max(peaks)
 
 
