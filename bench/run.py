@@ -135,8 +135,9 @@ def sql_rows(sizes: list[int], work: Path) -> list[tuple[int, float, float, int]
 
 def report(rows: list[dict[str, Any]], costs: list[dict[str, Any]], startup: list[tuple[str, float, int]],
            sql: list[tuple[int, float, float, int]]) -> str:
-    lines = ["# Benchmark results", "", f"Python {sys.version.split()[0]}, {os.cpu_count()} cores. "
-             "Wall time is the median of the runs (three; one from 10,000 tasks on) of a command in a fresh process, "
+    lines = ["# Benchmark results", "", f"`python bench/run.py {' '.join(sys.argv[1:])}`".replace(" `", "`"), "",
+             f"Python {sys.version.split()[0]}, {os.cpu_count()} cores. "
+             "Wall time is the median of the runs of a command in a fresh process, "
              "end to end: for sparklec "
              "start-up, parsing, verifying, passes, lowering and writing. The floor is `json.dumps` / "
              "`yaml.dump` (libyaml) of the same output from prebuilt dicts, in-process.", ""]
