@@ -109,7 +109,7 @@ class StepGraph:
 
     def find_cycle(self) -> list[str] | None:
         """The names along one cycle, or None when the graph is acyclic."""
-        if len(self._topological()) == len(self.steps):
+        if len(self._topological) == len(self.steps):
             return None
         import networkx
 
@@ -117,12 +117,12 @@ class StepGraph:
 
     def order(self) -> list[str]:
         """Step names in dependency order, ties broken by name (so the order steps are written in does not matter)."""
-        order = self._topological()
-        if len(order) != len(self.steps):
+        if len(self._topological) != len(self.steps):
             raise ValueError("the steps wait for each other in a cycle")
-        return order
+        return list(self._topological)
 
-    def _topological(self) -> list[str]:
+    @functools.cached_property
+    def _topological(self) -> tuple[str, ...]:
         """Kahn's algorithm, smallest name first; stops short of the steps on or after a cycle."""
         waiting = {name: len(upstream) for name, upstream in self._predecessors.items()}
         ready = [(self._index[name], name) for name, count in waiting.items() if count == 0]
@@ -135,7 +135,7 @@ class StepGraph:
                 waiting[downstream] -= 1
                 if waiting[downstream] == 0:
                     heapq.heappush(ready, (self._index[downstream], downstream))
-        return order
+        return tuple(order)
 
     def predecessors(self, name: str) -> list[str]:
         return sorted(self._predecessors[name], key=self._index.__getitem__)

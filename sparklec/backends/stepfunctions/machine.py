@@ -62,7 +62,8 @@ class MachineBuilder:
 
     def __init__(self, pipeline: Pipeline, stack: Stack, options: dict[str, str], budget: int | None = None,
                  distributed: bool = False, sizes: Mapping[str, int] | None = None, like: MachineBuilder | None = None):
-        """A builder; `like` is a builder of the same pipeline whose SQL this one reuses."""
+        """A builder; `like` is a builder of the same pipeline whose SQL and series-parallel trees this one
+        reuses."""
         self.pipeline = pipeline
         self.stack = stack
         self.options = options
