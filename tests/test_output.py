@@ -10,8 +10,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sparklec.backends.formats import json_text, yaml_text
-
+from sparklec.backends.formats import json_size, json_text, yaml_text
 from sparklec.compiler import output
 from sparklec.compiler.diagnostics import UsageError
 
@@ -63,3 +62,16 @@ def test_yaml_and_json_keep_every_text_exactly(data: dict[str, str]) -> None:
     """Line breaks YAML folds (CR, NEL, U+2028), trailing spaces, quotes and unicode all come back as written."""
     assert yaml.safe_load(yaml_text(data)) == data
     assert json.loads(json_text(data)) == data
+
+
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)))
+_JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | _TEXT,
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TEXT, inner, max_size=4))
+
+
+@given(_JSON)
+def test_json_text_is_the_standard_indented_json(data: object) -> None:
+    """`json_text` writes what `json.dumps(indent=2)` writes, and `json_size` is its length in bytes."""
+    text = json_text(data)
+    assert text == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    assert json_size(data) == len(text.encode())

@@ -23,7 +23,7 @@ from sparklec.backends import Artifacts, Backend, check_options
 from sparklec.backends.stepfunctions.deploy import (
     Templates, Terraform, aws_name, definition_file, resource_name, unwired_triggers,
 )
-from sparklec.backends.formats import json_text
+from sparklec.backends.formats import json_size, json_text
 from sparklec.backends.stepfunctions.integrations import athena_inlined, path_key
 from sparklec.backends.stepfunctions.machine import READ_PARAMETERS, START, MachineBuilder
 from sparklec.backends.stepfunctions.stack import Stack
@@ -106,16 +106,14 @@ def fitted_machine(pipeline: Pipeline, options: dict[str, str]
             message=f"a run of `{pipeline.name}` writes about {events:,} history events; Step Functions stops "
                     f"an execution at {MAX_HISTORY_EVENTS:,}",
             help="compile with `-O map=distributed` (each item runs as a child execution), or split the items"))
-    texts = {definition_file(""): json_text(definition)}
-    size = len(texts[definition_file("")].encode())
+    size = json_size(definition)
     if size > MAX_DEFINITION_BYTES:
         sizes, budget = builder.task_sizes(), PART_BYTES
         while True:  # nesting indents a part's states more than the sizes count: shrink the budget to fit
             builder = MachineBuilder(pipeline, Stack(), options, budget=budget, distributed=builder.distributed,
                                      sizes=sizes, like=builder)
             definition = builder.definition()
-            texts = {definition_file(key): json_text(d) for key, d in {"": definition, **builder.parts}.items()}
-            largest = max(len(text.encode()) for text in texts.values())
+            largest = max(json_size(d) for d in (definition, *builder.parts.values()))
             if largest <= MAX_DEFINITION_BYTES or budget < PART_BYTES // 64:
                 break
             budget = budget * PART_BYTES // largest
@@ -124,6 +122,7 @@ def fitted_machine(pipeline: Pipeline, options: dict[str, str]
             message=f"the state machine of `{pipeline.name}` would be {size:,} bytes (Step Functions accepts "
                     f"{MAX_DEFINITION_BYTES:,}): it runs as {len(builder.parts) + 1} state machines, the main one "
                     "starting the others"))
+    texts = {definition_file(key): json_text(d) for key, d in {"": definition, **builder.parts}.items()}
     for file, text in texts.items():
         if len(text.encode()) > MAX_DEFINITION_BYTES:
             raise LoweringError([Diagnostic(

@@ -19,13 +19,13 @@ catches.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from sparklec.backends.stepfunctions.integrations import NEXT, Fragment, Integrations, path_key, result_key
+from sparklec.backends.formats import json_size
 from sparklec.backends.stepfunctions.stack import Stack
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.compiler.passes.series_parallel import Leaf, Parallel, Series, Tree, decompose
@@ -39,7 +39,7 @@ START, READ_PARAMETERS, FAILED = "Start", "Read parameters", "Failed"
 START_PART = "arn:aws:states:::states:startExecution.sync:2"
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Part:
     """Steps that run as a state machine of their own, started (and waited for) by the one that holds them."""
 
@@ -87,6 +87,8 @@ class MachineBuilder:
         self.trees: dict[tuple[str, ...], Tree] = like.trees if like else {}
         """The series-parallel tree of each level (by its step names), shared with `like`."""
         self.handler = ""
+        self._weights: dict[Tree | Part, int] = {}
+        self._produced: dict[Tree | Part, frozenset[str]] = {}
 
     # --- names -------------------------------------------------------------------------
 
@@ -195,11 +197,34 @@ class MachineBuilder:
 
     def weight(self, tree: Tree | Part, graph: StepGraph) -> int:
         """The weight of the tasks in `tree`, counting those inside loops and branches."""
-        if isinstance(tree, Part):
-            return self.weight(tree.tree, graph)
-        if isinstance(tree, Leaf):
-            return sum(self.sizes.get(step.name, 1) for step in t.walk((graph.steps[tree.name],)))
-        return sum(self.weight(part, graph) for part in tree.parts)
+        if tree not in self._weights:
+            if isinstance(tree, Part):
+                weight = self.weight(tree.tree, graph)
+            elif isinstance(tree, Leaf):
+                weight = sum(self.sizes.get(step.name, 1) for step in t.walk((graph.steps[tree.name],)))
+            else:
+                weight = sum(self.weight(part, graph) for part in tree.parts)
+            self._weights[tree] = weight
+        return self._weights[tree]
+
+    def produced(self, tree: Tree | Part, graph: StepGraph) -> frozenset[str]:
+        """Names of the tasks in `tree` whose results outlive it (not those inside loops)."""
+        if tree not in self._produced:
+            if isinstance(tree, Part):
+                names = self.produced(tree.tree, graph)
+            elif isinstance(tree, Leaf):
+                found: set[str] = set()
+                pending = [graph.steps[tree.name]]
+                while pending:
+                    step = pending.pop()
+                    found.add(step.name)
+                    if isinstance(step, t.Branch):
+                        pending.extend((*step.then, *step.otherwise))
+                names = frozenset(found)
+            else:
+                names = frozenset().union(*(self.produced(part, graph) for part in tree.parts))
+            self._produced[tree] = names
+        return self._produced[tree]
 
     def part(self, tree: Tree, graph: StepGraph, scope: Scope, next_state: str | None) -> str:
         """A Task that runs `tree` as a state machine of its own, passing it the whole state and taking its
@@ -223,7 +248,7 @@ class MachineBuilder:
             inner = Scope(states={}, top=False, vars=scope.vars, loop=scope.loop)
             entry = self.tree(part, graph, inner, None)
             branches.append({"StartAt": entry, "States": inner.states})
-        producing = [i for i, part in enumerate(parts) if self.consumed.keys() & _produced(part, graph)]
+        producing = [i for i, part in enumerate(parts) if self.consumed and self.consumed.keys() & self.produced(part, graph)]
         state: dict[str, Any] = {"Type": "Parallel", "Branches": branches, "ResultPath": None}
         if producing:
             if len(producing) > MAX_NESTED_FUNCTIONS - 1:
@@ -249,7 +274,7 @@ class MachineBuilder:
 
     def task_sizes(self) -> dict[str, int]:
         """Task name → about how many bytes its states take in the definition (after `definition`)."""
-        return {name: len(json.dumps(states, indent=2)) for name, states in self.fragments.items()}
+        return {name: json_size(states) for name, states in self.fragments.items()}
 
     def attach(self, fragment: Fragment, scope: Scope, next_state: str | None) -> str:
         """Add a task's states, linking its exits to `next_state`."""
@@ -353,22 +378,6 @@ class MachineBuilder:
                                      "which runs once per item inside it", span=operand.span,
                 help="read the result inside the loop, or move the task out of it")])
         return f"${result_key(operand.task)}{path_key(operand.field)}"
-
-
-def _produced(tree: Tree | Part, graph: StepGraph) -> set[str]:
-    """Names of the tasks in `tree` whose results outlive it (not those inside loops)."""
-    if isinstance(tree, Part):
-        return _produced(tree.tree, graph)
-    if isinstance(tree, Leaf):
-        names: set[str] = set()
-        pending = [graph.steps[tree.name]]
-        while pending:
-            step = pending.pop()
-            names.add(step.name)
-            if isinstance(step, t.Branch):
-                pending.extend((*step.then, *step.otherwise))
-        return names
-    return set().union(*(_produced(part, graph) for part in tree.parts))
 
 
 def _targets(states: dict[str, Any]) -> list[str]:

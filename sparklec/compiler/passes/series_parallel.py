@@ -48,17 +48,17 @@ from sparklec.ir.pipeline import Pipeline, Project
 from sparklec.ir.tasks import Branch, ForEach, Step
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Leaf:
     name: str
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Series:
     parts: tuple[Tree, ...]
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Parallel:
     parts: tuple[Tree, ...]
 
@@ -94,12 +94,14 @@ class _Builder:
         self.added: list[tuple[str, str]] = []
 
     def build(self, nodes: list[str]) -> Tree:
+        """The tree of `nodes` (in the given order)."""
         if len(nodes) == 1:
             return Leaf(nodes[0])
         members = set(nodes)
         components = self._components(nodes, members)
         if len(components) > 1:
-            return Parallel(tuple(self.build(c) for c in components))
+            del nodes, members
+            return Parallel(tuple(self._build_each(components)))
         order = self._by_level(nodes, members)[0]
         cuts = _exact_cuts(order, self._descendants(order))
         if not cuts:
@@ -107,44 +109,61 @@ class _Builder:
             before, after = cut_order[:cut], cut_order[cut:]
             self._synchronise(before, after)
             order, cuts = before + after, [cut]
-        bounds = [0, *cuts, len(order)]
+        groups = [sorted(order[start:end], key=self.index.__getitem__)
+                  for start, end in pairwise([0, *cuts, len(order)])]
+        del nodes, members, order
         parts: list[Tree] = []
-        for start, end in pairwise(bounds):
-            part = self.build(order[start:end])
+        for part in self._build_each(groups):
             parts.extend(part.parts if isinstance(part, Series) else (part,))
         return Series(tuple(parts))
 
+    def _build_each(self, groups: list[list[str]]) -> list[Tree]:
+        """The tree of each group, in order.  Each group is dropped as it is built, so a deep decomposition
+        does not keep the node lists of every enclosing level alive."""
+        groups.reverse()
+        trees = []
+        while groups:
+            trees.append(self.build(groups.pop()))
+        return trees
+
     def _components(self, nodes: list[str], members: set[str]) -> list[list[str]]:
-        """The weakly connected components of `nodes`, each in order, ordered by their first node."""
-        seen: set[str] = set()
-        components = []
-        for node in sorted(nodes, key=self.index.__getitem__):
-            if node in seen:
+        """The weakly connected components of `nodes` (in the given order), each in order, ordered by their
+        first node."""
+        component_of: dict[str, int] = {}
+        count = 0
+        for node in nodes:
+            if node in component_of:
                 continue
-            seen.add(node)
-            component, pending = [node], [node]
+            component_of[node] = count
+            pending = [node]
             while pending:
                 current = pending.pop()
-                for neighbour in (*self.successors[current], *self.predecessors[current]):
-                    if neighbour in members and neighbour not in seen:
-                        seen.add(neighbour)
-                        component.append(neighbour)
-                        pending.append(neighbour)
-            components.append(sorted(component, key=self.index.__getitem__))
+                for neighbours in (self.successors[current], self.predecessors[current]):
+                    for neighbour in neighbours:
+                        if neighbour not in component_of and neighbour in members:
+                            component_of[neighbour] = count
+                            pending.append(neighbour)
+            count += 1
+        components: list[list[str]] = [[] for _ in range(count)]
+        for node in nodes:
+            components[component_of[node]].append(node)
         return components
 
     def _by_level(self, nodes: list[str], members: set[str], alap: bool = False) -> tuple[list[str], list[int]]:
-        """`nodes` ordered by level — depth below the sources, or (ALAP) negated height above the sinks —
-        and each position's level.  Every edge goes from a lower level to a higher one."""
-        ordered = sorted(nodes, key=self.index.__getitem__)
+        """`nodes` (in the given order) ordered by level — depth below the sources, or (ALAP) negated height
+        above the sinks — and each position's level.  Every edge goes from a lower level to a higher one."""
         level: dict[str, int] = {}
         if alap:
-            for node in reversed(ordered):
+            for node in reversed(nodes):
                 level[node] = min((level[s] - 1 for s in self.successors[node] if s in members), default=0)
         else:
-            for node in ordered:
+            for node in nodes:
                 level[node] = max((level[p] + 1 for p in self.predecessors[node] if p in members), default=0)
-        order = sorted(nodes, key=lambda n: (level[n], self.index[n]))
+        lowest = min(level.values())
+        buckets: list[list[str]] = [[] for _ in range(max(level.values()) - lowest + 1)]
+        for node in nodes:
+            buckets[level[node] - lowest].append(node)
+        order = [node for bucket in buckets for node in bucket]
         return order, [level[n] for n in order]
 
     def _descendants(self, order: list[str]) -> list[int]:
