@@ -18,7 +18,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from fused_sql import fused_and_unfused  # noqa: E402
 from peers import dbt_parse_command  # noqa: E402
 from synthetic import SHAPES, configs, spk  # noqa: E402
 
-from sparklec.compiler.cli import DEEP_STACK, RECURSION_LIMIT  # noqa: E402
+from sparklec.compiler.stack import on_deep_stack  # noqa: E402
 
 BACKENDS = ("dbt", "stepfunctions", "argo")
 SPARKLEC = [sys.executable, "-m", "sparklec"]
@@ -239,9 +238,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    # the in-process measurements (output cost) walk long chains recursively, as the CLI does on a deep stack
-    sys.setrecursionlimit(RECURSION_LIMIT)
-    threading.stack_size(DEEP_STACK)
-    worker = threading.Thread(target=main)
-    worker.start()
-    worker.join()
+    on_deep_stack(main)  # the in-process measurements (output cost) walk long chains recursively, as the CLI does

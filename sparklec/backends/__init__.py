@@ -60,6 +60,13 @@ class Backend:
     name: str
     description: str
     lower: Callable[[Project, Mapping[str, str]], Artifacts]
+    folder: Callable[[str], str] | None = None
+    """A project's name → the folder under ``deployments/`` that `sparklec.Pipeline.deploy` writes it to
+    (default: ``<backend>/<project>``)."""
+
+    def deployment_folder(self, project: str) -> str:
+        """Where, under ``deployments/``, the files of `project` go by default."""
+        return self.folder(project) if self.folder else f"{self.name}/{project}"
 
 
 BUILTIN: dict[str, str] = {
@@ -70,6 +77,9 @@ BUILTIN: dict[str, str] = {
 """Backend name → ``module:attribute`` of its `Backend`, imported on first use."""
 
 ENTRY_POINT_GROUP = "sparklec.backends"
+
+PLANNED = ("databricks", "airflow", "dagster", "prefect", "mage")
+"""Orchestrators Sparkle pipelines are deployed to that have no sparklec backend yet."""
 
 
 def check_options(backend: str, options: Mapping[str, str], accepted: Mapping[str, tuple[str, ...] | None]) -> None:
@@ -117,8 +127,8 @@ def get_backend(name: str) -> Backend:
     backends = available()
     if name not in backends:
         listed = ", ".join(backends) or "none are installed"
-        raise UsageError([Diagnostic(code="E502", message=f"unknown backend `{name}`",
-                                     help=f"available backends: {listed}")])
+        message = f"there is no {name} backend yet" if name in PLANNED else f"unknown backend `{name}`"
+        raise UsageError([Diagnostic(code="E502", message=message, help=f"available backends: {listed}")])
     module_name, _, attribute = backends[name].partition(":")
     backend = getattr(importlib.import_module(module_name), attribute)
     if not isinstance(backend, Backend) or backend.name != name:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -63,37 +62,14 @@ def _compile_parser() -> argparse.ArgumentParser:
     return parser
 
 
-DEEP_STACK = 512 * 1024 * 1024
-"""The stack sparklec runs on (reserved, not used up front): chains and nested groups of a pipeline are
-walked recursively, a few frames per link, so a chain thousands of steps long needs a deep one."""
-RECURSION_LIMIT = 200_000
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """The `sparklec` command.  It runs in a thread with a deep stack; Ctrl-C stops it (exit 130)."""
-    outcome: list[int] = []
-    failure: list[BaseException] = []
+    """The `sparklec` command.  It runs on a deep stack; Ctrl-C stops it (exit 130)."""
+    from sparklec.compiler.stack import on_deep_stack
 
-    def work() -> None:
-        try:
-            outcome.append(_main(argv))
-        except BaseException as error:  # handed to the caller's thread as it is
-            failure.append(error)
-
-    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
-    previous = threading.stack_size(DEEP_STACK)
     try:
-        worker = threading.Thread(target=work, name="sparklec", daemon=True)
-        worker.start()
-    finally:
-        threading.stack_size(previous)
-    try:
-        worker.join()
+        return on_deep_stack(lambda: _main(argv))
     except KeyboardInterrupt:
         return 130
-    if failure:
-        raise failure[0]
-    return outcome[0]
 
 
 def _main(argv: Sequence[str] | None) -> int:

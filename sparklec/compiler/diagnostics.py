@@ -102,6 +102,10 @@ class SparklecError(Exception):
         self.diagnostics = tuple(diagnostics)
         super().__init__("\n".join(f"{d.code}: {d.message}" for d in self.diagnostics))
 
+    def __str__(self) -> str:
+        """The diagnostics as the command line prints them: place, quoted line, what is wrong, how to fix it."""
+        return render(self.diagnostics, "text", SourceCache())
+
 
 class FrontendError(SparklecError):
     """The input could not be read or does not have the expected shape."""

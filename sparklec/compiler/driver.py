@@ -130,8 +130,20 @@ def load(
     if failed:
         raise FrontendError(diagnostics)
     name = named or project_name(paths, [p.name for p in pipelines])
-    project = Project(name=name, pipelines=tuple(pipelines))
-    diagnostics.extend(verify(project))
+    return verified(Project(name=name, pipelines=tuple(pipelines)), diagnostics)
+
+
+def load_dsl(text: str, file: str = "<dsl>", *, env: str | None = None) -> tuple[Project, list[Diagnostic]]:
+    """Parse and verify `.spk` text (`file` names it in diagnostics), like `load` does a file."""
+    parsed = parse_dsl(text, file)
+    if env:
+        parsed = attrs.evolve(parsed, pipelines=tuple(attrs.evolve(p, env=env) for p in parsed.pipelines))
+    return verified(parsed, [])
+
+
+def verified(project: Project, diagnostics: list[Diagnostic]) -> tuple[Project, list[Diagnostic]]:
+    """`project` and its warnings (after `diagnostics`); raises `VerifyError` with every error found."""
+    diagnostics = [*diagnostics, *verify(project)]
     raise_if_errors(diagnostics, VerifyError)
     return project, diagnostics
 

@@ -187,4 +187,4 @@ def readme(pipeline: Pipeline, builder: WorkflowBuilder, files: list[str]) -> st
 
 
 backend = Backend(name="argo", description="Argo Workflows v4 (WorkflowTemplate, CronWorkflow, Argo Events)",
-                  lower=lower)
+                  lower=lower, folder=lambda project: f"argo/{sanitise(project)}")

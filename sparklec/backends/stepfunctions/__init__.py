@@ -261,4 +261,5 @@ def readme(pipeline: Pipeline, templates: Templates) -> str:
 
 
 backend = Backend(name="stepfunctions",
-                  description="AWS Step Functions (ASL, CloudFormation, Terraform, EventBridge)", lower=lower)
+                  description="AWS Step Functions (ASL, CloudFormation, Terraform, EventBridge)", lower=lower,
+                  folder=lambda project: f"step_functions/{project}")
