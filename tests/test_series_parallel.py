@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from sparklec.compiler.passes import PassPipeline
 from sparklec.compiler.passes.series_parallel import (
-    Leaf, Parallel, SeriesParallel, Tree, decompose, tree_critical_path,
+    Leaf, Parallel, Series, SeriesParallel, Tree, decompose, flatten, tree_critical_path,
 )
 from sparklec.ir.graph import levels
 from sparklec.testing import projects
@@ -87,6 +87,33 @@ def test_series_parallel_dags_lose_nothing(dag: Any) -> None:
     graph: nx.DiGraph = nx.DiGraph(edges)
     graph.add_nodes_from(nodes)
     assert tree_critical_path(tree) == nx.dag_longest_path_length(graph) + 1
+
+
+def depth(tree: Tree) -> int:
+    return 0 if isinstance(tree, Leaf) else 1 + max(depth(part) for part in tree.parts)
+
+
+@given(dags())
+def test_flattening_keeps_every_order_and_the_critical_path(dag: Any) -> None:
+    tree = decompose(*dag)[0]
+    flat = flatten(tree)
+    assert sorted(leaves(flat)) == sorted(leaves(tree))
+    assert ordered_pairs(flat) >= ordered_pairs(tree)
+    assert tree_critical_path(flat) == tree_critical_path(tree)
+    assert depth(flat) <= depth(tree) and flatten(flat) == flat
+
+
+def test_a_caterpillar_becomes_its_chain_then_one_parallel_block() -> None:
+    chain = [f"v{i}" for i in range(50)]
+    edges = [*pairwise(chain), *((v, f"w{i}") for i, v in enumerate(chain))]
+    tree = decompose([*chain, *(f"w{i}" for i in range(50))], edges)[0]
+    assert depth(tree) == 99
+    flat = flatten(tree)
+    assert isinstance(flat, Series) and flat.parts[:-1] == tuple(map(Leaf, chain[:-1]))
+    block = flat.parts[-1]
+    assert isinstance(block, Parallel) and depth(flat) == 3
+    assert set(block.parts) == {*(Leaf(f"w{i}") for i in range(49)), Series((Leaf("v49"), Leaf("w49")))}
+    assert tree_critical_path(flat) == tree_critical_path(tree) == 51
 
 
 def test_the_n_shape_needs_one_edge_and_keeps_its_critical_path() -> None:

@@ -66,9 +66,9 @@ def after(op: Op, relation: Relation, name: str) -> Relation:
 def with_ctes(source_name: str, steps: Sequence[Step]) -> exp.Select:
     """``WITH step_1 AS (...), ... SELECT * FROM last`` (just the source when there are no steps)."""
     last = steps[-1].name if steps else source_name
-    query = exp.select(exp.Star()).from_(identifier(last))
+    query = exp.select(exp.Star()).from_(identifier(last), copy=False)
     for step in steps:
-        query = query.with_(identifier(step.name), as_=step.query)
+        query = query.with_(identifier(step.name), as_=step.query, copy=False)
     return query
 
 

@@ -143,7 +143,7 @@ class Lowering:
                     items.append(column(c.name))
             existing = {c.name for c in source.columns}
             items += [exp.alias_(e, identifier(n)) for n, e in add if n not in existing]
-            return exp.select(*items).from_(identifier(source.name))
+            return exp.select(*items).from_(identifier(source.name), copy=False)
         removed = [*replace, *drop]
         if removed and not self.dialect.star_except:
             raise self.fail(op, f"`{op.NAME}` needs the input's columns for {self.dialect.name} SQL",
@@ -151,7 +151,7 @@ class Lowering:
         star = exp.Star(except_=[column(n) for n in removed]) if removed else exp.Star()
         items = [star, *(exp.alias_(e, identifier(n)) for n, e in replace.items()),
                  *(exp.alias_(e, identifier(n)) for n, e in add)]
-        return exp.select(*items).from_(identifier(source.name))
+        return exp.select(*items).from_(identifier(source.name), copy=False)
 
     def without(self, op: tf.Op, source: Relation, helper: str) -> exp.Select:
         """SELECT the columns of `source` (not yet FROM anything), leaving out a helper column."""
@@ -170,7 +170,7 @@ class Lowering:
             node = RuntimeStringColumns(this=rewrite(column(COLUMN_PLACEHOLDER)),
                                         removed=[exp.Literal.string(n) for n in source.removed],
                                         added=[exp.Literal.string(n) for n in added])
-            return exp.select(node).from_(identifier(source.name))
+            return exp.select(node).from_(identifier(source.name), copy=False)
         return self.project(op, source, replace={c: rewrite(column(c))
                                                  for c in self.chosen_columns(op, source, chosen, True)})
 
@@ -186,7 +186,7 @@ class Lowering:
         return tuple(c.name for c in source.columns if c.type == "string" or not strings_only)
 
     def where(self, source: Relation, condition: exp.Expr) -> exp.Select:
-        return exp.select(exp.Star()).from_(identifier(source.name)).where(condition)
+        return exp.select(exp.Star()).from_(identifier(source.name), copy=False).where(condition, copy=False)
 
     def hash(self, op: tf.Op, algorithm: str, value: exp.Expr) -> exp.Expr:
         if algorithm not in self.dialect.hashes:
@@ -227,16 +227,16 @@ def _joined_key(separator: str, columns: Sequence[str]) -> exp.Expr:
 
 @lowers(tf.DropExactDuplicates)
 def _distinct(lw: Lowering, op: tf.DropExactDuplicates, source: Relation) -> exp.Select:
-    return exp.select(exp.Star()).from_(identifier(source.name)).distinct()
+    return exp.select(exp.Star()).from_(identifier(source.name), copy=False).distinct(copy=False)
 
 
 @lowers(tf.DropDuplicatesByKey)
 def _dedupe(lw: Lowering, op: tf.DropDuplicatesByKey, source: Relation) -> exp.Select:
     numbered = exp.select(exp.Star(), exp.alias_(
         lw.window(exp.RowNumber(), op.key_columns, op.order_by, desc=op.keep == "last"), identifier(ROW_NUMBER),
-    )).from_(identifier(source.name))
+    )).from_(identifier(source.name), copy=False)
     return lw.without(op, source, ROW_NUMBER).from_(numbered.subquery("numbered"), copy=False).where(
-        exp.EQ(this=column(ROW_NUMBER), expression=exp.Literal.number(1)))
+        exp.EQ(this=column(ROW_NUMBER), expression=exp.Literal.number(1)), copy=False)
 
 
 @lowers(tf.FilterByCondition)
@@ -266,14 +266,14 @@ def _outliers(lw: Lowering, op: tf.RemoveOutliersIqr, source: Relation) -> exp.S
         return exp.PercentileCont(this=column(op.column), expression=exp.Literal.number(fraction))
 
     bounds = exp.select(exp.alias_(quartile(0.25), "q1"), exp.alias_(quartile(0.75), "q3")).from_(
-        identifier(source.name))
+        identifier(source.name), copy=False)
     spread = exp.Paren(this=exp.Sub(this=exp.column("q3", "bounds"), expression=exp.column("q1", "bounds")))
     margin = exp.Mul(this=exp.Literal.number(op.multiplier), expression=spread)
     low = exp.Sub(this=exp.column("q1", "bounds"), expression=margin)
     high = exp.Add(this=exp.column("q3", "bounds"), expression=margin.copy())
     kept = exp.Between(this=exp.Column(this=identifier(op.column), table=identifier(source.name)), low=low, high=high)
-    return exp.select(exp.Column(this=exp.Star(), table=identifier(source.name))).from_(identifier(source.name)).join(
-        bounds.subquery("bounds"), join_type="cross").where(kept)
+    return exp.select(exp.Column(this=exp.Star(), table=identifier(source.name))).from_(identifier(source.name), copy=False).join(
+        bounds.subquery("bounds"), join_type="cross", copy=False).where(kept, copy=False)
 
 
 # --- column cleaning -------------------------------------------------------------------
@@ -483,8 +483,8 @@ def _aggregate(lw: Lowering, op: tf.Aggregate, source: Relation) -> exp.Select:
     keys = [column(c) for c in op.group_by]
     measures = [exp.alias_(parse_expression(m.expression, f"measure `{m.name}`", op.span), identifier(m.name))
                 for m in op.measures]
-    query = exp.select(*keys, *measures).from_(identifier(source.name))
-    return query.group_by(*(k.copy() for k in keys)) if keys else query
+    query = exp.select(*keys, *measures).from_(identifier(source.name), copy=False)
+    return query.group_by(*(k.copy() for k in keys), copy=False) if keys else query
 
 
 @lowers(tf.AddRunningTotal)
@@ -576,7 +576,7 @@ def _custom(lw: Lowering, op: tf.CustomOp, source: Relation) -> exp.Select:
         for table in query.find_all(exp.Table):
             if table.name == "__sparklec_input__":
                 table.set("this", identifier(source.name))
-        return exp.select(exp.Star()).from_(query.subquery("custom"))
+        return exp.select(exp.Star()).from_(query.subquery("custom"), copy=False)
     value = parse_expression(declared.sql, f"custom transformer `{op.transformer}`", declared.span)
     return lw.project(op, source, add=[(op.target_column or op.transformer, value)])
 

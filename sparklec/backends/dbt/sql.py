@@ -24,7 +24,7 @@ INTERMEDIATE = ("view", "table", "ephemeral")
 
 def sql_text(expression: exp.Expr) -> str:
     """Model SQL: Spark SQL with dispatch macros, user SQL written per warehouse."""
-    return per_target(expression).sql(dialect=DbtSql, pretty=True)
+    return per_target(expression).sql(dialect=DbtSql, pretty=True, copy=False)  # per_target made a copy
 
 
 def _indent(text: str, spaces: int = 4) -> str:

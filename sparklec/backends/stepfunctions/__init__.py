@@ -16,7 +16,7 @@ Options (``-O key=value``):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sparklec.backends import Artifacts, Backend, check_options
@@ -30,6 +30,7 @@ from sparklec.backends.stepfunctions.stack import Stack
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Severity
 from sparklec.compiler.passes import PassPipeline
 from sparklec.compiler.passes.series_parallel import SeriesParallel
+from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import Pipeline, Project
 
 OPTIONS: dict[str, tuple[str, ...] | None] = {"database": None, "map": ("inline", "distributed")}
@@ -92,7 +93,8 @@ def fitted_machine(pipeline: Pipeline, options: dict[str, str]
     builder = MachineBuilder(pipeline, Stack(), options)
     definition = builder.definition()
     events = history_events(definition)
-    if events > MAX_HISTORY_EVENTS and "map" not in options:
+    loops = any(isinstance(step, t.ForEach) for step in t.walk(pipeline.steps))
+    if events > MAX_HISTORY_EVENTS and loops and "map" not in options:
         builder = MachineBuilder(pipeline, Stack(), options, distributed=True, like=builder)
         definition = builder.definition()
         notes.append(Diagnostic(
@@ -100,12 +102,6 @@ def fitted_machine(pipeline: Pipeline, options: dict[str, str]
             message=f"a run of `{pipeline.name}` would write about {events:,} history events (Step Functions "
                     f"stops an execution at {MAX_HISTORY_EVENTS:,}): its loops run each item as a child execution",
             help="`-O map=inline` keeps them inline"))
-    elif events > MAX_HISTORY_EVENTS and options["map"] == "inline":
-        notes.append(Diagnostic(
-            code="W401", severity=Severity.WARNING, span=pipeline.span,
-            message=f"a run of `{pipeline.name}` writes about {events:,} history events; Step Functions stops "
-                    f"an execution at {MAX_HISTORY_EVENTS:,}",
-            help="compile with `-O map=distributed` (each item runs as a child execution), or split the items"))
     size = json_size(definition)
     if size > MAX_DEFINITION_BYTES:
         sizes, budget = builder.task_sizes(), PART_BYTES
@@ -122,6 +118,14 @@ def fitted_machine(pipeline: Pipeline, options: dict[str, str]
             message=f"the state machine of `{pipeline.name}` would be {size:,} bytes (Step Functions accepts "
                     f"{MAX_DEFINITION_BYTES:,}): it runs as {len(builder.parts) + 1} state machines, the main one "
                     "starting the others"))
+    events = history_events(definition, builder.parts.values())
+    if events > MAX_HISTORY_EVENTS:
+        notes.append(Diagnostic(
+            code="W401", severity=Severity.WARNING, span=pipeline.span,
+            message=f"a run of `{pipeline.name}` writes about {events:,} history events; Step Functions stops "
+                    f"an execution at {MAX_HISTORY_EVENTS:,}",
+            help="compile with `-O map=distributed` (each item runs as a child execution), or split the items"
+            if loops and not builder.distributed else "split the pipeline into pipelines linked by `depends_on`"))
     texts = {definition_file(key): json_text(d) for key, d in {"": definition, **builder.parts}.items()}
     for file, text in texts.items():
         if len(text.encode()) > MAX_DEFINITION_BYTES:
@@ -136,14 +140,14 @@ EVENTS_PER_STATE = {"Task": 5, "Pass": 2, "Choice": 2, "Wait": 3, "Succeed": 2, 
 """History events a state writes when it runs once (a Task: entered, scheduled, started, succeeded, exited)."""
 
 
-def history_events(definition: dict[str, Any]) -> int:
-    """About how many history events a run of `definition` writes: every state once (both arms of a Choice,
-    one poll of a polling loop), an inline Map's states once per item of its literal list or of its
-    parameter's default."""
+def history_events(definition: dict[str, Any], parts: Iterable[dict[str, Any]] = ()) -> int:
+    """About how many history events the longest execution of a run of `definition` writes (each of its
+    `parts` runs as an execution of its own): every state once (both arms of a Choice, one poll of a
+    polling loop), an inline Map's states once per item of its literal list or of its parameter's default."""
     states = definition["States"]
     lists = {f"$.params{path_key(k)}": v for k, v in states[START]["Parameters"]["defaults"].items()}
     lists |= {f"$.items{path_key(k)}": v for k, v in states[READ_PARAMETERS]["Parameters"]["items"].items()}
-    return _events(definition, lists)
+    return max(_events(machine, lists) for machine in (definition, *parts))
 
 
 def _events(machine: dict[str, Any], lists: dict[str, Any]) -> int:

@@ -28,7 +28,7 @@ from sparklec.backends.stepfunctions.integrations import NEXT, Fragment, Integra
 from sparklec.backends.formats import json_size
 from sparklec.backends.stepfunctions.stack import Stack
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
-from sparklec.compiler.passes.series_parallel import Leaf, Parallel, Series, Tree, decompose
+from sparklec.compiler.passes.series_parallel import Leaf, Parallel, Series, Tree, decompose, flatten
 from sparklec.ir import tasks as t
 from sparklec.ir.graph import StepGraph, dataset_writers
 from sparklec.ir.pipeline import Pipeline
@@ -153,7 +153,7 @@ class MachineBuilder:
             return next_state or self.done(scope, "Nothing to do")
         key = tuple(graph.steps)
         if key not in self.trees:
-            self.trees[key] = decompose(graph.order(), graph.reduced_edges())[0]
+            self.trees[key] = flatten(decompose(graph.order(), graph.reduced_edges())[0])
         tree = self.trees[key]
         return self.tree(tree, graph, scope, next_state)
 

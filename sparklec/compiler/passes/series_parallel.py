@@ -231,6 +231,59 @@ def _exact_cuts(order: list[str], descendants: list[int]) -> list[int]:
     return cuts
 
 
+def flatten(tree: Tree) -> Tree:
+    """`tree` with less nesting and the same critical path (in steps): a parallel block whose longest
+    branch is a series ending in a parallel block becomes the head of that series, then one parallel block,
+    when the other branches are no longer than the block that ends the series — ``a ∥ (b → (c ∥ d))``
+    becomes ``b → (a ∥ c ∥ d)`` when ``len(a) ≤ len(c ∥ d)``.
+
+    The lifted steps run before branches that did not wait for them (each of which still ends within the
+    critical path).  A chain with work hanging off each link — a caterpillar, nested as deep as the chain
+    is long — becomes the chain, then one parallel block of all that hung off it."""
+    lengths: dict[int, int] = {}  # by id: hashing a tree hashes all of it
+    made: list[Tree] = []  # every tree measured stays alive, so no id is reused while flattening
+
+    def length(node: Tree) -> int:
+        if isinstance(node, Leaf):
+            return 1
+        if id(node) not in lengths:
+            lengths[id(node)] = (sum if isinstance(node, Series) else max)(length(part) for part in node.parts)
+            made.append(node)
+        return lengths[id(node)]
+
+    def series(parts: list[Tree]) -> Tree:
+        spliced = [inner for part in parts for inner in (part.parts if isinstance(part, Series) else (part,))]
+        return spliced[0] if len(spliced) == 1 else Series(tuple(spliced))
+
+    def parallel(parts: list[Tree]) -> list[Tree]:
+        return [inner for part in parts for inner in (part.parts if isinstance(part, Parallel) else (part,))]
+
+    def flat(node: Tree) -> Tree:
+        if isinstance(node, Leaf):
+            return node
+        parts = [flat(part) for part in node.parts]
+        if isinstance(node, Series):
+            return series(parts)
+        lifted: list[Tree] = []
+        parts = parallel(parts)
+        while True:
+            sizes = [length(part) for part in parts]
+            longest = max(range(len(parts)), key=sizes.__getitem__)
+            main = parts[longest]
+            others = max((size for i, size in enumerate(sizes) if i != longest), default=0)
+            if not isinstance(main, Series) or not isinstance(main.parts[-1], Parallel) \
+                    or others > length(main.parts[-1]):
+                break
+            lifted += main.parts[:-1]
+            parts[longest:longest + 1] = main.parts[-1].parts
+        block = parts[0] if len(parts) == 1 else Parallel(tuple(parts))
+        lengths[id(block)] = max(sizes)
+        made.append(block)
+        return series([*lifted, block])
+
+    return flat(tree)
+
+
 def tree_critical_path(tree: Tree, costs: Mapping[str, int] | None = None) -> int:
     """The longest path through a series-parallel tree."""
     if isinstance(tree, Leaf):
