@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -25,6 +26,11 @@ from sparklec.compiler.output import write_atomically
 from sparklec.compiler.stack import on_deep_stack
 from sparklec.ir.pipeline import Project
 
+if TYPE_CHECKING:
+    import networkx
+
+DSL_FILE = "<dsl>"
+"""How diagnostics name `.spk` text given to `Pipeline.from_dsl`."""
 DEPLOYMENTS = Path("deployments")
 """Where `Pipeline.deploy` writes by default: ``deployments/<orchestrator>/<pipeline>/``."""
 
@@ -71,7 +77,7 @@ class Pipeline:
 
     @classmethod
     def from_dsl(cls, text: str, env: str | None = None) -> Pipeline:
-        """The pipelines of `.spk` text (diagnostics name it ``<dsl>``)."""
+        """The pipelines of `.spk` text (diagnostics name it ``<dsl>`` and quote it)."""
         return cls(text=text, env=env)
 
     @classmethod
@@ -91,7 +97,11 @@ class Pipeline:
             if ir is not None:
                 project, warnings = on_deep_stack(lambda: driver.verified(ir, []))
             elif text is not None:
-                project, warnings = on_deep_stack(lambda: driver.load_dsl(text, env=self._env))
+                try:
+                    project, warnings = on_deep_stack(lambda: driver.load_dsl(text, DSL_FILE, env=self._env))
+                except SparklecError as error:
+                    error.sources[DSL_FILE] = text
+                    raise
             else:
                 project, warnings = on_deep_stack(
                     lambda: driver.load(list(self._paths), env=self._env, environ=self._environ))
@@ -142,7 +152,12 @@ class Pipeline:
         return Graph(self.build())
 
     def __repr__(self) -> str:
-        source = self._text and "<dsl>" or ", ".join(str(p) for p in self._paths) or "<ir>"
+        if self._text is not None:
+            source = DSL_FILE
+        elif self._ir is not None:
+            source = f"<ir {self._ir.name}>"
+        else:
+            source = ", ".join(str(path) for path in self._paths)
         return f"Pipeline({source}{f', env={self._env}' if self._env else ''})"
 
 
@@ -165,7 +180,7 @@ class Graph:
 
         return render_graph(self.project, "dot")
 
-    def networkx(self) -> object:
+    def networkx(self) -> networkx.DiGraph:
         """A `networkx.DiGraph` of every step (``<pipeline>.<step>``), with the edges they wait for."""
         import networkx as nx
 

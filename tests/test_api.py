@@ -121,6 +121,7 @@ def test_errors_are_returned_by_validate_and_raised_with_their_place() -> None:
         pipeline.deploy(orchestrator="dbt", output="never-written")
     assert error.value.diagnostics == tuple(d for d in diagnostics if d.is_error)
     assert f"--> <dsl>:{diagnostics[0].span.line}:{diagnostics[0].span.column}" in str(error.value)
+    assert "2 |   task a = from nowhere | drop_exact_duplicates" in str(error.value)
     assert not Path("never-written").exists()
 
 
@@ -137,7 +138,7 @@ def test_graph_draws_the_steps_for_notebooks(examples: Path) -> None:
     assert graph._repr_markdown_().startswith("```mermaid\nflowchart")
     assert "customer_etl__ingest_data --> customer_etl__stage_raw" in graph.mermaid()
     assert graph.dot().startswith("digraph")
-    assert ("customer_etl.ingest_data", "customer_etl.stage_raw") in graph.networkx().edges  # type: ignore[attr-defined]
+    assert ("customer_etl.ingest_data", "customer_etl.stage_raw") in graph.networkx().edges
 
 
 def test_compile_takes_a_path_a_pipeline_or_ir(examples: Path) -> None:

@@ -100,11 +100,13 @@ class SparklecError(Exception):
 
     def __init__(self, diagnostics: Sequence[Diagnostic]):
         self.diagnostics = tuple(diagnostics)
+        self.sources: dict[str, str] = {}
+        """Texts of sources that are not files (name → text), so that `str` can quote them."""
         super().__init__("\n".join(f"{d.code}: {d.message}" for d in self.diagnostics))
 
     def __str__(self) -> str:
         """The diagnostics as the command line prints them: place, quoted line, what is wrong, how to fix it."""
-        return render(self.diagnostics, "text", SourceCache())
+        return render(self.diagnostics, "text", SourceCache(self.sources))
 
 
 class FrontendError(SparklecError):
