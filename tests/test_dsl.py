@@ -238,3 +238,18 @@ def test_the_readme_tour_compiles() -> None:
     for block in blocks:
         project = parse(block, "README.md")
         assert [d for d in verify(project) if d.is_error] == []
+
+
+def test_parser_tables_are_cached_and_reused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sparklec.grammar import lalr_parser
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = lalr_parser("json", propagate_positions=True)
+    cache = tmp_path / "sparklec" / "json.lark-tables"
+    written = cache.stat().st_mtime_ns
+    second = lalr_parser("json", propagate_positions=True)
+    assert cache.stat().st_mtime_ns == written
+    assert first.parse('{"a": [1]}') == second.parse('{"a": [1]}')
+    cache.write_bytes(cache.read_bytes()[:100])  # cut short, as by a crash while writing: built again
+    assert lalr_parser("json", propagate_positions=True).parse('{"a": [1]}') == first.parse('{"a": [1]}')
+    assert cache.stat().st_size > 100
