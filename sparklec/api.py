@@ -21,7 +21,7 @@ import attrs
 
 from sparklec.backends import Artifacts, get_backend
 from sparklec.compiler import driver
-from sparklec.compiler.diagnostics import Diagnostic, FrontendError, SparklecError
+from sparklec.compiler.diagnostics import Diagnostic, FrontendError, SparklecError, UsageError
 from sparklec.compiler.output import write_atomically
 from sparklec.compiler.stack import on_deep_stack
 from sparklec.ir.pipeline import Project
@@ -207,6 +207,9 @@ def compile(source: Pipeline | Project | str | os.PathLike[str], backend: str, *
         pipeline = source
     elif isinstance(source, Project):
         pipeline = Pipeline.from_ir(source)
+    elif isinstance(source, str) and "{" in source and not os.path.exists(source):  # False for any bad path
+        raise UsageError([Diagnostic(code="E501", message="`source` looks like .spk text, not a path",
+                                     help="compile text with `sparklec.compile(Pipeline.from_dsl(text), backend)`")])
     else:
         pipeline = Pipeline.from_file(source, env=env)
     return pipeline.compile(backend, **options)

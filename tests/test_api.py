@@ -146,6 +146,10 @@ def test_compile_takes_a_path_a_pipeline_or_ir(examples: Path) -> None:
     assert sparklec.compile(Pipeline.get("customer_etl", env="prod"), "argo") == by_path
     assert sparklec.compile(Pipeline.get("customer_etl", env="prod").ir(), "argo") == by_path
     assert not (examples / "deployments").exists() and not (examples / "out").exists()
+    text = (examples / "customer_etl.spk").read_text()
+    with pytest.raises(UsageError, match="looks like .spk text"):
+        sparklec.compile(text, "argo")
+    assert sparklec.compile(Pipeline.from_dsl(text, env="prod"), "argo") == by_path
 
 
 def test_the_notebook_example_runs(examples: Path) -> None:
