@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from sparklec import ENVS
 from sparklec.backends import Artifacts, get_backend
 from sparklec.compiler import driver
 from sparklec.compiler.diagnostics import Diagnostic, FrontendError, SparklecError, UsageError
@@ -46,6 +47,7 @@ class Pipeline:
     def __init__(self, *, paths: tuple[Path, ...] = (), text: str | None = None, ir: Project | None = None,
                  env: str | None = None, environ: Mapping[str, str] | None = None):
         """Use `get`, `from_file`, `from_dsl` or `from_ir` instead."""
+        _check_env(env)
         self._paths = paths
         self._text = text
         self._env = env
@@ -66,6 +68,7 @@ class Pipeline:
 
         Raises `FrontendError` when there is no such pipeline (or more than one file could be it).
         """
+        _check_env(env)
         return cls(paths=(find_pipeline(name, Path(config_dir), env),), env=env)
 
     @classmethod
@@ -235,6 +238,12 @@ def find_pipeline(name: str, config_dir: Path, env: str | None) -> Path:
             help="give the file with `Pipeline.from_file`, or a `config_dir` that holds only one")])
     raise FrontendError([Diagnostic(code="E501", message=f"no pipeline `{name}` in `{config_dir}`",
                                     help=f"sparklec looks for {where}; pass `config_dir=` to look elsewhere")])
+
+
+def _check_env(env: str | None) -> None:
+    if env is not None and env not in ENVS:
+        raise UsageError([Diagnostic(code="E505", message=f"`{env}` is not an environment",
+                                     help=f"use one of {', '.join(ENVS)}")])
 
 
 def _option_texts(options: Mapping[str, object]) -> dict[str, str]:

@@ -100,6 +100,8 @@ def test_get_finds_a_config_per_environment_a_file_or_one_below(tmp_path: Path) 
     assert Pipeline.get("ingestion", config_dir=tmp_path).validate() == []
     with pytest.raises(SparklecError, match="choose one with --env"):
         Pipeline.get("silver_customers", config_dir=tmp_path).build()
+    with pytest.raises(UsageError, match="use one of dev, qa, prod"):
+        Pipeline.get("silver_customers", env="production", config_dir=tmp_path)
 
 
 def test_get_says_where_it_looked_or_which_files_clash(tmp_path: Path) -> None:

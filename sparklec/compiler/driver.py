@@ -61,7 +61,7 @@ def pipeline_files(path: Path, env: str | None) -> tuple[list[Path], list[Diagno
         if env is None:
             raise FrontendError([Diagnostic(
                 code="E501", message=f"`{path}` holds one config per environment ({', '.join(sorted(per_env))})",
-                help="choose one with --env",
+                help="choose one with --env (`env=` in Python)",
             )])
         if env not in per_env:
             raise FrontendError([Diagnostic(
