@@ -83,6 +83,7 @@ def test_usage_errors_exit_2(cli) -> None:  # type: ignore[no-untyped-def]
 def test_unknown_backend_names_the_available_ones(cli, plugin) -> None:  # type: ignore[no-untyped-def]
     result = cli(CONFIGS, "--backend", "stepfunction")
     assert result.code == 2 and "unknown backend `stepfunction`" in result.err and "ir-json" in result.err
+    assert "did you mean `stepfunctions`?" in result.err
     planned = cli(CONFIGS, "--backend", "airflow")
     assert planned.code == 2 and "there is no airflow backend yet" in planned.err and "ir-json" in planned.err
 

@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError, UsageError
+from sparklec.compiler.diagnostics import Diagnostic, LoweringError, UsageError, did_you_mean
 from sparklec.ir.pipeline import Project
 
 class Artifacts(dict[str, str]):
@@ -128,7 +128,9 @@ def get_backend(name: str) -> Backend:
     if name not in backends:
         listed = ", ".join(backends) or "none are installed"
         message = f"there is no {name} backend yet" if name in PLANNED else f"unknown backend `{name}`"
-        raise UsageError([Diagnostic(code="E502", message=message, help=f"available backends: {listed}")])
+        guess = None if name in PLANNED else did_you_mean(name, backends)
+        raise UsageError([Diagnostic(code="E502", message=message,
+                                     help=f"{guess + ' ' if guess else ''}available backends: {listed}")])
     module_name, _, attribute = backends[name].partition(":")
     backend = getattr(importlib.import_module(module_name), attribute)
     if not isinstance(backend, Backend) or backend.name != name:
