@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import EXAMPLE_CONFIGS, SHARED
 from sparklec import ir
@@ -15,6 +17,7 @@ from sparklec.compiler.driver import load
 from sparklec.frontends.config import load_config
 from sparklec.frontends.config.expand import PIPELINE_TYPES
 from sparklec.frontends.config.fields import FIELDS
+from sparklec.frontends.documents import _parse_json, _parse_json_slowly
 from sparklec.ir.pipeline import PIPELINE_TYPES as TYPE_NAMES
 from sparklec.frontends.config.layers import date_slices
 from sparklec.ir import transformers as tf
@@ -232,3 +235,26 @@ def test_the_readme_documents_every_type_and_extra_key() -> None:
     readme = (ROOT / "README.md").read_text()
     assert all(f"`{name}`" in readme for name in TYPE_NAMES)
     assert all(f"`{key}`" in readme for key in EXTRA_CONFIG_KEYS)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4), max_leaves=20)
+
+
+@given(_JSON_VALUES, st.sampled_from([None, 0, 2]), st.booleans())
+def test_json_is_read_with_the_positions_the_grammar_gives(value: object, indent: int | None, ascii: bool) -> None:
+    """Valid JSON is read by a fast reader; it must give every value and span the JSON grammar gives."""
+    text = json.dumps(value, indent=indent, ensure_ascii=ascii)
+    assert _parse_json(text, "config.json") == _parse_json_slowly(text, "config.json")
+
+
+@pytest.mark.parametrize("text", ['{"a": 1, "a": 2}', '{"a":\n [1,2, {"b" :"c"}]\n}\n', "{\f}", "[NaN]"])
+def test_json_duplicates_and_what_python_reads_but_json_forbids(text: str) -> None:
+    outcomes = []
+    for reader in (_parse_json, _parse_json_slowly):
+        try:
+            outcomes.append(reader(text, "config.json"))
+        except FrontendError as error:
+            outcomes.append(error.diagnostics)
+    assert outcomes[0] == outcomes[1]
