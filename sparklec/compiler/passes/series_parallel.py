@@ -38,7 +38,9 @@ critical path is unchanged (N301).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from itertools import pairwise
+from functools import reduce
+from itertools import accumulate, pairwise
+from operator import or_
 
 import attrs
 
@@ -178,31 +180,41 @@ class _Builder:
         return bits
 
     def _cheapest_cut(self, nodes: list[str], members: set[str]) -> tuple[list[str], int]:
-        """The level boundary (an order and a position in it) with the shortest resulting critical path."""
+        """The level boundary (an order and a position in it) with the shortest resulting critical path,
+        then the fewest pairs of nodes it newly orders.
+
+        Every edge goes from a lower level to a higher one, so the nodes before a boundary hold all their
+        ancestors and those after it all their descendants: the two critical paths are running maxima of
+        each node's longest path from the start and to the end, and the pairs a boundary orders change by
+        one node's ancestors and descendants from one boundary to the next."""
         best: tuple[tuple[int, int], list[str], int] | None = None
         for alap in (False, True):
             order, levels = self._by_level(nodes, members, alap)
+            position = {n: i for i, n in enumerate(order)}
+            head: list[int] = []  # the longest path from the start through each node
+            ancestors: list[int] = []  # as bitsets over positions
+            for node in order:
+                inside = [position[p] for p in self.predecessors[node] if p in position]
+                head.append(self.costs.get(node, 1) + max((head[i] for i in inside), default=0))
+                ancestors.append(reduce(or_, (ancestors[i] | 1 << i for i in inside), 0))
+            tail = [0] * len(order)  # the longest path from each node to the end
+            for i in range(len(order) - 1, -1, -1):
+                tail[i] = self.costs.get(order[i], 1) + max(
+                    (tail[position[s]] for s in self.successors[order[i]] if s in position), default=0)
+            after = list(accumulate(reversed(tail), max))[::-1]
             descendants = self._descendants(order)
+            before, ordered = 0, 0  # the longest path before the boundary; pairs across it already ordered
             for cut in range(1, len(order)):
+                moved = cut - 1
+                before = max(before, head[moved])
+                ordered += descendants[moved].bit_count() - ancestors[moved].bit_count()
                 if levels[cut] == levels[cut - 1]:
                     continue
-                length = self._critical(order[:cut]) + self._critical(order[cut:])
-                rest = (1 << len(order)) - (1 << cut)
-                unordered = sum(bin(rest & ~descendants[i]).count("1") for i in range(cut))
-                key = (length, unordered)
+                key = (before + after[cut], cut * (len(order) - cut) - ordered)
                 if best is None or key < best[0]:
                     best = (key, order, cut)
         assert best is not None, "a connected DAG of two or more nodes has two levels"
         return best[1], best[2]
-
-    def _critical(self, nodes: list[str]) -> int:
-        """The critical path through `nodes` (each weighing its cost)."""
-        members = set(nodes)
-        finish: dict[str, int] = {}
-        for node in sorted(nodes, key=self.index.__getitem__):
-            finish[node] = self.costs.get(node, 1) + max(
-                (finish[p] for p in self.predecessors[node] if p in members), default=0)
-        return max(finish.values(), default=0)
 
     def _synchronise(self, before: list[str], after: list[str]) -> None:
         """Make every node of `before` finish before every node of `after`: sinks → sources."""
