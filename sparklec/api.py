@@ -23,7 +23,7 @@ from sparklec import ENVS
 from sparklec.backends import Artifacts, get_backend
 from sparklec.compiler import driver
 from sparklec.compiler.diagnostics import Diagnostic, FrontendError, SparklecError, UsageError
-from sparklec.compiler.output import write_atomically
+from sparklec.compiler.output import check_name, write_atomically
 from sparklec.compiler.stack import on_deep_stack
 from sparklec.ir.pipeline import Project
 
@@ -124,31 +124,36 @@ class Pipeline:
         for that orchestrator — returned instead of raised (no errors: it can be deployed)."""
         try:
             if orchestrator is None:
-                self.build()
-            else:
-                self.compile(orchestrator, **options)
+                return [*self.warnings, *driver.check_sql(self.build())]
+            self.compile(orchestrator, **options)
         except SparklecError as error:
             return [*self.warnings, *error.diagnostics]
         return list(self.warnings)
 
     def compile(self, orchestrator: str, **options: object) -> Artifacts:
         """The files for `orchestrator`, in memory: relative path → text (see `sparklec.compile`)."""
-        backend = get_backend(orchestrator)  # an unknown name fails before any work
+        get_backend(orchestrator)  # an unknown name fails before any work
         project, texts = self.build(), _option_texts(options)
-        artifacts = on_deep_stack(lambda: backend.lower(project, texts))
+        artifacts = on_deep_stack(lambda: driver.lower(project, orchestrator, texts))
         artifacts = artifacts if isinstance(artifacts, Artifacts) else Artifacts(artifacts)
         self.warnings.extend(note for note in artifacts.notes if note not in self.warnings)
         return artifacts
 
-    def deploy(self, orchestrator: str, output: str | os.PathLike[str] | None = None,
+    def deploy(self, orchestrator: str, output: str | os.PathLike[str] | None = None, *, force: bool = False,
                **options: object) -> list[Path]:
         """Compile for `orchestrator` and write the files to `output` (default:
-        ``deployments/<orchestrator>/<pipeline>/``), replacing what was there as a whole or not at all.
-        `options` are the backend's options (`-O key=value` on the command line).  Returns the files written."""
+        ``deployments/<orchestrator>/<pipeline>/``), replacing an earlier output as a whole or not at all.
+        Files sparklec did not write are kept, and a folder it did not write is refused unless `force` (see
+        `sparklec.compiler.output`).  `options` are the backend's options (`-O key=value` on the command
+        line).  Returns the files written."""
         artifacts = self.compile(orchestrator, **options)
-        folder = Path(output) if output is not None else \
-            DEPLOYMENTS / get_backend(orchestrator).deployment_folder(self.name)
-        return write_atomically(artifacts, folder)
+        if output is None:
+            check_name(self.name, "the pipeline")
+            folder = DEPLOYMENTS / get_backend(orchestrator).deployment_folder(self.name)
+        else:
+            folder = Path(output)
+        return write_atomically(artifacts, folder, inputs=self._paths, force=force,
+                                command=f"Pipeline.deploy(orchestrator={orchestrator!r})")
 
     def graph(self) -> Graph:
         """The DAG of the built pipeline, drawn as a Mermaid flowchart in notebooks."""

@@ -13,6 +13,7 @@ import sparklec
 from conftest import EXAMPLES, SHARED
 from sparklec import Pipeline, SparklecError, UsageError
 from sparklec.compiler.driver import optimise
+from sparklec.compiler.output import MANIFEST
 from sparklec.frontends.dsl import print_project
 from sparklec.ir.pipeline import Project
 from sparklec.testing import projects
@@ -40,7 +41,9 @@ pipeline.deploy(orchestrator="argo")
 
 
 def files(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """The generated files in `folder` (not the manifest, which records how they were made)."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != MANIFEST}
 
 
 @pytest.fixture

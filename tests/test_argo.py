@@ -93,7 +93,7 @@ def test_renamed_steps_are_reported(cli: Any, tmp_path: Path) -> None:
 def test_a_bad_namespace_is_an_option_error(cli: Any, tmp_path: Path) -> None:
     result = cli(EXAMPLES / "dsl" / "customer_etl.spk", "--backend", "argo", "-O", "namespace=Not_Valid",
                  "-o", tmp_path / "out")
-    assert result.code == 1 and "E401" in result.err
+    assert result.code == 2 and "E401" in result.err
 
 
 # --- the property --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import EXAMPLES, ROOT, SHARED
 from sparklec.compiler.driver import load, optimise
+from sparklec.compiler.output import MANIFEST
 from sparklec.ir.serialize import from_json, to_json
 
 CONFIGS = SHARED / "sparkle-configs"
@@ -107,7 +108,8 @@ def test_compile_writes_atomically(cli, plugin, tmp_path: Path) -> None:  # type
     out = tmp_path / "work" / "out"
     result = cli(CONFIGS, "--backend", "ir-json", "-o", out)
     assert result.code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["bronze_customer_ingestion.json", "silver_customer_transformation.json"]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "bronze_customer_ingestion.json",
+                                                     "silver_customer_transformation.json"]
     before = {p.name: p.read_text() for p in out.iterdir()}
     failed = cli(CONFIGS, "--backend", "ir-json", "-o", out, "-O", "fail=1")
     assert failed.code == 1 and "E401" in failed.err

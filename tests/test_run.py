@@ -25,7 +25,7 @@ from sparklec.compiler.driver import load, lower, optimise
 from sparklec.compiler.output import write_atomically
 from sparklec.ir import Column, Pipeline, Project
 from sparklec.ir import tasks as t
-from sparklec.local import RunResult, run_project
+from sparklec.local import Output, RunResult, run_project
 from sparklec.local.engine import table_exists
 from sparklec.testing import pipelines
 
@@ -44,7 +44,7 @@ def statuses(result: RunResult) -> dict[str, str]:
 @pytest.mark.parametrize("name", sorted(COMPILED_SOURCES))
 def test_every_example_runs_with_each_task_accounted_for(name: str, tmp_path: Path) -> None:
     source = COMPILED_SOURCES[name]
-    result = run(source, tmp_path, output=tmp_path / "out")
+    result = run(source, tmp_path, output=Output(tmp_path / "out"))
     failed = {r.name: r.detail for r in result.tasks if r.status == "failed"}
     if name == "shared":  # the bronze rows have `updated_at`, which the silver chain adds again (spec: an error)
         assert failed == {"transform": "`add_audit_columns` adds column `updated_at`, which already exists [E206]; "
@@ -191,7 +191,7 @@ def test_loops_substitute_their_variable_into_sql(tmp_path: Path) -> None:
 def test_bad_parameters_and_bindings_are_reported(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     spk = EXAMPLES / "dsl" / "customer_etl.spk"
     for arguments, code in ((("--param", "partitions=a,b"), "E602"), (("--param", "enviroment=prod"), "E602"),
-                            (("--bind", "nothing=x.csv"), "E604"), (("--param", "novalue"), "E505")):
+                            (("--bind", f"nothing={spk}"), "E604"), (("--param", "novalue"), "E505")):
         shown = cli("run", spk, "--data", DATA, *arguments, "--diagnostics-format", "json")
         assert shown.code == 2, shown.err
         assert [d["code"] for d in json.loads(shown.err)] == [code]
@@ -296,7 +296,7 @@ def test_sources_bind_to_files_of_every_format(suffix: str, tmp_path: Path) -> N
     duckdb.connect().execute(f"COPY (SELECT * FROM read_csv('{DATA / 'silver' / 'orders.csv'}', header = true)) "
                              f"TO '{orders}' ({options})")
     result = run(EXAMPLES / "dsl" / "gold_aggregate.spk", tmp_path, data=tmp_path / "empty",
-                 bind={"orders": orders}, output=tmp_path / "out")
+                 bind={"orders": orders}, output=Output(tmp_path / "out"))
     assert statuses(result)["daily_revenue_rollup.publish"] == "succeeded"
     revenue = duckdb.connect().execute(f"SELECT order_date::VARCHAR, revenue::DOUBLE, orders FROM "
                                        f"'{tmp_path / 'out' / 'gold' / 'daily_revenue.parquet'}' ORDER BY 1").fetchall()

@@ -10,7 +10,8 @@ It returns `Artifacts` — relative path → file text, optionally with
 warnings as `notes` — and does no I/O: the driver checks the paths and
 writes the files atomically.  Options come from
 ``--option key=value`` on the command line.  An unknown option, or IR the
-target cannot express, is reported by raising `LoweringError` with
+target cannot express, is reported by raising `UsageError` (the
+former; `check_options` does it) or `LoweringError` (the latter) with
 diagnostics.  The smallest complete backend::
 
     from sparklec.backends import Artifacts, Backend
@@ -38,7 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError, UsageError, did_you_mean
+from sparklec.compiler.diagnostics import Diagnostic, UsageError, did_you_mean
 from sparklec.ir.pipeline import Project
 
 class Artifacts(dict[str, str]):
@@ -83,7 +84,7 @@ PLANNED = ("databricks", "airflow", "dagster", "prefect", "mage")
 
 
 def check_options(backend: str, options: Mapping[str, str], accepted: Mapping[str, tuple[str, ...] | None]) -> None:
-    """Raise `LoweringError` for options `backend` does not have or values it does not take.
+    """Raise `UsageError` (exit code 2) for options `backend` does not have or values it does not take.
 
     `accepted` maps each option to its allowed values (None: any non-empty value).
     """
@@ -100,7 +101,7 @@ def check_options(backend: str, options: Mapping[str, str], accepted: Mapping[st
             continue
         problems.append(Diagnostic(code="E401", message=message, help=f"options: {listing}"))
     if problems:
-        raise LoweringError(problems)
+        raise UsageError(problems)
 
 
 def available() -> dict[str, str]:

@@ -15,20 +15,57 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from sparklec import ENVS, __version__
 from sparklec.compiler.diagnostics import (
-    Diagnostic, SourceCache, SparklecError, UsageError, render,
+    Diagnostic, FrontendError, SourceCache, SparklecError, UsageError, did_you_mean, os_error, render,
 )
 
 if TYPE_CHECKING:
     from sparklec.ir.pipeline import Project
 
 COMMANDS = ("check", "graph", "fmt", "convert", "run")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are diagnostics (E500, exit 2), printed like every other."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError([Diagnostic(code="E500", message=message, help=self.format_usage().strip())])
+
+
+class _Reporter:
+    """Prints diagnostics and status lines to stderr; with ``--diagnostics-format json`` it prints nothing but
+    one JSON array of every diagnostic, when the command ends."""
+
+    def __init__(self, fmt: str):
+        self.fmt = fmt
+        self.held: list[Diagnostic] = []
+
+    def __call__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        if self.fmt == "json":
+            self.held.extend(diagnostics)
+        elif diagnostics:
+            print(render(diagnostics, "text", SourceCache()), file=sys.stderr)
+
+    def status(self, line: str) -> None:
+        if self.fmt != "json":
+            print(line, file=sys.stderr)
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            print(render(self.held, "json", SourceCache()), file=sys.stderr)
+
+
+def _force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true",
+                        help="write even where sparklec refuses to: into a folder it did not write, over files "
+                             "changed since it wrote them")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +77,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _compile_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sparklec",
         description="Compile data pipelines for dbt, AWS Step Functions and Argo Workflows.",
         epilog="other commands: check, graph, fmt, convert, run (see `sparklec COMMAND --help`)",
@@ -51,6 +88,7 @@ def _compile_parser() -> argparse.ArgumentParser:
                         help=".spk files, Sparkle configs (.json, .yaml) or directories of them")
     parser.add_argument("--backend", "-b", metavar="NAME", help="the target to compile for")
     parser.add_argument("-o", "--output", type=Path, metavar="DIR", help="output directory (default: out/<backend>)")
+    _force(parser)
     parser.add_argument("--option", "-O", action="append", default=[], metavar="KEY=VALUE",
                         help="a backend option; repeatable")
     parser.add_argument("--emit", choices=("ir",), help="print the verified, optimised IR as JSON instead")
@@ -76,31 +114,33 @@ def _main(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # sparklec reports SQL it cannot handle itself
     fmt = "json" if "--diagnostics-format=json" in args or _follows(args, "--diagnostics-format", "json") else "text"
+    report = _Reporter(fmt)
     try:
         if args and args[0] in COMMANDS:
-            return _subcommand(args)
-        return _compile(args)
+            return _subcommand(args, report)
+        return _compile(args, report)
     except SparklecError as error:
-        _report(error.diagnostics, fmt)
+        report(error.diagnostics)
         return 2 if isinstance(error, UsageError) else 1
-    except KeyboardInterrupt:
-        return 130
+    except BrokenPipeError:  # the reader of stdout went away, as `| head` does: nothing is left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as error:
+        report([os_error(error, "use")])
+        return 1
+    finally:
+        report.close()
 
 
 def _follows(args: list[str], flag: str, value: str) -> bool:
     return any(a == flag and b == value for a, b in zip(args, args[1:], strict=False))
 
 
-def _report(diagnostics: Sequence[Diagnostic], fmt: str) -> None:
-    if diagnostics:
-        print(render(diagnostics, fmt, SourceCache()), file=sys.stderr)
-
-
-def _subcommand(args: list[str]) -> int:
-    from sparklec.compiler.driver import load
+def _subcommand(args: list[str], report: _Reporter) -> int:
+    from sparklec.compiler import driver
 
     command = args[0]
-    parser = argparse.ArgumentParser(prog=f"sparklec {command}")
+    parser = _Parser(prog=f"sparklec {command}")
     _common(parser)
     if command == "graph":
         parser.add_argument("--format", choices=("dot", "mermaid"), default="mermaid")
@@ -108,18 +148,24 @@ def _subcommand(args: list[str]) -> int:
         parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file is not formatted")
     if command == "convert":
         parser.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the .spk here (default: stdout)")
+        _force(parser)
     if command == "run":
         _run_arguments(parser)
     options = parser.parse_args(args[1:])
     if command == "fmt":
-        return _fmt(options.files, options.check, options.diagnostics_format)
-    project, warnings = load(options.files, env=options.env)
-    _report(warnings, options.diagnostics_format)
+        return _fmt(options.files, options.check, report)
     if command == "run":
-        return _run(project, options)
+        _check_run_paths(options)
+    project, warnings = driver.load(options.files, env=options.env)
+    report(warnings)
+    if command == "run":
+        return _run(project, options, report)
     if command == "check":
+        from sparklec.compiler.diagnostics import LoweringError, raise_if_errors
+
+        raise_if_errors(driver.check_sql(project), LoweringError)
         count = len(project.pipelines)
-        print(f"ok: {count} pipeline{'s' if count != 1 else ''} verified", file=sys.stderr)
+        report.status(f"ok: {count} pipeline{'s' if count != 1 else ''} verified")
         return 0
     if command == "convert":
         from sparklec.frontends.dsl import print_project
@@ -128,8 +174,8 @@ def _subcommand(args: list[str]) -> int:
         if options.output is None:
             sys.stdout.write(text)
         else:
-            _replace_file(options.output, text)
-            print(f"wrote {options.output}", file=sys.stderr)
+            _write_converted(options.output, text, options.files, options.force)
+            report.status(f"wrote {options.output}")
         return 0
     from sparklec.compiler.picture import render_graph
 
@@ -149,10 +195,36 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a DuckDB file to write targets into (kept: a second run writes incrementally)")
     parser.add_argument("-o", "--output", type=Path, metavar="DIR",
                         help="where targets are written as Parquet without --db (default: out/run)")
+    _force(parser)
     parser.add_argument("--dry-run", action="store_true", help="print what would run, and run nothing")
 
 
-def _run(project: Project, options: argparse.Namespace) -> int:
+def _check_run_paths(options: argparse.Namespace) -> None:
+    """`--data` is a folder, `--db` is not one and `--bind` paths are files (E605–E607), before anything is
+    read."""
+    problems = []
+    data: Path | None = options.data
+    if data is not None and not data.is_dir():
+        siblings = [p.name for p in data.parent.iterdir() if p.is_dir()] if data.parent.is_dir() else []
+        guess = did_you_mean(data.name, siblings)
+        problems.append(Diagnostic(
+            code="E605", message=f"--data `{data}` " + ("is a file, not a folder" if data.exists() else
+                                                         "does not exist"),
+            help=f"{guess + ' ' if guess else ''}give the folder that holds the source files"))
+    if options.db is not None and options.db.is_dir():
+        problems.append(Diagnostic(code="E606", message=f"--db `{options.db}` is a folder, not a DuckDB file",
+                                   help="give a file name, such as `--db local.duckdb` (it is created if missing)"))
+    for name, path in _options(options.bind, "--bind").items():
+        if not Path(path).is_file():
+            problems.append(Diagnostic(
+                code="E607", message=f"--bind {name}=`{path}` " + ("is a folder, not a file" if Path(path).is_dir()
+                                                                   else "does not exist"),
+                help="give the file of the rows: .csv (with a header row), .parquet, .json or .jsonl"))
+    if problems:
+        raise FrontendError(problems)
+
+
+def _run(project: Project, options: argparse.Namespace, report: _Reporter) -> int:
     """`sparklec run`: exit 1 when a task or an error-severity check fails."""
     from rich.console import Console
 
@@ -166,18 +238,21 @@ def _run(project: Project, options: argparse.Namespace) -> int:
     console = Console(highlight=False)
     if options.dry_run:
         found, notes = local.bindings(project, options.data, binds, options.db)
-        _report(notes, options.diagnostics_format)
+        report(notes)
         plan(console, project, found)
         return 0
-    with live_progress(Console(stderr=True)) as listener:
+    inputs = [*options.files, *([options.data] if options.data else []), *binds.values(),
+              *([options.db] if options.db else [])]
+    output = local.Output(options.output or Path("out") / "run", inputs=tuple(inputs), force=options.force)
+    with live_progress(Console(stderr=True, quiet=report.fmt == "json")) as listener:
         result = local.run_project(project, data=options.data, bind=binds, params=params, database=options.db,
-                                   output=options.output or Path("out") / "run", listener=listener)
-    _report(result.notes, options.diagnostics_format)
+                                   output=output, listener=listener)
+    report(result.notes)
     summary(console, result.tasks, result.written)
     return 1 if result.failed else 0
 
 
-def _fmt(files: list[Path], check: bool, fmt: str) -> int:
+def _fmt(files: list[Path], check: bool, report: _Reporter) -> int:
     """Format `.spk` files in place, or (`check`) report those that are not formatted."""
     from sparklec.frontends.dsl import format_text
 
@@ -189,7 +264,7 @@ def _fmt(files: list[Path], check: bool, fmt: str) -> int:
         try:
             text = file.read_text(encoding="utf-8")
             formatted = format_text(text, str(file))
-        except OSError as error:
+        except (OSError, UnicodeDecodeError) as error:
             problems.append(Diagnostic(code="E501", message=f"cannot read `{file}`: {error}"))
             continue
         except SparklecError as error:
@@ -199,27 +274,49 @@ def _fmt(files: list[Path], check: bool, fmt: str) -> int:
             unformatted.append(file)
             if not check:
                 _replace_file(file, formatted)
-    _report(problems, fmt)
+    report(problems)
     for file in unformatted:
-        print(f"{'would reformat' if check else 'reformatted'} {file}", file=sys.stderr)
+        report.status(f"{'would reformat' if check else 'reformatted'} {file}")
     if problems or (check and unformatted):
         return 1
     return 0
 
 
+def _write_converted(path: Path, text: str, inputs: Sequence[Path], force: bool) -> None:
+    """`convert -o FILE`: an input is never overwritten, nor another existing file without `force`."""
+    from sparklec.compiler.diagnostics import OutputError
+
+    if path.is_dir() or path.is_symlink():
+        raise OutputError([Diagnostic(code="E510", message=f"will not write the .spk to `{path}`: it is a "
+                                      + ("folder" if path.is_dir() else "symbolic link"),
+                                      help="give a file name, such as `-o project.spk`")])
+    if path.exists():
+        if any(path.resolve() == Path(i).resolve() for i in inputs):
+            raise OutputError([Diagnostic(code="E510", message=f"will not overwrite the input `{path}`",
+                                          help="give another file with -o")])
+        if not force and path.read_bytes() != text.encode("utf-8"):
+            raise OutputError([Diagnostic(code="E511", message=f"will not overwrite `{path}`: the file exists",
+                                          help="give another file with -o, or add --force to replace it")])
+    _replace_file(path, text)
+
+
 def _replace_file(path: Path, text: str) -> None:
     """Write `path` whole or not at all."""
-    import os
     import tempfile
 
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    from sparklec.compiler.diagnostics import OutputError
+
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.sparklec-new-", dir=path.parent or ".")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as stream:
+                stream.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as error:
+        raise OutputError([os_error(error, "write")]) from None
 
 
 def _options(pairs: list[str], flag: str = "--option") -> dict[str, str]:
@@ -233,7 +330,7 @@ def _options(pairs: list[str], flag: str = "--option") -> dict[str, str]:
     return options
 
 
-def _compile(args: list[str]) -> int:
+def _compile(args: list[str], report: _Reporter) -> int:
     parser = _compile_parser()
     options = parser.parse_args(args)
     if options.list_backends:
@@ -244,6 +341,10 @@ def _compile(args: list[str]) -> int:
         return 0
     if not options.files:
         parser.error("give one or more pipeline files")
+    first = options.files[0]
+    if not first.exists() and first.suffix == "" and str(first).replace("-", "").isalpha():
+        parser.error(f"`{first}` is not a command: the commands are {', '.join(COMMANDS)}; to compile, write "
+                     "`sparklec FILE... --backend NAME`")
     if not options.backend and not options.emit:
         parser.error("choose a target with --backend NAME (see --list-backends) or print the IR with --emit ir")
     backend_options = _options(options.option)
@@ -253,8 +354,11 @@ def _compile(args: list[str]) -> int:
 
     if options.backend:
         get_backend(options.backend)  # an unknown name fails before any work
+    passes = driver.pass_names()
+    if options.print_ir_after not in (None, "all", *passes):
+        parser.error(f"there is no pass `{options.print_ir_after}`: give one of {', '.join(passes)}, or `all`")
     project, warnings = driver.load(options.files, env=options.env)
-    _report(warnings, options.diagnostics_format)
+    report(warnings)
 
     def after_pass(name: str, ir: object) -> None:
         if options.print_ir_after in (name, "all"):
@@ -268,8 +372,9 @@ def _compile(args: list[str]) -> int:
     from sparklec.compiler.output import write_atomically
 
     artifacts = driver.lower(project, options.backend, backend_options)
-    _report(getattr(artifacts, "notes", []), options.diagnostics_format)
+    report(getattr(artifacts, "notes", []))
     output = options.output or Path("out") / options.backend
-    written = write_atomically(artifacts, output)
-    print(f"wrote {len(written)} files to {output}", file=sys.stderr)
+    written = write_atomically(artifacts, output, inputs=options.files, force=options.force,
+                               command=f"sparklec --backend {options.backend}")
+    report.status(f"wrote {len(written)} files to {output}")
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import errno
 import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -126,7 +127,36 @@ class LoweringError(SparklecError):
 
 
 class UsageError(SparklecError):
-    """The command line or the output location is wrong."""
+    """The command line is wrong, or names something that cannot be used (exit code 2)."""
+
+
+class OutputError(SparklecError):
+    """A file or folder cannot be read or written, or sparklec refuses to replace it."""
+
+
+_OS_HELP = {
+    errno.EACCES: "check the permissions of that path and of the folders above it",
+    errno.EPERM: "check the permissions of that path and of the folders above it",
+    errno.EROFS: "that filesystem is read-only: choose a place on a writable one",
+    errno.ENOSPC: "the disk is full: free some space and run again (nothing was replaced)",
+    errno.EDQUOT: "the disk quota is used up: free some space and run again (nothing was replaced)",
+    errno.ENOTDIR: "a part of that path is a file, not a folder",
+    errno.EISDIR: "that path is a folder: give a file",
+    errno.ENOENT: "a folder above it does not exist",
+    errno.ENAMETOOLONG: "a name in that path is too long: shorten it",
+    errno.EBUSY: "it is in use or a mount point: choose a folder inside it",
+    errno.ELOOP: "symbolic links there point in a loop",
+    errno.EXDEV: "it crosses filesystems: choose a folder on the same one",
+}
+
+
+def os_error(error: OSError, action: str) -> Diagnostic:
+    """E520: the operating system refused to `action` a path (its reason and what to do)."""
+    where = error.filename if error.filename is not None else None
+    reason = error.strerror or str(error)
+    place = f" `{where}`" if where else ""
+    return Diagnostic(code="E520", message=f"cannot {action}{place}: {reason}",
+                      help=_OS_HELP.get(error.errno or 0))
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

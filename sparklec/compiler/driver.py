@@ -12,8 +12,9 @@ import attrs
 
 from sparklec.backends import Artifacts, get_backend
 from sparklec.compiler.diagnostics import (
-    Diagnostic, FrontendError, Severity, SparklecError, VerifyError, raise_if_errors,
+    Diagnostic, FrontendError, LoweringError, Severity, SparklecError, VerifyError, os_error, raise_if_errors,
 )
+from sparklec.compiler.output import MANIFEST
 from sparklec.compiler.passes import PassPipeline, default_passes
 from sparklec.frontends.config import CONFIG_SUFFIXES, load_config
 from sparklec.frontends.dsl import parse as parse_dsl
@@ -28,22 +29,33 @@ def input_files(paths: Sequence[Path], env: str | None) -> tuple[list[Path], lis
     """The files named by `paths` (directories expanded), with notes about skipped files."""
     files: list[Path] = []
     notes: list[Diagnostic] = []
-    problems = []
+    problems: list[Diagnostic] = []
     for path in paths:
-        if not path.exists():
-            problems.append(Diagnostic(code="E501", message=f"no such file or directory: `{path}`"))
+        try:
+            found, found_notes = _named_files(path, env)
+        except FrontendError as error:
+            problems.extend(error.diagnostics)
             continue
-        if path.is_file() and path.suffix not in INPUT_SUFFIXES:
-            problems.append(Diagnostic(code="E501", message=f"`{path}` is not a pipeline file",
-                                       help=f"sparklec reads .spk files and {', '.join(CONFIG_SUFFIXES)} configs"))
+        except OSError as error:
+            problems.append(os_error(error, "read"))
             continue
-        found, found_notes = pipeline_files(path, env)
         files.extend(found)
         notes.extend(found_notes)
     if not files and not problems:
         problems.append(Diagnostic(code="E501", message="no pipeline files found in the given paths"))
     raise_if_errors(problems, FrontendError)
     return files, notes
+
+
+def _named_files(path: Path, env: str | None) -> tuple[list[Path], list[Diagnostic]]:
+    """`pipeline_files` of a path named by the user, which must be a pipeline file or a folder."""
+    if not path.exists():
+        raise FrontendError([Diagnostic(code="E501", message=f"no such file or directory: `{path}`")])
+    if path.is_file() and path.suffix not in INPUT_SUFFIXES:
+        raise FrontendError([Diagnostic(
+            code="E501", message=f"`{path}` is not a pipeline file",
+            help=f"sparklec reads .spk files and {', '.join(CONFIG_SUFFIXES)} configs")])
+    return pipeline_files(path, env)
 
 
 def pipeline_files(path: Path, env: str | None) -> tuple[list[Path], list[Diagnostic]]:
@@ -55,7 +67,14 @@ def pipeline_files(path: Path, env: str | None) -> tuple[list[Path], list[Diagno
     notes: list[Diagnostic] = []
     if path.is_file():
         return [path], notes
-    entries = sorted(p for p in path.iterdir() if p.is_dir() or p.suffix in INPUT_SUFFIXES)
+    if (path / MANIFEST).is_file():
+        notes.append(Diagnostic(code="N102", severity=Severity.NOTE,
+                                message=f"skipped `{path}`: files sparklec generated, not pipelines"))
+        return [], notes
+    try:
+        entries = sorted(p for p in path.iterdir() if p.is_dir() or p.suffix in INPUT_SUFFIXES)
+    except OSError as error:
+        raise FrontendError([os_error(error, "read the folder")]) from None
     per_env = {p.stem: p for p in entries if p.is_file() and p.stem in ("dev", "qa", "prod")}
     if per_env:
         if env is None:
@@ -111,8 +130,14 @@ def load(
     for file in files:
         try:
             text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            diagnostics.append(Diagnostic(code="E501", message=f"cannot read `{file}`: {error}"))
+        except OSError as error:
+            diagnostics.append(os_error(error, "read"))
+            failed = True
+            continue
+        except UnicodeDecodeError as error:
+            diagnostics.append(Diagnostic(code="E501", message=f"`{file}` is not UTF-8 text ({error.reason} at "
+                                                               f"byte {error.start})",
+                                          help="save the file as UTF-8"))
             failed = True
             continue
         try:
@@ -127,10 +152,12 @@ def load(
         except SparklecError as error:
             diagnostics.extend(error.diagnostics)
             failed = True
-    if failed:
-        raise FrontendError(diagnostics)
     name = named or project_name(paths, [p.name for p in pipelines])
-    return verified(Project(name=name, pipelines=tuple(pipelines)), diagnostics)
+    project = Project(name=name, pipelines=tuple(pipelines))
+    if failed:  # the files that were read are still checked; their links to unread ones are not
+        meaning = [d for d in verify(project) if d.is_error]
+        raise FrontendError([*diagnostics, *meaning] if meaning else check_sql(project, diagnostics))
+    return verified(project, diagnostics)
 
 
 def load_dsl(text: str, file: str = "<dsl>", *, env: str | None = None) -> tuple[Project, list[Diagnostic]]:
@@ -156,11 +183,27 @@ def project_name(paths: Sequence[Path], pipelines: Sequence[str]) -> str:
     return re.sub(r"[^a-z0-9_]+", "_", base.name.lower()).strip("_") or "project"
 
 
+def pass_names() -> list[str]:
+    """The names of the passes `optimise` runs, in order (what ``--print-ir-after`` accepts)."""
+    return [pass_.name for pass_ in default_passes()]
+
+
 def optimise(project: Project, after_pass: Callable[[str, Project], None] | None = None) -> Project:
     """Run the default pass pipeline."""
     return PassPipeline(default_passes(), after_pass).run(project)
 
 
+def check_sql(project: Project, diagnostics: Sequence[Diagnostic] = ()) -> list[Diagnostic]:
+    """`diagnostics`, then what generating the SQL of every task finds (user SQL that does not parse, ...)."""
+    from sparklec.sql.tasks import sql_problems
+
+    return [*diagnostics, *(d for d in sql_problems(project) if d not in diagnostics)]
+
+
 def lower(project: Project, backend_name: str, options: Mapping[str, str]) -> Artifacts:
-    """Lower an optimised project with the named backend."""
-    return get_backend(backend_name).lower(project, options)
+    """Lower an optimised project with the named backend; an error comes with every SQL error of the project."""
+    backend = get_backend(backend_name)
+    try:
+        return backend.lower(project, options)
+    except LoweringError as error:
+        raise LoweringError(check_sql(project, error.diagnostics)) from None

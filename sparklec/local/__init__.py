@@ -14,12 +14,23 @@ from pathlib import Path
 import attrs
 import duckdb
 
-from sparklec.compiler.diagnostics import Diagnostic, UsageError
+from sparklec.compiler.diagnostics import Diagnostic, FrontendError, UsageError
+from sparklec.compiler.output import write_atomically
 from sparklec.ir.pipeline import Project
 from sparklec.local import engine
 from sparklec.local.engine import FAILED, Binding, Listener, LocalRun, TaskRun, parse_params, table_exists
 
-__all__ = ["Binding", "RunResult", "TaskRun", "bindings", "run_project"]
+__all__ = ["Binding", "Output", "RunResult", "TaskRun", "bindings", "run_project"]
+
+
+@attrs.frozen
+class Output:
+    """Where a run without a database writes its targets as Parquet: `folder` (a sparklec output folder, see
+    `sparklec.compiler.output`), made from `inputs`; `force` writes into a folder sparklec would refuse."""
+
+    folder: Path
+    inputs: tuple[Path, ...] = ()
+    force: bool = False
 
 
 @attrs.define
@@ -42,8 +53,8 @@ def bindings(project: Project, data: Path | None, explicit: Mapping[str, Path],
     """Where every source and ingested relation is read from, with warnings for sources found nowhere.
 
     Raises `UsageError` for a `--bind` that names nothing."""
-    existing = database is not None and database.exists()
-    connection = duckdb.connect(str(database), read_only=True) if existing else duckdb.connect()
+    connection = _connect(database, read_only=True) if database is not None and database.exists() \
+        else duckdb.connect()
     try:
         return _bind(project, data, explicit, connection)
     finally:
@@ -52,16 +63,19 @@ def bindings(project: Project, data: Path | None, explicit: Mapping[str, Path],
 
 def run_project(project: Project, *, data: Path | None = None, bind: Mapping[str, Path] | None = None,
                 params: Mapping[str, str] | None = None, database: Path | None = None,
-                output: Path | None = None, listener: Listener | None = None, workers: int = 4) -> RunResult:
+                output: Output | None = None, listener: Listener | None = None, workers: int = 4) -> RunResult:
     """Run `project` on DuckDB — in `database` (a file, kept) or in memory — with sources from `data`.
 
     Without a database, the targets written are exported as Parquet under
-    `output` (``<schema>/<table>.parquet``).  Raises `UsageError` for
-    sources without rows, unknown parameters and files that lack declared
-    columns; failed tasks are reported in the result, not raised.
+    `output` (``<schema>/<table>.parquet``; tables the run did not write stay
+    as they were).  Raises `UsageError` for sources without rows, unknown
+    parameters, files that lack declared columns and target names that are
+    no safe file names, `OutputError` when the output cannot be written;
+    failed tasks are reported in the result, not raised.
     """
     values = parse_params(project, params or {})
-    connection = duckdb.connect(str(database) if database else ":memory:")
+    exported = engine.export_paths(project) if output is not None and database is None else None
+    connection = _connect(database) if database else duckdb.connect()
     try:
         found, notes = _bind(project, data, bind or {}, connection)
         try:
@@ -70,10 +84,23 @@ def run_project(project: Project, *, data: Path | None = None, bind: Mapping[str
             raise UsageError([Diagnostic(code="E603", message=f"cannot read the data: {str(error).splitlines()[0]}",
                                          help="check the files under --data and those given with --bind")]) from None
         tasks = local.run()
-        written = local.export(output) if output is not None and database is None else []
+        exports = local.exports(exported) if exported is not None else {}
+        written = write_atomically(exports, output.folder, inputs=output.inputs, force=output.force,
+                                   replace=False, command="sparklec run") if exports and output else []
         return RunResult(tasks, written, notes)
     finally:
         connection.close()
+
+
+def _connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """The DuckDB database in the file `database`; one that cannot be opened is an error (E606)."""
+    try:
+        return duckdb.connect(str(database), read_only=read_only)
+    except duckdb.Error as error:
+        reason = str(error).splitlines()[0].removeprefix("IO Error: ")
+        raise FrontendError([Diagnostic(code="E606", message=f"cannot open --db `{database}`: {reason}",
+                                        help="give a DuckDB file, or the name of one to create in a folder you "
+                                             "may write to")]) from None
 
 
 def _bind(project: Project, data: Path | None, explicit: Mapping[str, Path],

@@ -27,6 +27,7 @@ import networkx as nx
 from sqlglot import exp
 
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Severity, UsageError
+from sparklec.compiler.output import check_name
 from sparklec.frontends.dsl.printer import check_text
 from sparklec.ir import tasks as t
 from sparklec.ir.columns import ColumnFlow
@@ -269,19 +270,31 @@ class LocalRun:
                 self.tasks.append(run)
             self.listener(run)
 
-    def export(self, folder: Path) -> list[Path]:
-        """Every target written by the run as ``folder/<schema>/<table>.parquet``, each file replaced whole."""
-        written = []
-        for table in sorted(self.written):
-            schema, name = table.split(".", 1)
-            path = folder / schema / f"{name}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f".{path.name}.partial")
-            self.connection.execute(f"COPY (SELECT * FROM {'.'.join(_quoted_parts(table))}) TO "
-                                    f"{exp.Literal.string(str(partial)).sql('duckdb')} (FORMAT parquet)")
-            partial.replace(path)
-            written.append(path)
-        return written
+    def exports(self, paths: Mapping[str, str]) -> dict[str, Callable[[Path], None]]:
+        """The targets written by the run as files to write: `paths` (table → relative path, see
+        `export_paths`) → a function that writes the table as Parquet at the path it is given."""
+        def writer(table: str) -> Callable[[Path], None]:
+            def write(path: Path) -> None:
+                self.connection.execute(f"COPY (SELECT * FROM {'.'.join(_quoted_parts(table))}) TO "
+                                        f"{exp.Literal.string(str(path)).sql('duckdb')} (FORMAT parquet)")
+            return write
+
+        return {paths[table]: writer(table) for table in sorted(self.written)}
+
+
+def export_paths(project: Project) -> dict[str, str]:
+    """Where each table the project writes is exported: ``schema.table`` → ``<schema>/<table>.parquet``.
+
+    Raises `UsageError` (E504) for a name that would make a path leave the output folder."""
+    paths = {}
+    for pipeline in project.pipelines:
+        for name in dataset_writers(pipeline):
+            dataset = pipeline.dataset(name)
+            assert dataset is not None
+            check_name(dataset.schema, f"the schema of target `{dataset.name}`", dataset.span)
+            check_name(f"{dataset.table}.parquet", f"the table of target `{dataset.name}`", dataset.span)
+            paths[_table_key(dataset)] = f"{dataset.schema}/{dataset.table}.parquet"
+    return paths
 
 
 class _PipelineRun:

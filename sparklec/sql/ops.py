@@ -9,6 +9,7 @@ Semantics follow `spec/transformers.md`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -570,15 +571,21 @@ def _custom(lw: Lowering, op: tf.CustomOp, source: Relation) -> exp.Select:
     declared = lw.custom.get(op.transformer)
     if declared is None:
         raise lw.fail(op, f"unknown custom transformer `{op.transformer}`")
-    if declared.is_select:
-        query = parse_query(declared.sql.replace("{{ input }}", "__sparklec_input__").replace(
-            "{{input}}", "__sparklec_input__"), f"custom transformer `{op.transformer}`", declared.span)
-        for table in query.find_all(exp.Table):
+    parsed = parse_custom(declared)
+    if isinstance(parsed, exp.Query):
+        for table in parsed.find_all(exp.Table):
             if table.name == "__sparklec_input__":
                 table.set("this", identifier(source.name))
-        return exp.select(exp.Star()).from_(query.subquery("custom"), copy=False)
-    value = parse_expression(declared.sql, f"custom transformer `{op.transformer}`", declared.span)
-    return lw.project(op, source, add=[(op.target_column or op.transformer, value)])
+        return exp.select(exp.Star()).from_(parsed.subquery("custom"), copy=False)
+    return lw.project(op, source, add=[(op.target_column or op.transformer, parsed)])
+
+
+def parse_custom(declared: CustomTransformer) -> exp.Expr:
+    """The SQL of a custom transformer: a query (reading ``{{ input }}``) or a column's expression."""
+    what = f"custom transformer `{declared.name}`"
+    if declared.is_select:
+        return parse_query(re.sub(r"\{\{\s*input\s*\}\}", "__sparklec_input__", declared.sql), what, declared.span)
+    return parse_expression(declared.sql, what, declared.span)
 
 
 missing = set(tf.CATALOGUE.values()) - set(_LOWERINGS)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import partial
 from collections.abc import Callable, Mapping
 
 import attrs
@@ -26,13 +27,13 @@ from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.graph import relation_readers
-from sparklec.ir.pipeline import Pipeline
+from sparklec.ir.pipeline import Pipeline, Project
 from sparklec.ir.transformers import Schema
 from sparklec.ir.serialize import to_data
 from sparklec.sql import DIALECTS, Relation, chain_steps
 from sparklec.sql.checks import failing_rows
-from sparklec.sql.ops import column, identifier
-from sparklec.sql.user_sql import parse_query
+from sparklec.sql.ops import column, identifier, parse_custom
+from sparklec.sql.user_sql import parse_query, syntax_error
 
 _PLACEHOLDER = "__sparklec_relation_{}__"
 _INLINED_PREFIX = "__sparklec_inlined_"
@@ -278,8 +279,9 @@ class TaskSql:
                 tree = sqlglot.parse_one(statement, read="databricks")
             except (ParseError, TokenError) as error:
                 raise LoweringError([Diagnostic(
-                    code="E403", message=f"a statement of `{task.name}` is not valid SQL: {error}",
-                    span=task.span, help=f"the SQL was: {statement}")]) from None
+                    code="E403", message=f"a statement of `{task.name}` is not valid SQL: "
+                                         f"{syntax_error(error, statement)}",
+                    span=task.span, help=f"the SQL is: {statement}")]) from None
             spark_only = isinstance(tree, exp.Command) or self.dialect == "duckdb" and not isinstance(tree, _DATA_SQL)
             if spark_only and self.dialect != "databricks":
                 raise LoweringError([Diagnostic(
@@ -321,6 +323,26 @@ class TaskSql:
                 if any(d.code != "E402" for d in error.diagnostics):
                     raise
         return arguments
+
+
+def sql_problems(project: Project) -> list[Diagnostic]:
+    """The errors that generating the SQL of every task meets, each once (SQL no target can run aside)."""
+    problems: list[Diagnostic] = []
+
+    def attempt(generate: Callable[[], object]) -> None:
+        try:
+            generate()
+        except LoweringError as error:
+            problems.extend(d for d in error.diagnostics if d.code != "E402" and d not in problems)
+
+    for pipeline in project.pipelines:
+        for declared in pipeline.custom_transformers:
+            attempt(partial(parse_custom, declared))
+        sql = TaskSql(pipeline, "databricks", "sparklec_check")
+        for task in t.walk((*pipeline.steps, *pipeline.on_failure)):
+            if isinstance(task, t.Task) and t.kind_name(task) in SQL_KINDS:
+                attempt(partial(sql.task_statements, task))
+    return problems
 
 
 def _named(source: exp.Table | exp.Subquery, alias: str) -> exp.Table | exp.Subquery:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
@@ -42,10 +44,9 @@ def _parse(text: str, what: str, span: Span | None) -> exp.Expr:
     try:
         trees = sqlglot.parse(text, read=READ_DIALECT)
     except (ParseError, TokenError) as error:
-        detail = _first_error(error)
         raise LoweringError([Diagnostic(
-            code="E403", message=f"{what} is not valid SQL: {detail}", span=span,
-            help=f"the SQL was: {text}",
+            code="E403", message=f"{what} is not valid SQL: {syntax_error(error, text)}", span=span,
+            help=f"the SQL is: {in_user_words(text)}",
         )]) from None
     if len(trees) != 1 or trees[0] is None:
         raise LoweringError([Diagnostic(
@@ -55,9 +56,30 @@ def _parse(text: str, what: str, span: Span | None) -> exp.Expr:
     return trees[0]
 
 
-def _first_error(error: Exception) -> str:
-    errors = getattr(error, "errors", None)
-    if errors:
-        first = errors[0]
-        return f"{first.get('description', 'syntax error')} near `{first.get('highlight', '')}`"
-    return str(error).splitlines()[0]
+_PLACEHOLDER = re.compile(r"__sparklec_relation_(\w+?)__|__sparklec_input__")
+_EXPECTED = re.compile(r"Expect(?:ed|ing) (?P<what>.+?)(?: but got <Token .*)?$")
+
+
+def in_user_words(text: str) -> str:
+    """`text` with the relations sparklec named by placeholders written as the user wrote them (``{{ name }}``)."""
+    return _PLACEHOLDER.sub(lambda m: "{{ " + (m.group(1) or "input") + " }}", text)
+
+
+def syntax_error(error: ParseError | TokenError, text: str) -> str:
+    """What is wrong with the SQL `text` and where, in the words of someone who wrote it (not sqlglot's)."""
+    first = (getattr(error, "errors", None) or [{}])[0]
+    if not first:
+        return "a string or quoted name is not closed, or a character cannot start a token"
+    near = in_user_words(str(first.get("highlight", "")))
+    description = str(first.get("description", ""))
+    expected = _EXPECTED.match(description)
+    if expected:
+        thing = expected["what"].strip()
+        problem = f"expected `{thing}`" if len(thing) <= 2 else f"expected {thing}"
+    elif "missing" in description:
+        problem = "something is missing"
+    else:
+        problem = "unexpected text"
+    line, column = first.get("line", 1), first.get("col", 1)
+    where = f"line {line}, column {column}" if "\n" in text else f"column {column}"
+    return f"{problem} at `{near}` ({where} of the SQL)" if near else f"{problem} ({where} of the SQL)"

@@ -25,7 +25,7 @@ from sparklec.backends.argo.names import sanitise
 from sparklec.backends.argo.split import MAX_OBJECT_BYTES, split
 from sparklec.backends.argo.workflow import API_VERSION, WorkflowBuilder
 from sparklec.backends.formats import yaml_text
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Severity
+from sparklec.compiler.diagnostics import Diagnostic, Severity, UsageError
 from sparklec.ir.pipeline import Pipeline, Project
 
 OPTIONS: dict[str, tuple[str, ...] | None] = {
@@ -40,9 +40,9 @@ def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
     """The manifests of each pipeline: in the output root for one pipeline, else in a folder per pipeline."""
     check_options("argo", options, OPTIONS)
     if "namespace" in options and sanitise(options["namespace"]) != options["namespace"]:
-        raise LoweringError([Diagnostic(code="E401", message=f"`{options['namespace']}` is not a Kubernetes "
-                                                            "namespace name",
-                                        help="use lower-case letters, digits and `-`, at most 63 characters")])
+        raise UsageError([Diagnostic(code="E401", message=f"`{options['namespace']}` is not a Kubernetes "
+                                                         "namespace name",
+                                     help="use lower-case letters, digits and `-`, at most 63 characters")])
     artifacts = Artifacts()
     downstream: dict[str, list[str]] = {p.name: [] for p in project.pipelines}
     for pipeline in project.pipelines:

@@ -131,7 +131,7 @@ def _source_select(model: Model, plan: Plan) -> str:
                 raise LoweringError([Diagnostic(code="E404", message=f"dbt cannot read `{name}`",
                                                 span=transform.span)])
             return reference
-        return user_query(transform.sql, resolve, "the SQL of a transform", transform.span)
+        return user_query(transform.sql, resolve, f"the SQL of `{transform.name}`", transform.span)
     reference = plan.references.get((pipeline.name, transform.input or ""))
     if reference is None:
         raise LoweringError([Diagnostic(
