@@ -50,8 +50,11 @@ test: lint $(ASL)
 test-long: $(STAMP) $(ASL)
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q
 
-## fuzz: 10,000 mutated .spk files and 10,000 mutated configs through every backend
+## fuzz: 100,000 mutated .spk files and configs through check and every backend (FUZZ="--cases N" for fewer),
+##       then the hypothesis fuzz tests with many more examples; failing cases are kept in out/fuzz/
+FUZZ ?= --cases 100000
 fuzz: $(STAMP)
+	$(PY) tests/fuzzer.py $(FUZZ) --out out/fuzz
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/test_fuzz.py
 
 ## bench: compile time and peak memory for 100 / 1,000 / 10,000 tasks, written to bench/results.md

@@ -38,6 +38,8 @@ from sparklec.ir.transformers import Schema
 Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
+TEXT = st.characters(exclude_categories=("Cs", "Cc"), include_characters="\t\n\r")
+"""Characters a pipeline's text may hold (see `sparklec.frontends.limits`)."""
 _WORD = st.builds(str.__add__, st.sampled_from(_LETTERS), st.text(_LETTERS + "0123456789", max_size=7))
 TRIGGERS = st.one_of(
     st.builds(ObjectCreatedTrigger, store=st.sampled_from(("s3", "minio", "gcs")), bucket=_WORD,
@@ -233,7 +235,7 @@ class _PipelineBuilder:
         simple: dict[str, Callable[[], Task]] = {
             "container": lambda: self.container(name, after, policy, nested),
             "notify": lambda: Notify(name=name, after=after, policy=policy, channel="slack://data-alerts",
-                                     message=draw(st.text(max_size=20))),
+                                     message=draw(st.text(TEXT, max_size=20))),
             "script": lambda: Script(name=name, after=after, policy=policy, source="print('hello')"),
             "sql": lambda: RunSql(name=name, after=after, policy=policy, statements=("SELECT 1",)),
             "approval": lambda: Approval(name=name, after=after, policy=policy, prompt="Continue?"),

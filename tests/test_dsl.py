@@ -16,7 +16,7 @@ from sparklec.compiler.driver import load
 from sparklec.frontends.dsl import format_text, parse, print_project
 from sparklec.ir import transformers as tf
 from sparklec.ir.verify import verify
-from sparklec.testing import projects
+from sparklec.testing import TEXT, projects
 
 DSL_EXAMPLES = sorted((EXAMPLES / "dsl").glob("*.spk"))
 BAD = Path(__file__).parent / "bad_spk"
@@ -30,13 +30,13 @@ def test_print_then_parse_is_the_identity(project: ir.Project) -> None:
 
 
 ROW_LIST = tuple[tuple[ir.Setting, ...], ...]
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.text(max_size=12),
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10**12, 10**12), st.text(TEXT, max_size=12),
                     st.floats(allow_nan=False, allow_infinity=False))
-ROWS = st.lists(st.dictionaries(st.text(min_size=1, max_size=8), SCALARS, max_size=4), max_size=3).map(
+ROWS = st.lists(st.dictionaries(st.text(TEXT, min_size=1, max_size=8), SCALARS, max_size=4), max_size=3).map(
     lambda rows: tuple(tuple(ir.Setting(key=k, value=v) for k, v in row.items()) for row in rows))
 
 
-@given(st.lists(st.tuples(st.text(max_size=20), ROWS, ROWS), max_size=3, unique_by=lambda e: e[0]))
+@given(st.lists(st.tuples(st.text(TEXT, max_size=20), ROWS, ROWS), max_size=3, unique_by=lambda e: e[0]))
 def test_worked_examples_print_and_parse_back(examples: list[tuple[str, ROW_LIST, ROW_LIST]]) -> None:
     """Any names, unicode text and numbers in example rows survive printing."""
     transform = ir.Transform(name="t", input="raw", examples=tuple(

@@ -3,8 +3,9 @@
 Valid `.spk` files and Sparkle configs are mutated the way people and
 programs break them — deleted, inserted and swapped tokens, wrong types,
 huge values, deep nesting, odd unicode and bytes that are not UTF-8 — and
-every backend lowers what still verifies.  `make fuzz` runs many more cases
-(`HYPOTHESIS_PROFILE=fuzz`).
+every backend lowers what still verifies.  Here a few hundred cases of
+`tests/fuzzer.py` run with its time and memory limits; `make fuzz` runs
+100,000 of them.
 """
 
 from __future__ import annotations
@@ -149,6 +150,14 @@ def test_mutated_configs_compile_or_fail_with_a_position(tmp_path_factory: Any, 
     path = tmp_path_factory.mktemp("fuzz") / name
     path.write_bytes(data)
     _compile(path)
+
+
+def test_a_few_hundred_fuzz_cases_pass_within_the_limits(tmp_path: Path) -> None:
+    """`tests/fuzzer.py` in a worker process: no traceback, no case over 2 s or 500 MB, no hang."""
+    import fuzzer
+
+    failures = fuzzer.fuzz(0, 300, seconds=2.0, megabytes=500.0, out=tmp_path)
+    assert failures == {}, "\n".join(f"case {n}: {p}" for n, p in sorted(failures.items()))
 
 
 def _written_chain(path: Path, length: int) -> None:

@@ -416,14 +416,14 @@ def test_a_path_made_of_names_stays_inside_its_folder(first: str, second: str) -
 
 
 @pytest.mark.parametrize("target", ["main.`/tmp/sparklec-x`.evil", "main.silver.`../../../sparklec-x`",
-                                    "main.`..`.t", "main.s.`a\\\\b`"])
+                                    "main.`..`.t", "main.s.`a\\\\b`", "main.s." + "t" * 300])
 def test_run_refuses_target_names_that_leave_its_output(workplace: Path, capsys: pytest.CaptureFixture[str],
                                                         target: str) -> None:
     (workplace / "hostile.spk").write_text(PIPELINE.replace("main.silver.orders_clean", target))
     before = _snapshot(workplace)
     code = main(["run", "hostile.spk", "--data", "data", "-o", "runs"])
     printed = capsys.readouterr().err
-    assert code == 2 and "[E504]" in printed and "Traceback" not in printed
+    assert code == 1 and "[E220]" in printed and "Traceback" not in printed
     assert _snapshot(workplace) == before
     assert not Path("/tmp/sparklec-x").exists() and not (workplace.parent.parent / "sparklec-x").exists()
 

@@ -12,6 +12,7 @@ import difflib
 import enum
 import errno
 import json
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -59,6 +60,14 @@ def ref_span(node: object, name: str) -> Span | None:
     return getattr(node, "span", None)
 
 
+_QUOTED_VALUE = re.compile(r"`([^`]{160})[^`]{40,}`")
+
+
+def _abridged(text: str) -> str:
+    """`text` with every quoted value over 200 characters cut short (a message never repeats a huge input)."""
+    return _QUOTED_VALUE.sub(lambda match: f"`{match.group(1)}…`", text) if len(text) > 200 else text
+
+
 class Severity(enum.Enum):
     ERROR = "error"
     WARNING = "warning"
@@ -70,9 +79,9 @@ class Diagnostic:
     """A message about the input, with the place it concerns and how to fix it."""
 
     code: str
-    message: str
+    message: str = attrs.field(converter=_abridged)
     span: Span | None = None
-    help: str | None = None
+    help: str | None = attrs.field(default=None, converter=attrs.converters.optional(_abridged))
     severity: Severity = Severity.ERROR
 
     @property
@@ -190,6 +199,10 @@ class SourceCache:
         return lines[number - 1] if 0 < number <= len(lines) else None
 
 
+_QUOTED = 120
+"""The most characters of a source line a diagnostic quotes."""
+
+
 def render_text(diagnostic: Diagnostic, sources: SourceCache) -> str:
     """Render one diagnostic with the quoted source line and a caret."""
     out = [f"{diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"]
@@ -199,12 +212,18 @@ def render_text(diagnostic: Diagnostic, sources: SourceCache) -> str:
         out.append(f"{gutter}--> {span}")
         source_line = sources.line(span.file, span.line)
         if source_line is not None:
+            column = span.column
             source_line = source_line.expandtabs(1)
             width = span.end_column - span.column if span.end_line == span.line else 1
-            width = max(1, min(width, len(source_line) - span.column + 1))
+            width = max(1, min(width, len(source_line) - span.column + 1, _QUOTED - 20))
+            if len(source_line) > _QUOTED:  # a window around the caret
+                start = max(0, min(column - 1 - 20, len(source_line) - _QUOTED))
+                source_line = ("…" if start else "") + source_line[start:start + _QUOTED] \
+                    + ("…" if start + _QUOTED < len(source_line) else "")
+                column -= start - (1 if start else 0)
             out.append(f"{gutter} |")
             out.append(f"{span.line} | {source_line}")
-            out.append(f"{gutter} | {' ' * (span.column - 1)}{'^' * width}")
+            out.append(f"{gutter} | {' ' * (column - 1)}{'^' * width}")
     if diagnostic.help:
         indent = " " * (len(str(span.line)) if span else 0)
         out.append(f"{indent} = help: {diagnostic.help}")

@@ -12,12 +12,14 @@ import attrs
 
 from sparklec.backends import Artifacts, get_backend
 from sparklec.compiler.diagnostics import (
-    Diagnostic, FrontendError, LoweringError, Severity, SparklecError, VerifyError, os_error, raise_if_errors,
+    Diagnostic, FrontendError, LoweringError, Severity, Span, SparklecError, VerifyError, os_error,
+    raise_if_errors,
 )
 from sparklec.compiler.output import MANIFEST
 from sparklec.compiler.passes import PassPipeline, default_passes
 from sparklec.frontends.config import CONFIG_SUFFIXES, load_config
 from sparklec.frontends.dsl import parse as parse_dsl
+from sparklec.frontends.limits import check_size
 from sparklec.ir.pipeline import Pipeline, Project
 from sparklec.ir.verify import verify
 
@@ -129,18 +131,7 @@ def load(
     failed = False
     for file in files:
         try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as error:
-            diagnostics.append(os_error(error, "read"))
-            failed = True
-            continue
-        except UnicodeDecodeError as error:
-            diagnostics.append(Diagnostic(code="E501", message=f"`{file}` is not UTF-8 text ({error.reason} at "
-                                                               f"byte {error.start})",
-                                          help="save the file as UTF-8"))
-            failed = True
-            continue
-        try:
+            text = read_text(file)
             if file.suffix == ".spk":
                 parsed = parse_dsl(text, str(file))
                 pipelines.extend(attrs.evolve(p, env=env) if env else p for p in parsed.pipelines)
@@ -152,12 +143,30 @@ def load(
         except SparklecError as error:
             diagnostics.extend(error.diagnostics)
             failed = True
+        except OSError as error:
+            diagnostics.append(os_error(error, "read"))
+            failed = True
     name = named or project_name(paths, [p.name for p in pipelines])
     project = Project(name=name, pipelines=tuple(pipelines))
     if failed:  # the files that were read are still checked; their links to unread ones are not
         meaning = [d for d in verify(project) if d.is_error]
         raise FrontendError([*diagnostics, *meaning] if meaning else check_sql(project, diagnostics))
     return verified(project, diagnostics)
+
+
+def read_text(file: Path) -> str:
+    """The text of a pipeline file: UTF-8 (a leading BOM is dropped), within the size limit (E140, E501)."""
+    check_size(file.stat().st_size, str(file))
+    data = file.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        column = len(data[line_start:error.start].decode("utf-8", "replace")) + 1
+        raise FrontendError([Diagnostic(
+            code="E501", message=f"the file is not UTF-8 text: {error.reason} (byte {error.start + 1})",
+            span=Span.point(str(file), data.count(b"\n", 0, error.start) + 1, column),
+            help="save the file as UTF-8")]) from None
 
 
 def load_dsl(text: str, file: str = "<dsl>", *, env: str | None = None) -> tuple[Project, list[Diagnostic]]:

@@ -21,6 +21,7 @@ import yaml
 from sparklec.grammar import lalr_parser
 from sparklec.compiler.diagnostics import Diagnostic, FrontendError
 from sparklec.compiler.diagnostics import Span
+from sparklec.frontends.limits import MAX_ALIAS_VALUES, MAX_DEPTH, check_number, check_text, limit_error, too_deep
 
 
 @attrs.frozen
@@ -48,10 +49,49 @@ class Located:
 
 
 def load_document(text: str, file: str) -> Located:
-    """Parse `text` as JSON (``.json``) or YAML (anything else)."""
+    """Parse `text` as JSON (``.json``) or YAML (anything else), within the limits of
+    `sparklec.frontends.limits` (E141–E144)."""
     if file.endswith(".json"):
-        return _parse_json(text, file)
-    return _parse_yaml(text, file)
+        _check_json_depth(text, file)
+        document = _parse_json(text, file)
+    else:
+        document = _parse_yaml(text, file)
+    _check_values(document)
+    return document
+
+
+_JSON_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _check_json_depth(text: str, file: str) -> None:
+    """E141 where `text` nests deeper than `MAX_DEPTH` (strings skipped; unbalanced text is the parser's)."""
+    depth = 0
+    for match in _JSON_NESTING.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = text.count("\n", 0, match.start()) + 1
+                raise too_deep(Span.point(file, line, match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1))
+        elif token in "]}":
+            depth -= 1
+
+
+def _check_values(document: Located) -> None:
+    """E142 for a string (or key) and E143 for a number that a pipeline cannot hold."""
+    pending = [document]
+    while pending:
+        node = pending.pop()
+        if isinstance(node.value, str):
+            check_text(node.value, node.span)
+        elif isinstance(node.value, dict):
+            for key, (span, value) in node.value.items():
+                check_text(key, span)
+                pending.append(value)
+        elif isinstance(node.value, list):
+            pending.extend(node.value)
+        else:
+            check_number(node.value, node.span)
 
 
 @cache
@@ -109,9 +149,9 @@ class _JsonReader:
             text, end = self.string(match)
             return Located(text, self.span(start, end)), end
         if match.group(2):
-            number = match.group(2)
-            value = float(number) if match.group(3) or match.group(4) else int(number)
-            return Located(value, self.span(start, match.end())), match.end()
+            number, span = match.group(2), self.span(start, match.end())
+            check_number(number, span)
+            return Located(float(number) if match.group(3) or match.group(4) else int(number), span), match.end()
         if match.group(5):
             return Located(_LITERALS[match.group(5)], self.span(start, match.end())), match.end()
         if match.group(6) == "[":
@@ -213,6 +253,8 @@ class _JsonBuilder:
 
     def build(self, tree: lark.Tree[lark.Token] | lark.Token) -> Located:
         if isinstance(tree, lark.Token):  # a bare scalar document
+            if tree.type == "NUMBER":
+                check_number(tree.value, self.span(tree))
             return Located(json.loads(tree.value), self.span(tree))
         kind = tree.data
         span = self.span(tree)
@@ -234,11 +276,21 @@ class _JsonBuilder:
             return Located(literal[kind], span)
         token = tree.children[0]
         assert isinstance(token, lark.Token)
+        if kind == "number":
+            check_number(token.value, span)
         return Located(json.loads(token.value), span)
 
 
 def _parse_yaml(text: str, file: str) -> Located:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = _Loader(text, file)
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        raise FrontendError([Diagnostic(
+            code="E102", message=f"invalid YAML: the character U+{error.character:04X} is not allowed",
+            span=Span.point(file, line, column), help="remove it, or write it as an escape in a double-quoted string",
+        )]) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -248,7 +300,7 @@ def _parse_yaml(text: str, file: str) -> Located:
         mark = error.problem_mark or error.context_mark
         raise FrontendError([Diagnostic(
             code="E102", message=f"invalid YAML: {error.problem or error.context}",
-            span=Span.point(file, mark.line + 1, mark.column + 1) if mark else None,
+            span=Span.point(file, mark.line + 1, mark.column + 1) if mark else Span.point(file, 1, 1),
             help=_yaml_help(str(error.problem)),
         )]) from None
     except yaml.YAMLError as error:
@@ -256,6 +308,30 @@ def _parse_yaml(text: str, file: str) -> Located:
                                         span=Span.point(file, 1, 1))]) from None
     finally:
         loader.dispose()
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader that composes at most `MAX_DEPTH` levels of collections and refuses tags."""
+
+    def __init__(self, text: str, file: str):
+        super().__init__(text)
+        self.file = file
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if not isinstance(event, yaml.AliasEvent) and getattr(event, "tag", None) not in (None, "!"):
+            raise yaml.MarkedYAMLError(problem=f"tags such as `{event.tag}` are not read in a pipeline config",
+                                       problem_mark=event.start_mark)
+        nests = isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent))
+        self.depth += nests
+        if self.depth > MAX_DEPTH:
+            mark = event.start_mark
+            raise too_deep(Span.point(self.file, mark.line + 1, mark.column + 1))
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= nests
 
 
 def _yaml_help(problem: str) -> str | None:
@@ -269,9 +345,17 @@ def _yaml_help(problem: str) -> str | None:
 
 
 class _YamlBuilder:
+    """Builds the `Located` tree of a composed YAML document.  A node reached again through an alias is the
+    value built the first time; all such reuse together may add at most `MAX_ALIAS_VALUES` values, and an
+    alias inside the node it names is an error (E144)."""
+
     def __init__(self, file: str, loader: yaml.SafeLoader):
         self.file = file
         self.loader = loader
+        self.built: dict[int, tuple[Located, int]] = {}
+        """A node (by id) → its value and how many values that holds."""
+        self.building: set[int] = set()
+        self.reused = 0
 
     def span(self, node: yaml.Node) -> Span:
         start, end = node.start_mark, node.end_mark
@@ -279,20 +363,58 @@ class _YamlBuilder:
                     end_line=end.line + 1, end_column=end.column + 1)
 
     def build(self, node: yaml.Node) -> Located:
+        return self._node(node)[0]
+
+    def _node(self, node: yaml.Node) -> tuple[Located, int]:
+        if id(node) in self.built:
+            located, size = self.built[id(node)]
+            self.reused += size
+            if self.reused > MAX_ALIAS_VALUES:
+                raise limit_error("E144", f"aliases expand to more than {MAX_ALIAS_VALUES:,} values",
+                                  self.span(node))
+            return located, size
+        if id(node) in self.building:
+            raise limit_error("E144", "an alias refers to the value it is part of", self.span(node))
+        self.building.add(id(node))
+        result = self._new(node)
+        self.building.discard(id(node))
+        self.built[id(node)] = result
+        return result
+
+    def _new(self, node: yaml.Node) -> tuple[Located, int]:
         if isinstance(node, yaml.MappingNode):
             self.loader.flatten_mapping(node)
             entries: dict[str, tuple[Span, Located]] = {}
+            size = 1
             for key_node, value_node in node.value:
-                key = self.loader.construct_object(key_node)
+                if not isinstance(key_node, yaml.ScalarNode):
+                    raise FrontendError([Diagnostic(code="E102", message="invalid YAML: a key must be a plain value",
+                                                    span=self.span(key_node), help="write the key as text")])
+                key = self._scalar(key_node)
                 if not isinstance(key, str):
                     key = str(key).lower() if isinstance(key, bool) else str(key)
                 if key in entries:
                     raise _duplicate_key(key, self.span(key_node), entries[key][0])
-                entries[key] = (self.span(key_node), self.build(value_node))
-            return Located(entries, self.span(node))
+                value, inner = self._node(value_node)
+                entries[key] = (self.span(key_node), value)
+                size += inner
+            return Located(entries, self.span(node)), size
         if isinstance(node, yaml.SequenceNode):
-            return Located([self.build(item) for item in node.value], self.span(node))
-        value = self.loader.construct_object(node)
+            items = [self._node(item) for item in node.value]
+            return Located([item for item, _ in items], self.span(node)), 1 + sum(size for _, size in items)
+        return Located(self._scalar(node), self.span(node)), 1
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        if node.tag in (_INT, _FLOAT):
+            check_number(str(node.value), self.span(node))
+        try:
+            value = self.loader.construct_object(node)
+        except (ValueError, TypeError, OverflowError) as error:
+            raise FrontendError([Diagnostic(code="E102", message=f"invalid YAML value `{node.value}`: {error}",
+                                            span=self.span(node), help="quote it to read it as text")]) from None
         if isinstance(value, (datetime.date, datetime.datetime)):
             value = value.isoformat()
-        return Located(value, self.span(node))
+        return value
+
+
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"

@@ -9,6 +9,8 @@ problem instead of stopping at the first.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable
 
 from typing import TYPE_CHECKING
@@ -17,6 +19,7 @@ from sparklec import ENVS
 from sparklec.compiler.diagnostics import Diagnostic, Severity, did_you_mean, ref_span
 from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.cron import cron_problem
+from sparklec.ir.formats import manifest_problem, quantity_problem, tag_value_problem, time_zone_problem
 from sparklec.ir.graph import flat_graph, levels, pipeline_graph
 from sparklec.ir.pipeline import (
     ALERT_SCHEMES, EXPOSURE_TYPES, MATURITIES, OBJECT_STORES, PARAM_TYPES, PIPELINE_TYPES, Pipeline, Project,
@@ -80,6 +83,10 @@ def _duplicate(kind: str, name: str, span: Span | None) -> Diagnostic:
     )
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _choice(value: str, choices: Iterable[str], what: str, span: Span | None) -> Diagnostic | None:
     choices = tuple(choices)
     if value in choices:
@@ -112,12 +119,22 @@ class _PipelineVerifier:
         if pipeline.pipeline_type is not None:
             self._add(_choice(pipeline.pipeline_type, PIPELINE_TYPES, "pipeline type", pipeline.span))
         self._unique_names()
+        self._table_names()
         self._parameters()
         for schedule in pipeline.schedules:
             problem = cron_problem(schedule.cron)
             if problem:
                 self.error("E210", f"invalid schedule `{schedule.cron}`: {problem}", schedule.span,
                            "write it as `minute hour day-of-month month day-of-week`, e.g. `0 2 * * *`")
+            problem = time_zone_problem(schedule.timezone)
+            if problem:
+                self.error("E210", f"invalid schedule time zone: {problem}", schedule.span,
+                           "write a name such as `UTC`, `Europe/Paris` or `America/New_York`")
+        for tag in pipeline.tags:
+            problem = tag_value_problem(str(tag.value)) or tag_value_problem(tag.key)
+            if problem:
+                self.error("E219", f"tag `{tag.key}`: {problem}", tag.span or pipeline.span,
+                           "AWS, Kubernetes and dbt all take tags of letters, digits, spaces and `_.:/=+-@`")
         for trigger in pipeline.triggers:
             if isinstance(trigger, ObjectCreatedTrigger):
                 self._add(_choice(trigger.store, OBJECT_STORES, "object store", trigger.span))
@@ -181,6 +198,7 @@ class _PipelineVerifier:
 
     def _parameters(self) -> None:
         for param in self.pipeline.parameters:
+            self._variable_name(param.name, "parameter", param.span)
             if param.type not in PARAM_TYPES:
                 self._add(_choice(param.type, PARAM_TYPES, "parameter type", param.span))
             elif param.default is not None and not _value_fits(param.default, param.type):
@@ -207,7 +225,14 @@ class _PipelineVerifier:
         else:
             self._task(step)
 
+    def _variable_name(self, name: str, what: str, span: Span | None) -> None:
+        """A parameter or loop variable is named in text as ``${name}``: its name is a plain identifier."""
+        if not _VARIABLE.fullmatch(name):
+            self.error("E221", f"{what} `{name}` cannot be named as `${{{name}}}`", span,
+                       "name it with letters, digits and `_`, starting with a letter or `_`")
+
     def _foreach(self, step: ForEach) -> None:
+        self._variable_name(step.var, "loop variable", step.span)
         if (step.items is None) == (step.items_param is None):
             self.error("E209", f"foreach `{step.name}` needs either a list of items or a list parameter",
                        step.span)
@@ -298,6 +323,10 @@ class _PipelineVerifier:
                     self.error("E213", f"`{candidate}` is not a training task", task.span)
         elif isinstance(task, KubernetesResource):
             self._add(_choice(task.action, K8S_ACTIONS, "resource action", task.span))
+            problem = manifest_problem(task.manifest)
+            if problem:
+                self.error("E219", f"the manifest of `{task.name}` cannot be applied: {problem}", task.span,
+                           "give one complete Kubernetes object in YAML")
         elif isinstance(task, Wait) and task.seconds < 0:
             self.error("E211", "a wait must not be negative", task.span)
         elif isinstance(task, Transform):
@@ -347,9 +376,24 @@ class _PipelineVerifier:
                     self.error("E205", f"{what} gives {cell.value!r} for `{cell.key}`, a {types[cell.key]} column "
                                f"of `{relation}`", span, "dates and timestamps are written as strings")
 
+    def _table_names(self) -> None:
+        """Catalogs, schemas and tables are plain names: every target's SQL, and paths, can hold them."""
+        for dataset in self.pipeline.datasets:
+            for what, part in (("catalog", dataset.catalog), ("schema", dataset.schema), ("table", dataset.table)):
+                if part is not None and not _PLAIN_NAME.fullmatch(part):
+                    self.error("E220", f"the {what} of `{dataset.name}` is `{part}`, which is not a plain name",
+                               dataset.span, "catalogs, schemas and tables are letters, digits and `_`, starting "
+                                             "with a letter or `_`, at most 128 characters")
+
     def _policy(self, policy: Policy) -> None:
         if policy.runtime is not None:
             self._add(_choice(policy.runtime, RUNTIMES, "runtime", policy.span))
+        resources = policy.resources
+        quantities = (resources.cpu_request, resources.memory_request, resources.cpu_limit,
+                      resources.memory_limit) if resources is not None else ()
+        for problem in filter(None, (quantity_problem(q) for q in quantities if q is not None)):
+            self.error("E211", f"invalid resources: {problem}", (resources and resources.span) or policy.span,
+                       "cpu is cores (`2`, `500m`), memory bytes with a unit (`512Mi`, `4Gi`)")
         if policy.timeout is not None and policy.timeout <= 0:
             self.error("E211", "a timeout must be positive", policy.span)
         retry = policy.retry

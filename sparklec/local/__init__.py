@@ -7,6 +7,7 @@ same logic in dbt, Step Functions and Argo.  See `sparklec.local.engine`.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
@@ -83,13 +84,30 @@ def run_project(project: Project, *, data: Path | None = None, bind: Mapping[str
         except duckdb.Error as error:
             raise UsageError([Diagnostic(code="E603", message=f"cannot read the data: {str(error).splitlines()[0]}",
                                          help="check the files under --data and those given with --bind")]) from None
-        tasks = local.run()
-        exports = local.exports(exported) if exported is not None else {}
-        written = write_atomically(exports, output.folder, inputs=output.inputs, force=output.force,
-                                   replace=False, command="sparklec run") if exports and output else []
+        with tempfile.TemporaryDirectory(prefix="sparklec-run-") as scratch:
+            _confine(connection, [data, Path(scratch)], [b.path for b in found if b.path is not None],
+                     database)
+            tasks = local.run()
+            exports = local.exports(exported, Path(scratch).resolve()) if exported is not None else {}
+            written = write_atomically(exports, output.folder, inputs=output.inputs, force=output.force,
+                                       replace=False, command="sparklec run") if exports and output else []
         return RunResult(tasks, written, notes)
     finally:
         connection.close()
+
+
+def _confine(connection: duckdb.DuckDBPyConnection, folders: list[Path | None], files: list[Path],
+             database: Path | None) -> None:
+    """Let the pipelines' SQL read and write no file but those under `folders`, the `files` bound to sources
+    and the database: DuckDB's external access is turned off, and its configuration locked."""
+    allowed = [f"{Path(f).resolve()}/" for f in folders if f is not None]
+    paths = [str(Path(f).resolve()) for f in files]
+    if database is not None:
+        paths += [str(database.resolve()), f"{database.resolve()}.wal"]
+    connection.execute("SET allowed_directories = ?", [allowed])
+    connection.execute("SET allowed_paths = ?", [paths])
+    connection.execute("SET enable_external_access = false")
+    connection.execute("SET lock_configuration = true")
 
 
 def _connect(database: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import operator
 import re
+import shutil
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -270,13 +271,16 @@ class LocalRun:
                 self.tasks.append(run)
             self.listener(run)
 
-    def exports(self, paths: Mapping[str, str]) -> dict[str, Callable[[Path], None]]:
+    def exports(self, paths: Mapping[str, str], scratch: Path) -> dict[str, Callable[[Path], None]]:
         """The targets written by the run as files to write: `paths` (table → relative path, see
-        `export_paths`) → a function that writes the table as Parquet at the path it is given."""
+        `export_paths`) → a function that writes the table as Parquet at the path it is given (by way of
+        `scratch`, the one folder the run's SQL may write to)."""
         def writer(table: str) -> Callable[[Path], None]:
             def write(path: Path) -> None:
+                exported = scratch / paths[table].replace("/", "__")
                 self.connection.execute(f"COPY (SELECT * FROM {'.'.join(_quoted_parts(table))}) TO "
-                                        f"{exp.Literal.string(str(path)).sql('duckdb')} (FORMAT parquet)")
+                                        f"{exp.Literal.string(str(exported)).sql('duckdb')} (FORMAT parquet)")
+                shutil.move(exported, path)
             return write
 
         return {paths[table]: writer(table) for table in sorted(self.written)}
@@ -421,14 +425,14 @@ class _PipelineRun:
             known = self.sql.columns.schema(task.input) if task.input and task.sql is None else ()
             columns = known if known is not None else self.checked_input(cursor, task)
             create = exp.Create(this=table, kind="TABLE", replace=True, expression=self.sql.query(task, columns))
-            cursor.execute(_substitute(create.sql(dialect="duckdb"), values))
+            cursor.execute(*_bound(create.sql(dialect="duckdb"), values))
             run.rows_out = self.count(cursor, task.name)
             return SUCCEEDED
         if isinstance(task, t.Write):
             task = self.fit_columns(cursor, task)
             before = self.count(cursor, task.target) if self.exists(cursor, task.target) else 0
             for statement in self.sql.write(task):
-                cursor.execute(_substitute(statement, values))
+                cursor.execute(*_bound(statement, values))
             after = self.count(cursor, task.target)
             run.rows_out = after if task.mode == "overwrite" and not task.partition_by else max(after - before, 0)
             target = self.pipeline.dataset(task.target)
@@ -447,19 +451,19 @@ class _PipelineRun:
             run.detail = f"Databricks SQL DuckDB cannot run ({error.diagnostics[0].message.split(' in ')[0]})"
             return SKIPPED
         for statement in statements:
-            cursor.execute(_substitute(statement, values))
+            cursor.execute(*_bound(statement, values))
         run.detail = f"{len(statements)} statement{'s' if len(statements) != 1 else ''}"
         return SUCCEEDED
 
     def check(self, cursor: duckdb.DuckDBPyConnection, task: t.QualityCheck, run: TaskRun,
               values: dict[str, Value]) -> str:
         for check, query in self.sql.check_queries(task):
-            text = _substitute(query.sql(dialect="duckdb"), values)
-            (failures,) = cursor.execute(f"SELECT count(*) FROM ({text})").fetchone() or (0,)
+            text, bound = _bound(query.sql(dialect="duckdb"), values)
+            (failures,) = cursor.execute(f"SELECT count(*) FROM ({text})", bound).fetchone() or (0,)
             outcome = CheckOutcome(f"sql {check.name}" if isinstance(check, t.CustomSqlCheck) else check_text(check),
                                    failures)
             if failures:
-                sample = cursor.execute(f"SELECT * FROM ({text}) LIMIT {SAMPLE_ROWS}")
+                sample = cursor.execute(f"SELECT * FROM ({text}) LIMIT {SAMPLE_ROWS}", bound)
                 outcome.columns = tuple(d[0] for d in sample.description or ())
                 outcome.sample = sample.fetchall()
             run.checks.append(outcome)
@@ -617,9 +621,28 @@ def not_landed(ingest: t.Ingest) -> str:
             f"put its rows in DATA/{schema}/{table}.csv")
 
 
-def _substitute(text: str, values: Mapping[str, Value]) -> str:
-    """``${name}`` replaced by the value of a loop variable or parameter (others are left as written)."""
-    return _REFERENCE.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), text)
+_SQL_PIECE = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+"""A string literal, a quoted name, or outside both a ``${name}`` or a ``$name`` (as SQL generation writes
+``${name}``)."""
+
+
+def _bound(text: str, values: Mapping[str, Value]) -> tuple[str, dict[str, object]]:
+    """`text` and the parameters to execute it with: a ``${name}`` or ``$name`` of a loop variable or
+    parameter becomes a bound parameter (never SQL text); inside a string literal or quoted name, ``${name}``
+    becomes the value's text with the quotes doubled.  Names without a value are left as written."""
+    bound: dict[str, Value] = {}
+
+    def piece(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        if name is not None:
+            if name not in values:
+                return match.group(0)
+            bound[name] = values[name]
+            return f"${name}"
+        quoted = match.group(0)
+        return _REFERENCE.sub(lambda m: str(values[m.group(1)]).replace(quoted[0], quoted[0] * 2)
+                              if m.group(1) in values else m.group(0), quoted)
+    return _SQL_PIECE.sub(piece, text), {name: list(v) if isinstance(v, tuple) else v for name, v in bound.items()}
 
 
 def _first_line(error: Exception) -> str:

@@ -1,4 +1,5 @@
-"""Kubernetes names: RFC 1123 labels (lower-case letters, digits and `-`, at most 63 characters).
+"""Kubernetes names: RFC 1123 labels (lower-case letters, digits and `-`, at most 63 characters); and user text
+kept literal where Argo substitutes `{{...}}`.
 
 IR names become Kubernetes names by lower-casing and replacing other
 characters with `-`; a name that would then clash with another, or is too
@@ -49,3 +50,12 @@ class Names:
     def renamed(self) -> dict[str, str]:
         """Original → Kubernetes name, for the names that changed."""
         return {k: v for k, v in self.given.items() if k != v}
+
+
+_LITERAL_BRACES = "{{='{' + '{'}}"
+"""An Argo expression that renders to ``{{`` (with no ``{{`` inside, which Argo would try to substitute)."""
+
+
+def literal(text: str) -> str:
+    """User text in a field Argo substitutes: each ``{{`` written as an expression that renders to ``{{``."""
+    return text.replace("{{", _LITERAL_BRACES)

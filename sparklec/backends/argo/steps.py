@@ -16,7 +16,7 @@ import functools
 import json
 from typing import TYPE_CHECKING, Any
 
-from sparklec.backends.argo.names import sanitise
+from sparklec.backends.argo.names import literal, sanitise
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.policy import Retry
@@ -160,14 +160,14 @@ class Steps:
             return self.notify(task, inputs)
         if isinstance(task, t.KubernetesResource):
             resource = {"action": task.action, "manifest": self.workflow.text(task.manifest, inputs)}
-            resource |= {k: v for k, v in (("successCondition", task.success_condition),
-                                           ("failureCondition", task.failure_condition)) if v}
+            resource |= {k: literal(v) for k, v in (("successCondition", task.success_condition),
+                                                    ("failureCondition", task.failure_condition)) if v}
             return {"resource": resource}
         if isinstance(task, t.Script):
-            return {"script": {"image": task.image, "command": ["python"],
+            return {"script": {"image": literal(task.image), "command": ["python"],
                                "source": self.workflow.text(task.source, inputs), **self.resources(task)}}
         if isinstance(task, t.Container):
-            container: dict[str, Any] = {"image": task.image}
+            container: dict[str, Any] = {"image": literal(task.image)}
             if task.command:
                 container["command"] = [self.workflow.text(c, inputs) for c in task.command]
             if task.args:

@@ -17,7 +17,7 @@ import re
 from collections import defaultdict
 from typing import Any
 
-from sparklec.backends.argo.names import Names, sanitise
+from sparklec.backends.argo.names import Names, literal, sanitise
 from sparklec.backends.argo.steps import REMOTE, Steps, task_runtime
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
@@ -56,7 +56,7 @@ class WorkflowBuilder:
         for parameter in pipeline.parameters:
             entry: dict[str, Any] = {"name": parameter.name}
             if parameter.default is not None:
-                entry["value"] = _string(parameter.default)
+                entry["value"] = literal(_string(parameter.default))
             self.parameters[parameter.name] = entry
 
     # --- values -------------------------------------------------------------------------------
@@ -75,7 +75,7 @@ class WorkflowBuilder:
 
         Argo substitutes ``{{...}}`` in templates, so a ``{{`` of the user's
         own is written as an expression that Argo renders back to ``{{``."""
-        text = text.replace("{{", _LITERAL_BRACES)
+        text = literal(text)
 
         def replace(match: re.Match[str]) -> str:
             name = match.group(1)
@@ -90,7 +90,7 @@ class WorkflowBuilder:
 
     def artifact(self, artifact: Artifact, inputs: list[str]) -> dict[str, Any]:
         """An artifact: where it lives, or only its name and path (the default repository, another task)."""
-        entry: dict[str, Any] = {"name": sanitise(artifact.name), "path": artifact.path}
+        entry: dict[str, Any] = {"name": sanitise(artifact.name), "path": literal(artifact.path)}
         if artifact.location is None or artifact.source is not None:
             return entry
         location = self.text(artifact.location, inputs)
@@ -285,8 +285,6 @@ class WorkflowBuilder:
 
 STATUS = "workflow.status"
 """``${workflow.status}`` in a message: how the run ended."""
-_LITERAL_BRACES = "{{='{' + '{'}}"
-"""An Argo expression that renders to ``{{`` (with no ``{{`` inside, which Argo would try to substitute)."""
 
 
 def expression(path: str) -> str:
@@ -304,7 +302,7 @@ def _string(value: Any) -> str:
 
 
 def _quoted(text: str) -> str:
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return "'" + literal(text.replace("\\", "\\\\").replace("'", "\\'")) + "'"
 
 
 def _json(value: Any) -> str:

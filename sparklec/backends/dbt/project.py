@@ -253,7 +253,7 @@ class ProjectFiles:
         return entry
 
     def dbt_project(self) -> str:
-        folders = {p.name: {"+tags": [p.name]} for p in self.project.pipelines}
+        folders = {p.name: {"+tags": [inert(p.name)]} for p in self.project.pipelines}  # dbt renders values
         return yaml_text({
             "name": self.name, "version": "1.0.0", "config-version": 2, "profile": self.name,
             "model-paths": ["models"], "macro-paths": ["macros"], "test-paths": ["tests"],

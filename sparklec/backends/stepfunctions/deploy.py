@@ -157,6 +157,7 @@ class Templates:
             stack.allow("WaitForParts", ("events:PutTargets", "events:PutRule", "events:DescribeRule"),
                         "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/"
                         "StepFunctionsGetEventsForStepFunctionsExecutionRule")
+        self.check_placeholders()
 
     def part_name(self, key: str, environment: str) -> str:
         """The name of the state machine of a part."""
@@ -322,6 +323,29 @@ class Templates:
 
     def cfn_tags(self) -> list[dict[str, str]]:
         return [{"Key": k, "Value": v} for k, v in self.tags()]
+
+    def check_placeholders(self) -> None:
+        """Raise `LoweringError` (E405) for a ``${name}`` in a definition that the stack does not declare for
+        substitution: text a user wrote never pulls a secret, or anything else, into a state machine."""
+        declared = {"Environment", "StateMachineName", "DatabricksConnection", "DatabricksConnection.Arn",
+                    "TaskExecutionRole.Arn", *self.stack.topics, *self.stack.task_definitions,
+                    *(f"{n}.Arn" for n in (*self.stack.topics, *self.stack.task_definitions)),
+                    *self.stack.existing_topics, *(f"StateMachine{key}.Arn" for key in self.parts),
+                    *(p.name for p in self.stack.parameters.values() if p.type != "Secret")}
+        problems = []
+        for file, machine in self.definitions().items():
+            for name in placeholders(machine):
+                if name not in declared:
+                    states = [state for state, body in machine.get("States", {}).items()
+                              if f"${{{name}}}" in json.dumps(body)]
+                    problems.append(Diagnostic(
+                        code="E405", span=self.pipeline.span,
+                        message=f"`${{{name}}}` in {f'state `{states[0]}`' if states else file} names no parameter "
+                                "or loop variable of the pipeline",
+                        help="in text, `${name}` names a parameter or a loop variable of the pipeline: remove "
+                             "it, or declare the parameter"))
+        if problems:
+            raise LoweringError(problems)
 
     def cfn_value(self, placeholder: str) -> Any:
         if placeholder in self.stack.existing_topics:

@@ -8,6 +8,7 @@ where it was opened, an unterminated string where it starts.
 
 from __future__ import annotations
 
+import json
 import re
 from contextvars import ContextVar
 from functools import cache
@@ -17,6 +18,7 @@ import lark
 from sparklec.grammar import lalr_parser
 from sparklec.compiler.diagnostics import Diagnostic, FrontendError, Span, did_you_mean
 from sparklec.frontends.dsl.steps import OPTIONS
+from sparklec.frontends.limits import MAX_DEPTH, MAX_STRING, check_number, check_text, limit_error, too_deep
 
 _LABELS: dict[tuple[str, str, str], list[str]] = {
     ("E124", "expected `=` after the task name", "write `task NAME = KIND ...`, e.g. `task load = wait 5m`"): [
@@ -80,32 +82,92 @@ _LABELS: dict[tuple[str, str, str], list[str]] = {
 }
 
 
-_COMMENTS: ContextVar[list[lark.Token]] = ContextVar("comments")
+class _Lexed:
+    """What the lexer callbacks gather while one text is parsed: its comments and how deep it nests."""
+
+    def __init__(self, file: str):
+        self.file = file
+        self.comments: list[lark.Token] = []
+        self.depth = 0
+
+    def span(self, token: lark.Token) -> Span:
+        return Span.point(self.file, token.line or 1, token.column or 1, max(1, min(len(token), 80)))
+
+
+_LEXED: ContextVar[_Lexed] = ContextVar("lexed")
+
+
+def _check_line_lengths(text: str, file: str) -> None:
+    """E142 for a line longer than a string may be."""
+    start, line = 0, 1
+    while start <= len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        if end - start > MAX_STRING:
+            raise limit_error("E142", f"line {line} is over {MAX_STRING:,} characters long", Span.point(file, line, 1))
+        start, line = end + 1, line + 1
+
+
+def _comment(token: lark.Token) -> lark.Token:
+    _LEXED.get().comments.append(token)
+    return token
+
+
+def _open(token: lark.Token) -> lark.Token:
+    lexed = _LEXED.get()
+    lexed.depth += 1
+    if lexed.depth > MAX_DEPTH:
+        raise too_deep(lexed.span(token))
+    return token
+
+
+def _close(token: lark.Token) -> lark.Token:
+    _LEXED.get().depth -= 1
+    return token
+
+
+def _text(token: lark.Token) -> lark.Token:
+    raw = str(token)
+    if len(raw) <= MAX_STRING + 6:  # a longer one is too long whatever its escapes
+        raw = raw[3:-3] if raw.startswith('"""') else raw[1:-1] if raw.startswith("`") else \
+            str(json.loads(raw, strict=False)) if raw.startswith('"') else raw
+    check_text(raw, _LEXED.get().span(token))
+    return token
+
+
+def _number(token: lark.Token) -> lark.Token:
+    check_number(str(token), _LEXED.get().span(token))
+    return token
 
 
 @cache
 def _parser() -> lark.Lark:
-    return lalr_parser("pipeline", propagate_positions=True, maybe_placeholders=True,
-                       lexer_callbacks={"COMMENT": lambda token: _COMMENTS.get([]).append(token)})
+    callbacks = {"COMMENT": _comment, "LBRACE": _open, "LPAR": _open, "LSQB": _open, "RBRACE": _close,
+                 "RPAR": _close, "RSQB": _close, "NUMBER": _number,
+                 **dict.fromkeys(("STRING", "LONG_STRING", "QUOTED_NAME", "NAME"), _text)}
+    return lalr_parser("pipeline", propagate_positions=True, maybe_placeholders=True, lexer_callbacks=callbacks)
 
 
 def parse_tree(text: str, file: str) -> tuple[lark.Tree[lark.Token], list[tuple[int, str, bool]]]:
     """The syntax tree of `text` and its comments as (line, text, whether code precedes it on its line).
 
-    A syntax error raises `FrontendError` with one diagnostic.
+    A syntax error, or input over a limit of `sparklec.frontends.limits`, raises `FrontendError` with one
+    diagnostic.
     """
-    comments: list[lark.Token] = []
-    reset = _COMMENTS.set(comments)
+    if len(text) > MAX_STRING:  # before the lexer, whose string pattern takes memory for every character
+        _check_line_lengths(text, file)
+    lexed = _Lexed(file)
+    reset = _LEXED.set(lexed)
     try:
         tree = _parser().parse(text)
     except lark.UnexpectedInput as error:
         raise FrontendError([_diagnose(error, text, file)]) from None
     finally:
-        _COMMENTS.reset(reset)
+        _LEXED.reset(reset)
     lines = text.splitlines()
     return tree, [
         (token.line or 0, str(token).rstrip(), bool(lines[(token.line or 1) - 1][: (token.column or 1) - 1].strip()))
-        for token in comments
+        for token in lexed.comments
     ]
 
 

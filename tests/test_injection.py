@@ -1,0 +1,129 @@
+"""User text never executes: hostile names and values come out of every backend as inert data.
+
+Each test puts text that would do something if a target evaluated it (Jinja that reads an environment
+variable, SQL that writes a file, `${...}` substitutions, Argo expressions) where a user may write it, and
+asks the target's own tool what it made of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from dbt_harness import dbt
+from sparklec.compiler.driver import load_dsl, lower, optimise
+from sparklec.compiler.output import write_atomically
+
+CANARY = "sparklec-canary-4f1d"
+"""The value of the environment variable `SPARKLEC_CANARY` while the tests run: seen anywhere, it leaked."""
+
+PIPELINE = """pipeline {name} {{
+  source orders = main.bronze.orders {{ columns {{ id: bigint, amount: double }} }}
+  target clean = main.silver.orders_clean
+  task tidy = from orders | filter_by_condition(condition: "amount > 0")
+  task save = write tidy into clean
+}}
+"""
+
+
+@pytest.fixture(autouse=True)
+def canary(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPARKLEC_CANARY", CANARY)
+
+
+def _leaked(folder: Path) -> list[str]:
+    return [str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and CANARY in p.read_text(errors="replace")]
+
+
+def test_a_pipeline_name_is_never_rendered_by_dbt(tmp_path: Path) -> None:
+    name = '{{ log("T=" ~ env_var("SPARKLEC_CANARY", "unset"), info=True) }}'
+    project, _ = load_dsl(PIPELINE.format(name=f"`{name}`"))
+    write_atomically(lower(optimise(project), "dbt", {}), tmp_path)
+    outcome = dbt(tmp_path, "parse")
+    assert outcome.success
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    assert models and all(name in n["tags"] for n in models)
+    assert _leaked(tmp_path) == [] and CANARY not in os.environ.get("DBT_LOG", "")
+
+
+# --- sparklec run -----------------------------------------------------------------------------------------------
+
+RUN = """pipeline runs {{
+  param region: string = "{default}"
+  source orders = main.bronze.orders {{ columns {{ id: bigint, region: string }} }}
+  target picked = main.silver.picked
+  task pick = from orders | filter_by_condition(condition: "region = '${{region}}' or region = ${{region}}")
+  task save = write pick into picked
+  foreach item in ["{default}"] as each after save {{
+    task per_item = execute "INSERT INTO silver.picked SELECT 99, '${{item}}'"
+  }}
+  task leak = sql "select 1 as id, * from read_csv('/etc/passwd') limit 1"
+  target leaked = main.silver.leaked
+  task keep = write leak into leaked
+}}
+"""
+
+
+def _payload(folder: Path) -> str:
+    return f"x') ; COPY (SELECT 42) TO '{folder}/p.csv'; --"
+
+
+@pytest.mark.parametrize("via", ["default", "--param"])
+def test_run_binds_parameters_and_loop_items_as_values(tmp_path: Path, via: str) -> None:
+    from sparklec.compiler.cli import main
+
+    (tmp_path / "data" / "bronze").mkdir(parents=True)
+    (tmp_path / "data" / "bronze" / "orders.csv").write_text("id,region\n1,eu\n2,us\n")
+    payload = _payload(tmp_path)
+    spk = tmp_path / "runs.spk"
+    spk.write_text(RUN.format(default=payload if via == "default" else "eu"))
+    extra = ["--param", f"region={payload}"] if via == "--param" else []
+    main(["run", str(spk), "--data", str(tmp_path / "data"), "--db", str(tmp_path / "run.duckdb"), *extra])
+    assert not (tmp_path / "p.csv").exists()
+    import duckdb
+
+    connection = duckdb.connect(str(tmp_path / "run.duckdb"))
+    assert connection.execute("SELECT count(*) FROM silver.picked WHERE id = 99").fetchone() == (1,)
+    tables = {row[0] for row in connection.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    connection.close()
+    assert "leaked" not in tables, "a pipeline read /etc/passwd"
+
+
+# --- Argo ---------------------------------------------------------------------------------------------------------
+
+def test_argo_keeps_braces_of_user_text_literal_in_every_field_it_substitutes() -> None:
+    """Argo substitutes `{{...}}` in templates and workflow arguments: a user's `{{` renders back to itself in
+    images, parameter defaults (lists too), artifact paths, resource conditions and `when` literals."""
+    import yaml
+
+    from argo_harness import references, render
+    from sparklec.ir import tasks as t
+    from sparklec.ir.pipeline import Parameter, Pipeline, Project
+
+    hostile = "{{=sprig.env('SPARKLEC_CANARY')}}"
+    pipeline = Pipeline(name="texts", parameters=(
+        Parameter(name="region", default=hostile), Parameter(name="parts", type="list<string>", default=(hostile,))),
+        steps=(
+            t.Container(name="run", image=f"python:{hostile}", command=("true",),
+                        outputs=(t.Artifact(name="out", path=f"/tmp/{hostile}"),)),
+            t.KubernetesResource(name="apply", action="create", manifest="apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+                                 success_condition=f"status.phase == {hostile}", after=("run",)),
+            t.Branch(name="pick", condition=t.Compare(left=t.ParamRef(name="region"), op="==", right=hostile),
+                     then=(t.Wait(name="pause", seconds=1),), after=("apply",))))
+    artifacts = lower(Project(name="texts", pipelines=(pipeline,)), "argo", {})
+    template = yaml.safe_load(artifacts["workflow-template.yaml"])
+    assert references(template, {template["metadata"]["name"]: template["spec"]}) == []
+    by_name = {tpl["name"]: tpl for tpl in template["spec"]["templates"]}
+    defaults = {p["name"]: p["value"] for p in template["spec"]["arguments"]["parameters"]}
+    rendered = [render(by_name["run"]["container"]["image"], {}), render(defaults["region"], {}),
+                json.loads(render(defaults["parts"], {}))[0], render(by_name["run"]["outputs"]["artifacts"][0]["path"], {}),
+                render(by_name["apply"]["resource"]["successCondition"], {})]
+    assert rendered == [f"python:{hostile}", hostile, hostile, f"/tmp/{hostile}", f"status.phase == {hostile}"]
+    [when] = [task["when"] for tpl in template["spec"]["templates"] for task in tpl.get("dag", {}).get("tasks", [])
+              if "when" in task and "region" in task["when"]]
+    govaluate = hostile.replace("'", "\\'")  # a string literal of the `when` expression
+    assert render(when, {"workflow.parameters.region": "x"}) == f"'x' == '{govaluate}'"
