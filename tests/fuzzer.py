@@ -86,8 +86,9 @@ def _mutate(rng: random.Random, text: str, suffix: str) -> str | bytes:
         return bytes(data)
     if kind == "delete":
         return text[:start] + text[end:]
-    if kind == "repeat":
-        return text[:end] + text[start:end] * rng.choice((2, 3, 50, 1000)) + text[end:]
+    if kind == "repeat":  # at most some 12 MB in all: an input past the limits is refused from its size
+        count = min(rng.choice((2, 3, 50, 1000)), (12 << 20) // max(1, end - start))
+        return text[:end] + text[start:end] * count + text[end:]
     if kind == "insert":
         return text[:start] + rng.choice(TOKENS) + rng.choice(("", " ")) + text[start:]
     if kind == "nest":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -105,3 +106,20 @@ def test_the_bundled_examples_do_not_depend_on_step_order() -> None:
         reversed_steps = attrs.evolve(project, pipelines=tuple(
             attrs.evolve(p, steps=p.steps[::-1]) for p in project.pipelines))
         assert outputs(reversed_steps) == outputs(project), path.name
+
+
+def test_the_order_pipelines_are_written_in_changes_no_output() -> None:
+    """A project's pipelines are taken in the order of their names: the `.spk` with its pipelines reversed gives
+    the same files on every backend."""
+    from sparklec.compiler.driver import load_dsl
+
+    text = (EXAMPLES / "dsl" / "customer_project.spk").read_text()
+    blocks = re.split(r"\n(?=pipeline )", text)
+    reversed_text = "\n".join([blocks[0], *reversed(blocks[1:])])
+    assert reversed_text != text and len(blocks) > 2
+    as_written, reversed_ = (optimise(load_dsl(t, "customer_project.spk")[0]) for t in (text, reversed_text))
+    compared = 0
+    for backend in sorted(BUILTIN):
+        assert lower(as_written, backend, {}) == lower(reversed_, backend, {}), backend
+        compared += 1
+    assert compared == 3

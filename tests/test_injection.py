@@ -127,3 +127,47 @@ def test_argo_keeps_braces_of_user_text_literal_in_every_field_it_substitutes() 
               if "when" in task and "region" in task["when"]]
     govaluate = hostile.replace("'", "\\'")  # a string literal of the `when` expression
     assert render(when, {"workflow.parameters.region": "x"}) == f"'x' == '{govaluate}'"
+
+
+def test_dbt_test_names_are_node_names_whatever_the_columns_are_called(tmp_path: Path) -> None:
+    """A column called `{{ x }}` with checks: dbt parses the project, and the tests keep their column."""
+    text = """pipeline `odd {{ name }}` {
+  source raw = main.bronze.raw { columns { id: bigint, `{{ x }}`: string } }
+  target out = main.silver.out
+  task c = check raw { not_null(`{{ x }}`) unique(id) }
+  task w = write raw into out after c
+}
+"""
+    project, _ = load_dsl(text)
+    write_atomically(lower(optimise(project), "dbt", {}), tmp_path)
+    outcome = dbt(tmp_path, "parse")
+    assert outcome.success
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    tests = [n for n in manifest["nodes"].values() if n["resource_type"] == "test"]
+    assert len(tests) == 2 and all(n["name"].isidentifier() for n in tests)
+    assert {n["column_name"] for n in tests} == {"{{ x }}", "id"}
+
+
+# --- names and secrets ----------------------------------------------------------------------------------------
+
+def test_a_schema_name_that_is_sql_is_an_error_at_check() -> None:
+    from sparklec.compiler.diagnostics import VerifyError
+
+    text = PIPELINE.format(name="p").replace("main.silver.orders_clean",
+                                             "main.`x'; copy (select 42) to '/tmp/p.csv'; select '1`.t")
+    with pytest.raises(VerifyError) as error:
+        load_dsl(text)
+    assert [d.code for d in error.value.diagnostics] == ["E220"]
+
+
+@pytest.mark.parametrize("name", ["DatabricksToken", "nosuch"])
+def test_step_functions_substitutes_only_what_the_stack_declares(name: str) -> None:
+    from sparklec.compiler.diagnostics import LoweringError
+
+    text = PIPELINE.format(name="p").replace(
+        "task save = write tidy into clean",
+        f'task save = write tidy into clean\n  task tell = notify "sns://alerts" after save {{ message "a ${{{name}}}" }}')
+    project, _ = load_dsl(text)
+    with pytest.raises(LoweringError) as error:
+        lower(optimise(project), "stepfunctions", {})
+    assert [d.code for d in error.value.diagnostics] == ["E405"] and f"${{{name}}}" in str(error.value)

@@ -178,10 +178,11 @@ def load_dsl(text: str, file: str = "<dsl>", *, env: str | None = None) -> tuple
 
 
 def verified(project: Project, diagnostics: list[Diagnostic]) -> tuple[Project, list[Diagnostic]]:
-    """`project` and its warnings (after `diagnostics`); raises `VerifyError` with every error found."""
+    """`project`, its pipelines in the order of their names (so no output depends on the order they were
+    written in), and its warnings (after `diagnostics`); raises `VerifyError` with every error found."""
     diagnostics = [*diagnostics, *verify(project)]
     raise_if_errors(diagnostics, VerifyError)
-    return project, diagnostics
+    return attrs.evolve(project, pipelines=tuple(sorted(project.pipelines, key=lambda p: p.name))), diagnostics
 
 
 def project_name(paths: Sequence[Path], pipelines: Sequence[str]) -> str:

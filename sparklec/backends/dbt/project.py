@@ -139,7 +139,7 @@ class ProjectFiles:
                         body["config"] = {"severity": "Warn"}
                     self.attach(target, column_name, {test_name: body})
                 continue
-            name = f"{pipeline.name}__{task.name}__{index}_{type(check).__name__.lower()}"
+            name = self.test_name(f"{pipeline.name}__{task.name}__{index}_{type(check).__name__.lower()}")
             body_sql = self.singular(pipeline, check, reference)
             header = f"-- Check {index} of `{inert(task.name)}` in pipeline `{inert(pipeline.name)}`.\n"
             if task.severity == "warn":
@@ -147,7 +147,9 @@ class ProjectFiles:
             self.files[f"tests/{name}.sql"] = header + "\n" + body_sql + "\n"
 
     def test_name(self, name: str) -> str:
-        """`name`, or `name_2`, `name_3`, ... when a check of the same kind on the same column came first."""
+        """`name` as a dbt node name (letters, digits and `_`: it names files and unique ids), or `name_2`,
+        `name_3`, ... when a check of the same kind on the same column came first."""
+        name = re.sub(r"[^A-Za-z0-9_]+", "_", name)
         unique, count = name, 1
         while unique in self.test_names:
             count += 1
