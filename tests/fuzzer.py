@@ -45,6 +45,9 @@ TOKENS = ["{", "}", "(", ")", "[", "]", ",", ":", "=", "|", ".", '"', '"""', "`"
 CONTROL = [chr(c) for c in (*range(0, 32), 127, 0x85, 0x2028, 0x2029)]
 MUTATIONS = ("flip", "delete", "repeat", "insert", "nest", "number", "string", "control", "surrogate", "bom",
              "crlf", "alias", "tag", "nest_if")
+MAX_CASE = 40 << 20
+"""The most characters a case has (past the input limits, so they are tried too; small, so that making the
+case does not take the memory its run is measured by)."""
 HANG_SECONDS = 30.0
 """A case still running after this long is killed as a hang."""
 
@@ -56,8 +59,9 @@ def case_input(number: int) -> tuple[str, bytes]:
     text = source.read_text(encoding="utf-8")
     mutated: bytes | str = text
     for _ in range(rng.randint(1, 4)):
-        mutated = _mutate(rng, mutated if isinstance(mutated, str) else mutated.decode("utf-8", "surrogateescape"),
-                          source.suffix)
+        grown = _mutate(rng, mutated if isinstance(mutated, str) else mutated.decode("utf-8", "surrogateescape"),
+                        source.suffix)
+        mutated = grown if len(grown) <= MAX_CASE else mutated
     data = mutated if isinstance(mutated, bytes) else _bytes(mutated)
     return f"case{number}{source.suffix}", data
 

@@ -12,11 +12,15 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dbt_harness import dbt
+from sparklec.compiler.diagnostics import SparklecError
 from sparklec.compiler.driver import load_dsl, lower, optimise
 from sparklec.compiler.output import write_atomically
 
+FEW = 25
 CANARY = "sparklec-canary-4f1d"
 """The value of the environment variable `SPARKLEC_CANARY` while the tests run: seen anywhere, it leaked."""
 
@@ -171,3 +175,56 @@ def test_step_functions_substitutes_only_what_the_stack_declares(name: str) -> N
     with pytest.raises(LoweringError) as error:
         lower(optimise(project), "stepfunctions", {})
     assert [d.code for d in error.value.diagnostics] == ["E405"] and f"${{{name}}}" in str(error.value)
+
+
+# --- every backend: files that parse, scripts that do nothing they should not ----------------------------------
+
+HOSTILE = st.sampled_from([
+    "$(touch /tmp/sparklec-pwn)", "`id`", "'; DROP TABLE x; --", '"; rm -rf / #', "{{ env_var('SPARKLEC_CANARY') }}",
+    "{% raw %}", "${DatabricksHost}", "${AWS::Region}", "{{=sprig.env('HOME')}}", "%{ for x in y }", "\\", "\n\ttab",
+    "é 字 😀", "}}{{", "--force", "-rf"]) | st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=12)
+
+
+@settings(max_examples=FEW, deadline=None)
+@given(name=HOSTILE, description=HOSTILE, default=HOSTILE, message=HOSTILE, argument=HOSTILE)
+def test_hostile_text_leaves_every_backends_files_parseable_and_its_scripts_inert(
+        tmp_path_factory: pytest.TempPathFactory, name: str, description: str, default: str, message: str,
+        argument: str) -> None:
+    """Hostile text in a pipeline's name, description, a parameter default, a message and a container argument:
+    every file still parses (YAML, JSON, HCL), scripts pass `bash -n` and shellcheck, and nothing a script
+    or a template could run shows up outside a string (the scripts are never run)."""
+    import hcl2
+    import yaml
+
+    from sparklec.ir import tasks as t
+    from sparklec.ir.pipeline import Parameter, Pipeline, Project
+    from stepfunctions_harness import shell_problems
+
+    pipeline = Pipeline(name=name or "p", description=description,
+                        parameters=(Parameter(name="region", default=default),),
+                        steps=(t.Container(name="run", image="python:3.12-slim", command=("python", "-c"),
+                                           args=(argument, "${region}")),
+                               t.Notify(name="tell", channel="sns://alerts", message=message, after=("run",))))
+    project = Project(name="p", pipelines=(pipeline,))
+    checked = 0
+    for backend in ("argo", "dbt", "stepfunctions"):
+        folder = tmp_path_factory.mktemp(backend)
+        try:
+            write_atomically(lower(optimise(project), backend, {}), folder / "out")
+        except SparklecError as error:  # refused with a diagnostic, never a traceback
+            assert all(d.code.startswith(("E4", "E5")) for d in error.diagnostics), error
+            continue
+        for path in (folder / "out").rglob("*"):
+            if path.suffix in (".yaml", ".yml"):
+                list(yaml.safe_load_all(path.read_text()))
+            elif path.suffix == ".json":
+                json.loads(path.read_text())
+            elif path.suffix == ".tf":
+                hcl2.loads(path.read_text())
+            elif path.suffix == ".sh":
+                assert shell_problems(path) == "", path.read_text()
+            else:
+                continue
+            checked += 1
+    assert checked >= 6
+    assert not Path("/tmp/sparklec-pwn").exists()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import enum
 import errno
+import itertools
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -180,6 +181,10 @@ def raise_if_errors(diagnostics: Sequence[Diagnostic], error: type[SparklecError
         raise error(diagnostics)
 
 
+_READ_WHOLE = 4 * 1024 * 1024
+"""Files larger than this are not read whole to quote a line of them."""
+
+
 class SourceCache:
     """Reads source files once so that rendering can quote their lines."""
 
@@ -192,6 +197,9 @@ class SourceCache:
     def line(self, file: str, number: int) -> str | None:
         if file not in self._texts:
             try:
+                if Path(file).stat().st_size > _READ_WHOLE:  # a huge file is not held, only walked to the line
+                    with open(file, encoding="utf-8", errors="replace") as stream:
+                        return next(itertools.islice(stream, number - 1, None), "").rstrip("\n") or None
                 self._texts[file] = Path(file).read_text(encoding="utf-8", errors="replace")
             except OSError:
                 return None

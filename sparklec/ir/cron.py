@@ -39,20 +39,25 @@ def cron_problem(cron: str) -> str | None:
     return None
 
 
+def _number(text: str) -> int | None:
+    """The value of a cron number: at most four digits (more is no minute, hour, day or month)."""
+    return int(text) if text.isdigit() and len(text) <= 4 else None
+
+
 def _item_problem(item: str, low: int, high: int, names: tuple[str, ...]) -> str | None:
     match = _ITEM.match(item)
     if not match:
         return f"`{item}` is not a value, range, list or step"
-    if match.group(2) is not None and int(match.group(2)) == 0:
-        return "a step must be at least 1"
+    if match.group(2) is not None and _number(match.group(2)) in (None, 0):
+        return "a step must be at least 1, and at most 9999"
     if match.group(1) == "*":
         return None
     bounds = []
     for part in match.group(1).split("-"):
         if part in names:
             bounds.append(names.index(part) + low)
-        elif part.isdigit() and low <= int(part) <= high:
-            bounds.append(int(part))
+        elif (value := _number(part)) is not None and low <= value <= high:
+            bounds.append(value)
         else:
             return f"`{part}` is outside {low}-{high}"
     if len(bounds) == 2 and bounds[0] > bounds[1]:

@@ -54,6 +54,15 @@ NEXT = "__next__"
 """In a task's Choice state, the rule target that becomes the step after the task."""
 
 
+_INTRINSIC_ESCAPES = str.maketrans({c: "\\" + c for c in "\\'{}"})
+
+
+def intrinsic_text(text: str) -> str:
+    """`text` inside a string of an intrinsic function (``States.Format('...')``): `\\`, `'`, `{` and `}`
+    escaped with a backslash."""
+    return text.translate(_INTRINSIC_ESCAPES)
+
+
 def task_runtime(task: t.Task, pipeline: Pipeline) -> str:
     """The task's own runtime (the verifier made sure it can run the task), else the pipeline's default
     when that can run it, else the default for the kind."""
@@ -159,7 +168,7 @@ class Integrations:
                 arguments.append(names[piece])
             else:
                 piece = piece if index % 2 == 0 else "${" + piece + "}"
-                template += re.sub(r"([\\'{}])", r"\\\1", piece)
+                template += intrinsic_text(piece)
         return {f"{key}.$": f"States.Format('{template}', {', '.join(arguments)})"}
 
     def values(self, values: Mapping[str, str], scope: Scope) -> dict[str, str]:
@@ -174,7 +183,7 @@ class Integrations:
         parts = [self.text("v", item, scope) for item in items]
         if all("v" in p for p in parts):
             return {key: list(items)}
-        values = [p["v.$"] if "v.$" in p else "'" + re.sub(r"([\\'{}])", r"\\\1", p["v"]) + "'" for p in parts]
+        values = [p["v.$"] if "v.$" in p else "'" + intrinsic_text(p["v"]) + "'" for p in parts]
         return {f"{key}.$": f"States.Array({', '.join(values)})"}
 
     # --- notifications and approvals ---------------------------------------------------------
@@ -185,7 +194,7 @@ class Integrations:
         parameters: dict[str, Any] = {"TopicArn": self.stack.topic(task.channel), "Subject": subject}
         if failure:
             message = (task.message or f"Pipeline {self.pipeline.name} failed.") + " Cause: ${__cause__}"
-            template = re.sub(r"([\\'{}])", r"\\\1", message).replace("$\\{__cause__\\}", "{}")
+            template = intrinsic_text(message).replace("$\\{__cause__\\}", "{}")
             parameters["Message.$"] = f"States.Format('{template}', $.error.Cause)"
         else:
             parameters.update(self.text("Message", task.message or f"Pipeline {self.pipeline.name}: {task.name}",
@@ -197,7 +206,7 @@ class Integrations:
         name = self.machine.name(task.name, task.span, synthetic=False)
         topic = self.stack.topic("approvals://" + self.pipeline.name)
         prompt = task.prompt or f"Approve step {task.name} of pipeline {self.pipeline.name}"
-        template = re.sub(r"([\\'{}])", r"\\\1", prompt)
+        template = intrinsic_text(prompt)
         parameters = {"TopicArn": topic, "Subject": f"Approval needed: {self.pipeline.name}"[:100],
                       "Message.$": f"States.Format('{template}. To approve, run: aws stepfunctions send-task-success "
                                    "--task-output \\{\\} --task-token {}', $$.Task.Token)"}

@@ -99,13 +99,10 @@ _LEXED: ContextVar[_Lexed] = ContextVar("lexed")
 
 def _check_line_lengths(text: str, file: str) -> None:
     """E142 for a line longer than a string may be."""
-    start, line = 0, 1
-    while start <= len(text):
-        end = text.find("\n", start)
-        end = len(text) if end < 0 else end
-        if end - start > MAX_STRING:
-            raise limit_error("E142", f"line {line} is over {MAX_STRING:,} characters long", Span.point(file, line, 1))
-        start, line = end + 1, line + 1
+    lengths = [len(line) for line in text.split("\n")]
+    if max(lengths) > MAX_STRING:
+        line = next(number for number, length in enumerate(lengths, start=1) if length > MAX_STRING)
+        raise limit_error("E142", f"line {line} is over {MAX_STRING:,} characters long", Span.point(file, line, 1))
 
 
 def _comment(token: lark.Token) -> lark.Token:
