@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -215,7 +216,9 @@ def test_hostile_text_leaves_every_backends_files_parseable_and_its_scripts_iner
             assert all(d.code.startswith(("E4", "E5")) for d in error.diagnostics), error
             continue
         for path in (folder / "out").rglob("*"):
-            if path.suffix in (".yaml", ".yml"):
+            if path.name == "cloudformation.yaml":
+                assert _unknown_substitutions(yaml.safe_load(path.read_text())) == []
+            elif path.suffix in (".yaml", ".yml"):
                 list(yaml.safe_load_all(path.read_text()))
             elif path.suffix == ".json":
                 json.loads(path.read_text())
@@ -228,3 +231,28 @@ def test_hostile_text_leaves_every_backends_files_parseable_and_its_scripts_iner
             checked += 1
     assert checked >= 6
     assert not Path("/tmp/sparklec-pwn").exists()
+
+
+def _unknown_substitutions(template: dict[str, object]) -> list[str]:
+    """Every `${name}` CloudFormation would substitute (in `Fn::Sub` strings and `DefinitionSubstitutions`
+    definitions) that is not a parameter, a resource or a pseudo parameter of the template."""
+    known = {*template.get("Parameters", {}), *template.get("Resources", {})}  # type: ignore[arg-type]
+    found: list[str] = []
+
+    def walk(node: object, substituted: bool) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, substituted or key == "Fn::Sub")
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, substituted)
+        elif isinstance(node, str) and substituted:
+            found.extend(name for name in re.findall(r"\$\{([^}!]+)\}", node)
+                         if not name.startswith("AWS::") and name.split(".")[0] not in known)
+
+    walk(template, False)
+    for resource in template.get("Resources", {}).values():  # type: ignore[union-attr]
+        substitutions = resource.get("Properties", {}).get("DefinitionSubstitutions", {})
+        found.extend(name for name in re.findall(r"\$\{([A-Za-z0-9_.]+)\}", json.dumps(resource.get(
+            "Properties", {}).get("Definition", {}))) if name not in substitutions)
+    return found
