@@ -103,9 +103,8 @@ def write_atomically(files: Mapping[str, Content], output: Path, *, inputs: Sequ
                 (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
                 staging.chmod(0o755)
                 swap.swap_in(staging, folder)
-            except BaseException:
-                if os.path.lexists(staging):
-                    swap.remove(staging)
+            except BaseException:  # the new output goes; the previous one is put back if it was moved
+                swap.recover(folder)
                 raise
     except OSError as error:
         raise OutputError([os_error(_as_written(error, folder), "write")]) from None

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import fcntl
 import functools
 import os
 import re
@@ -23,6 +22,11 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows: runs are not kept from swapping beside each other
+    fcntl = None  # type: ignore[assignment]
 
 _STAGED = re.compile(r"\.(?P<name>.+)\.sparklec-(?P<kind>new|old)-[0-9a-f]{12}")
 _RENAME_EXCHANGE = 2
@@ -35,11 +39,9 @@ def staged_name(folder: Path, kind: str) -> Path:
 
 
 def unstaged(path: Path, folder: Path) -> Path:
-    """`path`, or the path in `folder` it stands for when it is inside a staging folder of `folder`."""
-    if path.parent == folder.parent or folder.parent not in path.parents:
-        return path if not _leftover_name(path, folder.name) else folder
-    top, *rest = path.relative_to(folder.parent).parts
-    return folder.joinpath(*rest) if _leftover_name(Path(top), folder.name) else path
+    """`path`, or the path in `folder` it stands for when it is (or is inside) a staging folder of `folder`."""
+    parts = path.relative_to(folder.parent).parts if path.is_relative_to(folder.parent) else ()
+    return folder.joinpath(*parts[1:]) if parts and _leftover_name(Path(parts[0]), folder.name) else path
 
 
 def _leftover_name(path: Path, name: str) -> bool:
@@ -50,6 +52,9 @@ def _leftover_name(path: Path, name: str) -> bool:
 @contextlib.contextmanager
 def locked(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on `folder` (a directory) so that two runs never swap beside each other at once."""
+    if fcntl is None:
+        yield
+        return
     descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
@@ -77,17 +82,19 @@ def _leftover_of(path: Path, name: str) -> bool:
 
 
 def swap_in(staging: Path, folder: Path) -> None:
-    """Make `staging` be `folder`, and remove what `folder` held before."""
+    """Make `staging` be `folder`, and remove what `folder` held before (if that fails, the next run's
+    `recover` removes it: the new output is in place either way)."""
     if not os.path.lexists(folder):
         os.rename(staging, folder)
         return
     if _exchange(staging, folder):
-        remove(staging)
-        return
-    previous = staged_name(folder, "old")
-    os.rename(folder, previous)
-    os.rename(staging, folder)
-    remove(previous)
+        previous = staging
+    else:
+        previous = staged_name(folder, "old")
+        os.rename(folder, previous)
+        os.rename(staging, folder)
+    with contextlib.suppress(OSError):
+        remove(previous)
 
 
 def remove(path: Path) -> None:
