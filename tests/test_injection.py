@@ -199,13 +199,14 @@ def test_hostile_text_leaves_every_backends_files_parseable_and_its_scripts_iner
 
     from sparklec.ir import tasks as t
     from sparklec.ir.pipeline import Parameter, Pipeline, Project
-    from stepfunctions_harness import shell_problems
+    from stepfunctions_harness import shell_problems, states
 
     pipeline = Pipeline(name=name or "p", description=description,
                         parameters=(Parameter(name="region", default=default),),
                         steps=(t.Container(name="run", image="python:3.12-slim", command=("python", "-c"),
                                            args=(argument, "${region}")),
-                               t.Notify(name="tell", channel="sns://alerts", message=message, after=("run",))))
+                               t.Notify(name="tell", channel="sns://alerts", message=f"{message} it's {{x}} \\ in ${{region}}",
+                                        after=("run",))))
     project = Project(name="p", pipelines=(pipeline,))
     checked = 0
     for backend in ("argo", "dbt", "stepfunctions"):
@@ -221,7 +222,10 @@ def test_hostile_text_leaves_every_backends_files_parseable_and_its_scripts_iner
             elif path.suffix in (".yaml", ".yml"):
                 list(yaml.safe_load_all(path.read_text()))
             elif path.suffix == ".json":
-                json.loads(path.read_text())
+                definition = json.loads(path.read_text())
+                if path.name.startswith("state_machine"):
+                    [tell] = [state for name, state in states(definition) if name == "tell"]
+                    assert _formatted(tell["Parameters"]["Message.$"]) == f"{message} it's {{x}} \\ in ${{region}}"
             elif path.suffix == ".tf":
                 hcl2.loads(path.read_text())
             elif path.suffix == ".sh":
@@ -256,3 +260,24 @@ def _unknown_substitutions(template: dict[str, object]) -> list[str]:
         found.extend(name for name in re.findall(r"\$\{([A-Za-z0-9_.]+)\}", json.dumps(resource.get(
             "Properties", {}).get("Definition", {}))) if name not in substitutions)
     return found
+
+
+def _formatted(call: str) -> str:
+    """What Step Functions' `States.Format('template', $.params.x, ...)` makes, with each argument written back
+    as the `${x}` it came from: the template read by the intrinsic-function rules (a backslash escapes the
+    next character; `{}` is the next argument; an unescaped `'` ends the string)."""
+    assert call.startswith("States.Format('")
+    text, position, holes = "", len("States.Format('"), 0
+    while call[position] != "'":
+        if call[position] == "\\":
+            text, position = text + call[position + 1], position + 2
+        elif call.startswith("{}", position):
+            text, position, holes = text + "\0", position + 2, holes + 1
+        else:
+            assert call[position] not in "{}", f"an unescaped brace in {call!r}"
+            text, position = text + call[position], position + 1
+    arguments = [a.strip() for a in call[position + 1:].rstrip(")").split(",") if a.strip()]
+    assert len(arguments) == holes, call
+    for argument in arguments:
+        text = text.replace("\0", "${" + argument.rsplit(".", 1)[-1] + "}", 1)
+    return text
