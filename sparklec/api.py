@@ -75,7 +75,11 @@ class Pipeline:
     def from_file(cls, path: str | os.PathLike[str], env: str | None = None,
                   environ: Mapping[str, str] | None = None) -> Pipeline:
         """The pipelines of a `.spk` file, a Sparkle config or a folder of them.  `environ` supplies
-        ``${VARIABLE}`` values in configs (default: the process environment)."""
+        ``${VARIABLE}`` values in configs (default: the process environment).  A path that does not exist is an
+        error at once."""
+        if not Path(path).exists():
+            raise FrontendError([Diagnostic(code="E501", message=f"no such file or directory: `{path}`",
+                                            help="give a .spk file, a Sparkle config or a folder of them")])
         return cls(paths=(Path(path),), env=env, environ=environ)
 
     @classmethod

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 
 import sparklec
 from conftest import EXAMPLES, SHARED
-from sparklec import Pipeline, SparklecError, UsageError
+from sparklec import FrontendError, Pipeline, SparklecError, UsageError
 from sparklec.compiler.driver import optimise
 from sparklec.compiler.output import MANIFEST
 from sparklec.frontends.dsl import print_project
@@ -176,3 +176,15 @@ def test_compile_on_generated_ir_equals_what_the_cli_writes(tmp_path: Path, cli,
             continue
         assert code == 0
         assert {path: text.encode() for path, text in artifacts.items()} == files(output)
+
+
+def test_from_file_fails_at_once_on_a_missing_path(tmp_path: Path) -> None:
+    with pytest.raises(FrontendError) as error:
+        Pipeline.from_file(tmp_path / "nosuch.spk")
+    assert [d.code for d in error.value.diagnostics] == ["E501"]
+
+
+def test_the_seed_spellings_of_orchestrators_are_accepted(examples: Path) -> None:
+    pipeline = Pipeline.get("customer_etl", env="prod")
+    assert pipeline.compile("step_functions") == pipeline.compile("stepfunctions")
+    assert pipeline.compile("argo_workflows") == pipeline.compile("argo")

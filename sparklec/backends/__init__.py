@@ -123,8 +123,14 @@ def available() -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
+ALIASES = {"step_functions": "stepfunctions", "step-functions": "stepfunctions", "argo_workflows": "argo",
+           "argo-workflows": "argo"}
+"""Other spellings of backend names (``step_functions`` is the folder Sparkle's documentation deploys to)."""
+
+
 def get_backend(name: str) -> Backend:
-    """The backend called `name`; an unknown name lists the available ones."""
+    """The backend called `name` (or one of its `ALIASES`); an unknown name lists the available ones."""
+    name = ALIASES.get(name, name)
     backends = available()
     if name not in backends:
         listed = ", ".join(backends) or "none are installed"
