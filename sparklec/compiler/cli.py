@@ -235,7 +235,7 @@ def _run(project: Project, options: argparse.Namespace, report: _Reporter) -> in
     binds = {key: Path(value) for key, value in _options(options.bind, "--bind").items()}
     params = _options(options.param, "--param")
     project = driver.optimise(project)
-    console = Console(highlight=False)
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)  # piped: no 80-column cut
     if options.dry_run:
         found, notes = local.bindings(project, options.data, binds, options.db)
         report(notes)

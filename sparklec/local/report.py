@@ -48,7 +48,7 @@ def summary(console: Console, runs: Sequence[TaskRun], written: Sequence[Path]) 
     table.add_column("status", no_wrap=True)
     for header in ("rows in", "rows out", "seconds"):
         table.add_column(header, justify="right", no_wrap=True)
-    table.add_column("")
+    table.add_column("detail")
     several = len({run.pipeline for run in runs}) > 1
     for run in runs:
         table.add_row(escape(f"{run.pipeline}.{run.name}" if several else run.name),
