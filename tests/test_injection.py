@@ -193,7 +193,8 @@ def test_hostile_text_leaves_every_backends_files_parseable_and_its_scripts_iner
         argument: str) -> None:
     """Hostile text in a pipeline's name, description, a parameter default, a message and a container argument:
     every file still parses (YAML, JSON, HCL), scripts pass `bash -n` and shellcheck, and nothing a script
-    or a template could run shows up outside a string (the scripts are never run)."""
+    or a template could run shows up outside a string (the scripts are never run).  Also in a column's and a
+    dataset's description, a SQL string literal, a container's environment and an artifact's path."""
     import hcl2
     import yaml
 
@@ -201,10 +202,23 @@ def test_hostile_text_leaves_every_backends_files_parseable_and_its_scripts_iner
     from sparklec.ir.pipeline import Parameter, Pipeline, Project
     from stepfunctions_harness import shell_problems, states
 
+    from sparklec.ir import transformers as tf
+    from sparklec.ir.pipeline import Dataset
+    from sparklec.ir.values import Column, Setting
+
+    literal = "'" + argument.replace("'", "''") + "'"
     pipeline = Pipeline(name=name or "p", description=description,
                         parameters=(Parameter(name="region", default=default),),
-                        steps=(t.Container(name="run", image="python:3.12-slim", command=("python", "-c"),
-                                           args=(argument, "${region}")),
+                        datasets=(Dataset(name="raw", schema="bronze", table="raw", description=description,
+                                          columns=(Column(name="id", type="bigint", description=message),
+                                                   Column(name="note", type="string"))),
+                                  Dataset(name="out", schema="silver", table="out")),
+                        steps=(t.Transform(name="pick", input="raw", steps=(
+                                   tf.FilterByCondition(condition=f"note <> {literal}"),)),
+                               t.Write(name="save", input="pick", target="out", mode="overwrite"),
+                               t.Container(name="run", image="python:3.12-slim", command=("python", "-c"),
+                                           args=(argument, "${region}"), env=(Setting(key="NOTE", value=message),),
+                                           outputs=(t.Artifact(name="result", path=f"/tmp/{argument}"),)),
                                t.Notify(name="tell", channel="sns://alerts", message=f"{message} it's {{x}} \\ in ${{region}}",
                                         after=("run",))))
     project = Project(name="p", pipelines=(pipeline,))
