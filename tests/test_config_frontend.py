@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import EXAMPLE_CONFIGS, SHARED
+from conftest import EXAMPLE_CONFIGS, EXAMPLES, SHARED
 from sparklec import ir
 from sparklec.compiler.diagnostics import FrontendError
 from sparklec.compiler.driver import load
@@ -258,3 +258,16 @@ def test_json_duplicates_and_what_python_reads_but_json_forbids(text: str) -> No
         except FrontendError as error:
             outcomes.append(error.diagnostics)
     assert outcomes[0] == outcomes[1]
+
+
+def test_an_empty_list_of_columns_to_check_checks_nothing(tmp_path: Path) -> None:
+    """`null_check_columns: []` (found by the fuzzer: it crashed every backend) adds no check."""
+    from sparklec.backends import BUILTIN
+    from sparklec.compiler.driver import load, lower, optimise
+
+    config = tmp_path / "silver.yaml"
+    config.write_text((EXAMPLES / "sparkle" / "silver" / "silver_customers.yaml").read_text().replace(
+        "null_check_columns: [customer_id, email]", "null_check_columns: []"))
+    assert "null_check_columns: []" in config.read_text()
+    project = optimise(load([config], environ={})[0])
+    assert sum(len(lower(project, backend, {})) > 0 for backend in BUILTIN) == 3

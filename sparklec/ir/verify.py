@@ -29,8 +29,8 @@ from sparklec.ir.policy import ARTIFACT_STORES, RETRY_ON, RUNTIME_KINDS, RUNTIME
 from sparklec.compiler.diagnostics import Span
 from sparklec.ir.tasks import (
     CHECK_SEVERITIES, COMPARISONS, K8S_ACTIONS, SCHEMA_CHANGES, WRITE_MODES, AllOf, AnyOf, Branch, Compare,
-    Condition, ForEach, IsSet, KubernetesResource, Not, ParamRef, QualityCheck, Relationships,
-    Row, SelectModel, Step, Task, TaskResult, Train, Transform, Wait, Write, kind_name, walk,
+    Condition, ForEach, IsSet, KubernetesResource, Not, NotNull, ParamRef, QualityCheck, Relationships,
+    Row, SelectModel, Step, Task, TaskResult, Train, Transform, Unique, Wait, Write, kind_name, walk,
 )
 from sparklec.ir.values import Value, scalar_fits_type
 
@@ -308,6 +308,9 @@ class _PipelineVerifier:
         elif isinstance(task, QualityCheck):
             self._add(_choice(task.severity, CHECK_SEVERITIES, "check severity", task.span))
             for check in task.checks:
+                if isinstance(check, (NotNull, Unique)) and not check.column_names:
+                    self.error("E209", f"a {'not_null' if isinstance(check, NotNull) else 'unique'} check of "
+                               f"`{task.name}` names no column", check.span or task.span, "name the columns to check")
                 self.columns.require(task.input, check.columns(), check.span or task.span, "a check")
                 if isinstance(check, Relationships) and check.to in self.relations:
                     self.columns.require(check.to, (check.field,), check.span or task.span, "a check")

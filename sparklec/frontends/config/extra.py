@@ -69,9 +69,9 @@ def quality_checks(extra: Reader) -> tuple[tuple[Check, ...], str]:
         "regex_checks", "row_count", "freshness", "relationships", "custom_sql", "severity",
     ))
     checks: list[Check] = []
-    if "null_check_columns" in qc:
+    if qc.strings("null_check_columns"):  # an empty list checks nothing
         checks.append(NotNull(column_names=qc.strings("null_check_columns"), span=qc.value_span("null_check_columns")))
-    if "uniqueness_check" in qc:
+    if qc.strings("uniqueness_check"):
         checks.append(Unique(column_names=qc.strings("uniqueness_check"), span=qc.value_span("uniqueness_check")))
     email = qc.raw("email_format_check")
     if email is not None:
