@@ -27,6 +27,7 @@ import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
+from sparklec import __version__
 from sparklec.compiler import swap
 from sparklec.compiler.diagnostics import Diagnostic, OutputError, Span, UsageError, os_error
 
@@ -97,7 +98,7 @@ def write_atomically(files: Mapping[str, Content], output: Path, *, inputs: Sequ
             try:
                 hashes = _stage(staging, folder, files, kept)
                 hashes.update({path: previous[path] for path in kept if path in previous})
-                manifest = {"generator": "sparklec", "version": _version(), "command": command,
+                manifest = {"generator": "sparklec", "version": __version__, "command": command,
                             "inputs": sorted(os.path.relpath(os.path.abspath(i), folder) for i in inputs),
                             "files": dict(sorted(hashes.items()))}
                 (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -116,12 +117,6 @@ def _as_written(error: OSError, folder: Path) -> OSError:
     if error.filename is not None:
         error.filename = str(swap.unstaged(Path(os.fsdecode(error.filename)), folder))
     return error
-
-
-def _version() -> str:
-    from sparklec import __version__
-
-    return __version__
 
 
 def _refuse_unsafe(folder: Path, shown: str, inputs: Sequence[Path]) -> None:
