@@ -46,6 +46,8 @@ CASES = {
                                       "E210"),
     "cpu that is not a quantity": ("p.spk", SPK.replace("retry 2", 'resources { cpu: "two" }\n    retry 3', 1),
                                    "E211"),
+    "a decimal precision of 20,000 digits": ("c.yaml", YAML.replace("customer_id: bigint",
+                                                                    f"customer_id: decimal({'9' * 20_000},2)"), "E113"),
     "a tag value AWS refuses": ("p.spk", SPK.replace('layer: "silver"', 'layer: "a;b"'), "E219"),
 }
 

@@ -68,16 +68,19 @@ _TYPE_ALIASES = {
     "real": "float", "bool": "boolean", "datetime": "timestamp",
     "timestamp_ntz": "timestamp", "timestamp_ltz": "timestamp", "number": "decimal",
 }
-_DECIMAL = re.compile(r"^decimal(\(\s*(\d+)\s*(,\s*(\d+)\s*)?\))?$")
+_DECIMAL = re.compile(r"^decimal(\(\s*(\d{1,3})\s*(,\s*(\d{1,3})\s*)?\))?$")
+_MAX_TYPE_NESTING = 32
 
 
 def normalize_type(text: str) -> str | None:
     """The canonical spelling of a column type (``long`` → ``bigint``), or None if unknown.
 
     Accepted: the scalar types above, their common aliases, ``decimal(p,s)``,
-    ``array<T>`` and ``map<K,V>``.
+    ``array<T>`` and ``map<K,V>`` (nested at most 32 deep).
     """
     name = re.sub(r"\s+", "", text.strip().lower())
+    if name.count("<") > _MAX_TYPE_NESTING:
+        return None
     name = _TYPE_ALIASES.get(name, name)
     if name in SCALAR_TYPES:
         return name
