@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 from sparklec import ENVS, __version__
 from sparklec.compiler.diagnostics import (
-    Diagnostic, FrontendError, SourceCache, SparklecError, UsageError, did_you_mean, os_error, render,
+    Diagnostic, FrontendError, LoweringError, OutputError, SourceCache, SparklecError, UsageError, did_you_mean,
+    os_error, raise_if_errors, render,
 )
 
 if TYPE_CHECKING:
@@ -161,8 +162,6 @@ def _subcommand(args: list[str], report: _Reporter) -> int:
     if command == "run":
         return _run(project, options, report)
     if command == "check":
-        from sparklec.compiler.diagnostics import LoweringError, raise_if_errors
-
         raise_if_errors(driver.check_sql(project), LoweringError)
         count = len(project.pipelines)
         report.status(f"ok: {count} pipeline{'s' if count != 1 else ''} verified")
@@ -284,8 +283,6 @@ def _fmt(files: list[Path], check: bool, report: _Reporter) -> int:
 
 def _write_converted(path: Path, text: str, inputs: Sequence[Path], force: bool) -> None:
     """`convert -o FILE`: an input is never overwritten, nor another existing file without `force`."""
-    from sparklec.compiler.diagnostics import OutputError
-
     if path.is_dir() or path.is_symlink():
         raise OutputError([Diagnostic(code="E510", message=f"will not write the .spk to `{path}`: it is a "
                                       + ("folder" if path.is_dir() else "symbolic link"),
@@ -303,8 +300,6 @@ def _write_converted(path: Path, text: str, inputs: Sequence[Path], force: bool)
 def _replace_file(path: Path, text: str) -> None:
     """Write `path` whole or not at all."""
     import tempfile
-
-    from sparklec.compiler.diagnostics import OutputError
 
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.sparklec-new-", dir=path.parent or ".")
