@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from sparklec.compiler.diagnostics import SparklecError
+from sparklec.compiler.diagnostics import LoweringError, SparklecError, raise_if_errors
 from sparklec.compiler.driver import check_sql, load
 
 SPK = (EXAMPLES / "dsl" / "customer_silver_daily.spk").read_text()
 YAML = (EXAMPLES / "sparkle" / "silver" / "silver_customers.yaml").read_text()
 TARGET = "silver.customers"
+LIVE = (EXAMPLES / "sparkle" / "gold" / "gold_live_orders.yaml").read_text()
 NESTED_IFS = "".join(f"if p{i} == 1 as b{i} {{\n" for i in range(3000)) + "task w = wait 1s\n" + "}\n" * 3000
 LAUGHS = "\n".join(["a0: &a0 [" + ",".join(["x"] * 10) + "]",
                     *(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 10) + "]" for i in range(1, 9))]) + "\n"
@@ -48,6 +49,10 @@ CASES = {
                                    "E211"),
     "a decimal precision of 20,000 digits": ("c.yaml", YAML.replace("customer_id: bigint",
                                                                     f"customer_id: decimal({'9' * 20_000},2)"), "E113"),
+    "SQL 3,000 parentheses deep": ("c.yaml", LIVE.replace('"sum(amount)"', '"' + "(" * 3000 + "sum(amount)"
+                                                         + ")" * 3000 + '"'), "E145"),
+    "SQL 1,000 CASEs deep": ("c.yaml", LIVE.replace('"sum(amount)"', '"' + "case when amount > 0 then " * 1000 + "1"
+                                                   + " end" * 1000 + '"'), "E145"),
     "a tag value AWS refuses": ("p.spk", SPK.replace('layer: "silver"', 'layer: "a;b"'), "E219"),
 }
 
@@ -61,7 +66,7 @@ def test_inputs_past_a_limit_are_a_positioned_error(tmp_path: Path, case: str) -
     started, memory = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(SparklecError) as error:
         project, _ = load([path], environ={})
-        check_sql(project)
+        raise_if_errors(check_sql(project), LoweringError)
     assert time.perf_counter() - started < 5 and resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - memory < 400_000
     found = [d for d in error.value.diagnostics if d.is_error]
     assert [d.code for d in found][:1] == [code], found

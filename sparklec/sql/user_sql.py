@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
+from sqlglot import Token, TokenType
 
 from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Span
 
@@ -40,9 +41,18 @@ def parse_query(text: str, what: str, span: Span | None) -> exp.Query:
     return tree
 
 
+MAX_SQL_NESTING = 100
+"""The most levels user SQL nests (parentheses, brackets, CASE): printing SQL costs the square of its depth."""
+_OPENING = {TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE, TokenType.CASE}
+_CLOSING = {TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE, TokenType.END}
+
+
 def _parse(text: str, what: str, span: Span | None) -> exp.Expr:
+    dialect = Dialect.get_or_raise(READ_DIALECT)
     try:
-        trees = sqlglot.parse(text, read=READ_DIALECT)
+        tokens = dialect.tokenize(text)
+        _check_nesting(tokens, what, span)
+        trees = dialect.parser().parse(tokens, text)
     except (ParseError, TokenError) as error:
         raise LoweringError([Diagnostic(
             code="E403", message=f"{what} is not valid SQL: {syntax_error(error, text)}", span=span,
@@ -54,6 +64,18 @@ def _parse(text: str, what: str, span: Span | None) -> exp.Expr:
             help="remove the `;` and anything after it",
         )])
     return trees[0]
+
+
+def _check_nesting(tokens: list[Token], what: str, span: Span | None) -> None:
+    depth = 0
+    for token in tokens:
+        depth += (token.token_type in _OPENING) - (token.token_type in _CLOSING)
+        if depth > MAX_SQL_NESTING:
+            raise LoweringError([Diagnostic(
+                code="E145", message=f"{what} nests more than {MAX_SQL_NESTING} levels deep", span=span,
+                help=f"SQL nests at most {MAX_SQL_NESTING} levels of parentheses, brackets and CASE; "
+                     "name a part as a column of an earlier step",
+            )])
 
 
 _PLACEHOLDER = re.compile(r"__sparklec_relation_(\w+?)__|__sparklec_input__")
