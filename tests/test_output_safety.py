@@ -543,9 +543,12 @@ def test_check_reports_every_file_and_every_stage_at_once(workplace: Path, capsy
 
 def test_the_run_table_stays_readable_when_piped(workplace: Path) -> None:
     """Piped, the summary is not cut to 80 columns: statuses and details are whole."""
-    done = subprocess.run([sys.executable, "-m", "sparklec", "run", "p.spk", "--data", "data", "-o", "runs"],
+    Path("long.spk").write_text(PIPELINE.replace("orders_daily", "orders_daily_" + "x" * 60))
+    done = subprocess.run([sys.executable, "-m", "sparklec", "run", "long.spk", "--data", "data", "-o", "runs"],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": ""})
     assert done.returncode == 0, done.stderr
     [save] = [line for line in done.stdout.splitlines() if "│ save " in line]
     assert "succeeded" in save and "append into silver.orders_clean (2 rows)" in save, done.stdout
     assert any("┃ detail" in line for line in done.stdout.splitlines()), "the last column has a header"
+    [progress] = [line for line in done.stderr.splitlines() if ".save " in line]
+    assert progress.endswith("append into silver.orders_clean (2 rows)"), "a progress line is one line"

@@ -164,6 +164,15 @@ def test_a_second_run_processes_only_new_rows(tmp_path: Path) -> None:
     connection.close()
 
 
+def test_declared_decimals_stay_decimals_from_the_landing_file_to_gold(tmp_path: Path) -> None:
+    run(EXAMPLES / "sparkle", tmp_path, output=Output(tmp_path / "out"))
+    types = {}
+    for table in ("bronze/orders_raw", "silver/orders", "gold/fact_orders"):
+        types[table] = duckdb.sql(f"SELECT column_type FROM (DESCRIBE SELECT * FROM '{tmp_path}/out/{table}.parquet') "
+                                  "WHERE column_name = 'amount'").fetchall()
+    assert types == dict.fromkeys(types, [("DECIMAL(18,2)",)]), types
+
+
 def test_parameters_decide_branches_and_loops(tmp_path: Path) -> None:
     spk = EXAMPLES / "dsl" / "customer_etl.spk"
     default = statuses(run(spk, tmp_path))
@@ -186,6 +195,10 @@ def test_loops_substitute_their_variable_into_sql(tmp_path: Path) -> None:
     connection.close()
     assert rows[0] == (100, "delivered"), "the latest event of order 100"
     assert len(rows) == 6, "each day's slice overwrote its own partition only"
+    again = run(EXAMPLES / "dsl" / "backfill.spk", tmp_path, database=database)
+    written = {r.name: r.rows_out for r in again.tasks if r.name.startswith("write_slice")}
+    assert written["write_slice[2024-01-02]"] == 2, "a slice that replaced its partition wrote its rows"
+    assert written["write_slice[2024-01-01]"] == 0
 
 
 def test_bad_parameters_and_bindings_are_reported(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
@@ -211,6 +224,24 @@ def test_dry_run_prints_the_plan_and_touches_nothing(tmp_path: Path, cli) -> Non
     assert "ingest_data: read" in shown.out and "for each partition in the items of `partitions`" in shown.out
     assert "skip — runs the container" in shown.out
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_dry_run_lists_tasks_in_the_order_they_run_and_says_which_sql_is_skipped(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    reversed_order = tmp_path / "reversed.spk"
+    reversed_order.write_text("""pipeline reversed_order {
+  source orders = main.bronze.orders { columns { id: bigint, amount: double } }
+  target clean = main.silver.orders_clean
+  task save = write tidy into clean
+  task tidy = from orders | filter_by_condition(condition: "amount > 0")
+}
+""")
+    shown = cli("run", reversed_order, EXAMPLES / "sparkle" / "operations" / "customers_governance.yaml", "--dry-run")
+    assert shown.code == 0, shown.err
+    lines = shown.out.splitlines()
+    assert [n for n, line in enumerate(lines) if "tidy:" in line] < [n for n, line in enumerate(lines) if "save:" in line]
+    assert "apply_grants: skip — Databricks SQL DuckDB cannot run" in shown.out
+    real = run(EXAMPLES / "sparkle" / "operations" / "customers_governance.yaml", tmp_path)
+    assert {r.name: r.status for r in real.tasks}["apply_grants"] == "skipped", "the plan says what the run does"
 
 
 def test_a_write_whose_columns_changed_follows_its_schema_change_policy(tmp_path: Path) -> None:

@@ -243,7 +243,7 @@ def _run(project: Project, options: argparse.Namespace, report: _Reporter) -> in
     inputs = [*options.files, *([options.data] if options.data else []), *binds.values(),
               *([options.db] if options.db else [])]
     output = local.Output(options.output or Path("out") / "run", inputs=tuple(inputs), force=options.force)
-    with live_progress(Console(stderr=True, quiet=report.fmt == "json")) as listener:
+    with live_progress(Console(stderr=True, quiet=report.fmt == "json", soft_wrap=True)) as listener:
         result = local.run_project(project, data=options.data, bind=binds, params=params, database=options.db,
                                    output=output, listener=listener)
     report(result.notes)

@@ -258,7 +258,7 @@ class LocalRun:
     def run(self) -> list[TaskRun]:
         """Run every pipeline (upstream pipelines first); the work schemas are dropped afterwards."""
         try:
-            for pipeline in _pipeline_order(self.project):
+            for pipeline in pipeline_order(self.project):
                 _PipelineRun(self, pipeline).run()
         finally:
             for pipeline in self.project.pipelines:
@@ -307,7 +307,7 @@ class _PipelineRun:
     def __init__(self, local: LocalRun, pipeline: Pipeline):
         self.local = local
         self.pipeline = pipeline
-        self.sql = TaskSql(pipeline, "duckdb", _work(pipeline).strip('"'))
+        self.sql = local_sql(pipeline)
         self.writers = dataset_writers(pipeline)
         self.params = dict(local.params.get(pipeline.name, {}))
         self.results: dict[str, dict[str, Value]] = {}
@@ -430,11 +430,10 @@ class _PipelineRun:
             return SUCCEEDED
         if isinstance(task, t.Write):
             task = self.fit_columns(cursor, task)
-            before = self.count(cursor, task.target) if self.exists(cursor, task.target) else 0
             for statement in self.sql.write(task):
-                cursor.execute(*_bound(statement, values))
+                written = cursor.execute(*_bound(statement, values)).fetchall()
+            run.rows_out = written[0][0]  # the last statement inserts the rows: DuckDB answers how many
             after = self.count(cursor, task.target)
-            run.rows_out = after if task.mode == "overwrite" and not task.partition_by else max(after - before, 0)
             target = self.pipeline.dataset(task.target)
             assert target is not None
             self.local.written.add(f"{target.schema}.{target.table}")
@@ -443,12 +442,9 @@ class _PipelineRun:
         if isinstance(task, t.QualityCheck):
             return self.check(cursor, task, run, values)
         assert isinstance(task, t.RunSql)
-        try:
-            statements = self.sql.statements(task)
-        except LoweringError as error:
-            if any(d.code != "E402" for d in error.diagnostics):
-                raise
-            run.detail = f"Databricks SQL DuckDB cannot run ({error.diagnostics[0].message.split(' in ')[0]})"
+        statements, reason = duckdb_statements(self.sql, task)
+        if reason is not None:
+            run.detail = reason
             return SKIPPED
         for statement in statements:
             cursor.execute(*_bound(statement, values))
@@ -602,6 +598,21 @@ def cannot_run(task: t.Task) -> str | None:
     return reason(task) if reason else None
 
 
+def local_sql(pipeline: Pipeline) -> TaskSql:
+    """The DuckDB SQL of `pipeline`'s tasks, as a run makes it."""
+    return TaskSql(pipeline, "duckdb", _work(pipeline).strip('"'))
+
+
+def duckdb_statements(sql: TaskSql, task: t.RunSql) -> tuple[list[str], str | None]:
+    """The statements of `task` in DuckDB's SQL, or none and why: Databricks SQL that DuckDB cannot run."""
+    try:
+        return sql.statements(task), None
+    except LoweringError as error:
+        if any(d.code != "E402" for d in error.diagnostics):
+            raise
+        return [], f"Databricks SQL DuckDB cannot run ({error.diagnostics[0].message.split(' in ')[0]})"
+
+
 def describe(connection: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
     """Column name → DuckDB type of what `source` (a table, or a table function call) holds, in order."""
     return {row[0]: row[1] for row in connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
@@ -688,7 +699,7 @@ def _evolve_columns(pipeline: Pipeline, found: Mapping[str, tuple[Column, ...]])
     return attrs.evolve(pipeline, datasets=datasets, steps=tuple(ingest(s) for s in pipeline.steps))
 
 
-def _pipeline_order(project: Project) -> list[Pipeline]:
+def pipeline_order(project: Project) -> list[Pipeline]:
     """Pipelines after those they depend on or read the targets of; ties in project order."""
     graph = nx.DiGraph()
     names = [p.name for p in project.pipelines]

@@ -14,8 +14,10 @@ from rich.tree import Tree
 
 from sparklec.frontends.dsl.printer import check_text, condition
 from sparklec.ir import tasks as t
-from sparklec.ir.pipeline import Project
-from sparklec.local.engine import FAILED, RUNNING, SKIPPED, SUCCEEDED, WARNED, Binding, Listener, TaskRun, cannot_run, not_landed
+from sparklec.ir.graph import StepGraph, dataset_writers
+from sparklec.ir.pipeline import Pipeline, Project
+from sparklec.local.engine import (FAILED, RUNNING, SKIPPED, SUCCEEDED, WARNED, Binding, Listener, TaskRun, cannot_run,
+                                   duckdb_statements, local_sql, not_landed, pipeline_order)
 
 STYLES = {SUCCEEDED: "green", FAILED: "bold red", WARNED: "yellow", SKIPPED: "dim"}
 MARKS = {SUCCEEDED: "✓", FAILED: "✗", WARNED: "!", SKIPPED: "–"}
@@ -78,48 +80,59 @@ def _count(rows: int | None) -> str:
 
 def plan(console: Console, project: Project, bindings: Sequence[Binding]) -> None:
     """What a run would do, step by step, without doing it."""
-    for pipeline in project.pipelines:
+    for pipeline in pipeline_order(project):
         tree = Tree(f"[bold]{escape(pipeline.name)}[/]")
         for binding in (b for b in bindings if b.pipeline == pipeline.name and pipeline.dataset(b.relation)
                         and not b.seeds):
             where = binding.path if binding.path is not None else "the table in the database"
             tree.add(f"source {escape(binding.relation)} ← {escape(str(where))}")
-        bound = {b.relation: b for b in bindings if b.pipeline == pipeline.name}
-        _steps(tree, pipeline.steps, bound)
+        planner = _Planner(pipeline, {b.relation: b for b in bindings if b.pipeline == pipeline.name})
+        planner.steps(tree, pipeline.steps)
         if pipeline.on_failure:
-            _steps(tree.add("on failure"), pipeline.on_failure, bound)
+            planner.steps(tree.add("on failure"), pipeline.on_failure)
         console.print(tree)
 
 
-def _steps(tree: Tree, steps: tuple[t.Step, ...], bound: dict[str, Binding]) -> None:
-    for step in steps:
-        if isinstance(step, t.ForEach):
-            items = f"{len(step.items)} items" if step.items is not None else f"the items of `{step.items_param}`"
-            _steps(tree.add(f"for each {escape(step.var)} in {escape(items)} ({escape(step.name)}), one at a time"),
-                   step.body, bound)
-        elif isinstance(step, t.Branch):
-            branch = tree.add(f"if {escape(condition(step.condition))} ({escape(step.name)})")
-            _steps(branch.add("then"), step.then, bound)
-            if step.otherwise:
-                _steps(branch.add("else"), step.otherwise, bound)
-        else:
-            tree.add(f"{escape(step.name)}: {escape(_action(step, bound))}")
+class _Planner:
+    """The steps of one pipeline in the order a run takes them, each with what the run will do."""
 
+    def __init__(self, pipeline: Pipeline, bound: dict[str, Binding]):
+        self.pipeline, self.bound, self.sql = pipeline, bound, local_sql(pipeline)
+        self.writers = dataset_writers(pipeline)
 
-def _action(task: t.Task, bound: dict[str, Binding]) -> str:
-    reason = cannot_run(task)
-    if reason is not None:
-        return f"skip — {reason}"
-    if isinstance(task, t.Ingest):
-        if task.name not in bound:
-            return f"skip — {not_landed(task)}"
-        return f"read {bound[task.name].path or bound[task.name].table}"
-    if isinstance(task, t.Transform):
-        source = f"`{task.input}`" if task.input else "SQL"
-        return f"build from {source} through {len(task.steps)} step{'s' if len(task.steps) != 1 else ''}"
-    if isinstance(task, t.Write):
-        return f"write `{task.input}` into `{task.target}` ({task.mode})"
-    if isinstance(task, t.QualityCheck):
-        return f"check `{task.input}`: " + ", ".join(check_text(c) for c in task.checks)
-    assert isinstance(task, t.RunSql)
-    return f"run {len(task.statements)} SQL statement{'s' if len(task.statements) != 1 else ''}"
+    def steps(self, tree: Tree, steps: tuple[t.Step, ...]) -> None:
+        graph = StepGraph(steps, self.writers)
+        for step in (graph.steps[name] for name in graph.order()):
+            if isinstance(step, t.ForEach):
+                items = f"{len(step.items)} items" if step.items is not None else f"the items of `{step.items_param}`"
+                self.steps(tree.add(f"for each {escape(step.var)} in {escape(items)} ({escape(step.name)}), "
+                                    "one at a time"), step.body)
+            elif isinstance(step, t.Branch):
+                branch = tree.add(f"if {escape(condition(step.condition))} ({escape(step.name)})")
+                self.steps(branch.add("then"), step.then)
+                if step.otherwise:
+                    self.steps(branch.add("else"), step.otherwise)
+            else:
+                tree.add(f"{escape(step.name)}: {escape(self.action(step))}")
+
+    def action(self, task: t.Task) -> str:
+        reason = cannot_run(task)
+        if reason is not None:
+            return f"skip — {reason}"
+        bound = self.bound
+        if isinstance(task, t.Ingest):
+            if task.name not in bound:
+                return f"skip — {not_landed(task)}"
+            return f"read {bound[task.name].path or bound[task.name].table}"
+        if isinstance(task, t.Transform):
+            source = f"`{task.input}`" if task.input else "SQL"
+            return f"build from {source} through {len(task.steps)} step{'s' if len(task.steps) != 1 else ''}"
+        if isinstance(task, t.Write):
+            return f"write `{task.input}` into `{task.target}` ({task.mode})"
+        if isinstance(task, t.QualityCheck):
+            return f"check `{task.input}`: " + ", ".join(check_text(c) for c in task.checks)
+        assert isinstance(task, t.RunSql)
+        statements, reason = duckdb_statements(self.sql, task)
+        if reason is not None:
+            return f"skip — {reason}"
+        return f"run {len(statements)} SQL statement{'s' if len(statements) != 1 else ''}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 
+from sparklec.frontends.config import extra as extras
 from sparklec.frontends.config.expand import Expansion, pipeline_type, sql_identifier, sql_string
 from sparklec.ir.pipeline import Parameter
 from sparklec.ir.tasks import ForEach, Ingest, RunSql, Step
@@ -42,7 +43,7 @@ def ingestion(x: Expansion) -> tuple[Step, ...]:
             Setting(key=k, value=options.literal(k), span=options.key_span(k)) for k in sorted(options.keys())
         ) if options else (),
         watermark=cfg.get("watermark_column"), streaming=streaming, checkpoint=cfg.get("checkpoint_location"),
-        span=cfg.span("ingestor"),
+        columns=extras.declared_columns(x.extra, "source_columns"), span=cfg.span("ingestor"),
     )
     steps: list[Step] = [ingest]
     relation = "ingest"
