@@ -1,16 +1,23 @@
 # Every target creates its own virtual environment on first use.
 VENV   := .venv
 PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+RUNTIME := $(VENV)/.runtime
 STAMP  := $(VENV)/.installed
 NODE   := $(VENV)/node
 ASL    := $(NODE)/node_modules/.bin/asl-validator
 
 .PHONY: demo test test-long fuzz bench lint clean
 
-$(STAMP): pyproject.toml
+# sparklec alone (what the demo needs), then the test and benchmark tools beside it
+$(RUNTIME): pyproject.toml
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench]'
+	$(PIP) --upgrade pip
+	$(PIP) -e .
+	touch $(RUNTIME)
+
+$(STAMP): $(RUNTIME)
+	$(PIP) -e '.[test,bench]'
 	touch $(STAMP)
 
 # asl-validator (npm), the Step Functions tests' static oracle
@@ -19,7 +26,7 @@ $(ASL): $(STAMP)
 	npm install --silent --no-audit --no-fund --prefix $(NODE) asl-validator@4
 
 ## demo: verify the bundled examples, compile them for every backend, run them locally on examples/data
-demo: $(STAMP)
+demo: $(RUNTIME)
 	$(VENV)/bin/sparklec check examples
 	$(VENV)/bin/sparklec fmt --check examples/dsl/*.spk
 	mkdir -p out

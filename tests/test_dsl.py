@@ -88,6 +88,28 @@ def test_fmt_rewrites_in_place_and_keeps_comments(cli, tmp_path: Path) -> None: 
     assert cli("fmt", "--check", messy).code == 0
 
 
+@pytest.mark.parametrize("example", DSL_EXAMPLES, ids=lambda path: path.stem)
+def test_fmt_keeps_a_comment_after_any_line_of_code_on_that_line(example: Path) -> None:
+    """A comment after every line of code of a formatted example (outside multi-line strings) is still after
+    that code once formatted: none moves to a line of its own, none swallows a brace."""
+    lines, wanted, in_string = [], {}, False
+    for number, line in enumerate(example.read_text().splitlines()):
+        if line.count('"""') % 2:
+            in_string = not in_string
+        elif line.strip() and "#" not in line and not in_string:
+            wanted[f"c{number}"] = " ".join(line.split())
+            line += f"  # c{number}"
+        lines.append(line)
+    formatted = format_text("\n".join(lines) + "\n")
+    found = {}
+    for line in formatted.splitlines():
+        code, mark, comment = line.rpartition("  # ")
+        if mark and comment in wanted:
+            found[comment] = " ".join(code.split())
+    assert len(wanted) > 10 and found == wanted
+    assert format_text(formatted) == formatted
+
+
 def test_fmt_reports_syntax_errors_without_touching_the_file(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     broken = tmp_path / "broken.spk"
     broken.write_text("pipeline p {\n  task a = wait 1s\n")

@@ -196,6 +196,9 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where targets are written as Parquet without --db (default: out/run)")
     _force(parser)
     parser.add_argument("--dry-run", action="store_true", help="print what would run, and run nothing")
+    parser.add_argument("--load-sources", action="store_true",
+                        help="only make the source tables in --db from --data (what a dbt project's local "
+                             "profile reads), and run nothing")
 
 
 def _check_run_paths(options: argparse.Namespace) -> None:
@@ -226,6 +229,7 @@ def _check_run_paths(options: argparse.Namespace) -> None:
 def _run(project: Project, options: argparse.Namespace, report: _Reporter) -> int:
     """`sparklec run`: exit 1 when a task or an error-severity check fails."""
     from rich.console import Console
+    from rich.markup import escape
 
     from sparklec import local
     from sparklec.compiler import driver
@@ -235,6 +239,15 @@ def _run(project: Project, options: argparse.Namespace, report: _Reporter) -> in
     params = _options(options.param, "--param")
     project = driver.optimise(project)
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)  # piped: no 80-column cut
+    if options.load_sources:
+        if options.db is None:
+            raise UsageError([Diagnostic(code="E505", message="--load-sources needs --db FILE",
+                                         help="e.g. --db out/dbt/local.duckdb, the file of the dbt project's profile")])
+        made, notes = local.load_sources(project, data=options.data, bind=binds, database=options.db)
+        report(notes)
+        for table in made:
+            console.print(f"loaded {escape(table)}", highlight=False)
+        return 0
     if options.dry_run:
         found, notes = local.bindings(project, options.data, binds, options.db)
         report(notes)

@@ -21,7 +21,7 @@ from sparklec.ir.pipeline import Project
 from sparklec.local import engine
 from sparklec.local.engine import FAILED, Binding, Listener, LocalRun, TaskRun, parse_params, table_exists
 
-__all__ = ["Binding", "Output", "RunResult", "TaskRun", "bindings", "run_project"]
+__all__ = ["Binding", "Output", "RunResult", "TaskRun", "bindings", "load_sources", "run_project"]
 
 
 @attrs.frozen
@@ -92,6 +92,31 @@ def run_project(project: Project, *, data: Path | None = None, bind: Mapping[str
             written = write_atomically(exports, output.folder, inputs=output.inputs, force=output.force,
                                        replace=False, command="sparklec run") if exports and output else []
         return RunResult(tasks, written, notes)
+    finally:
+        connection.close()
+
+
+def load_sources(project: Project, *, data: Path | None, bind: Mapping[str, Path] | None = None,
+                 database: Path) -> tuple[list[str], list[Diagnostic]]:
+    """Make in `database` a table of the rows of every source found in `data` or `bind` — each dataset nobody
+    in the project writes, and each ingested relation (as ``landing_<system>.<table>``) — and run nothing:
+    the tables a dbt project's `local` profile reads.  The tables made (``schema.table``) and the warnings."""
+    connection = _connect(database)
+    try:
+        found, notes = _bind(project, data, bind or {}, connection)
+        made: list[str] = []
+        for binding in found:
+            if binding.path is None or binding.seeds or binding.table in made:
+                continue
+            pipeline = next(p for p in project.pipelines if p.name == binding.pipeline)
+            try:
+                engine.read_file(connection, binding.table, binding.path,
+                                 engine.declared_columns(pipeline, binding.relation), "CREATE OR REPLACE TABLE")
+            except duckdb.Error as error:
+                raise UsageError([Diagnostic(code="E603", message=f"cannot read `{binding.path}`: "
+                                             f"{str(error).splitlines()[0]}")]) from None
+            made.append(binding.table)
+        return made, notes
     finally:
         connection.close()
 

@@ -216,10 +216,10 @@ class LocalRun:
                 self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             found: dict[str, tuple[Column, ...]] = {}
             for binding in (b for b in self.bindings if b.pipeline == pipeline.name and not b.seeds):
-                declared = _declared_columns(pipeline, binding.relation)
+                declared = declared_columns(pipeline, binding.relation)
                 table = binding.table if pipeline.dataset(binding.relation) else f"{_work(pipeline)}.{binding.relation}"
                 if binding.path is not None:
-                    self._read(table, binding.path, declared)
+                    read_file(self.connection, table, binding.path, declared, "CREATE OR REPLACE VIEW")
                 elif table != binding.table:  # landed rows already in the database
                     self.connection.execute(f"CREATE OR REPLACE VIEW {'.'.join(_quoted_parts(table))} AS "
                                             f"SELECT * FROM {'.'.join(_quoted_parts(binding.table))}")
@@ -228,26 +228,9 @@ class LocalRun:
             pipelines.append(_evolve_columns(pipeline, found))
         return attrs.evolve(project, pipelines=tuple(pipelines))
 
-    def _read(self, table: str, path: Path, declared: tuple[Column, ...], seeds: bool = False) -> None:
-        """`table` as a view of the file at `path` or, when it `seeds` a target, a table of its rows."""
-        schema, name = _quoted_parts(table)
-        self.connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        read = files.reader(path.resolve()).sql(dialect="duckdb")
-        present = describe(self.connection, read)
-        missing = [c.name for c in declared if c.name not in present]
-        if missing:
-            raise UsageError([Diagnostic(
-                code="E603", message=f"`{path}` has no column {', '.join(f'`{m}`' for m in missing)}",
-                span=declared[0].span, help=f"its columns are: {', '.join(sorted(present))}")])
-        casts = [f"CAST({_quote(c.name)} AS {files.duckdb_type(c.type)}) AS {_quote(c.name)}"
-                 for c in declared if c.type]
-        select = f"SELECT * REPLACE ({', '.join(casts)})" if casts else "SELECT *"
-        create = "CREATE TABLE IF NOT EXISTS" if seeds else "CREATE OR REPLACE VIEW"
-        self.connection.execute(f"{create} {schema}.{name} AS {select} FROM {read}")
-
     def seed(self, table: str, path: Path, declared: tuple[Column, ...]) -> None:
         """The table `table` made of the rows of the file at `path`."""
-        self._read(table, path, declared, seeds=True)
+        read_file(self.connection, table, path, declared, "CREATE TABLE IF NOT EXISTS")
 
     def _columns(self, table: str) -> tuple[Column, ...]:
         found = describe(self.connection, ".".join(_quoted_parts(table)))
@@ -598,6 +581,25 @@ def cannot_run(task: t.Task) -> str | None:
     return reason(task) if reason else None
 
 
+def read_file(connection: duckdb.DuckDBPyConnection, table: str, path: Path, declared: tuple[Column, ...],
+              create: str) -> None:
+    """`table` (``schema.table``) made by `create` (``CREATE OR REPLACE VIEW``, ``CREATE TABLE ...``) of the rows
+    of the file at `path`, its `declared` columns cast to their types; a declared column the file lacks is E603."""
+    schema, name = _quoted_parts(table)
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    read = files.reader(path.resolve()).sql(dialect="duckdb")
+    present = describe(connection, read)
+    missing = [c.name for c in declared if c.name not in present]
+    if missing:
+        raise UsageError([Diagnostic(
+            code="E603", message=f"`{path}` has no column {', '.join(f'`{m}`' for m in missing)}",
+            span=declared[0].span, help=f"its columns are: {', '.join(sorted(present))}")])
+    casts = [f"CAST({_quote(c.name)} AS {files.duckdb_type(c.type)}) AS {_quote(c.name)}"
+             for c in declared if c.type]
+    select = f"SELECT * REPLACE ({', '.join(casts)})" if casts else "SELECT *"
+    connection.execute(f"{create} {schema}.{name} AS {select} FROM {read}")
+
+
 def local_sql(pipeline: Pipeline) -> TaskSql:
     """The DuckDB SQL of `pipeline`'s tasks, as a run makes it."""
     return TaskSql(pipeline, "duckdb", _work(pipeline).strip('"'))
@@ -675,7 +677,7 @@ def _quoted_parts(table: str) -> list[str]:
     return [_quote(part.strip('"')) for part in table.split(".", 1)]
 
 
-def _declared_columns(pipeline: Pipeline, relation: str) -> tuple[Column, ...]:
+def declared_columns(pipeline: Pipeline, relation: str) -> tuple[Column, ...]:
     dataset = pipeline.dataset(relation)
     if dataset is not None:
         return dataset.columns

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from sparklec.compiler.diagnostics import Diagnostic, FrontendError, raise_if_errors
 from sparklec.frontends.dsl.build import ProjectBuilder
+from sparklec.frontends.dsl.comments import Comment
 from sparklec.frontends.dsl.parser import parse_tree
 from sparklec.frontends.dsl.printer import print_project
 from sparklec.ir.pipeline import Project
 
-Comments = list[tuple[int, str, bool]]
+Comments = list[Comment]
 
 
 def parse_with_comments(text: str, file: str = "<input>") -> tuple[Project, Comments]:
-    """Parse `.spk` text into an IR project (not yet verified) and its comments (line, text, trailing).
+    """Parse `.spk` text into an IR project (not yet verified) and its comments.
 
     Errors raise `FrontendError` with every problem found.
     """

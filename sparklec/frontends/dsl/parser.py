@@ -17,6 +17,7 @@ import lark
 
 from sparklec.grammar import lalr_parser
 from sparklec.compiler.diagnostics import Diagnostic, FrontendError, Span, did_you_mean
+from sparklec.frontends.dsl.comments import Comment
 from sparklec.frontends.dsl.steps import OPTIONS
 from sparklec.frontends.limits import MAX_DEPTH, MAX_STRING, check_number, check_text, limit_error, too_deep
 
@@ -145,8 +146,8 @@ def _parser() -> lark.Lark:
     return lalr_parser("pipeline", propagate_positions=True, maybe_placeholders=True, lexer_callbacks=callbacks)
 
 
-def parse_tree(text: str, file: str) -> tuple[lark.Tree[lark.Token], list[tuple[int, str, bool]]]:
-    """The syntax tree of `text` and its comments as (line, text, whether code precedes it on its line).
+def parse_tree(text: str, file: str) -> tuple[lark.Tree[lark.Token], list[Comment]]:
+    """The syntax tree of `text` and its comments.
 
     A syntax error, or input over a limit of `sparklec.frontends.limits`, raises `FrontendError` with one
     diagnostic.
@@ -162,10 +163,8 @@ def parse_tree(text: str, file: str) -> tuple[lark.Tree[lark.Token], list[tuple[
     finally:
         _LEXED.reset(reset)
     lines = text.splitlines()
-    return tree, [
-        (token.line or 0, str(token).rstrip(), bool(lines[(token.line or 1) - 1][: (token.column or 1) - 1].strip()))
-        for token in lexed.comments
-    ]
+    return tree, [Comment(token.line or 0, str(token).rstrip(), lines[(token.line or 1) - 1][: (token.column or 1) - 1]
+                          .strip()) for token in lexed.comments]
 
 
 def _diagnose(error: lark.UnexpectedInput, text: str, file: str) -> Diagnostic:

@@ -6,6 +6,7 @@ every field that differs from its default is printed, in a fixed order.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -13,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from sparklec.frontends.dsl.comments import Attached, Comment, attach, place_trailing
 from sparklec.ir import pipeline as p
 from sparklec.ir import tasks as t
 from sparklec.ir.policy import Artifact, Policy, Retry
@@ -68,19 +70,20 @@ def names(items: Iterable[str]) -> str:
     return ", ".join(name(i) for i in items)
 
 
-def print_project(project: p.Project, comments: Sequence[tuple[int, str, bool]] = ()) -> str:
-    """The canonical text of a whole project.
-
-    `comments` (line, text, trailing) from the source are kept: a trailing
-    comment stays at the end of its node's line, any other is printed
-    before the first node that starts on or after its line.
-    """
-    pending = _attach(comments, _anchor_lines(project))
+def print_project(project: p.Project, comments: Sequence[Comment] = ()) -> str:
+    """The canonical text of a whole project, with the source's `comments` where they were written (see
+    `sparklec.frontends.dsl.comments`)."""
+    pending, loose = attach(comments, _anchor_lines(project))
     blocks = []
     if len(project.pipelines) != 1 or project.name != project.pipelines[0].name:
-        leading = pending.pop(project.span.line, []) if project.span is not None else []
-        blocks.append("".join(f"{text}\n" for text, _ in leading) + f"project {name(project.name)}\n")
-    blocks.extend(_Printer(pipeline, pending).render() for pipeline in project.pipelines)
+        mine = pending.pop(project.span.line, []) if project.span is not None else []
+        trailing = "".join(f"  {text}" for text, is_trailing in mine if is_trailing)
+        blocks.append("".join(f"{text}\n" for text, is_trailing in mine if not is_trailing)
+                      + f"project {name(project.name)}{trailing}\n")
+    starts = [pl.span.line if pl.span is not None else 0 for pl in project.pipelines]
+    for index, pipeline in enumerate(project.pipelines):
+        beside = [c for c in loose if max(0, bisect.bisect_right(starts, c.line) - 1) == index]
+        blocks.append(_Printer(pipeline, pending).render(beside))
     rest = [text for texts in pending.values() for text, _ in texts]
     if rest:
         blocks.append("\n".join(rest) + "\n")
@@ -104,23 +107,13 @@ def _anchor_lines(project: p.Project) -> list[int]:
     return sorted({n.span.line for n in nodes if n.span is not None})
 
 
-Attached = dict[int | None, list[tuple[str, bool]]]
-
-
-def _attach(comments: Sequence[tuple[int, str, bool]], anchors: list[int]) -> Attached:
-    """Comments by the line of the node they belong to (None: after everything)."""
-    attached: Attached = {}
-    for line, text, trailing in comments:
-        anchor = next((a for a in anchors if a >= line), None)
-        attached.setdefault(anchor, []).append((text, trailing and anchor == line))
-    return attached
-
-
 class _Printer:
     def __init__(self, pipeline: p.Pipeline, comments: Attached):
         self.pipeline = pipeline
         self.comments = comments
         self.lines: list[str] = []
+        self.printed: dict[int, int] = {}
+        """The source line of each node taken → the index of its first printed line."""
         self.targets = {s.target for s in t.walk(pipeline.steps) if isinstance(s, t.Write)}
 
     def emit(self, depth: int, text: str) -> None:
@@ -145,6 +138,9 @@ class _Printer:
         return "  " + " ".join(trailing) if trailing else ""
 
     def take(self, node: Any, depth: int) -> None:
+        span = getattr(node, "span", None)
+        if span is not None:
+            self.printed.setdefault(span.line, len(self.lines))
         for comment in self.before(node):
             self.emit(depth, comment)
 
@@ -152,10 +148,11 @@ class _Printer:
         if self.lines and self.lines[-1] != "" and not self.lines[-1].endswith("{"):
             self.emit(0, "")
 
-    def render(self) -> str:
+    def render(self, loose: Sequence[Comment] = ()) -> str:
+        """The pipeline's text, with the `loose` trailing comments placed (see `comments.place_trailing`)."""
         pl = self.pipeline
         self.take(pl, 0)
-        self.emit(0, f"pipeline {name(pl.name)} {{")
+        self.emit(0, f"pipeline {name(pl.name)} {{{self.after(pl)}")
         if pl.env != "dev":
             self.emit(1, f"env {name(pl.env)}")
         if pl.pipeline_type:
@@ -173,7 +170,7 @@ class _Printer:
             self.emit(1, "trigger " + _trigger(trigger) + self.after(trigger))
         if pl.tags:
             self.take(pl.tags[0], 1)
-            self.emit(1, "tags " + literal({s.key: s.value for s in pl.tags}))
+            self.emit(1, "tags " + literal({s.key: s.value for s in pl.tags}) + self.after(pl.tags[0]))
         if pl.alerts:
             self.emit(1, "alert " + ", ".join(string(a) for a in pl.alerts))
         if pl.defaults != Policy():
@@ -206,7 +203,7 @@ class _Printer:
             self.section()
             self.exposure(exposure)
         self.emit(0, "}")
-        return "\n".join(self.lines) + "\n"
+        return "\n".join(place_trailing(self.lines, loose, self.printed)) + "\n"
 
     def dataset(self, dataset: p.Dataset) -> None:
         self.take(dataset, 1)
@@ -244,11 +241,12 @@ class _Printer:
         if isinstance(step, t.ForEach):
             items = literal(step.items) if step.items is not None else name(step.items_param or "")
             limit = f" max {step.max_concurrency}" if step.max_concurrency is not None else ""
-            self.emit(depth, f"foreach {name(step.var)} in {items} as {name(step.name)}{limit}{_after(step.after)} {{")
+            self.emit(depth, f"foreach {name(step.var)} in {items} as {name(step.name)}{limit}{_after(step.after)} {{"
+                             f"{self.after(step)}")
             self.steps(step.body, depth + 1)
             self.emit(depth, "}")
         elif isinstance(step, t.Branch):
-            self.emit(depth, f"if {condition(step.condition)} as {name(step.name)}{_after(step.after)} {{")
+            self.emit(depth, f"if {condition(step.condition)} as {name(step.name)}{_after(step.after)} {{{self.after(step)}")
             self.steps(step.then, depth + 1)
             if step.otherwise:
                 self.emit(depth, "} else {")
@@ -269,11 +267,16 @@ class _Printer:
         comment = self.after(task)
         lines = [f"{prefix}task {name(task.name)} = {head}"]
         chain = task.steps if isinstance(task, t.Transform) else ()
+        last = ""  # the comment of the last line, which goes after the `{` of a body
         for op in chain:
             lines += [INDENT * 2 + comment for comment in self.before(op)]
-            lines.append(f"{INDENT * 2}| {_op(op)}{self.after(op)}")
+            lines[-1] += last
+            lines.append(f"{INDENT * 2}| {_op(op)}")
+            last = self.after(op)
         if task.after:
             if chain:
+                lines[-1] += last
+                last = ""
                 lines.append(f"{INDENT * 2}after {names(task.after)}")
             else:
                 lines[-1] += _after(task.after)
@@ -287,6 +290,7 @@ class _Printer:
         if comment and len(lines) > 1:
             lines[0] += comment
             comment = ""
+        comment += last
         for line in lines[:-1]:
             self.emit(depth, line)
         self.block(depth, lines[-1], body, comment)
