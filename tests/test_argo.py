@@ -84,10 +84,14 @@ def test_schedules_triggers_and_sensors(generated: Path) -> None:
                                                                     "notification.0.s3.object.key"]
 
 
-def test_renamed_steps_are_reported(cli: Any, tmp_path: Path) -> None:
-    result = cli(EXAMPLES / "dsl" / "customer_etl.spk", "--backend", "argo", "-o", tmp_path)
-    assert result.code == 0 and "N401" in result.err and "ingest_data → ingest-data" in result.err
-    assert "| `ingest_data` | `ingest-data` |" in (tmp_path / "README.md").read_text()
+def test_renamed_steps_are_listed_and_unexpected_renamings_reported(cli: Any, tmp_path: Path) -> None:
+    result = cli(EXAMPLES / "dsl" / "customer_etl.spk", "--backend", "argo", "-o", tmp_path / "a")
+    assert result.code == 0 and "N401" not in result.err, "snake_case to kebab-case is what everyone expects"
+    assert "| `ingest_data` | `ingest-data` |" in (tmp_path / "a" / "README.md").read_text()
+    odd = tmp_path / "odd.spk"
+    odd.write_text("pipeline p {\n  task `Load Orders` = wait 1s\n}\n")
+    result = cli(odd, "--backend", "argo", "-o", tmp_path / "b")
+    assert result.code == 0 and "N401" in result.err and "Load Orders → load-orders" in result.err
 
 
 def test_a_bad_namespace_is_an_option_error(cli: Any, tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ EXPECTED = {
     "trailing_comma.json": ("E101", 4, 1),
     "transformer_not_mapping.json": ("E103", 4, 20),
     "undefined_variable.json": ("E108", 5, 26),
-    "unknown_column.yaml": ("E204", 7, 5),
+    "unknown_column.yaml": ("E204", 8, 28),
     "unknown_field.json": ("E104", 3, 3),
     "unknown_transformer.yaml": ("E111", 7, 11),
     "unknown_transformer_param.json": ("E112", 5, 41),

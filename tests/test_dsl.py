@@ -208,7 +208,7 @@ EXPECTED = {
     "semicolon.spk": ("E120", 2, 11),
     "trailing_pipe.spk": ("E126", 4, 1),
     "unknown_check.spk": ("E138", 4, 5),
-    "unknown_column.spk": ("E204", 5, 23),
+    "unknown_column.spk": ("E204", 5, 55),
     "unknown_column_type.spk": ("E113", 3, 35),
     "unknown_keyword.spk": ("E122", 2, 3),
     "unknown_parameter_type.spk": ("E113", 2, 15),

@@ -35,6 +35,12 @@ class Span:
         """A span of `length` characters on one line."""
         return cls(file=file, line=line, column=column, end_line=line, end_column=column + length)
 
+    @classmethod
+    def at_end(cls, file: str, text: str) -> Span:
+        """The point just after the last character of `text` that is not blank (where a file ends too early)."""
+        lines = text.rstrip().splitlines() or [""]
+        return cls.point(file, len(lines), len(lines[-1]) + 1)
+
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}"
 

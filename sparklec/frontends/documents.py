@@ -298,9 +298,11 @@ def _parse_yaml(text: str, file: str) -> Located:
         return _YamlBuilder(file, loader).build(node)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
+        span = Span.point(file, mark.line + 1, mark.column + 1) if mark else Span.point(file, 1, 1)
+        if mark and mark.index >= len(text.rstrip()):
+            span = Span.at_end(file, text)  # at the end of the file: where its text ends, not past the last line
         raise FrontendError([Diagnostic(
-            code="E102", message=f"invalid YAML: {error.problem or error.context}",
-            span=Span.point(file, mark.line + 1, mark.column + 1) if mark else Span.point(file, 1, 1),
+            code="E102", message=f"invalid YAML: {error.problem or error.context}", span=span,
             help=_yaml_help(str(error.problem)),
         )]) from None
     except yaml.YAMLError as error:
@@ -341,6 +343,8 @@ def _yaml_help(problem: str) -> str | None:
         return "check the indentation (keys of one mapping line up) or quote a value that contains `: `"
     if "could not find expected ':'" in problem:
         return "a key needs a `:` after it"
+    if "<stream end>" in problem:
+        return "the file ends too early: a value, or a closing `]` or `}`, is missing"
     return None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sparklec.compiler.diagnostics import Diagnostic, did_you_mean
+from sparklec.compiler.diagnostics import Diagnostic, did_you_mean, ref_span
 from sparklec.ir.pipeline import Pipeline
 from sparklec.compiler.diagnostics import Span
 from sparklec.ir.tasks import Ingest, Score, Task, Transform, walk
@@ -67,7 +67,7 @@ class ColumnFlow:
                 self.report(Diagnostic(
                     code="E204",
                     message=f"`{op.NAME}` names column `{name}`, which does not exist at this point",
-                    span=where,
+                    span=ref_span(op, name) or where,
                     help=did_you_mean(name, by_name) or f"available columns: {', '.join(by_name)}",
                 ))
             for _, message in op.type_problems(by_name):

@@ -58,7 +58,7 @@ def verify(project: Project) -> list[Diagnostic]:
                 diagnostics.append(Diagnostic(
                     code="W201", severity=Severity.WARNING, span=pipeline.span,
                     message=f"pipeline `{pipeline.name}` depends on `{upstream}`, which is not in this project",
-                    help=did_you_mean(upstream, names) or "it is treated as an external dependency",
+                    help=did_you_mean(upstream, names - {pipeline.name}) or "it is treated as an external dependency",
                 ))
     if any(u in names for p in project.pipelines for u in p.depends_on):
         import networkx
@@ -87,13 +87,19 @@ _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+_OTHER_WORDS = {"upsert": "merge", "insert": "append", "replace": "overwrite", "insert_overwrite": "overwrite",
+                "delete+insert": "merge", "truncate": "overwrite", "full_refresh": "overwrite"}
+"""Write modes as other tools name them."""
+
+
 def _choice(value: str, choices: Iterable[str], what: str, span: Span | None) -> Diagnostic | None:
     choices = tuple(choices)
     if value in choices:
         return None
+    other = _OTHER_WORDS.get(value.lower())
     return Diagnostic(
         code="E209", message=f"{what} `{value}` is not one of {', '.join(choices)}", span=span,
-        help=did_you_mean(value, choices),
+        help=f"did you mean `{other}`?" if other in choices else did_you_mean(value, choices),
     )
 
 
@@ -205,9 +211,11 @@ class _PipelineVerifier:
                 self.error("E207", f"default {param.default!r} of parameter `{param.name}` is not of type {param.type}",
                            param.span)
 
-    def _reference(self, name: str, known: set[str], what: str, span: Span | None) -> bool:
+    def _reference(self, name: str, known: set[str], what: str, span: Span | None, referrer: str = "") -> bool:
+        """Whether `name` is `known`; else E202, suggesting a close name other than the `referrer`'s own."""
         if name in known:
             return True
+        known = known - {referrer}
         listed = ", ".join(sorted(known)[:8]) + (", ..." if len(known) > 8 else "")
         self.error("E202", f"unknown {what} `{name}`", span,
                    did_you_mean(name, known) or (f"known: {listed}" if known else f"declare the {what} first"))
@@ -215,7 +223,7 @@ class _PipelineVerifier:
 
     def _step(self, step: Step) -> None:
         for name in step.after:
-            self._reference(name, self.step_names, "step", ref_span(step, name))
+            self._reference(name, self.step_names, "step", ref_span(step, name), step.name)
         if isinstance(step, ForEach):
             self._foreach(step)
         elif isinstance(step, Branch):
@@ -289,16 +297,17 @@ class _PipelineVerifier:
             self.error("E209", f"runtime `{runtime}` cannot run {kind.replace('_', ' ')} task `{task.name}`",
                        task.policy.span or task.span, f"use one of: {', '.join(able)}")
         for relation in task.reads():
-            self._reference(relation, self.relations, "relation", ref_span(task, relation))
+            self._reference(relation, self.relations, "relation", ref_span(task, relation), task.name)
         for artifact in task.inputs + task.outputs:
             if artifact.store is not None:
                 self._add(_choice(artifact.store, ARTIFACT_STORES, "artifact store", artifact.span))
             if artifact.source is not None:
                 producer = artifact.source.split(".", 1)[0]
-                self._reference(producer, set(self.tasks), "task", artifact.span)
+                self._reference(producer, set(self.tasks), "task", artifact.span, task.name)
         if isinstance(task, Write):
-            self._add(_choice(task.mode, WRITE_MODES, "write mode", task.span))
-            self._add(_choice(task.schema_change, SCHEMA_CHANGES, "schema change policy", task.span))
+            self._add(_choice(task.mode, WRITE_MODES, "write mode", ref_span(task, task.mode)))
+            self._add(_choice(task.schema_change, SCHEMA_CHANGES, "schema change policy",
+                              ref_span(task, task.schema_change)))
             self._reference(task.target, self.datasets, "dataset", ref_span(task, task.target))
             if task.mode == "merge" and not task.unique_key:
                 self.error("E217", f"write `{task.name}` merges without a unique key", task.span,

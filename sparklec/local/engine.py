@@ -27,7 +27,7 @@ import duckdb
 import networkx as nx
 from sqlglot import exp
 
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Severity, UsageError
+from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Severity, UsageError, did_you_mean
 from sparklec.compiler.output import check_name
 from sparklec.frontends.dsl.printer import check_text
 from sparklec.ir import tasks as t
@@ -135,9 +135,12 @@ def bind(project: Project, data: Path | None, explicit: Mapping[str, Path],
                 path = path or files.find(data, (schema, table))
                 if path is not None:
                     bindings.append(Binding(pipeline.name, task.name, f"{schema}.{table}", path))
+    bindable = {n for p in project.pipelines for d in p.datasets for n in (d.name, _table_key(d))} | {
+        task.name for p in project.pipelines for task in t.walk(p.steps) if isinstance(task, t.Ingest)}
     for name in sorted(set(explicit) - used):
         problems.append(Diagnostic(code="E604", message=f"--bind names `{name}`, which is no dataset or ingestion",
-                                   help="name a dataset (its name or schema.table) or an ingest task"))
+                                   help=did_you_mean(name, bindable)
+                                   or "name a dataset (its name or schema.table) or an ingest task"))
     return bindings, problems
 
 

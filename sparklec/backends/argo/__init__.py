@@ -103,7 +103,7 @@ def pipeline_files(pipeline: Pipeline, options: dict[str, str], downstream: list
         files["sensor.yaml"] = yaml_text(triggered[1])
     files["deploy.sh"] = deploy_script(builder.name, options.get("namespace", "argo"), sorted(files))
     files["README.md"] = readme(pipeline, builder, sorted(files))
-    renamed = builder.names.renamed()
+    renamed = {k: v for k, v in builder.names.renamed().items() if k.replace("_", "-") != v}  # kebab-case is no news
     if renamed:
         listed = ", ".join(f"{k} → {v}" for k, v in list(renamed.items())[:6]) + (", ..." if len(renamed) > 6 else "")
         notes.append(Diagnostic(code="N401", severity=Severity.NOTE, span=pipeline.span,

@@ -6,7 +6,7 @@ import re
 
 import attrs
 
-from sparklec.compiler.diagnostics import Diagnostic, Span, did_you_mean
+from sparklec.compiler.diagnostics import Diagnostic, RefSpans, Span, did_you_mean
 from sparklec.frontends.config.reader import Reader
 from sparklec.frontends.documents import Located
 from sparklec import ENVS
@@ -158,8 +158,16 @@ def read_transformer(item: Located, report: list[Diagnostic], custom: set[str]) 
                      or "declare it in `extra_config.custom_transformers` as SQL")
         return None
     try:
-        return build_op(name, plain, item.span)
+        return build_op(name, plain, item.span, _string_spans(params.node) if params else ())
     except InvalidParams as error:
         for problem in error.problems:
             reader.error("E112", problem.message, _problem_span(reader, params, problem.param, name), problem.help)
         return None
+
+
+def _string_spans(node: Located) -> RefSpans:
+    """(text, span) of every string among a transformer's parameters: where each column name is written."""
+    if isinstance(node.value, str):
+        return ((node.value, node.span),) if node.span is not None else ()
+    values = [v for _, v in node.value.values()] if node.is_mapping else node.value if node.is_list else []
+    return tuple(pair for value in values for pair in _string_spans(value))

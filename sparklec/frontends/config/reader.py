@@ -74,8 +74,9 @@ class Reader:
     def require(self, key: str, why: str = "") -> bool:
         if key in self.entries:
             return True
-        self.error("E106", f"missing required field `{self._name(key)}`{why}", self.node.span,
-                   f"add `\"{key}\": ...` to this mapping")
+        span = self.node.span
+        entry = f"{key}: ..." if span is not None and span.file.endswith((".yaml", ".yml")) else f'"{key}": ...'
+        self.error("E106", f"missing required field `{self._name(key)}`{why}", span, f"add `{entry}` to this mapping")
         return False
 
     def _typed(self, key: str, expected: tuple[type, ...], word: str) -> Any:

@@ -89,7 +89,8 @@ class _Lexed:
     def __init__(self, file: str):
         self.file = file
         self.comments: list[lark.Token] = []
-        self.depth = 0
+        self.opened: list[lark.Token] = []
+        """The brackets open where the lexer is, innermost last."""
 
     def span(self, token: lark.Token) -> Span:
         return Span.point(self.file, token.line or 1, token.column or 1, max(1, min(len(token), 80)))
@@ -113,14 +114,19 @@ def _comment(token: lark.Token) -> lark.Token:
 
 def _open(token: lark.Token) -> lark.Token:
     lexed = _LEXED.get()
-    lexed.depth += 1
-    if lexed.depth > MAX_DEPTH:
+    lexed.opened.append(token)
+    if len(lexed.opened) > MAX_DEPTH:
         raise too_deep(lexed.span(token))
     return token
 
 
+_OPENER = {"RPAR": "LPAR", "RSQB": "LSQB", "RBRACE": "LBRACE"}
+
+
 def _close(token: lark.Token) -> lark.Token:
-    _LEXED.get().depth -= 1
+    opened = _LEXED.get().opened
+    if opened and opened[-1].type == _OPENER[token.type]:  # a closer of another bracket is a syntax error
+        opened.pop()
     return token
 
 
@@ -159,7 +165,7 @@ def parse_tree(text: str, file: str) -> tuple[lark.Tree[lark.Token], list[Commen
     try:
         tree = _parser().parse(text)
     except lark.UnexpectedInput as error:
-        raise FrontendError([_diagnose(error, text, file)]) from None
+        raise FrontendError([_diagnose(error, text, file, lexed.opened)]) from None
     finally:
         _LEXED.reset(reset)
     lines = text.splitlines()
@@ -167,7 +173,10 @@ def parse_tree(text: str, file: str) -> tuple[lark.Tree[lark.Token], list[Commen
                           .strip()) for token in lexed.comments]
 
 
-def _diagnose(error: lark.UnexpectedInput, text: str, file: str) -> Diagnostic:
+_CLOSERS = {"LPAR": ("RPAR", ")"), "LSQB": ("RSQB", "]")}
+
+
+def _diagnose(error: lark.UnexpectedInput, text: str, file: str, opened: list[lark.Token]) -> Diagnostic:
     line, column = error.line, error.column
     if isinstance(error, lark.UnexpectedCharacters):
         char = text[error.pos_in_stream] if error.pos_in_stream is not None and error.pos_in_stream < len(text) else ""
@@ -182,11 +191,11 @@ def _diagnose(error: lark.UnexpectedInput, text: str, file: str) -> Diagnostic:
     assert isinstance(error, lark.UnexpectedToken)
     token = error.token
     if token.type == "$END":
-        opened = _unclosed_brace(text)
-        if opened is not None:
-            return Diagnostic(code="E121", message="this `{` is never closed", span=Span.point(file, *opened),
+        brace = _unclosed_brace(text)
+        if brace is not None:
+            return Diagnostic(code="E121", message="this `{` is never closed", span=Span.point(file, *brace),
                               help="add the matching `}`")
-        return Diagnostic(code="E120", message="the file ends too early", span=Span.point(file, *_end(text)),
+        return Diagnostic(code="E120", message="the file ends too early", span=Span.at_end(file, text),
                           help=_expected(error))
     span = Span.point(file, line, column, max(1, len(str(token))))
     keywords = _keywords(error.expected)
@@ -200,6 +209,9 @@ def _diagnose(error: lark.UnexpectedInput, text: str, file: str) -> Diagnostic:
         return Diagnostic(code="E122", message=f"unknown keyword `{word}`",
                           span=Span.point(file, text.count("\n", 0, offset) + 1, offset - line_start + 1, len(word)),
                           help=did_you_mean(word, _SETTINGS) or "check the spelling of the setting")
+    unclosed = _unclosed_bracket(error, opened, span)
+    if unclosed is not None:
+        return unclosed
     label = error.match_examples(_parser().parse, _examples(), use_accepts=True)
     if label is not None:
         code, message, help_text = label
@@ -209,6 +221,20 @@ def _diagnose(error: lark.UnexpectedInput, text: str, file: str) -> Diagnostic:
     if token.type == "RBRACE" and _unbalanced_close(text, error.pos_in_stream or 0):
         return Diagnostic(code="E121", message="this `}` closes nothing", span=span, help="remove it")
     return Diagnostic(code="E120", message=f"unexpected `{token}`", span=span, help=_expected(error))
+
+
+def _unclosed_bracket(error: lark.UnexpectedToken, opened: list[lark.Token], span: Span) -> Diagnostic | None:
+    """A `(` or `[` left open: the parser wanted its closer where the unexpected token is."""
+    inner = [o for o in opened if o is not error.token]
+    if not inner or inner[-1].type not in _CLOSERS:
+        return None
+    closer, symbol = _CLOSERS[inner[-1].type]
+    if closer not in error.expected:
+        return None
+    bracket = inner[-1]
+    return Diagnostic(code="E121", message=f"missing `{symbol}`: the `{bracket}` on line {bracket.line}, column "
+                      f"{bracket.column} is not closed before `{error.token}`",
+                      span=span, help=f"add `{symbol}` to close it")
 
 
 @cache
@@ -252,7 +278,7 @@ def _keywords(expected: set[str]) -> list[str]:
 
 def _expected(error: lark.UnexpectedInput) -> str:
     names = _keywords(getattr(error, "expected", set()) or set())
-    symbols = {"RBRACE": "`}`", "LBRACE": "`{`", "EQUAL": "`=`", "NAME": "a name", "STRING": "a string",
+    symbols = {"RBRACE": "`}`", "LBRACE": "`{`", "RPAR": "`)`", "RSQB": "`]`", "EQUAL": "`=`", "NAME": "a name", "STRING": "a string",
                "NUMBER": "a number", "DURATION": "a duration", "LSQB": "`[`", "COMMA": "`,`", "COLON": "`:`"}
     others = sorted(symbols[t] for t in getattr(error, "expected", set()) or set() if t in symbols)
     listed = [f"`{n}`" for n in names[:12]] + others
@@ -313,7 +339,3 @@ def _unclosed_brace(text: str) -> tuple[int, int] | None:
 def _unbalanced_close(text: str, offset: int) -> bool:
     return offset in _scan_braces(text)[1]
 
-
-def _end(text: str) -> tuple[int, int]:
-    lines = text.rstrip().splitlines() or [""]
-    return len(lines), len(lines[-1]) + 1

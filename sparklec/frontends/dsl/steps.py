@@ -191,6 +191,9 @@ class StepBuilder(Leaves):
                 if key in settings:
                     self.error("E136", f"`{key}` is given twice", item, "keep one of them")
                 settings[key] = item
+                if item.data == "option":  # where a value is named, for messages about it
+                    refs += [(self.name(v), self.span(v)) for v in item.children[1:]
+                             if isinstance(v, lark.Tree) and v.data == "name"]
         allowed = OPTIONS.get(kind, ())
         for key, item in settings.items():
             if key not in allowed:
@@ -260,7 +263,10 @@ class StepBuilder(Leaves):
                        did_you_mean(name, (*CATALOGUE, *self.custom)) or "declare it: transformer NAME = \"SQL\"")
             return None
         try:
-            return build_op(name, params, self.span(node))
+            return build_op(name, params, self.span(node),
+                            tuple((self.name(n), self.span(n)) for a in arg_nodes.values()
+                                  for n in a.children[1].iter_subtrees_topdown() if n.data == "name")
+                            if arg_nodes else ())
         except InvalidParams as error:
             spellings = parameter_names(CATALOGUE[name])
             for problem in error.problems:

@@ -13,8 +13,7 @@ from typing import Any, Union, get_args, get_origin
 
 import attrs
 
-from sparklec.compiler.diagnostics import did_you_mean
-from sparklec.compiler.diagnostics import Span
+from sparklec.compiler.diagnostics import RefSpans, Span, did_you_mean
 from sparklec.ir.transformers.aggregation import (
     Aggregate, AddLagLeadColumns, AddMovingAverage, AddRunningTotal, WindowOp,
 )
@@ -50,8 +49,8 @@ CATALOGUE: dict[str, type[Op]] = {
 
 
 def parameters(cls: type[Op]) -> tuple[attrs.Attribute[Any], ...]:
-    """The parameter fields of an op class (every field but the span)."""
-    return tuple(f for f in attrs.fields(cls) if f.name != "span")
+    """The parameter fields of an op class (every field but the source positions)."""
+    return tuple(f for f in attrs.fields(cls) if f.eq)
 
 
 def parameter_names(cls: type[Op]) -> dict[str, str]:
@@ -71,7 +70,7 @@ class InvalidParams(ValueError):
         self.problems = problems
 
 
-def build_op(name: str, params: Mapping[str, object], span: Span | None = None) -> Op:
+def build_op(name: str, params: Mapping[str, object], span: Span | None = None, ref_spans: RefSpans = ()) -> Op:
     """Build the op `name` from config-style `params`.
 
     Raises `InvalidParams` with one `ParamError` per problem found.
@@ -105,7 +104,7 @@ def build_op(name: str, params: Mapping[str, object], span: Span | None = None) 
             )
     if problems:
         raise InvalidParams(problems)
-    return cls(**values, span=span)
+    return cls(**values, span=span, ref_spans=ref_spans)
 
 
 def _known(cls: type[Op]) -> str:

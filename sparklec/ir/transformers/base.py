@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from sparklec.compiler.diagnostics import Span, span_field
+from sparklec.compiler.diagnostics import RefSpans, Span, ref_spans_field, span_field
 from sparklec.ir.values import Column, Scalar, is_numeric_type
 
 Schema = tuple[Column, ...]
@@ -94,6 +94,8 @@ class Op:
     NAME: ClassVar[str]
     CHANGES_GRAIN: ClassVar[bool] = False
     span: Span | None = span_field()
+    ref_spans: RefSpans = ref_spans_field()
+    """Where each name among the arguments is written, for diagnostics about it."""
 
     def columns_read(self) -> tuple[str, ...]:
         """Input columns this op names; each must exist when the input schema is known."""
