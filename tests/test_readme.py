@@ -128,3 +128,5 @@ def _make(target: str, folder: Path) -> None:
                           capture_output=True, text=True, env=_environment(folder))
     assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
     assert (folder / "out" / "run" / "silver" / "customers.parquet").is_file()
+    printed = done.stdout + done.stderr
+    assert not re.search(r"(warning|note)\[", printed), "the bundled examples compile without a remark"
