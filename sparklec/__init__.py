@@ -17,15 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-ENVS: tuple[str, ...] = ("dev", "qa", "prod")
-"""The environments a pipeline is compiled for."""
-
 if TYPE_CHECKING:
     from sparklec.api import Graph, Pipeline, compile
     from sparklec.backends import Artifacts
-    from sparklec.compiler.diagnostics import (
+    from sparklec.diagnostics import (
         Diagnostic, FrontendError, LoweringError, PassError, Severity, SparklecError, UsageError, VerifyError,
     )
+    from sparklec.ir.pipeline import ENVS
 
 __all__ = [
     "ENVS", "Artifacts", "Diagnostic", "FrontendError", "Graph", "LoweringError", "PassError", "Pipeline",
@@ -34,9 +32,9 @@ __all__ = [
 
 _EXPORTS = {
     "Pipeline": "sparklec.api", "Graph": "sparklec.api", "compile": "sparklec.api",
-    "Artifacts": "sparklec.backends",
+    "Artifacts": "sparklec.backends", "ENVS": "sparklec.ir.pipeline",
     **dict.fromkeys(("Diagnostic", "Severity", "SparklecError", "FrontendError", "VerifyError", "PassError",
-                     "LoweringError", "UsageError"), "sparklec.compiler.diagnostics"),
+                     "LoweringError", "UsageError"), "sparklec.diagnostics"),
 }
 
 

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from sparklec import ENVS
+from sparklec.ir.pipeline import ENVS
 from sparklec.backends import Artifacts, get_backend
 from sparklec.compiler import driver
-from sparklec.compiler.diagnostics import Diagnostic, FrontendError, SparklecError, UsageError
+from sparklec.diagnostics import Diagnostic, FrontendError, SparklecError, UsageError
 from sparklec.compiler.output import check_name, write_atomically
 from sparklec.compiler.stack import on_deep_stack
 from sparklec.ir.pipeline import Project

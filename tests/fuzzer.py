@@ -145,7 +145,7 @@ def _aliases(rng: random.Random, text: str, suffix: str, at: int) -> str:
 def run_case(name: str, data: bytes, folder: Path) -> str | None:
     """Check the case and lower it for every backend; what went wrong, or None."""
     from sparklec.backends import BUILTIN
-    from sparklec.compiler.diagnostics import LoweringError, SparklecError, raise_if_errors
+    from sparklec.diagnostics import LoweringError, SparklecError, raise_if_errors
     from sparklec.compiler.driver import check_sql, load, lower, optimise
 
     path = folder / name

@@ -10,7 +10,7 @@ import pytest
 import sparklec.backends as backends
 from conftest import install_entry_point
 from sparklec.backends import Backend, available, get_backend
-from sparklec.compiler.diagnostics import UsageError
+from sparklec.diagnostics import UsageError
 from sparklec.ir import Pipeline, Project
 
 

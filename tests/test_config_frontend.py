@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import EXAMPLE_CONFIGS, EXAMPLES, SHARED
 from sparklec import ir
-from sparklec.compiler.diagnostics import FrontendError
+from sparklec.diagnostics import FrontendError
 from sparklec.compiler.driver import load
 from sparklec.frontends.config import load_config
 from sparklec.frontends.config.expand import PIPELINE_TYPES

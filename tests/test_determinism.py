@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from conftest import EXAMPLE_CONFIGS, EXAMPLES, ROOT
 from sparklec.backends import BUILTIN
-from sparklec.compiler.diagnostics import SparklecError
+from sparklec.diagnostics import SparklecError
 from sparklec.compiler.driver import load, lower, optimise
 from sparklec.frontends.config import load_config
 from sparklec.ir import Project

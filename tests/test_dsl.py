@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from conftest import EXAMPLES, SHARED
 from sparklec import ir
-from sparklec.compiler.diagnostics import FrontendError
+from sparklec.diagnostics import FrontendError
 from sparklec.compiler.driver import load
 from sparklec.frontends.dsl import format_text, parse, print_project
 from sparklec.ir import transformers as tf

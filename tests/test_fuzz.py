@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from conftest import EXAMPLE_CONFIGS, EXAMPLES
 from sparklec.backends import BUILTIN
-from sparklec.compiler.diagnostics import Diagnostic, SparklecError
+from sparklec.diagnostics import Diagnostic, SparklecError
 from sparklec.compiler.driver import load, lower, optimise
 
 SPK_FILES = {p.name: p.read_text() for p in sorted((EXAMPLES / "dsl").glob("*.spk"))}

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dbt_harness import dbt
-from sparklec.compiler.diagnostics import SparklecError
+from sparklec.diagnostics import SparklecError
 from sparklec.compiler.driver import load_dsl, lower, optimise
 from sparklec.compiler.output import write_atomically
 
@@ -156,7 +156,7 @@ def test_dbt_test_names_are_node_names_whatever_the_columns_are_called(tmp_path:
 # --- names and secrets ----------------------------------------------------------------------------------------
 
 def test_a_schema_name_that_is_sql_is_an_error_at_check() -> None:
-    from sparklec.compiler.diagnostics import VerifyError
+    from sparklec.diagnostics import VerifyError
 
     text = PIPELINE.format(name="p").replace("main.silver.orders_clean",
                                              "main.`x'; copy (select 42) to '/tmp/p.csv'; select '1`.t")
@@ -167,7 +167,7 @@ def test_a_schema_name_that_is_sql_is_an_error_at_check() -> None:
 
 @pytest.mark.parametrize("name", ["DatabricksToken", "nosuch"])
 def test_step_functions_substitutes_only_what_the_stack_declares(name: str) -> None:
-    from sparklec.compiler.diagnostics import LoweringError
+    from sparklec.diagnostics import LoweringError
 
     text = PIPELINE.format(name="p").replace(
         "task save = write tidy into clean",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES
-from sparklec.compiler.diagnostics import LoweringError, SparklecError, raise_if_errors
+from sparklec.diagnostics import LoweringError, SparklecError, raise_if_errors
 from sparklec.compiler.driver import check_sql, load
 
 SPK = (EXAMPLES / "dsl" / "customer_silver_daily.spk").read_text()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from sparklec.backends.formats import json_size, json_text, yaml_text
 from sparklec.compiler import output
-from sparklec.compiler.diagnostics import UsageError
+from sparklec.diagnostics import UsageError
 
 
 def test_replaces_the_directory_as_a_whole(tmp_path: Path) -> None:

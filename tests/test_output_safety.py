@@ -25,7 +25,7 @@ from conftest import ROOT
 from sparklec import Pipeline, SparklecError, UsageError
 from sparklec.compiler import output, swap
 from sparklec.compiler.cli import main
-from sparklec.compiler.diagnostics import OutputError
+from sparklec.diagnostics import OutputError
 from sparklec.compiler.output import MANIFEST, check_name, write_atomically
 
 PIPELINE = """pipeline orders_daily {

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from sparklec.compiler.diagnostics import LoweringError
+from sparklec.diagnostics import LoweringError
 from sparklec.ir import Column, CustomTransformer
 from sparklec.ir import transformers as tf
 from sparklec.sql import DIALECTS, Relation, chain_steps, with_ctes

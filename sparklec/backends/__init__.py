@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import attrs
 
-from sparklec.compiler.diagnostics import Diagnostic, UsageError, did_you_mean
+from sparklec.diagnostics import Diagnostic, UsageError, did_you_mean
 from sparklec.ir.pipeline import Project
 
 class Artifacts(dict[str, str]):

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 from sparklec import ENVS, __version__
-from sparklec.compiler.diagnostics import (
+from sparklec.diagnostics import (
     Diagnostic, FrontendError, LoweringError, OutputError, SourceCache, SparklecError, UsageError, did_you_mean,
     os_error, raise_if_errors, render,
 )

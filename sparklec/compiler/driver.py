@@ -11,7 +11,7 @@ from pathlib import Path
 import attrs
 
 from sparklec.backends import Artifacts, get_backend
-from sparklec.compiler.diagnostics import (
+from sparklec.diagnostics import (
     Diagnostic, FrontendError, LoweringError, Severity, Span, SparklecError, VerifyError, os_error,
     raise_if_errors,
 )

@@ -29,7 +29,7 @@ from pathlib import Path, PurePosixPath
 
 from sparklec import __version__
 from sparklec.compiler import swap
-from sparklec.compiler.diagnostics import Diagnostic, OutputError, Span, UsageError, os_error
+from sparklec.diagnostics import Diagnostic, OutputError, Span, UsageError, os_error
 
 MANIFEST = ".sparklec-manifest.json"
 """The file in every output folder that records what sparklec wrote there."""

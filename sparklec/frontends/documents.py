@@ -19,8 +19,8 @@ import lark
 import yaml
 
 from sparklec.grammar import lalr_parser
-from sparklec.compiler.diagnostics import Diagnostic, FrontendError
-from sparklec.compiler.diagnostics import Span
+from sparklec.diagnostics import Diagnostic, FrontendError
+from sparklec.diagnostics import Span
 from sparklec.frontends.limits import MAX_ALIAS_VALUES, MAX_DEPTH, check_number, check_text, limit_error, too_deep
 
 

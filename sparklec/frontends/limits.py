@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 
-from sparklec.compiler.diagnostics import Diagnostic, FrontendError, Span
+from sparklec.diagnostics import Diagnostic, FrontendError, Span
 
 MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_CONFIG_BYTES = 1024 * 1024

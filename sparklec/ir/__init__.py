@@ -10,7 +10,7 @@ from sparklec.ir.pipeline import (
     WebhookTrigger,
 )
 from sparklec.ir.policy import Artifact, Policy, Resources, Retry
-from sparklec.compiler.diagnostics import Span
+from sparklec.diagnostics import Span
 from sparklec.ir.tasks import (
     AcceptedValues, AllOf, AnyOf, Approval, Branch, Check, Compare, Condition, Container,
     CustomSqlCheck, EmailFormat, Example, ForEach, Freshness, Given, Ingest, IsSet, KubernetesResource,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sparklec.compiler.diagnostics import Diagnostic, did_you_mean, ref_span
+from sparklec.diagnostics import Diagnostic, did_you_mean, ref_span
 from sparklec.ir.pipeline import Pipeline
-from sparklec.compiler.diagnostics import Span
+from sparklec.diagnostics import Span
 from sparklec.ir.tasks import Ingest, Score, Task, Transform, walk
 from sparklec.ir.transformers import CustomOp, Op, Schema
 from sparklec.ir.values import Column

@@ -9,9 +9,12 @@ from typing import Union
 import attrs
 
 from sparklec.ir.policy import Policy
-from sparklec.compiler.diagnostics import RefSpans, Span, ref_spans_field, span_field
+from sparklec.diagnostics import RefSpans, Span, ref_spans_field, span_field
 from sparklec.ir.tasks import Step, Task
 from sparklec.ir.values import Column, Setting, Value, settings_field
+
+ENVS: tuple[str, ...] = ("dev", "qa", "prod")
+"""The environments a pipeline is compiled for."""
 
 PIPELINE_TYPES: tuple[str, ...] = (
     "bronze_raw_ingestion", "bronze_streaming_ingestion", "silver_batch_transformation",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import attrs
 
-from sparklec.compiler.diagnostics import Span, span_field
+from sparklec.diagnostics import Span, span_field
 
 RETRY_ON: tuple[str, ...] = ("all", "timeout", "task_failed", "throttled", "service_error")
 

@@ -16,7 +16,7 @@ from typing import Literal, Union
 import attrs
 
 from sparklec.ir.policy import Artifact, Policy, can_run
-from sparklec.compiler.diagnostics import RefSpans, Span, ref_spans_field, span_field
+from sparklec.diagnostics import RefSpans, Span, ref_spans_field, span_field
 from sparklec.ir.transformers import Op
 from sparklec.ir.values import Column, Scalar, Setting, Value, settings_field
 
@@ -237,12 +237,17 @@ class CustomSqlCheck(Check):
     sql: str
 
 
+AnyCheck = Union[NotNull, Unique, AcceptedValues, Relationships, MatchesRegex, EmailFormat, RowCount, Freshness,
+                 CustomSqlCheck]
+"""Every kind of check, for dispatch that must handle them all."""
+
+
 @attrs.frozen(kw_only=True)
 class QualityCheck(Task):
     """Check `input` against `checks`; `severity` ``error`` fails the pipeline, ``warn`` reports."""
 
     input: str
-    checks: tuple[Check, ...]
+    checks: tuple[AnyCheck, ...]
     severity: str = "error"
 
     def reads(self) -> tuple[str, ...]:

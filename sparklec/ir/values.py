@@ -8,7 +8,7 @@ from typing import Any, Union
 
 import attrs
 
-from sparklec.compiler.diagnostics import Span, span_field
+from sparklec.diagnostics import Span, span_field
 
 Scalar = Union[str, int, float, bool, None]
 """A literal as it appears in configs and the DSL."""

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 
 from typing import TYPE_CHECKING
 
-from sparklec import ENVS
-from sparklec.compiler.diagnostics import Diagnostic, Severity, did_you_mean, ref_span
+from sparklec.ir.pipeline import ENVS
+from sparklec.diagnostics import Diagnostic, Severity, did_you_mean, ref_span
 from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.cron import cron_problem
 from sparklec.ir.formats import manifest_problem, quantity_problem, tag_value_problem, time_zone_problem
@@ -26,7 +26,7 @@ from sparklec.ir.pipeline import (
     ObjectCreatedTrigger,
 )
 from sparklec.ir.policy import ARTIFACT_STORES, RETRY_ON, RUNTIME_KINDS, RUNTIMES, Policy, can_run
-from sparklec.compiler.diagnostics import Span
+from sparklec.diagnostics import Span
 from sparklec.ir.tasks import (
     CHECK_SEVERITIES, COMPARISONS, K8S_ACTIONS, SCHEMA_CHANGES, WRITE_MODES, AllOf, AnyOf, Branch, Compare,
     Condition, ForEach, IsSet, KubernetesResource, Not, NotNull, ParamRef, QualityCheck, Relationships,

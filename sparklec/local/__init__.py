@@ -15,7 +15,7 @@ from pathlib import Path
 import attrs
 import duckdb
 
-from sparklec.compiler.diagnostics import Diagnostic, FrontendError, UsageError
+from sparklec.diagnostics import Diagnostic, FrontendError, UsageError
 from sparklec.compiler.output import write_atomically
 from sparklec.ir.pipeline import Project
 from sparklec.local import engine

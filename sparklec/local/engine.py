@@ -27,9 +27,9 @@ import duckdb
 import networkx as nx
 from sqlglot import exp
 
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Severity, UsageError, did_you_mean
+from sparklec.diagnostics import Diagnostic, LoweringError, Severity, UsageError, did_you_mean
 from sparklec.compiler.output import check_name
-from sparklec.frontends.dsl.printer import check_text
+from sparklec.ir.text import check_text
 from sparklec.ir import tasks as t
 from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.graph import StepGraph, dataset_writers

@@ -12,7 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 from rich.tree import Tree
 
-from sparklec.frontends.dsl.printer import check_text, condition
+from sparklec.ir.text import check_text, condition
 from sparklec.ir import tasks as t
 from sparklec.ir.graph import StepGraph, dataset_writers
 from sparklec.ir.pipeline import Pipeline, Project

@@ -8,7 +8,7 @@ from sparklec.ir import tasks as t
 from sparklec.sql.ops import EMAIL_PATTERN, column, literal
 
 
-def failing_rows(check: t.Check, table: exp.Table | exp.Subquery) -> exp.Select:
+def failing_rows(check: t.AnyCheck, table: exp.Table | exp.Subquery) -> exp.Select:
     """The rows of `table` that fail `check` (for row counts, the count when it is out of bounds).
 
     Custom SQL checks are the backend's to resolve: their relations are

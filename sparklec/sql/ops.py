@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import attrs
 from sqlglot import exp
 
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import transformers as tf
 from sparklec.ir.pipeline import CustomTransformer
 from sparklec.ir.transformers import Schema

@@ -23,7 +23,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.graph import relation_readers
@@ -244,10 +244,10 @@ class TaskSql:
         exists = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(_named(source, "s")).where(exp.and_(*pairs)))
         return exp.Delete(this=target.copy(), where=exp.Where(this=exists))
 
-    def check_queries(self, task: t.QualityCheck) -> list[tuple[t.Check, exp.Query]]:
+    def check_queries(self, task: t.QualityCheck) -> list[tuple[t.AnyCheck, exp.Query]]:
         """Each check of `task` with the query returning its failing rows."""
         table = self.table(task.input)
-        queries: list[tuple[t.Check, exp.Query]] = []
+        queries: list[tuple[t.AnyCheck, exp.Query]] = []
         for check in task.checks:
             if isinstance(check, t.Relationships):
                 parent = exp.select(column(check.field)).from_(self.table(check.to))

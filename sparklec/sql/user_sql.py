@@ -9,7 +9,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 from sqlglot import Token, TokenType
 
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Span
+from sparklec.diagnostics import Diagnostic, LoweringError, Span
 
 READ_DIALECT = "databricks"
 """User SQL is written in Spark SQL, as in Sparkle configs; it is transpiled to the target."""

@@ -25,7 +25,7 @@ from sparklec.backends.argo.names import sanitise
 from sparklec.backends.argo.split import MAX_OBJECT_BYTES, split
 from sparklec.backends.argo.workflow import API_VERSION, WorkflowBuilder
 from sparklec.backends.formats import yaml_text
-from sparklec.compiler.diagnostics import Diagnostic, Severity, UsageError
+from sparklec.diagnostics import Diagnostic, Severity, UsageError
 from sparklec.ir.pipeline import Pipeline, Project
 
 OPTIONS: dict[str, tuple[str, ...] | None] = {

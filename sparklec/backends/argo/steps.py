@@ -17,7 +17,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sparklec.backends.argo.names import literal, sanitise
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.policy import Retry
 from sparklec.sql.tasks import SQL_KINDS, TaskSql

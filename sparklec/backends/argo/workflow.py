@@ -19,7 +19,7 @@ from typing import Any
 
 from sparklec.backends.argo.names import Names, literal, sanitise
 from sparklec.backends.argo.steps import REMOTE, Steps, task_runtime
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.graph import StepGraph, dataset_writers
 from sparklec.ir.pipeline import Pipeline

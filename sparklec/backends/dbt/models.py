@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 import attrs
 
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.graph import StepGraph

@@ -11,7 +11,7 @@ from sparklec.backends.dbt.dialect import INPUT_COLUMNS, Jinja, inert, inert_dat
 from sparklec.backends.formats import yaml_text
 from sparklec.backends.dbt.models import Model, Plan, Source, braces
 from sparklec.backends.dbt.sql import model_files, sql_text, user_query
-from sparklec.compiler.diagnostics import Diagnostic, Severity
+from sparklec.diagnostics import Diagnostic, Severity
 from sparklec.ir import tasks as t
 from sparklec import ENVS
 from sparklec.ir.pipeline import Pipeline, Project
@@ -170,7 +170,7 @@ class ProjectFiles:
         source = next(s for s in self.plan.sources if f"source('{s.name}', '{s.table}')" == reference)
         return self.source_tests.setdefault((source.name, source.table), {})
 
-    def generic(self, pipeline: Pipeline, check: t.Check) -> list[tuple[str, str, dict[str, Any] | None]] | None:
+    def generic(self, pipeline: Pipeline, check: t.AnyCheck) -> list[tuple[str, str, dict[str, Any] | None]] | None:
         """Generic dbt tests for `check` as (column, test, arguments); None when it needs a singular test."""
         if isinstance(check, t.NotNull):
             return [(c, "not_null", None) for c in check.column_names]
@@ -184,7 +184,7 @@ class ProjectFiles:
             return [(check.column, "relationships", {"to": target, "field": check.field})]
         return None
 
-    def singular(self, pipeline: Pipeline, check: t.Check, reference: str) -> str:
+    def singular(self, pipeline: Pipeline, check: t.AnyCheck, reference: str) -> str:
         """A query returning the failing rows of `check` on the relation `reference`."""
         table = exp.to_table(_TABLE)
         if isinstance(check, t.Freshness):

@@ -9,7 +9,7 @@ from sqlglot import exp
 
 from sparklec.backends.dbt.dialect import INPUT_COLUMNS, RELATIONS, DbtSql, inert, jinja_string, per_target
 from sparklec.backends.dbt.models import Model, Plan, braces
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Span
+from sparklec.diagnostics import Diagnostic, LoweringError, Span
 from sparklec.ir.transformers import Schema
 from sparklec.ir.tasks import SQL_REFERENCE, Write
 from sparklec.sql import DIALECTS, Relation, chain_steps

@@ -27,7 +27,7 @@ from sparklec.backends.formats import json_size, json_text
 from sparklec.backends.stepfunctions.integrations import athena_inlined, path_key
 from sparklec.backends.stepfunctions.machine import READ_PARAMETERS, START, MachineBuilder
 from sparklec.backends.stepfunctions.stack import Stack
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError, Severity
+from sparklec.diagnostics import Diagnostic, LoweringError, Severity
 from sparklec.compiler.passes import PassPipeline
 from sparklec.compiler.passes.series_parallel import SeriesParallel
 from sparklec.ir import tasks as t

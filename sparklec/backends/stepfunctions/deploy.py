@@ -18,7 +18,7 @@ from typing import Any
 
 from sparklec.backends.formats import json_text, yaml_text
 from sparklec.backends.stepfunctions.stack import Stack, logical_id, sub
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import pipeline as p
 from sparklec.ir.pipeline import Pipeline
 

@@ -21,7 +21,7 @@ import yaml
 
 from sparklec.sql.tasks import TaskSql, inlinable_transforms
 from sparklec.backends.stepfunctions.stack import TaskDefinition, logical_id
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.policy import Policy, Retry
 

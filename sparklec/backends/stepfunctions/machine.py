@@ -27,7 +27,7 @@ import attrs
 from sparklec.backends.stepfunctions.integrations import NEXT, Fragment, Integrations, path_key, result_key
 from sparklec.backends.formats import json_size
 from sparklec.backends.stepfunctions.stack import Stack
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.compiler.passes.series_parallel import Leaf, Parallel, Series, Tree, decompose, flatten
 from sparklec.ir import tasks as t
 from sparklec.ir.graph import StepGraph, dataset_writers

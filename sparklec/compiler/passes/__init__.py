@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from sparklec.compiler.diagnostics import Diagnostic, PassError
+from sparklec.diagnostics import Diagnostic, PassError
 from sparklec.ir.pipeline import Project
 from sparklec.ir.verify import verify
 

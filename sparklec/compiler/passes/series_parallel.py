@@ -44,7 +44,7 @@ from operator import or_
 
 import attrs
 
-from sparklec.compiler.diagnostics import Diagnostic, Severity
+from sparklec.diagnostics import Diagnostic, Severity
 from sparklec.ir.graph import StepGraph, dataset_writers, reachable
 from sparklec.ir.pipeline import Pipeline, Project
 from sparklec.ir.tasks import Branch, ForEach, Step

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from sparklec.compiler.diagnostics import Diagnostic, FrontendError, Severity, did_you_mean, raise_if_errors
+from sparklec.diagnostics import Diagnostic, FrontendError, Severity, did_you_mean, raise_if_errors
 from sparklec.frontends.config import layers, operations  # noqa: F401  (register the pipeline types)
 from sparklec.frontends.config.expand import COMMON_EXTRA, COMMON_FIELDS, PIPELINE_TYPES, Expansion
 from sparklec.frontends.config.extra import EXTRA_CONFIG_KEYS

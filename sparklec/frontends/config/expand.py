@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import attrs
 
-from sparklec.compiler.diagnostics import Diagnostic, Severity, Span
+from sparklec.diagnostics import Diagnostic, Severity, Span
 from sparklec.frontends.config import extra as extras
 from sparklec.frontends.config.fields import SparkleConfig
 from sparklec.ir.pipeline import Dataset, Parameter, Pipeline, Schedule

@@ -15,7 +15,7 @@ from sparklec.ir.pipeline import (
 )
 from sparklec.ir.policy import RETRY_ON, RUNTIMES, Policy, Resources, Retry
 from sparklec.ir.tasks import (
-    CHECK_SEVERITIES, AcceptedValues, Check, CustomSqlCheck, EmailFormat, Freshness, MatchesRegex,
+    CHECK_SEVERITIES, AcceptedValues, AnyCheck, CustomSqlCheck, EmailFormat, Freshness, MatchesRegex,
     NotNull, Relationships, RowCount, Unique,
 )
 from sparklec.ir.values import Column, Scalar, normalize_type
@@ -59,7 +59,7 @@ EXTRA_CONFIG_KEYS: dict[str, str] = {
 }
 
 
-def quality_checks(extra: Reader) -> tuple[tuple[Check, ...], str]:
+def quality_checks(extra: Reader) -> tuple[tuple[AnyCheck, ...], str]:
     """Checks and their severity from `extra_config.quality_checks`."""
     qc = extra.mapping("quality_checks")
     if qc is None:
@@ -68,7 +68,7 @@ def quality_checks(extra: Reader) -> tuple[tuple[Check, ...], str]:
         "null_check_columns", "uniqueness_check", "email_format_check", "accepted_values",
         "regex_checks", "row_count", "freshness", "relationships", "custom_sql", "severity",
     ))
-    checks: list[Check] = []
+    checks: list[AnyCheck] = []
     if qc.strings("null_check_columns"):  # an empty list checks nothing
         checks.append(NotNull(column_names=qc.strings("null_check_columns"), span=qc.value_span("null_check_columns")))
     if qc.strings("uniqueness_check"):

@@ -6,10 +6,10 @@ import re
 
 import attrs
 
-from sparklec.compiler.diagnostics import Diagnostic, RefSpans, Span, did_you_mean
+from sparklec.diagnostics import Diagnostic, RefSpans, Span, did_you_mean
 from sparklec.frontends.config.reader import Reader
 from sparklec.frontends.documents import Located
-from sparklec import ENVS
+from sparklec.ir.pipeline import ENVS
 from sparklec.ir.pipeline import PIPELINE_TYPES
 from sparklec.ir.transformers import CATALOGUE, InvalidParams, Op, build_op, parameter_names
 from sparklec.ir.transformers.pii import CustomOp

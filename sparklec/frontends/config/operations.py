@@ -6,7 +6,7 @@ from __future__ import annotations
 from sparklec.frontends.config.expand import Expansion, pipeline_type, sql_identifier, sql_string
 from sparklec.ir.pipeline import Dataset
 from sparklec.ir.tasks import (
-    AcceptedValues, Check, CustomSqlCheck, Ingest, NotNull, QualityCheck, RunSql, Score, SelectModel, Step,
+    AcceptedValues, AnyCheck, CustomSqlCheck, Ingest, NotNull, QualityCheck, RunSql, Score, SelectModel, Step,
     Train, Transform, Unique,
 )
 from sparklec.ir.values import Setting
@@ -159,7 +159,7 @@ def contract(x: Expansion) -> tuple[Step, ...]:
     if not source.columns:
         x.error("E106", "`data_contract.columns` must declare at least one column", contract_reader.node.span)
         return ()
-    checks: list[Check] = []
+    checks: list[AnyCheck] = []
     required = tuple(c.name for c in source.columns if not c.nullable)
     if required:
         checks.append(NotNull(column_names=required))
@@ -195,7 +195,7 @@ def reconciliation(x: Expansion) -> tuple[Step, ...]:
     if source is None or compare is None:
         return ()
     tolerance = x.extra.integer("tolerance", 0, minimum=0) or 0
-    checks: list[Check] = [CustomSqlCheck(
+    checks: list[AnyCheck] = [CustomSqlCheck(
         name="row_counts_match",
         sql=f"SELECT s.n AS source_rows, t.n AS compared_rows FROM (SELECT COUNT(*) AS n FROM {{{{ input }}}}) AS s "
         f"CROSS JOIN (SELECT COUNT(*) AS n FROM {{{{ {compare.name} }}}}) AS t WHERE ABS(s.n - t.n) > {tolerance}",

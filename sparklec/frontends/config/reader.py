@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sparklec.compiler.diagnostics import Diagnostic, Severity, Span, did_you_mean
+from sparklec.diagnostics import Diagnostic, Severity, Span, did_you_mean
 from sparklec.frontends.documents import Located
 from sparklec.ir.values import Scalar, parse_duration
 

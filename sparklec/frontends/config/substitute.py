@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from sparklec.compiler.diagnostics import Diagnostic, Span
+from sparklec.diagnostics import Diagnostic, Span
 from sparklec.frontends.documents import Located
 
 _REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}")

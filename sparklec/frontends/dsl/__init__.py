@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sparklec.compiler.diagnostics import Diagnostic, FrontendError, raise_if_errors
+from sparklec.diagnostics import Diagnostic, FrontendError, raise_if_errors
 from sparklec.frontends.dsl.build import ProjectBuilder
 from sparklec.frontends.dsl.comments import Comment
 from sparklec.frontends.dsl.parser import parse_tree

@@ -8,8 +8,8 @@ from typing import Any
 
 import lark
 
-from sparklec import ENVS
-from sparklec.compiler.diagnostics import Diagnostic, did_you_mean
+from sparklec.ir.pipeline import ENVS
+from sparklec.diagnostics import Diagnostic, did_you_mean
 from sparklec.frontends.dsl.steps import StepBuilder, Tree
 from sparklec.ir import pipeline as p
 from sparklec.ir.cron import expand_schedule_name

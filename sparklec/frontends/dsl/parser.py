@@ -16,7 +16,7 @@ from functools import cache
 import lark
 
 from sparklec.grammar import lalr_parser
-from sparklec.compiler.diagnostics import Diagnostic, FrontendError, Span, did_you_mean
+from sparklec.diagnostics import Diagnostic, FrontendError, Span, did_you_mean
 from sparklec.frontends.dsl.comments import Comment
 from sparklec.frontends.dsl.steps import OPTIONS
 from sparklec.frontends.limits import MAX_DEPTH, MAX_STRING, check_number, check_text, limit_error, too_deep

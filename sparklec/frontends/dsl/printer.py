@@ -7,14 +7,14 @@ every field that differs from its default is printed, in a fixed order.
 from __future__ import annotations
 
 import bisect
-import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
 
 from sparklec.frontends.dsl.comments import Attached, Comment, attach, place_trailing
+from sparklec.ir.text import check_text, condition, literal, name, names, string
 from sparklec.ir import pipeline as p
 from sparklec.ir import tasks as t
 from sparklec.ir.policy import Artifact, Policy, Retry
@@ -22,52 +22,7 @@ from sparklec.ir.transformers import CustomOp, FillValue, Measure, Op, Replaceme
 from sparklec.ir.transformers.base import as_columns
 from sparklec.ir.values import Column, Setting, format_duration
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_RESERVED = frozenset({"true", "false", "null", "not"})
 INDENT = "  "
-
-
-def name(text: str) -> str:
-    """A name, in backticks when it is not a plain identifier or is reserved."""
-    if _NAME.match(text) and text not in _RESERVED:
-        return text
-    if "`" in text or "\n" in text or not text:
-        raise ValueError(f"the name {text!r} cannot be written in .spk")
-    return f"`{text}`"
-
-
-def string(text: str) -> str:
-    """A string literal; text over several lines uses triple quotes when that is exact."""
-    if "\n" in text and '"""' not in text and not text.endswith('"') and "\r" not in text:
-        return f'"""{text}"""'
-    return json.dumps(text, ensure_ascii=False)
-
-
-def literal(item: Any, bare_names: bool = False) -> str:
-    """A value: strings quoted (or bare when `bare_names` and they are names), lists, maps, numbers."""
-    if item is None:
-        return "null"
-    if isinstance(item, bool):
-        return "true" if item else "false"
-    if isinstance(item, (int, float)):
-        return repr(item)
-    if isinstance(item, str):
-        return item if bare_names and _NAME.match(item) and item not in _RESERVED else string(item)
-    if isinstance(item, (list, tuple)):
-        return "[" + ", ".join(literal(v, bare_names) for v in item) + "]"
-    if isinstance(item, dict):
-        if not item:
-            return "{}"
-        return "{ " + ", ".join(f"{key(k)}: {literal(v, bare_names)}" for k, v in item.items()) + " }"
-    raise TypeError(f"cannot print {item!r}")
-
-
-def key(text: str) -> str:
-    return text if _NAME.match(text) and text not in _RESERVED else string(text)
-
-
-def names(items: Iterable[str]) -> str:
-    return ", ".join(name(i) for i in items)
 
 
 def print_project(project: p.Project, comments: Sequence[Comment] = ()) -> str:
@@ -399,25 +354,6 @@ def _artifact(keyword: str, artifact: Artifact) -> str:
     return text
 
 
-def condition(cond: t.Condition, nested: bool = False) -> str:
-    """A condition with the parentheses its nesting needs (and no others)."""
-    if isinstance(cond, (t.AllOf, t.AnyOf)):
-        joiner = " and " if isinstance(cond, t.AllOf) else " or "
-        text = joiner.join(condition(c, nested=True) for c in cond.conditions)
-        return f"({text})" if nested else text
-    if isinstance(cond, t.Not):
-        return f"not {condition(cond.condition, nested=True)}"
-    if isinstance(cond, t.IsSet):
-        return f"{_operand(cond.operand)} is set"
-    return f"{_operand(cond.left)} {cond.op} {literal(cond.right)}"
-
-
-def _operand(operand: t.ParamRef | t.TaskResult) -> str:
-    if isinstance(operand, t.ParamRef):
-        return name(operand.name)
-    return f"{name(operand.task)}.{name(operand.field)}"
-
-
 def op_params(op: Op) -> dict[str, Any]:
     """An op's parameters that differ from their defaults, in config form."""
     params = {}
@@ -467,29 +403,6 @@ def _names_columns(field: attrs.Attribute[Any]) -> bool:
 
 _BARE_PARAMETERS = frozenset({"effective_from", "effective_to", "current_flag", "order_by", "partition_by",
                               "group_by", "business_key", "measures"})
-
-
-def check_text(check: t.Check) -> str:
-    """A check as written in a `check` task, e.g. ``not_null(id, email)``."""
-    if isinstance(check, t.NotNull):
-        return f"not_null({names(check.column_names)})"
-    if isinstance(check, t.Unique):
-        return f"unique({names(check.column_names)})"
-    if isinstance(check, t.AcceptedValues):
-        return f"accepted_values({name(check.column)}, [{', '.join(literal(v) for v in check.values)}])"
-    if isinstance(check, t.Relationships):
-        return f"relationships({name(check.column)}, to: {name(check.to)}.{name(check.field)})"
-    if isinstance(check, t.MatchesRegex):
-        return f"matches({name(check.column)}, {string(check.pattern)})"
-    if isinstance(check, t.EmailFormat):
-        return f"email_format({name(check.column)})"
-    if isinstance(check, t.RowCount):
-        bounds = {k: v for k, v in (("min", check.minimum), ("max", check.maximum)) if v is not None}
-        return "row_count(" + ", ".join(f"{k}: {v}" for k, v in bounds.items()) + ")"
-    if isinstance(check, t.Freshness):
-        return f"freshness({name(check.column)}, {format_duration(check.max_age)})"
-    assert isinstance(check, t.CustomSqlCheck)
-    return f"sql {name(check.name)} {string(check.sql)}"
 
 
 def _example(example: t.Example) -> list[str]:

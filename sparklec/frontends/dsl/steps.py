@@ -7,7 +7,7 @@ from typing import Any
 
 import lark
 
-from sparklec.compiler.diagnostics import did_you_mean
+from sparklec.diagnostics import did_you_mean
 from sparklec.frontends.dsl.values import Leaves, Node
 from sparklec.ir import tasks as t
 from sparklec.ir.policy import Artifact, Policy, Resources, Retry
@@ -275,7 +275,7 @@ class StepBuilder(Leaves):
                 self.error("E112", problem.message, where, problem.help)
             return None
 
-    def check(self, node: Tree) -> t.Check | None:
+    def check(self, node: Tree) -> t.AnyCheck | None:
         span = self.span(node)
         if node.data == "sql_check":
             return t.CustomSqlCheck(name=self.name(node.children[0]), sql=self.string(node.children[1]), span=span)
@@ -467,14 +467,14 @@ def _only(named: dict[str, Any], allowed: tuple[str, ...]) -> None:
         raise ValueError(f"unknown argument `{sorted(unknown)[0]}`")
 
 
-def _accepted(p: list[Any], n: dict[str, Any], span: Any) -> t.Check:
+def _accepted(p: list[Any], n: dict[str, Any], span: Any) -> t.AnyCheck:
     _only(n, ())
     if len(p) != 2 or not isinstance(p[1], list) or not p[1]:
         raise ValueError("expected a column and a non-empty list of values")
     return t.AcceptedValues(column=_one_column(p), values=tuple(p[1]), span=span)
 
 
-def _relationships(p: list[Any], n: dict[str, Any], span: Any) -> t.Check:
+def _relationships(p: list[Any], n: dict[str, Any], span: Any) -> t.AnyCheck:
     _only(n, ("to",))
     target = n.get("to", p[1] if len(p) > 1 else None)
     if not isinstance(target, str) or "." not in target or len(p) > (1 if "to" in n else 2):
@@ -483,28 +483,28 @@ def _relationships(p: list[Any], n: dict[str, Any], span: Any) -> t.Check:
     return t.Relationships(column=_one_column(p), to=relation, field=field, span=span)
 
 
-def _matches(p: list[Any], n: dict[str, Any], span: Any) -> t.Check:
+def _matches(p: list[Any], n: dict[str, Any], span: Any) -> t.AnyCheck:
     _only(n, ())
     if len(p) != 2 or not isinstance(p[1], str):
         raise ValueError("expected a column and a regular expression string")
     return t.MatchesRegex(column=_one_column(p), pattern=p[1], span=span)
 
 
-def _row_count(p: list[Any], n: dict[str, Any], span: Any) -> t.Check:
+def _row_count(p: list[Any], n: dict[str, Any], span: Any) -> t.AnyCheck:
     _only(n, ("min", "max"))
     if p or not n or not all(isinstance(v, int) and not isinstance(v, bool) for v in n.values()):
         raise ValueError("expected `min:` and/or `max:` whole numbers")
     return t.RowCount(minimum=n.get("min"), maximum=n.get("max"), span=span)
 
 
-def _freshness(p: list[Any], n: dict[str, Any], span: Any) -> t.Check:
+def _freshness(p: list[Any], n: dict[str, Any], span: Any) -> t.AnyCheck:
     _only(n, ())
     if len(p) != 2 or not isinstance(p[1], int) or isinstance(p[1], bool):
         raise ValueError("expected a column and a duration such as 1d")
     return t.Freshness(column=_one_column(p), max_age=p[1], span=span)
 
 
-_CHECKS: dict[str, Callable[[list[Any], dict[str, Any], Any], t.Check]] = {
+_CHECKS: dict[str, Callable[[list[Any], dict[str, Any], Any], t.AnyCheck]] = {
     "not_null": lambda p, n, s: t.NotNull(column_names=_columns(p, n), span=s),
     "unique": lambda p, n, s: t.Unique(column_names=_columns(p, n), span=s),
     "accepted_values": _accepted,

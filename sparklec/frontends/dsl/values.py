@@ -7,7 +7,7 @@ from typing import Any
 
 import lark
 
-from sparklec.compiler.diagnostics import Diagnostic, Span
+from sparklec.diagnostics import Diagnostic, Span
 from sparklec.ir.values import Column, Value, normalize_type, parse_duration
 
 Node = Any

@@ -13,7 +13,7 @@ from typing import Any, Union, get_args, get_origin
 
 import attrs
 
-from sparklec.compiler.diagnostics import RefSpans, Span, did_you_mean
+from sparklec.diagnostics import RefSpans, Span, did_you_mean
 from sparklec.ir.transformers.aggregation import (
     Aggregate, AddLagLeadColumns, AddMovingAverage, AddRunningTotal, WindowOp,
 )

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from sparklec.compiler.diagnostics import RefSpans, Span, ref_spans_field, span_field
+from sparklec.diagnostics import RefSpans, Span, ref_spans_field, span_field
 from sparklec.ir.values import Column, Scalar, is_numeric_type
 
 Schema = tuple[Column, ...]

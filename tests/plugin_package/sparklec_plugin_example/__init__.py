@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from sparklec.backends import Artifacts, Backend
-from sparklec.compiler.diagnostics import Diagnostic, LoweringError
+from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import Project
 from sparklec.ir.serialize import to_json
 
