@@ -67,7 +67,7 @@ def dbt_models(output: Path) -> int:
 def structuring(source: Path) -> tuple[int, int, int]:
     """(synchronisation edges added, critical path before, after) of the Step Functions structuring."""
     project, _ = load([source], environ={})
-    structure = SeriesParallel(athena_inlined)
-    structure.run(optimise(project))
-    costs = list(structure.costs.values())
-    return sum(c[0] for c in costs), max(c[1] for c in costs), max(c[2] for c in costs)
+    structure, before = SeriesParallel(athena_inlined), optimise(project)
+    costs = [structure.cost(old, new) for old, new in zip(before.pipelines, structure.run(before).pipelines,
+                                                           strict=True)]
+    return sum(len(c[0]) for c in costs), max(c[1] for c in costs), max(c[2] for c in costs)

@@ -6,7 +6,9 @@ A backend is a pure function of the verified, optimised IR::
 
     def lower(project: Project, options: Mapping[str, str]) -> Artifacts
 
-It returns `Artifacts` — relative path → file text, optionally with
+It receives the IR after the default passes and the passes it declares
+(``passes=``, e.g. Step Functions' `series-parallel`), and returns
+`Artifacts` — relative path → file text, optionally with
 warnings as `notes` — and does no I/O: the driver checks the paths and
 writes the files atomically.  Options come from
 ``--option key=value`` on the command line.  An unknown option, or IR the
@@ -36,11 +38,15 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 
 from sparklec.diagnostics import Diagnostic, UsageError, did_you_mean
 from sparklec.ir.pipeline import Project
+
+if TYPE_CHECKING:
+    from sparklec.compiler.passes import Pass
 
 class Artifacts(dict[str, str]):
     """Generated files: a relative path (``/``-separated) → its text.
@@ -64,6 +70,8 @@ class Backend:
     folder: Callable[[str], str] | None = None
     """A project's name → the folder under ``deployments/`` that `sparklec.Pipeline.deploy` writes it to
     (default: ``<backend>/<project>``)."""
+    passes: Callable[[], Sequence[Pass]] = tuple
+    """The passes the backend needs beyond the default ones; the driver runs them, verified, before `lower`."""
 
     def deployment_folder(self, project: str) -> str:
         """Where, under ``deployments/``, the files of `project` go by default."""

@@ -362,7 +362,7 @@ def _compile(args: list[str], report: _Reporter) -> int:
 
     if options.backend:
         get_backend(options.backend)  # an unknown name fails before any work
-    passes = driver.pass_names()
+    passes = driver.pass_names(options.backend)
     if options.print_ir_after not in (None, "all", *passes):
         parser.error(f"there is no pass `{options.print_ir_after}`: give one of {', '.join(passes)}, or `all`")
     project, warnings = driver.load(options.files, env=options.env)
@@ -379,7 +379,7 @@ def _compile(args: list[str], report: _Reporter) -> int:
         return 0
     from sparklec.compiler.output import write_atomically
 
-    artifacts = driver.lower(project, options.backend, backend_options)
+    artifacts = driver.lower(project, options.backend, backend_options, after_pass)
     report(getattr(artifacts, "notes", []))
     output = options.output or Path("out") / options.backend
     written = write_atomically(artifacts, output, inputs=options.files, force=options.force,

@@ -193,9 +193,11 @@ def project_name(paths: Sequence[Path], pipelines: Sequence[str]) -> str:
     return re.sub(r"[^a-z0-9_]+", "_", base.name.lower()).strip("_") or "project"
 
 
-def pass_names() -> list[str]:
-    """The names of the passes `optimise` runs, in order (what ``--print-ir-after`` accepts)."""
-    return [pass_.name for pass_ in default_passes()]
+def pass_names(backend_name: str | None = None) -> list[str]:
+    """The names of the passes a compile runs, in order (what ``--print-ir-after`` accepts): the default ones,
+    then those the backend declares."""
+    extra = get_backend(backend_name).passes() if backend_name else ()
+    return [pass_.name for pass_ in (*default_passes(), *extra)]
 
 
 def optimise(project: Project, after_pass: Callable[[str, Project], None] | None = None) -> Project:
@@ -210,10 +212,15 @@ def check_sql(project: Project, diagnostics: Sequence[Diagnostic] = ()) -> list[
     return [*diagnostics, *(d for d in sql_problems(project) if d not in diagnostics)]
 
 
-def lower(project: Project, backend_name: str, options: Mapping[str, str]) -> Artifacts:
-    """Lower an optimised project with the named backend; an error comes with every SQL error of the project."""
+def lower(project: Project, backend_name: str, options: Mapping[str, str],
+          after_pass: Callable[[str, Project], None] | None = None) -> Artifacts:
+    """Lower an optimised project with the named backend, after the passes it declares (their notes come first
+    in the artifacts'); an error comes with every SQL error of the project."""
     backend = get_backend(backend_name)
+    notes: list[Diagnostic] = []
+    project = PassPipeline(backend.passes(), after_pass, notes.extend).run(project)
     try:
-        return backend.lower(project, options)
+        artifacts = backend.lower(project, options)
     except LoweringError as error:
         raise LoweringError(check_sql(project, error.diagnostics)) from None
+    return Artifacts(artifacts, [*notes, *getattr(artifacts, "notes", ())])

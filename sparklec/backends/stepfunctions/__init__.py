@@ -1,8 +1,9 @@
 """The AWS Step Functions backend: an ASL state machine per pipeline, with CloudFormation,
 Terraform, a deploy script and EventBridge rules.
 
-Each pipeline is made series-parallel first (pass `series-parallel`: ASL has
-sequences and parallel blocks, not DAGs), then lowered level by level:
+The backend declares pass `series-parallel`, which the driver runs first
+(ASL has sequences and parallel blocks, not DAGs); each pipeline is then
+lowered level by level:
 tasks to service integrations, loops to Map states, branches to Choice
 states, parallel blocks to Parallel states.
 
@@ -28,7 +29,6 @@ from sparklec.backends.stepfunctions.integrations import athena_inlined, path_ke
 from sparklec.backends.stepfunctions.machine import READ_PARAMETERS, START, MachineBuilder
 from sparklec.backends.stepfunctions.stack import Stack
 from sparklec.diagnostics import Diagnostic, LoweringError, Severity
-from sparklec.compiler.passes import PassPipeline
 from sparklec.compiler.passes.series_parallel import SeriesParallel
 from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import Pipeline, Project
@@ -44,9 +44,7 @@ MAX_TEMPLATE_BYTES = 1_048_576
 def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
     """The files of each pipeline's state machine: in the output root for one pipeline, else per pipeline."""
     check_options("stepfunctions", options, OPTIONS)
-    structuring = SeriesParallel(athena_inlined)
-    project = PassPipeline([structuring]).run(project)
-    artifacts = Artifacts(notes=structuring.diagnostics)
+    artifacts = Artifacts()
     names = {p.name: resource_name(p) for p in project.pipelines}
     for pipeline in project.pipelines:
         folder = "" if len(project.pipelines) == 1 else f"{pipeline.name}/"
@@ -266,4 +264,5 @@ def readme(pipeline: Pipeline, templates: Templates) -> str:
 
 backend = Backend(name="stepfunctions",
                   description="AWS Step Functions (ASL, CloudFormation, Terraform, EventBridge)", lower=lower,
-                  folder=lambda project: f"step_functions/{project}")
+                  folder=lambda project: f"step_functions/{project}",
+                  passes=lambda: (SeriesParallel(athena_inlined),))

@@ -2,13 +2,17 @@
 
 `PassPipeline` verifies the IR after every pass (a pass that breaks the IR is
 a bug reported as a `PassError`) and can hand the IR after any pass to a
-callback, which the CLI uses for ``--print-ir-after``.
+callback, which the CLI uses for ``--print-ir-after``.  A pass that also has
+`notes(before, after)` says what its rewrite cost; the pipeline hands those
+to its `report` callback.  Every compile runs `default_passes`; a backend
+declares the further passes it needs (`Backend.passes`), which the driver
+runs after them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sparklec.diagnostics import Diagnostic, PassError
 from sparklec.ir.pipeline import Project
@@ -23,16 +27,26 @@ class Pass(Protocol):
     def run(self, project: Project) -> Project: ...
 
 
-class PassPipeline:
-    """Runs passes in order, verifying after each."""
+@runtime_checkable
+class Noting(Pass, Protocol):
+    """A pass that says what its rewrite cost: notes and warnings computed from the IR before and after it."""
 
-    def __init__(self, passes: Sequence[Pass], after_pass: Callable[[str, Project], None] | None = None):
+    def notes(self, before: Project, after: Project) -> list[Diagnostic]: ...
+
+
+class PassPipeline:
+    """Runs passes in order, verifying after each; `after_pass` gets the IR after each pass, `report` the
+    notes of the passes that have them."""
+
+    def __init__(self, passes: Sequence[Pass], after_pass: Callable[[str, Project], None] | None = None,
+                 report: Callable[[list[Diagnostic]], None] | None = None):
         self.passes = tuple(passes)
         self.after_pass = after_pass
+        self.report = report
 
     def run(self, project: Project) -> Project:
         for pass_ in self.passes:
-            project = pass_.run(project)
+            before, project = project, pass_.run(project)
             errors = [d for d in verify(project) if d.is_error]
             if errors:
                 raise PassError([
@@ -40,6 +54,8 @@ class PassPipeline:
                                span=d.span, help="this is a bug in sparklec; please report it with the input")
                     for d in errors
                 ])
+            if self.report is not None and isinstance(pass_, Noting):
+                self.report(pass_.notes(before, project))
             if self.after_pass is not None:
                 self.after_pass(pass_.name, project)
         return project

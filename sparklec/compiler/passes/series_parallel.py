@@ -47,7 +47,7 @@ import attrs
 from sparklec.diagnostics import Diagnostic, Severity
 from sparklec.ir.graph import StepGraph, dataset_writers, reachable
 from sparklec.ir.pipeline import Pipeline, Project
-from sparklec.ir.tasks import Branch, ForEach, Step
+from sparklec.ir.tasks import Branch, ForEach, Step, walk
 
 
 @attrs.frozen(cache_hash=True)
@@ -305,69 +305,83 @@ def tree_critical_path(tree: Tree, costs: Mapping[str, int] | None = None) -> in
 
 
 class SeriesParallel:
-    """Add the `after` edges that make every level series-parallel, and report their cost.
+    """Add the `after` edges that make every level series-parallel; `notes` says what they cost.
 
     `inlined` names, per pipeline, the steps the target runs inside others (see `StepGraph`)."""
 
     name = "series-parallel"
 
     def __init__(self, inlined: Callable[[Pipeline], Mapping[str, Step]] | None = None) -> None:
-        self.diagnostics: list[Diagnostic] = []
         self.inlined = inlined
-        self.costs: dict[str, tuple[int, int, int]] = {}
-        """Pipeline → (edges added, critical path in steps before, after) of the last run."""
-    def run(self, project: Project) -> Project:
-        self.diagnostics = []
-        self.costs = {}
-        return attrs.evolve(project, pipelines=tuple(self._pipeline(p) for p in project.pipelines))
 
-    def _pipeline(self, pipeline: Pipeline) -> Pipeline:
-        writers = dataset_writers(pipeline)
-        inlined = self.inlined(pipeline) if self.inlined else {}
-        steps, added, before, after = self._level(pipeline.steps, writers, inlined)
-        self.costs[pipeline.name] = (len(added), before, after)
-        if added:
+    def run(self, project: Project) -> Project:
+        return attrs.evolve(project, pipelines=tuple(
+            attrs.evolve(p, steps=self._level(p.steps, dataset_writers(p), self._inlined(p))[0])
+            for p in project.pipelines))
+
+    def notes(self, before: Project, after: Project) -> list[Diagnostic]:
+        """W301 (parallelism lost) or N301 (edges added, critical path kept) for each pipeline the pass changed."""
+        notes = []
+        for old, new in zip(before.pipelines, after.pipelines, strict=True):
+            added, longest_before, longest_after = self.cost(old, new)
+            if not added:
+                continue
             pairs = ", ".join(f"{u} → {v}" for u, v in added[:5]) + (", ..." if len(added) > 5 else "")
-            lost = before != after
-            self.diagnostics.append(Diagnostic(
+            lost = longest_before != longest_after
+            notes.append(Diagnostic(
                 code="W301" if lost else "N301", severity=Severity.WARNING if lost else Severity.NOTE,
-                message=f"pipeline `{pipeline.name}` is not series-parallel: {len(added)} synchronisation "
-                        f"edge(s) added ({pairs}); critical path {before} → {after} steps",
-                span=pipeline.span,
+                message=f"pipeline `{old.name}` is not series-parallel: {len(added)} synchronisation "
+                        f"edge(s) added ({pairs}); critical path {longest_before} → {longest_after} steps",
+                span=old.span,
                 help="the target runs steps only in sequence or in parallel blocks"
                      + ("; reorder dependencies to keep the lost parallelism" if lost else ""),
             ))
-        return attrs.evolve(pipeline, steps=steps)
+        return notes
+
+    def cost(self, before: Pipeline, after: Pipeline) -> tuple[list[tuple[str, str]], int, int]:
+        """The edges the pass added to `before` to make `after`, and the critical path (in steps) of each."""
+        old = {s.name: s.after for s in walk(before.steps)}
+        added = [(upstream, s.name) for s in walk(after.steps) for upstream in s.after if upstream not in old[s.name]]
+        writers, inlined = dataset_writers(before), self._inlined(before)
+        return added, _critical_path(before.steps, writers, inlined), _critical_path(after.steps, writers, inlined)
+
+    def _inlined(self, pipeline: Pipeline) -> Mapping[str, Step]:
+        return self.inlined(pipeline) if self.inlined else {}
 
     def _level(self, steps: tuple[Step, ...], writers: dict[str, list[str]], inlined: Mapping[str, Step]
-               ) -> tuple[tuple[Step, ...], list[tuple[str, str]], int, int]:
-        """The level with edges added, the edges (all levels), and its critical path before and after."""
-        added: list[tuple[str, str]] = []
-        costs_before: dict[str, int] = {}
-        costs_after: dict[str, int] = {}
+               ) -> tuple[tuple[Step, ...], int]:
+        """The level with the edges added, and its critical path (each step's cost its body's)."""
+        costs: dict[str, int] = {}
         rebuilt: list[Step] = []
         for step in steps:
             if isinstance(step, ForEach):
-                body, inner, before, after = self._level(step.body, writers, inlined)
+                body, costs[step.name] = self._level(step.body, writers, inlined)
                 step = attrs.evolve(step, body=body)
             elif isinstance(step, Branch):
-                then, inner, then_before, then_after = self._level(step.then, writers, inlined)
-                otherwise, inner_otherwise, else_before, else_after = self._level(step.otherwise, writers, inlined)
-                inner += inner_otherwise
-                before, after = max(then_before, else_before), max(then_after, else_after)
+                then, then_cost = self._level(step.then, writers, inlined)
+                otherwise, else_cost = self._level(step.otherwise, writers, inlined)
+                costs[step.name] = max(then_cost, else_cost)
                 step = attrs.evolve(step, then=then, otherwise=otherwise)
-            else:
-                inner, before, after = [], 1, 1
-            added += inner
-            costs_before[step.name], costs_after[step.name] = before, after
             rebuilt.append(step)
         graph = StepGraph(rebuilt, writers, inlined)
         if not graph.steps:
-            return tuple(rebuilt), added, 0, 0
-        tree, synchronised = decompose(graph.order(), graph.reduced_edges(), costs_after)
+            return tuple(rebuilt), 0
+        tree, synchronised = decompose(graph.order(), graph.reduced_edges(), costs)
         extra: dict[str, list[str]] = {}
         for upstream, downstream in synchronised:
             extra.setdefault(downstream, []).append(upstream)
         result = tuple(attrs.evolve(s, after=(*s.after, *extra[s.name])) if s.name in extra else s for s in rebuilt)
-        return (result, added + synchronised, graph.critical_path(costs_before),
-                tree_critical_path(tree, costs_after))
+        return result, tree_critical_path(tree, costs)
+
+
+def _critical_path(steps: tuple[Step, ...], writers: dict[str, list[str]], inlined: Mapping[str, Step]) -> int:
+    """The longest chain of steps through a level, a loop or branch costing its body's."""
+    costs = {}
+    for step in steps:
+        if isinstance(step, ForEach):
+            costs[step.name] = _critical_path(step.body, writers, inlined)
+        elif isinstance(step, Branch):
+            costs[step.name] = max(_critical_path(step.then, writers, inlined),
+                                   _critical_path(step.otherwise, writers, inlined))
+    graph = StepGraph(steps, writers, inlined)
+    return graph.critical_path(costs) if graph.steps else 0
