@@ -31,7 +31,7 @@ from sparklec.ir import (
     Unique, Wait, WebhookTrigger, Write,
 )
 from sparklec.ir import transformers as tf
-from sparklec.ir.tasks import kind_name
+from sparklec.ir.tasks import AnyTask, kind_name
 from sparklec.ir.policy import ARTIFACT_STORES, RUNTIMES, can_run
 from sparklec.ir.transformers import Schema
 
@@ -179,7 +179,7 @@ class _PipelineBuilder:
         self.relations[dataset.name] = columns or None
         return dataset
 
-    def task(self, after: tuple[str, ...], nested: bool) -> Task:
+    def task(self, after: tuple[str, ...], nested: bool) -> AnyTask:
         """A random task whose runtime, if it has one, can run it."""
         task = self._task(after, nested)
         runtime = task.policy.runtime
@@ -187,7 +187,7 @@ class _PipelineBuilder:
             task = attrs.evolve(task, policy=attrs.evolve(task.policy, runtime=None))
         return task
 
-    def _task(self, after: tuple[str, ...], nested: bool) -> Task:
+    def _task(self, after: tuple[str, ...], nested: bool) -> AnyTask:
         draw = self.draw
         name = self.name()
         policy = draw(POLICIES)
@@ -232,7 +232,7 @@ class _PipelineBuilder:
             steps, schema = draw(chains(self.relations[source]))
             self.relations[name] = schema
             return Transform(name=name, after=after, policy=policy, input=source, steps=steps)
-        simple: dict[str, Callable[[], Task]] = {
+        simple: dict[str, Callable[[], AnyTask]] = {
             "container": lambda: self.container(name, after, policy, nested),
             "notify": lambda: Notify(name=name, after=after, policy=policy, channel="slack://data-alerts",
                                      message=draw(st.text(TEXT, max_size=20))),

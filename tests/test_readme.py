@@ -57,7 +57,9 @@ def clean(tmp_path: Path) -> Path:
 
 
 def _environment(folder: Path) -> dict[str, str]:
-    return {**os.environ, "PATH": f"{folder / '.stubs'}:{BIN}:{os.environ['PATH']}", "STUB_LOG": str(folder / "stubs.log"),
+    """A user's shell: none of the variables other tests set for dbt or sparklec."""
+    user = {k: v for k, v in os.environ.items() if not k.startswith(("SPARKLEC_", "DBT_"))}
+    return {**user, "PATH": f"{folder / '.stubs'}:{BIN}:{os.environ['PATH']}", "STUB_LOG": str(folder / "stubs.log"),
             "DATABRICKS_TOKEN": "dapi-not-a-token", "COLUMNS": "120"}
 
 

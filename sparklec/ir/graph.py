@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from sparklec.ir.pipeline import Pipeline, Project
-from sparklec.ir.tasks import Step, Task, Write, bodies, walk
+from sparklec.ir.tasks import AnyTask, Step, Task, Write, bodies, walk
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -29,9 +29,9 @@ def dataset_writers(pipeline: Pipeline) -> dict[str, list[str]]:
     return writers
 
 
-def relation_readers(pipeline: Pipeline) -> dict[str, list[Task]]:
+def relation_readers(pipeline: Pipeline) -> dict[str, list[AnyTask]]:
     """Relation name → the tasks in `pipeline` that read it."""
-    readers: dict[str, list[Task]] = {}
+    readers: dict[str, list[AnyTask]] = {}
     for step in walk(pipeline.steps):
         if isinstance(step, Task):
             for relation in step.reads():

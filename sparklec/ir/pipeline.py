@@ -10,7 +10,7 @@ import attrs
 
 from sparklec.ir.policy import Policy
 from sparklec.diagnostics import RefSpans, Span, ref_spans_field, span_field
-from sparklec.ir.tasks import Step, Task
+from sparklec.ir.tasks import AnyTask, Step
 from sparklec.ir.values import Column, Setting, Value, settings_field
 
 ENVS: tuple[str, ...] = ("dev", "qa", "prod")
@@ -193,7 +193,7 @@ class Pipeline:
     datasets: tuple[Dataset, ...] = ()
     custom_transformers: tuple[CustomTransformer, ...] = ()
     steps: tuple[Step, ...] = ()
-    on_failure: tuple[Task, ...] = ()
+    on_failure: tuple[AnyTask, ...] = ()
     exposures: tuple[Exposure, ...] = ()
     depends_on: tuple[str, ...] = ()
     span: Span | None = span_field()

@@ -462,15 +462,19 @@ class Branch:
     ref_spans: RefSpans = ref_spans_field()
 
 
-Step = Union[Task, ForEach, Branch]
+AnyTask = Union[Ingest, Transform, Write, QualityCheck, Train, SelectModel, Score, RunSql, Notify, Container, Script,
+                KubernetesResource, Approval, Wait]
+"""Every kind of task, for dispatch that must handle them all (`match` ending in `assert_never`)."""
+
+Step = Union[AnyTask, ForEach, Branch]
 
 
-def kind_name(step: Step) -> str:
+def kind_name(step: Task | ForEach | Branch) -> str:
     """The snake-case kind of a step: ``quality_check``, ``run_sql``, ``foreach``, ..."""
     return "foreach" if isinstance(step, ForEach) else re.sub(r"(?<!^)(?=[A-Z])", "_", type(step).__name__).lower()
 
 
-def runtime_of(task: Task, defaults: Policy) -> str | None:
+def runtime_of(task: AnyTask, defaults: Policy) -> str | None:
     """Where `task` runs: its own runtime, else the pipeline's default when that can run it (None: neither)."""
     kind = kind_name(task)
     return next((r for r in (task.policy.runtime, defaults.runtime) if can_run(r, kind)), None)

@@ -28,7 +28,7 @@ from sparklec.ir.pipeline import (
 from sparklec.ir.policy import ARTIFACT_STORES, RETRY_ON, RUNTIME_KINDS, RUNTIMES, Policy, can_run
 from sparklec.diagnostics import Span
 from sparklec.ir.tasks import (
-    CHECK_SEVERITIES, COMPARISONS, K8S_ACTIONS, SCHEMA_CHANGES, WRITE_MODES, AllOf, AnyOf, Branch, Compare,
+    CHECK_SEVERITIES, AnyTask, COMPARISONS, K8S_ACTIONS, SCHEMA_CHANGES, WRITE_MODES, AllOf, AnyOf, Branch, Compare,
     Condition, ForEach, IsSet, KubernetesResource, Not, NotNull, ParamRef, QualityCheck, Relationships,
     Row, SelectModel, Step, Task, TaskResult, Train, Transform, Unique, Wait, Write, kind_name, walk,
 )
@@ -289,7 +289,7 @@ class _PipelineVerifier:
                            f"add `{operand.task}` to the branch's `after` list")
         return None
 
-    def _task(self, task: Task) -> None:
+    def _task(self, task: AnyTask) -> None:
         self._policy(task.policy)
         runtime, kind = task.policy.runtime, kind_name(task)
         able = [r for r in RUNTIME_KINDS if can_run(r, kind)]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+from typing_extensions import assert_never
 import duckdb
 import networkx as nx
 from sqlglot import exp
@@ -361,13 +362,13 @@ class _PipelineRun:
                 self.local.report(TaskRun(self.pipeline.name, self.label(task, scope), t.kind_name(task), SKIPPED,
                                          reason))
 
-    def label(self, task: t.Task, scope: dict[str, Value]) -> str:
+    def label(self, task: t.AnyTask, scope: dict[str, Value]) -> str:
         items = [str(v) for v in scope.values()]
         return f"{task.name}[{', '.join(items)}]" if items else task.name
 
     # --- tasks -----------------------------------------------------------------------
 
-    def task(self, task: t.Task, scope: dict[str, Value]) -> bool:
+    def task(self, task: t.AnyTask, scope: dict[str, Value]) -> bool:
         run = TaskRun(self.pipeline.name, self.label(task, scope), t.kind_name(task))
         for relation in task.reads():
             self.stand_in(relation)
@@ -397,44 +398,54 @@ class _PipelineRun:
         self.local.report(run)
         return run.status != FAILED
 
-    def execute(self, cursor: duckdb.DuckDBPyConnection, task: t.Task, run: TaskRun, scope: dict[str, Value]) -> str:
+    def execute(self, cursor: duckdb.DuckDBPyConnection, task: t.AnyTask, run: TaskRun, scope: dict[str, Value]) -> str:
         """Run `task`'s SQL; its status."""
         values = {**self.params, **scope}
-        if isinstance(task, t.Ingest):
-            run.rows_out = self.count(cursor, task.name)
-            binding = next(b for b in self.local.bindings if b.pipeline == self.pipeline.name
-                           and b.relation == task.name)
-            run.detail = f"read {binding.path or binding.table}"
-            return SUCCEEDED
-        if isinstance(task, t.Transform):
-            table = self.sql.table(task.name)
-            known = self.sql.columns.schema(task.input) if task.input and task.sql is None else ()
-            columns = known if known is not None else self.checked_input(cursor, task)
-            create = exp.Create(this=table, kind="TABLE", replace=True, expression=self.sql.query(task, columns))
-            cursor.execute(*_bound(create.sql(dialect="duckdb"), values))
-            run.rows_out = self.count(cursor, task.name)
-            return SUCCEEDED
-        if isinstance(task, t.Write):
-            task = self.fit_columns(cursor, task)
-            for statement in self.sql.write(task):
-                written = cursor.execute(*_bound(statement, values)).fetchall()
-            run.rows_out = written[0][0]  # the last statement inserts the rows: DuckDB answers how many
-            after = self.count(cursor, task.target)
-            target = self.pipeline.dataset(task.target)
-            assert target is not None
-            self.local.written.add(f"{target.schema}.{target.table}")
-            run.detail = f"{task.mode} into {target.schema}.{target.table} ({after} rows)"
-            return SUCCEEDED
-        if isinstance(task, t.QualityCheck):
-            return self.check(cursor, task, run, values)
-        assert isinstance(task, t.RunSql)
-        statements, reason = duckdb_statements(self.sql, task)
-        if reason is not None:
-            run.detail = reason
-            return SKIPPED
-        for statement in statements:
-            cursor.execute(*_bound(statement, values))
-        run.detail = f"{len(statements)} statement{'s' if len(statements) != 1 else ''}"
+        match task:
+            case t.Ingest():
+                run.rows_out = self.count(cursor, task.name)
+                binding = next(b for b in self.local.bindings if b.pipeline == self.pipeline.name
+                               and b.relation == task.name)
+                run.detail = f"read {binding.path or binding.table}"
+                return SUCCEEDED
+            case t.Transform():
+                table = self.sql.table(task.name)
+                known = self.sql.columns.schema(task.input) if task.input and task.sql is None else ()
+                columns = known if known is not None else self.checked_input(cursor, task)
+                create = exp.Create(this=table, kind="TABLE", replace=True, expression=self.sql.query(task, columns))
+                cursor.execute(*_bound(create.sql(dialect="duckdb"), values))
+                run.rows_out = self.count(cursor, task.name)
+                return SUCCEEDED
+            case t.Write():
+                return self.write(cursor, task, run, values)
+            case t.QualityCheck():
+                return self.check(cursor, task, run, values)
+            case t.RunSql():
+                statements, reason = duckdb_statements(self.sql, task)
+                if reason is not None:
+                    run.detail = reason
+                    return SKIPPED
+                for statement in statements:
+                    cursor.execute(*_bound(statement, values))
+                run.detail = f"{len(statements)} statement{'s' if len(statements) != 1 else ''}"
+                return SUCCEEDED
+            case (t.Train() | t.SelectModel() | t.Score() | t.Container() | t.Script() | t.KubernetesResource()
+                  | t.Notify() | t.Approval() | t.Wait()):
+                raise AssertionError(f"`{task.name}` is not run here: {cannot_run(task)}")
+            case _:
+                assert_never(task)
+
+    def write(self, cursor: duckdb.DuckDBPyConnection, task: t.Write, run: TaskRun, values: dict[str, Value]) -> str:
+        """Write `task.input` into its target as its mode says."""
+        task = self.fit_columns(cursor, task)
+        for statement in self.sql.write(task):
+            written = cursor.execute(*_bound(statement, values)).fetchall()
+        run.rows_out = written[0][0]  # the last statement inserts the rows: DuckDB answers how many
+        after = self.count(cursor, task.target)
+        target = self.pipeline.dataset(task.target)
+        assert target is not None
+        self.local.written.add(f"{target.schema}.{target.table}")
+        run.detail = f"{task.mode} into {target.schema}.{target.table} ({after} rows)"
         return SUCCEEDED
 
     def check(self, cursor: duckdb.DuckDBPyConnection, task: t.QualityCheck, run: TaskRun,
@@ -565,23 +576,31 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
-_CANNOT_RUN: dict[type, Callable[[Any], str]] = {
-    t.Train: lambda task: f"training with {task.algorithm} runs on a cluster, not locally",
-    t.SelectModel: lambda task: "model selection needs trained models, which are not trained locally",
-    t.Score: lambda task: f"scoring with the model `{task.model_name}` runs on a cluster, not locally",
-    t.Container: lambda task: f"runs the container {task.image}, not locally",
-    t.Script: lambda task: "runs a script in a container, not locally",
-    t.KubernetesResource: lambda task: f"would {task.action} a Kubernetes resource",
-    t.Notify: lambda task: f"would notify {task.channel}",
-    t.Approval: lambda task: "an approval is not asked for locally",
-    t.Wait: lambda task: f"would wait {format_duration(task.seconds)}",
-}
-
-
-def cannot_run(task: t.Task) -> str | None:
+def cannot_run(task: t.AnyTask) -> str | None:
     """Why `task` does not run locally, or None when it does."""
-    reason = _CANNOT_RUN.get(type(task))
-    return reason(task) if reason else None
+    match task:
+        case t.Ingest() | t.Transform() | t.Write() | t.QualityCheck() | t.RunSql():
+            return None
+        case t.Train():
+            return f"training with {task.algorithm} runs on a cluster, not locally"
+        case t.SelectModel():
+            return "model selection needs trained models, which are not trained locally"
+        case t.Score():
+            return f"scoring with the model `{task.model_name}` runs on a cluster, not locally"
+        case t.Container():
+            return f"runs the container {task.image}, not locally"
+        case t.Script():
+            return "runs a script in a container, not locally"
+        case t.KubernetesResource():
+            return f"would {task.action} a Kubernetes resource"
+        case t.Notify():
+            return f"would notify {task.channel}"
+        case t.Approval():
+            return "an approval is not asked for locally"
+        case t.Wait():
+            return f"would wait {format_duration(task.seconds)}"
+        case _:
+            assert_never(task)
 
 
 def read_file(connection: duckdb.DuckDBPyConnection, table: str, path: Path, declared: tuple[Column, ...],

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
+from typing_extensions import assert_never
 
 from sparklec.ir.text import check_text, condition
 from sparklec.ir import tasks as t
@@ -115,24 +116,28 @@ class _Planner:
             else:
                 tree.add(f"{escape(step.name)}: {escape(self.action(step))}")
 
-    def action(self, task: t.Task) -> str:
+    def action(self, task: t.AnyTask) -> str:
         reason = cannot_run(task)
         if reason is not None:
             return f"skip — {reason}"
-        bound = self.bound
-        if isinstance(task, t.Ingest):
-            if task.name not in bound:
-                return f"skip — {not_landed(task)}"
-            return f"read {bound[task.name].path or bound[task.name].table}"
-        if isinstance(task, t.Transform):
-            source = f"`{task.input}`" if task.input else "SQL"
-            return f"build from {source} through {len(task.steps)} step{'s' if len(task.steps) != 1 else ''}"
-        if isinstance(task, t.Write):
-            return f"write `{task.input}` into `{task.target}` ({task.mode})"
-        if isinstance(task, t.QualityCheck):
-            return f"check `{task.input}`: " + ", ".join(check_text(c) for c in task.checks)
-        assert isinstance(task, t.RunSql)
-        statements, reason = duckdb_statements(self.sql, task)
-        if reason is not None:
-            return f"skip — {reason}"
-        return f"run {len(statements)} SQL statement{'s' if len(statements) != 1 else ''}"
+        match task:
+            case t.Ingest():
+                binding = self.bound.get(task.name)
+                return f"read {binding.path or binding.table}" if binding else f"skip — {not_landed(task)}"
+            case t.Transform():
+                source = f"`{task.input}`" if task.input else "SQL"
+                return f"build from {source} through {len(task.steps)} step{'s' if len(task.steps) != 1 else ''}"
+            case t.Write():
+                return f"write `{task.input}` into `{task.target}` ({task.mode})"
+            case t.QualityCheck():
+                return f"check `{task.input}`: " + ", ".join(check_text(c) for c in task.checks)
+            case t.RunSql():
+                statements, reason = duckdb_statements(self.sql, task)
+                if reason is not None:
+                    return f"skip — {reason}"
+                return f"run {len(statements)} SQL statement{'s' if len(statements) != 1 else ''}"
+            case (t.Train() | t.SelectModel() | t.Score() | t.Container() | t.Script() | t.KubernetesResource()
+                  | t.Notify() | t.Approval() | t.Wait()):
+                raise AssertionError(f"`{task.name}` has a reason not to run")
+            case _:
+                assert_never(task)

@@ -63,7 +63,7 @@ MAX_INLINE_DEPTH = 8
 neither nests without bound nor repeats the chain's start in every statement."""
 
 
-def inlinable_transforms(pipeline: Pipeline, runs_sql_here: Callable[[t.Task], bool]) -> dict[str, t.Transform]:
+def inlinable_transforms(pipeline: Pipeline, runs_sql_here: Callable[[t.AnyTask], bool]) -> dict[str, t.Transform]:
     """Transforms that need no view, by name: they run SQL where all their readers do, no exposure or
     condition names them, and fewer than `MAX_INLINE_DEPTH` inlined transforms lie under them.  Such a
     transform is no step of its own: it runs inside the statements of its readers."""
@@ -161,7 +161,7 @@ class TaskSql:
             query = query.with_(identifier(step.name), as_=step.query, copy=False)
         return query
 
-    def user_query(self, sql: str, what: str, task: t.Task) -> exp.Query:
+    def user_query(self, sql: str, what: str, task: t.AnyTask) -> exp.Query:
         names = t.SQL_REFERENCE.findall(sql)
         tables = {_PLACEHOLDER.format(n): self.table(n) for n in names}
         query = parse_query(t.SQL_REFERENCE.sub(lambda m: _PLACEHOLDER.format(m.group(1)), sql), what, task.span)
@@ -291,7 +291,7 @@ class TaskSql:
             result.append(statement if isinstance(tree, exp.Command) else self.text(tree))
         return result
 
-    def task_statements(self, task: t.Task) -> list[str]:
+    def task_statements(self, task: t.AnyTask) -> list[str]:
         """The statements of a transform, write or SQL task; for a check, the query counting failing rows."""
         if task.name not in self._statements:
             if isinstance(task, t.Transform):
@@ -306,7 +306,7 @@ class TaskSql:
             self._statements[task.name] = statements
         return self._statements[task.name]
 
-    def job_arguments(self, task: t.Task) -> dict[str, str]:
+    def job_arguments(self, task: t.AnyTask) -> dict[str, str]:
         """What a job that runs `task` elsewhere receives: its kind, the task as sparklec IR JSON (`spec`),
         the tables it reads (`input`, `input_2`, ...) and writes (`target`) and, for SQL tasks whose
         columns are known well enough, the SQL to run (`sql`).  Worked examples stay behind: they are tests."""

@@ -113,7 +113,7 @@ done
 """Shell scripts (in the AWS CLI image) that start work on an AWS service and wait for it to end."""
 
 
-def task_runtime(task: t.Task, pipeline: Pipeline) -> str:
+def task_runtime(task: t.AnyTask, pipeline: Pipeline) -> str:
     """The task's runtime, else the pipeline's when it can run the task, else Kubernetes."""
     return t.runtime_of(task, pipeline.defaults) or "k8s"
 
@@ -131,10 +131,10 @@ class Steps:
         """The SQL of tasks that run on Athena."""
         return TaskSql(self.pipeline, "athena", self.workflow.work_database)
 
-    def runtime(self, task: t.Task) -> str:
+    def runtime(self, task: t.AnyTask) -> str:
         return task_runtime(task, self.pipeline)
 
-    def template(self, task: t.Task, name: str, inputs: list[str]) -> dict[str, Any]:
+    def template(self, task: t.AnyTask, name: str, inputs: list[str]) -> dict[str, Any]:
         """The template of `task` named `name`; `inputs` are the loop variables it receives."""
         template: dict[str, Any] = {"name": name}
         parameters = [{"name": v} for v in inputs]
@@ -151,7 +151,7 @@ class Steps:
             template["retryStrategy"] = _retry(policy.retry)
         return template
 
-    def body(self, task: t.Task, inputs: list[str]) -> dict[str, Any]:
+    def body(self, task: t.AnyTask, inputs: list[str]) -> dict[str, Any]:
         if isinstance(task, t.Wait):
             return {"suspend": {"duration": f"{task.seconds}s"}}
         if isinstance(task, t.Approval):
@@ -189,7 +189,7 @@ class Steps:
             help="give it a runtime that runs it (databricks, glue, emr_serverless or lambda), "
                  "or make it a container with your image")])
 
-    def resources(self, task: t.Task) -> dict[str, Any]:
+    def resources(self, task: t.AnyTask) -> dict[str, Any]:
         resources = task.policy.over(self.pipeline.defaults).resources
         if resources is None:
             return {}
@@ -200,7 +200,7 @@ class Steps:
 
     # --- SQL on Spark ---------------------------------------------------------------------------
 
-    def sql(self, task: t.Task) -> str:
+    def sql(self, task: t.AnyTask) -> str:
         """Spark SQL for `spark-sql -e`: a failed check (severity error) stops it with `assert_true`."""
         statements = self.workflow.sql.task_statements(task)
         if isinstance(task, t.QualityCheck) and task.severity != "warn":
@@ -216,7 +216,7 @@ class Steps:
                 f"dbtable '{source}', user '${{env:JDBC_USER}}', password '${{env:JDBC_PASSWORD}}');\n"
                 f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM source")
 
-    def spark_sql(self, task: t.Task, statements: str, inputs: list[str], secret: str | None = None
+    def spark_sql(self, task: t.AnyTask, statements: str, inputs: list[str], secret: str | None = None
                   ) -> dict[str, Any]:
         image = self.options.get("spark_image", SPARK_IMAGE)
         container: dict[str, Any] = {
@@ -232,7 +232,7 @@ class Steps:
 
     # --- remote runtimes ------------------------------------------------------------------------
 
-    def remote(self, task: t.Task, runtime: str, inputs: list[str]) -> dict[str, Any]:
+    def remote(self, task: t.AnyTask, runtime: str, inputs: list[str]) -> dict[str, Any]:
         arguments = {k: self.workflow.text(v, inputs) for k, v in self.workflow.sql.job_arguments(task).items()}
         job = self.workflow.parameter(f"{task.name}-{'job-id' if runtime == 'databricks' else 'job'}",
                                       f"the {runtime.replace('_', ' ')} job that runs `{task.name}`")
@@ -268,7 +268,7 @@ class Steps:
         return {"container": {"image": AWS_CLI_IMAGE, "command": ["bash", "-c", AWS_RUNS[runtime]], "env": env,
                               "envFrom": [{"secretRef": {"name": "aws", "optional": True}}]}}
 
-    def athena_sql(self, task: t.Task) -> list[str]:
+    def athena_sql(self, task: t.AnyTask) -> list[str]:
         """The Athena statements of a SQL task, run one after the other; a failed check calls `fail`."""
         statements = self.athena.task_statements(task)
         if isinstance(task, t.QualityCheck) and task.severity != "warn":

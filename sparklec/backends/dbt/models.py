@@ -75,7 +75,7 @@ class Plan:
     """(pipeline, relation) → the Jinja expression that names it: ``ref('m')`` or ``source('s', 't')``."""
     model_of: dict[tuple[str, str], str]
     """(pipeline, relation) → the model a check or exposure on that relation attaches to."""
-    skipped: tuple[tuple[str, t.Task], ...]
+    skipped: tuple[tuple[str, t.AnyTask], ...]
     """Tasks dbt does not run (ingestion, containers, notifications, ML), by pipeline."""
     columns: dict[str, ColumnFlow]
     """Pipeline name → the columns of its relations."""
@@ -84,7 +84,7 @@ class Plan:
 def plan(project: Project) -> Plan:
     """Map every pipeline of `project` onto models, sources and references."""
     candidates: list[tuple[Pipeline, t.Transform, t.Write | None, Dataset | None, str]] = []
-    skipped: list[tuple[str, t.Task]] = []
+    skipped: list[tuple[str, t.AnyTask]] = []
     for pipeline in project.pipelines:
         computable = _computable(pipeline)
         transforms = {s.name for s in t.walk(pipeline.steps) if isinstance(s, t.Transform)}
@@ -144,7 +144,7 @@ def plan(project: Project) -> Plan:
                 columns={p.name: ColumnFlow(p, lambda diagnostic: None) for p in project.pipelines})
 
 
-def _top_level_tasks(pipeline: Pipeline, skipped: list[tuple[str, t.Task]]) -> list[t.Task]:
+def _top_level_tasks(pipeline: Pipeline, skipped: list[tuple[str, t.AnyTask]]) -> list[t.AnyTask]:
     """The pipeline's top-level tasks in dependency order; tasks in loops and branches are the orchestrator's
     (noted in `skipped`)."""
     for group in pipeline.steps:
@@ -174,7 +174,7 @@ def _computable(pipeline: Pipeline) -> set[str]:
     return known
 
 
-def _runs_in_dbt(task: t.Task, computable: set[str]) -> bool:
+def _runs_in_dbt(task: t.AnyTask, computable: set[str]) -> bool:
     if isinstance(task, t.Transform):
         return task.name in computable
     if isinstance(task, (t.Write, t.QualityCheck)):

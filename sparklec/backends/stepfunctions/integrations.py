@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 SQL_KINDS = (t.Transform, t.Write, t.QualityCheck, t.RunSql)
 JOB_KINDS = (t.Ingest, t.Train, t.Score, t.SelectModel)
 CONTAINER_KINDS = (t.Container, t.Script)
-DEFAULT_RUNTIMES: tuple[tuple[tuple[type[t.Task], ...], str], ...] = (
+DEFAULT_RUNTIMES: tuple[tuple[tuple[type[t.AnyTask], ...], str], ...] = (
     (SQL_KINDS, "athena"), (JOB_KINDS, "glue"), (CONTAINER_KINDS, "ecs"), ((t.KubernetesResource,), "k8s"),
 )
 RETRY_ERRORS = {
@@ -63,7 +63,7 @@ def intrinsic_text(text: str) -> str:
     return text.translate(_INTRINSIC_ESCAPES)
 
 
-def task_runtime(task: t.Task, pipeline: Pipeline) -> str:
+def task_runtime(task: t.AnyTask, pipeline: Pipeline) -> str:
     """The task's own runtime (the verifier made sure it can run the task), else the pipeline's default
     when that can run it, else the default for the kind."""
     return t.runtime_of(task, pipeline.defaults) or next(
@@ -99,10 +99,10 @@ class Integrations:
 
     # --- dispatch ----------------------------------------------------------------------
 
-    def runtime(self, task: t.Task) -> str:
+    def runtime(self, task: t.AnyTask) -> str:
         return task_runtime(task, self.pipeline)
 
-    def task(self, task: t.Task, scope: Scope, failure: bool = False) -> Fragment:
+    def task(self, task: t.AnyTask, scope: Scope, failure: bool = False) -> Fragment:
         """The states of `task`; in the failure handler (`failure`) a notification tells what failed."""
         if isinstance(task, t.Wait):
             name = self.machine.name(task.name, task.span, synthetic=False)
@@ -120,7 +120,7 @@ class Integrations:
 
     # --- common parts -----------------------------------------------------------------------
 
-    def state(self, task: t.Task, resource: str, parameters: dict[str, Any], service: str) -> dict[str, Any]:
+    def state(self, task: t.AnyTask, resource: str, parameters: dict[str, Any], service: str) -> dict[str, Any]:
         """A Task state with the task's retry, timeout and result handling."""
         policy = task.policy.over(self.pipeline.defaults)
         state: dict[str, Any] = {"Type": "Task", "Resource": resource, "Parameters": parameters}
@@ -133,7 +133,7 @@ class Integrations:
             state["Retry"] = [_retry(policy.retry, service)]
         return state
 
-    def result(self, task: t.Task, service: str, fields: Mapping[str, str] = {}) -> dict[str, Any]:
+    def result(self, task: t.AnyTask, service: str, fields: Mapping[str, str] = {}) -> dict[str, Any]:
         """ResultSelector/ResultPath: keep only what conditions read (`fields`: field → JSONPath)."""
         wanted = self.machine.consumed.get(task.name)
         if not wanted:
@@ -215,7 +215,7 @@ class Integrations:
 
     # --- SQL on Athena ----------------------------------------------------------------------
 
-    def athena(self, task: t.Task, scope: Scope) -> Fragment:
+    def athena(self, task: t.AnyTask, scope: Scope) -> Fragment:
         sql = self.sql["athena"]
         self.allow_athena()
         if isinstance(task, t.QualityCheck):
@@ -286,7 +286,7 @@ class Integrations:
 
     # --- containers -----------------------------------------------------------------------------
 
-    def container(self, task: t.Task, runtime: str, scope: Scope) -> Fragment:
+    def container(self, task: t.AnyTask, runtime: str, scope: Scope) -> Fragment:
         name = self.machine.name(task.name, task.span, synthetic=False)
         if isinstance(task, t.KubernetesResource):
             return Fragment(name, {name: self.kubernetes_call(task)}, (name,))
@@ -299,7 +299,7 @@ class Integrations:
             state = self.ecs(task, image, command, environment, scope)
         return Fragment(name, {name: state}, (name,))
 
-    def ecs(self, task: t.Task, image: str, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
+    def ecs(self, task: t.AnyTask, image: str, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
             scope: Scope) -> dict[str, Any]:
         cluster = self.stack.parameter("EcsCluster", "ECS cluster (name or ARN) that runs container tasks")
         self.stack.parameter("Subnets", "Comma-separated subnet ids for Fargate tasks", type="CommaDelimitedList")
@@ -324,7 +324,7 @@ class Integrations:
         self.managed_rule("StepFunctionsGetEventsForECSTaskRule")
         return self.state(task, "arn:aws:states:::ecs:runTask.sync", parameters, "ecs")
 
-    def batch(self, task: t.Task, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
+    def batch(self, task: t.AnyTask, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
               scope: Scope) -> dict[str, Any]:
         queue = self.stack.parameter("BatchJobQueue", "AWS Batch job queue (name or ARN)")
         definition = self.stack.parameter(logical_id(task.name, "BatchJobDefinition"),
@@ -348,7 +348,7 @@ class Integrations:
                                                              "The EKS cluster's certificate authority data"),
                 "Endpoint": self.stack.parameter("EksEndpoint", "The EKS cluster's API server endpoint (https://...)")}
 
-    def eks_job(self, task: t.Task, image: str, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
+    def eks_job(self, task: t.AnyTask, image: str, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
                 scope: Scope) -> dict[str, Any]:
         namespace = self.stack.parameter("EksNamespace", "Kubernetes namespace of the pipeline's jobs", "default")
         container: dict[str, Any] = {"name": "main", "image": image, **self.texts("command", command, scope)}
@@ -393,7 +393,7 @@ class Integrations:
 
     # --- jobs -------------------------------------------------------------------------------
 
-    def job(self, task: t.Task, runtime: str, scope: Scope) -> Fragment:
+    def job(self, task: t.AnyTask, runtime: str, scope: Scope) -> Fragment:
         name = self.machine.name(task.name, task.span, synthetic=False)
         arguments = self.sql["databricks"].job_arguments(task)
         if runtime == "databricks":
@@ -418,7 +418,7 @@ class Integrations:
             state = self.emr_serverless(task, arguments, scope)
         return Fragment(name, {name: state}, (name,))
 
-    def emr_serverless(self, task: t.Task, arguments: dict[str, str], scope: Scope) -> dict[str, Any]:
+    def emr_serverless(self, task: t.AnyTask, arguments: dict[str, str], scope: Scope) -> dict[str, Any]:
         application = self.stack.parameter("EmrServerlessApplicationId", "EMR Serverless application id")
         role = self.stack.parameter("EmrServerlessJobRoleArn", "IAM role EMR Serverless jobs run as")
         entry = self.stack.parameter(logical_id(task.name, "EntryPoint"),
@@ -435,7 +435,7 @@ class Integrations:
         self.managed_rule("StepFunctionsGetEventsForEMRServerlessJobRule")
         return self.state(task, "arn:aws:states:::emr-serverless:startJobRun.sync", parameters, "emr")
 
-    def databricks(self, task: t.Task, name: str, arguments: dict[str, str], scope: Scope) -> Fragment:
+    def databricks(self, task: t.AnyTask, name: str, arguments: dict[str, str], scope: Scope) -> Fragment:
         """Jobs API: run-now, then poll runs/get every 30 s until the run ends."""
         host = self.stack.parameter("DatabricksHost", "Databricks workspace URL (https://...)")
         self.stack.parameter("DatabricksToken", "Databricks access token", type="Secret")
@@ -505,7 +505,7 @@ def _retry(retry: Retry, service: str) -> dict[str, Any]:
 SCRIPT_VARIABLE = "SPARKLEC_SCRIPT"
 
 
-def _image_and_command(task: t.Task) -> tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]:
+def _image_and_command(task: t.AnyTask) -> tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]:
     """Image, command and environment; a script's source travels in an environment variable."""
     if isinstance(task, t.Script):
         return (task.image, ("python", "-c", f"import os; exec(os.environ['{SCRIPT_VARIABLE}'])"),

@@ -132,13 +132,13 @@ class MachineBuilder:
         comment = f"Pipeline {self.pipeline.name}" + (f": {self.pipeline.description}" if self.pipeline.description else "")
         return {"Comment": comment, "StartAt": START, "States": states}
 
-    def failure_tasks(self) -> tuple[t.Task, ...]:
+    def failure_tasks(self) -> tuple[t.AnyTask, ...]:
         """What runs when the pipeline fails: its on-failure tasks, then a notification per alert channel."""
         alerts = tuple(t.Notify(name=f"Alert {index}", channel=channel, subject=f"Pipeline {self.pipeline.name} failed")
                        for index, channel in enumerate(self.pipeline.alerts, start=1))
         return (*self.pipeline.on_failure, *alerts)
 
-    def failure_handler(self, top: Scope, tasks: tuple[t.Task, ...]) -> None:
+    def failure_handler(self, top: Scope, tasks: tuple[t.AnyTask, ...]) -> None:
         """The states a caught failure goes to: `tasks`, then `Failed` (only built when something fails there)."""
         top.states[FAILED] = {"Type": "Fail", "Error": "PipelineFailed", "CausePath": "$.error.Cause"}
         entry = FAILED

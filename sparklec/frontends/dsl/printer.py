@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from typing_extensions import assert_never
+
 import attrs
 
 from sparklec.frontends.dsl.comments import Attached, Comment, attach, place_trailing
@@ -216,7 +218,7 @@ class _Printer:
                 self.emit(0, "")
             self.step(step, depth)
 
-    def task(self, task: t.Task, depth: int, prefix: str = "") -> None:
+    def task(self, task: t.AnyTask, depth: int, prefix: str = "") -> None:
         self.take(task, depth)
         head, body = _task_parts(task, self.before, self.after)
         comment = self.after(task)
@@ -425,69 +427,72 @@ def _settings(keyword: str, settings: tuple[Setting, ...]) -> list[str]:
 
 
 def _task_parts(
-    task: t.Task, before: Callable[[Any], list[str]], after: Callable[[Any], str]
+    task: t.AnyTask, before: Callable[[Any], list[str]], after: Callable[[Any], str]
 ) -> tuple[str, list[str]]:
     """The header expression and the body settings of a task (a transform's ops are printed apart)."""
     body: list[str] = []
-    if isinstance(task, t.Transform):
-        return (f"sql {string(task.sql)}" if task.sql is not None else f"from {name(task.input or '')}"), body
-    if isinstance(task, t.Ingest):
-        body += [f"system {string(task.source_system)}"] if task.source_system else []
-        body += [f"connection {string(task.connection)}"] if task.connection is not None else []
-        body += _settings("options", task.options)
-        if task.columns:
-            body += ["columns {", *(f"{INDENT}{_column(c)}," for c in task.columns), "}"]
-        body += [f"watermark {name(task.watermark)}"] if task.watermark else []
-        body += ["streaming"] if task.streaming else []
-        body += [f"checkpoint {string(task.checkpoint)}"] if task.checkpoint is not None else []
-        return f"ingest {name(task.ingestor)} from {string(task.source)}", body
-    if isinstance(task, t.Write):
-        body += [f"mode {name(task.mode)}"] if task.mode != "append" else []
-        body += [f"unique_key {names(task.unique_key)}"] if task.unique_key else []
-        body += [f"partition_by {names(task.partition_by)}"] if task.partition_by else []
-        body += [f"watermark {name(task.watermark)}"] if task.watermark else []
-        body += [f"on_schema_change {name(task.schema_change)}"] if task.schema_change != "fail" else []
-        return f"write {name(task.input)} into {name(task.target)}", body
-    if isinstance(task, t.QualityCheck):
-        for check in task.checks:
-            body += [*before(check), check_text(check) + after(check)]
-        body += [f"severity {name(task.severity)}"] if task.severity != "error" else []
-        return f"check {name(task.input)}", body
-    if isinstance(task, t.Train):
-        body += [f"features {names(task.feature_columns)}"] if task.feature_columns else []
-        body += [f"target {name(task.target_column)}"] if task.target_column else []
-        body += [f"algorithm {literal(task.algorithm, bare_names=True)}"] if task.algorithm != "default" else []
-        body += _settings("params", task.params)
-        return f"train {name(task.model_name)} on {name(task.input)}", body
-    if isinstance(task, t.SelectModel):
-        body += [f"metric {literal(task.metric, bare_names=True)}"] if task.metric != "auc" else []
-        body += ["lower_is_better"] if not task.higher_is_better else []
-        return f"select_model {name(task.model_name)} from {names(task.candidates)}", body
-    if isinstance(task, t.Score):
-        body += [f"stage {literal(task.stage, bare_names=True)}"] if task.stage != "champion" else []
-        body += [f"features {names(task.feature_columns)}"] if task.feature_columns else []
-        body += [f"prediction {name(task.prediction_column)}"] if task.prediction_column != "prediction" else []
-        return f"score {name(task.input)} with {name(task.model_name)}", body
-    if isinstance(task, t.RunSql):
-        return "execute " + ", ".join(string(s) for s in task.statements), body
-    if isinstance(task, t.Notify):
-        body += [f"message {string(task.message)}"] if task.message else []
-        body += [f"subject {string(task.subject)}"] if task.subject else []
-        return f"notify {string(task.channel)}", body
-    if isinstance(task, t.Container):
-        body += [f"command {literal(task.command)}"] if task.command else []
-        body += [f"args {literal(task.args)}"] if task.args else []
-        body += _settings("env", task.env)
-        return f"container {string(task.image)}", body
-    if isinstance(task, t.Script):
-        body += [f"image {string(task.image)}"] if task.image != "python:3.12-slim" else []
-        return f"script {string(task.source)}", body
-    if isinstance(task, t.KubernetesResource):
-        body += [f"success {string(task.success_condition)}"] if task.success_condition is not None else []
-        body += [f"failure {string(task.failure_condition)}"] if task.failure_condition is not None else []
-        return f"resource {name(task.action)} {string(task.manifest)}", body
-    if isinstance(task, t.Approval):
-        return "approval" + (f" {string(task.prompt)}" if task.prompt else ""), body
-    assert isinstance(task, t.Wait)
-    return f"wait {format_duration(task.seconds)}", body
+    match task:
+        case t.Transform():
+            return (f"sql {string(task.sql)}" if task.sql is not None else f"from {name(task.input or '')}"), body
+        case t.Ingest():
+            body += [f"system {string(task.source_system)}"] if task.source_system else []
+            body += [f"connection {string(task.connection)}"] if task.connection is not None else []
+            body += _settings("options", task.options)
+            if task.columns:
+                body += ["columns {", *(f"{INDENT}{_column(c)}," for c in task.columns), "}"]
+            body += [f"watermark {name(task.watermark)}"] if task.watermark else []
+            body += ["streaming"] if task.streaming else []
+            body += [f"checkpoint {string(task.checkpoint)}"] if task.checkpoint is not None else []
+            return f"ingest {name(task.ingestor)} from {string(task.source)}", body
+        case t.Write():
+            body += [f"mode {name(task.mode)}"] if task.mode != "append" else []
+            body += [f"unique_key {names(task.unique_key)}"] if task.unique_key else []
+            body += [f"partition_by {names(task.partition_by)}"] if task.partition_by else []
+            body += [f"watermark {name(task.watermark)}"] if task.watermark else []
+            body += [f"on_schema_change {name(task.schema_change)}"] if task.schema_change != "fail" else []
+            return f"write {name(task.input)} into {name(task.target)}", body
+        case t.QualityCheck():
+            for check in task.checks:
+                body += [*before(check), check_text(check) + after(check)]
+            body += [f"severity {name(task.severity)}"] if task.severity != "error" else []
+            return f"check {name(task.input)}", body
+        case t.Train():
+            body += [f"features {names(task.feature_columns)}"] if task.feature_columns else []
+            body += [f"target {name(task.target_column)}"] if task.target_column else []
+            body += [f"algorithm {literal(task.algorithm, bare_names=True)}"] if task.algorithm != "default" else []
+            body += _settings("params", task.params)
+            return f"train {name(task.model_name)} on {name(task.input)}", body
+        case t.SelectModel():
+            body += [f"metric {literal(task.metric, bare_names=True)}"] if task.metric != "auc" else []
+            body += ["lower_is_better"] if not task.higher_is_better else []
+            return f"select_model {name(task.model_name)} from {names(task.candidates)}", body
+        case t.Score():
+            body += [f"stage {literal(task.stage, bare_names=True)}"] if task.stage != "champion" else []
+            body += [f"features {names(task.feature_columns)}"] if task.feature_columns else []
+            body += [f"prediction {name(task.prediction_column)}"] if task.prediction_column != "prediction" else []
+            return f"score {name(task.input)} with {name(task.model_name)}", body
+        case t.RunSql():
+            return "execute " + ", ".join(string(s) for s in task.statements), body
+        case t.Notify():
+            body += [f"message {string(task.message)}"] if task.message else []
+            body += [f"subject {string(task.subject)}"] if task.subject else []
+            return f"notify {string(task.channel)}", body
+        case t.Container():
+            body += [f"command {literal(task.command)}"] if task.command else []
+            body += [f"args {literal(task.args)}"] if task.args else []
+            body += _settings("env", task.env)
+            return f"container {string(task.image)}", body
+        case t.Script():
+            body += [f"image {string(task.image)}"] if task.image != "python:3.12-slim" else []
+            return f"script {string(task.source)}", body
+        case t.KubernetesResource():
+            body += [f"success {string(task.success_condition)}"] if task.success_condition is not None else []
+            body += [f"failure {string(task.failure_condition)}"] if task.failure_condition is not None else []
+            return f"resource {name(task.action)} {string(task.manifest)}", body
+        case t.Approval():
+            return "approval" + (f" {string(task.prompt)}" if task.prompt else ""), body
+        case t.Wait():
+            return f"wait {format_duration(task.seconds)}", body
+        case _:
+            assert_never(task)
 

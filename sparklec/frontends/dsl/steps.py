@@ -156,7 +156,7 @@ class StepBuilder(Leaves):
 
     # --- tasks -------------------------------------------------------------------
 
-    def task(self, node: Tree) -> t.Task | None:
+    def task(self, node: Tree) -> t.AnyTask | None:
         name_node, expr, after, *items = node.children
         name = self.name(name_node)
         kind = expr.data
@@ -341,27 +341,27 @@ class _Settings:
         return self.builder.columns(item) if item is not None else ()
 
 
-def _ingest(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.Task:
+def _ingest(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     return t.Ingest(ingestor=b.name(expr.children[0]), source=b.string(expr.children[1]),
                     source_system=s.one("system", ""), connection=s.one("connection"), options=s.settings("options"),
                     columns=s.columns(), watermark=s.one("watermark"), streaming=s.flag("streaming"),
                     checkpoint=s.one("checkpoint"), **common)
 
 
-def _chain(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.Task:
+def _chain(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     head, *ops = expr.children
     if expr.data == "sql_expr":
         return t.Transform(sql=b.string(head), steps=b.ops(ops), **common)
     return t.Transform(input=b.name(head), steps=b.ops(ops), **common)
 
 
-def _write(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.Task:
+def _write(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     return t.Write(input=b.name(expr.children[0]), target=b.name(expr.children[1]), mode=s.one("mode", "append"),
                    unique_key=s.names("unique_key"), partition_by=s.names("partition_by"),
                    watermark=s.one("watermark"), schema_change=s.one("on_schema_change", "fail"), **common)
 
 
-def _check(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.Task:
+def _check(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     checks = tuple(c for c in (b.check(call) for call in calls) if c is not None)
     if not calls:
         b.error("E138", "a check task needs at least one check", expr, "e.g. `{ not_null(id) unique(id) }`")
@@ -369,33 +369,33 @@ def _check(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: 
                           **common)
 
 
-def _train(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.Task:
+def _train(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     return t.Train(model_name=b.name(expr.children[0]), input=b.name(expr.children[1]),
                    feature_columns=s.names("features"), target_column=s.one("target", ""),
                    algorithm=s.one("algorithm", "default"), params=s.settings("params"), **common)
 
 
-def _select(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.Task:
+def _select(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     return t.SelectModel(model_name=b.name(expr.children[0]), candidates=b.names(expr.children[1]),
                          metric=s.one("metric", "auc"), higher_is_better=not s.flag("lower_is_better"), **common)
 
 
-def _score(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.Task:
+def _score(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     return t.Score(input=b.name(expr.children[0]), model_name=b.name(expr.children[1]),
                    stage=s.one("stage", "champion"), feature_columns=s.names("features"),
                    prediction_column=s.one("prediction", "prediction"), **common)
 
 
-def _execute(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.Task:
+def _execute(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     return t.RunSql(statements=tuple(b.string(c) for c in expr.children), **common)
 
 
-def _notify(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.Task:
+def _notify(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     return t.Notify(channel=b.string(expr.children[0]), message=s.one("message", ""), subject=s.one("subject", ""),
                     **common)
 
 
-def _container(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.Task:
+def _container(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     return t.Container(image=b.string(expr.children[0]), command=_strings(b, s, "command"),
                        args=_strings(b, s, "args"), env=s.settings("env"), **common)
 
@@ -408,28 +408,28 @@ def _strings(b: StepBuilder, s: _Settings, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _script(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.Task:
+def _script(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     language = s.one("language", "python")
     if language != "python":
         b.error("E113", f"scripts run Python, not `{language}`", s.items["language"], "use a container for other languages")
     return t.Script(source=b.string(expr.children[0]), image=s.one("image", "python:3.12-slim"), **common)
 
 
-def _resource(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.Task:
+def _resource(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     return t.KubernetesResource(action=b.name(expr.children[0]), manifest=b.string(expr.children[1]),
                                 success_condition=s.one("success"), failure_condition=s.one("failure"), **common)
 
 
-def _approval(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.Task:
+def _approval(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     prompt = expr.children[0]
     return t.Approval(prompt=b.string(prompt) if prompt is not None else "", **common)
 
 
-def _wait(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.Task:
+def _wait(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     return t.Wait(seconds=b.plain(expr.children[0]), **common)
 
 
-_BUILDERS: dict[str, Callable[[StepBuilder, Tree, _Settings, list[Tree], dict[str, Any]], t.Task]] = {
+_BUILDERS: dict[str, Callable[[StepBuilder, Tree, _Settings, list[Tree], dict[str, Any]], t.AnyTask]] = {
     "ingest_expr": _ingest, "chain_expr": _chain, "sql_expr": _chain, "write_expr": _write,
     "check_expr": _check, "train_expr": _train, "select_expr": _select, "score_expr": _score,
     "execute_expr": _execute, "notify_expr": _notify, "container_expr": _container, "script_expr": _script,
