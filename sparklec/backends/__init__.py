@@ -47,6 +47,7 @@ from sparklec.ir.pipeline import Project
 
 if TYPE_CHECKING:
     from sparklec.compiler.passes import Pass
+    from sparklec.lowering import TargetProfile
 
 class Artifacts(dict[str, str]):
     """Generated files: a relative path (``/``-separated) → its text.
@@ -72,6 +73,8 @@ class Backend:
     (default: ``<backend>/<project>``)."""
     passes: Callable[[], Sequence[Pass]] = tuple
     """The passes the backend needs beyond the default ones; the driver runs them, verified, before `lower`."""
+    profile: TargetProfile | None = None
+    """Where the target runs each kind of task, for its execution plan (``--emit plan``)."""
 
     def deployment_folder(self, project: str) -> str:
         """Where, under ``deployments/``, the files of `project` go by default."""

@@ -92,7 +92,9 @@ def _compile_parser() -> argparse.ArgumentParser:
     _force(parser)
     parser.add_argument("--option", "-O", action="append", default=[], metavar="KEY=VALUE",
                         help="a backend option; repeatable")
-    parser.add_argument("--emit", choices=("ir",), help="print the verified, optimised IR as JSON instead")
+    parser.add_argument("--emit", choices=("ir", "plan"),
+                        help="print the verified, optimised IR, or (with --backend) the execution plan, as JSON "
+                             "instead")
     parser.add_argument("--print-ir-after", metavar="PASS",
                         help="print the IR (JSON, to stderr) after the named pass, or `all`")
     parser.add_argument("--env", choices=ENVS, help="the environment to compile for")
@@ -376,6 +378,13 @@ def _compile(args: list[str], report: _Reporter) -> int:
     project = driver.optimise(project, after_pass)
     if options.emit == "ir":
         sys.stdout.write(to_json(project))
+        return 0
+    if options.emit == "plan":
+        if not options.backend:
+            parser.error("--emit plan needs --backend NAME: a plan is of a target")
+        artifacts = driver.lower(project, options.backend, backend_options, after_pass, emit_plan=True)
+        report(artifacts.notes)
+        sys.stdout.write(artifacts["plan.json"])
         return 0
     from sparklec.compiler.output import write_atomically
 

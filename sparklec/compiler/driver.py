@@ -10,9 +10,9 @@ from pathlib import Path
 
 import attrs
 
-from sparklec.backends import Artifacts, get_backend
+from sparklec.backends import BUILTIN, Artifacts, get_backend
 from sparklec.diagnostics import (
-    Diagnostic, FrontendError, LoweringError, Severity, Span, SparklecError, VerifyError, os_error,
+    Diagnostic, FrontendError, LoweringError, Severity, Span, SparklecError, UsageError, VerifyError, os_error,
     raise_if_errors,
 )
 from sparklec.compiler.output import MANIFEST
@@ -213,12 +213,22 @@ def check_sql(project: Project, diagnostics: Sequence[Diagnostic] = ()) -> list[
 
 
 def lower(project: Project, backend_name: str, options: Mapping[str, str],
-          after_pass: Callable[[str, Project], None] | None = None) -> Artifacts:
+          after_pass: Callable[[str, Project], None] | None = None, emit_plan: bool = False) -> Artifacts:
     """Lower an optimised project with the named backend, after the passes it declares (their notes come first
-    in the artifacts'); an error comes with every SQL error of the project."""
+    in the artifacts'); an error comes with every SQL error of the project.  With `emit_plan`, the one file is
+    ``plan.json``: the execution plans on the backend's target."""
     backend = get_backend(backend_name)
     notes: list[Diagnostic] = []
     project = PassPipeline(backend.passes(), after_pass, notes.extend).run(project)
+    if emit_plan:
+        if backend.profile is None:
+            raise UsageError([Diagnostic(code="E502", message=f"the {backend_name} backend has no execution plan",
+                                         help="plans exist for: " + ", ".join(sorted(
+                                             n for n in BUILTIN if get_backend(n).profile is not None)))])
+        from sparklec.lowering import build_plans
+        from sparklec.ir.serialize import to_json
+
+        return Artifacts({"plan.json": to_json(build_plans(project, backend.profile, options))}, notes)
     try:
         artifacts = backend.lower(project, options)
     except LoweringError as error:

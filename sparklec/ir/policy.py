@@ -12,12 +12,16 @@ RUNTIMES: tuple[str, ...] = (
     "glue", "emr_serverless", "ecs", "batch", "lambda", "athena", "databricks", "k8s",
 )
 
-_SQL = ("transform", "write", "quality_check", "run_sql")
-_JOBS = ("ingest", "train", "score", "select_model")
-_CONTAINERS = ("container", "script")
+SQL_KINDS: tuple[str, ...] = ("transform", "write", "quality_check", "run_sql")
+"""The task kinds that are SQL statements."""
+JOB_KINDS: tuple[str, ...] = ("ingest", "train", "score", "select_model")
+"""The task kinds that run as a job of the user's (a Glue job, a Databricks job, ...)."""
+CONTAINER_KINDS: tuple[str, ...] = ("container", "script")
+"""The task kinds that run an image."""
 RUNTIME_KINDS: dict[str, tuple[str, ...]] = {
-    "glue": _SQL + _JOBS, "emr_serverless": _SQL + _JOBS, "ecs": _CONTAINERS, "batch": _CONTAINERS,
-    "lambda": _JOBS, "athena": _SQL, "databricks": _SQL + _JOBS, "k8s": (*_CONTAINERS, "kubernetes_resource"),
+    "glue": SQL_KINDS + JOB_KINDS, "emr_serverless": SQL_KINDS + JOB_KINDS, "ecs": CONTAINER_KINDS,
+    "batch": CONTAINER_KINDS, "lambda": JOB_KINDS, "athena": SQL_KINDS, "databricks": SQL_KINDS + JOB_KINDS,
+    "k8s": (*CONTAINER_KINDS, "kubernetes_resource"),
 }
 """Runtime → the task kinds it can run.  Other kinds (notify, wait, approval) need no runtime."""
 
@@ -25,6 +29,8 @@ RUNTIME_KINDS: dict[str, tuple[str, ...]] = {
 def can_run(runtime: str | None, kind: str) -> bool:
     """Whether `runtime` runs tasks of `kind` (a snake-case kind name such as ``quality_check``)."""
     return runtime is not None and kind in RUNTIME_KINDS.get(runtime, ())
+
+
 ARTIFACT_STORES: tuple[str, ...] = ("s3", "gcs", "azure", "artifactory", "http")
 
 

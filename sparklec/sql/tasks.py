@@ -28,6 +28,7 @@ from sparklec.ir import tasks as t
 from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.graph import relation_readers
 from sparklec.ir.pipeline import Pipeline, Project
+from sparklec.ir.policy import SQL_KINDS
 from sparklec.ir.transformers import Schema
 from sparklec.ir.serialize import to_data
 from sparklec.sql import DIALECTS, Relation, chain_steps
@@ -39,7 +40,6 @@ _PLACEHOLDER = "__sparklec_relation_{}__"
 _INLINED_PREFIX = "__sparklec_inlined_"
 _INLINED = _INLINED_PREFIX + "{}__"
 _INLINED_PATTERN = re.compile(_INLINED_PREFIX + r"\d+__")
-SQL_KINDS = ("transform", "write", "quality_check", "run_sql")
 _DATA_SQL = (exp.Query, exp.Insert, exp.Delete, exp.Update, exp.Merge, exp.Create, exp.Drop)
 """Statements about data, which DuckDB runs; the others administer a warehouse (grants, properties, statistics)."""
 """The task kinds whose work is SQL statements."""

@@ -23,6 +23,7 @@ from sparklec.backends import Artifacts, Backend, check_options
 from sparklec.backends.argo import events
 from sparklec.backends.argo.names import sanitise
 from sparklec.backends.argo.split import MAX_OBJECT_BYTES, split
+from sparklec.backends.argo.steps import PROFILE
 from sparklec.backends.argo.workflow import API_VERSION, WorkflowBuilder
 from sparklec.backends.formats import yaml_text
 from sparklec.diagnostics import Diagnostic, Severity, UsageError
@@ -187,4 +188,4 @@ def readme(pipeline: Pipeline, builder: WorkflowBuilder, files: list[str]) -> st
 
 
 backend = Backend(name="argo", description="Argo Workflows v4 (WorkflowTemplate, CronWorkflow, Argo Events)",
-                  lower=lower, folder=lambda project: f"argo/{sanitise(project)}")
+                  lower=lower, folder=lambda project: f"argo/{sanitise(project)}", profile=PROFILE)

@@ -20,7 +20,9 @@ from sparklec.backends.argo.names import literal, sanitise
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.policy import Retry
-from sparklec.sql.tasks import SQL_KINDS, TaskSql
+from sparklec.ir.policy import SQL_KINDS
+from sparklec.lowering import TargetProfile, defaults
+from sparklec.sql.tasks import TaskSql
 
 if TYPE_CHECKING:
     from sparklec.backends.argo.workflow import WorkflowBuilder
@@ -113,9 +115,14 @@ done
 """Shell scripts (in the AWS CLI image) that start work on an AWS service and wait for it to end."""
 
 
+PROFILE = TargetProfile("argo", defaults(sql="k8s", jobs="k8s", containers="k8s"), inline_runtime="k8s")
+"""Everything runs in pods (SQL as `spark-sql`, transforms only SQL reads inside it) unless it names a remote
+runtime."""
+
+
 def task_runtime(task: t.AnyTask, pipeline: Pipeline) -> str:
     """The task's runtime, else the pipeline's when it can run the task, else Kubernetes."""
-    return t.runtime_of(task, pipeline.defaults) or "k8s"
+    return PROFILE.runtime(task, pipeline) or "k8s"
 
 
 class Steps:

@@ -18,13 +18,14 @@ from collections import defaultdict
 from typing import Any
 
 from sparklec.backends.argo.names import Names, literal, sanitise
-from sparklec.backends.argo.steps import REMOTE, Steps, task_runtime
+from sparklec.backends.argo.steps import PROFILE, Steps
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.graph import StepGraph, dataset_writers
 from sparklec.ir.pipeline import Pipeline
 from sparklec.ir.policy import Artifact
-from sparklec.sql.tasks import SQL_KINDS, TaskSql, inlinable_transforms
+from sparklec.lowering import inlined_transforms
+from sparklec.sql.tasks import TaskSql
 
 API_VERSION = "argoproj.io/v1alpha1"
 ARGO_STATUS = {"succeeded": "Succeeded", "failed": "Failed", "skipped": "Skipped", "error": "Error"}
@@ -32,8 +33,7 @@ ARGO_STATUS = {"succeeded": "Succeeded", "failed": "Failed", "skipped": "Skipped
 
 def spark_inlined(pipeline: Pipeline) -> dict[str, t.Transform]:
     """The transforms that run inside the Spark SQL of their readers (no DAG task of their own)."""
-    return inlinable_transforms(pipeline, lambda task: t.kind_name(task) in SQL_KINDS
-                                and task_runtime(task, pipeline) not in REMOTE)
+    return inlined_transforms(pipeline, PROFILE)
 
 
 class WorkflowBuilder:

@@ -25,7 +25,7 @@ from sparklec.backends.stepfunctions.deploy import (
     Templates, Terraform, aws_name, definition_file, resource_name, unwired_triggers,
 )
 from sparklec.backends.formats import json_size, json_text
-from sparklec.backends.stepfunctions.integrations import athena_inlined, path_key
+from sparklec.backends.stepfunctions.integrations import PROFILE, athena_inlined, path_key
 from sparklec.backends.stepfunctions.machine import READ_PARAMETERS, START, MachineBuilder
 from sparklec.backends.stepfunctions.stack import Stack
 from sparklec.diagnostics import Diagnostic, LoweringError, Severity
@@ -265,4 +265,4 @@ def readme(pipeline: Pipeline, templates: Templates) -> str:
 backend = Backend(name="stepfunctions",
                   description="AWS Step Functions (ASL, CloudFormation, Terraform, EventBridge)", lower=lower,
                   folder=lambda project: f"step_functions/{project}",
-                  passes=lambda: (SeriesParallel(athena_inlined),))
+                  passes=lambda: (SeriesParallel(athena_inlined),), profile=PROFILE)

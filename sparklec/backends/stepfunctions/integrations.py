@@ -2,7 +2,7 @@
 
 Which service runs a task is its runtime: the task's own, else the
 pipeline's default when that runtime can run the task, else the default for
-the task's kind.  SQL tasks default to Athena, jobs (ingestion, training,
+the task's kind (`PROFILE`).  SQL tasks default to Athena, jobs (ingestion, training,
 scoring, model selection) to AWS Glue, containers and scripts to ECS on
 Fargate, Kubernetes resources to EKS.  Jobs are the user's (a Glue job, an
 EMR Serverless entry point, a Databricks job, a Lambda function), named by a
@@ -19,22 +19,19 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import yaml
 
-from sparklec.sql.tasks import TaskSql, inlinable_transforms
+from sparklec.lowering import TargetProfile, defaults, inlined_transforms
+from sparklec.sql.tasks import TaskSql
 from sparklec.backends.stepfunctions.stack import TaskDefinition, logical_id
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
-from sparklec.ir.policy import Policy, Retry
+from sparklec.ir.policy import CONTAINER_KINDS, SQL_KINDS, Policy, Retry
 
 if TYPE_CHECKING:
     from sparklec.ir.pipeline import Pipeline
     from sparklec.backends.stepfunctions.machine import MachineBuilder, Scope
 
-SQL_KINDS = (t.Transform, t.Write, t.QualityCheck, t.RunSql)
-JOB_KINDS = (t.Ingest, t.Train, t.Score, t.SelectModel)
-CONTAINER_KINDS = (t.Container, t.Script)
-DEFAULT_RUNTIMES: tuple[tuple[tuple[type[t.AnyTask], ...], str], ...] = (
-    (SQL_KINDS, "athena"), (JOB_KINDS, "glue"), (CONTAINER_KINDS, "ecs"), ((t.KubernetesResource,), "k8s"),
-)
+PROFILE = TargetProfile("stepfunctions", defaults(sql="athena", jobs="glue", containers="ecs"), inline_runtime="athena")
+"""SQL runs on Athena (transforms only SQL reads run inside it), jobs on AWS Glue, containers on ECS Fargate."""
 RETRY_ERRORS = {
     "lambda": {"throttled": ["Lambda.TooManyRequestsException"],
                "service_error": ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException"]},
@@ -63,16 +60,9 @@ def intrinsic_text(text: str) -> str:
     return text.translate(_INTRINSIC_ESCAPES)
 
 
-def task_runtime(task: t.AnyTask, pipeline: Pipeline) -> str:
-    """The task's own runtime (the verifier made sure it can run the task), else the pipeline's default
-    when that can run it, else the default for the kind."""
-    return t.runtime_of(task, pipeline.defaults) or next(
-        runtime for kinds, runtime in DEFAULT_RUNTIMES if isinstance(task, kinds))
-
-
 def athena_inlined(pipeline: Pipeline) -> dict[str, t.Transform]:
     """The transforms that run inside the Athena statements of their readers (no state of their own)."""
-    return inlinable_transforms(pipeline, lambda task: isinstance(task, SQL_KINDS) and task_runtime(task, pipeline) == "athena")
+    return inlined_transforms(pipeline, PROFILE)
 
 
 @attrs.frozen
@@ -100,7 +90,9 @@ class Integrations:
     # --- dispatch ----------------------------------------------------------------------
 
     def runtime(self, task: t.AnyTask) -> str:
-        return task_runtime(task, self.pipeline)
+        runtime = PROFILE.runtime(task, self.pipeline)
+        assert runtime is not None, "waits, notifications and approvals need no runtime and are not asked for one"
+        return runtime
 
     def task(self, task: t.AnyTask, scope: Scope, failure: bool = False) -> Fragment:
         """The states of `task`; in the failure handler (`failure`) a notification tells what failed."""
@@ -112,9 +104,9 @@ class Integrations:
         if isinstance(task, t.Approval):
             return self.approval(task, scope)
         runtime = self.runtime(task)
-        if isinstance(task, SQL_KINDS) and runtime == "athena":
+        if t.kind_name(task) in SQL_KINDS and runtime == "athena":
             return self.athena(task, scope)
-        if isinstance(task, CONTAINER_KINDS + (t.KubernetesResource,)):
+        if t.kind_name(task) in (*CONTAINER_KINDS, "kubernetes_resource"):
             return self.container(task, runtime, scope)
         return self.job(task, runtime, scope)
 

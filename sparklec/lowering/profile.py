@@ -1,0 +1,41 @@
+"""What a target offers a pipeline: where each kind of task runs by default, and where SQL is inlined."""
+
+from __future__ import annotations
+
+import attrs
+
+from sparklec.ir import tasks as t
+from sparklec.ir.pipeline import Pipeline
+from sparklec.ir.policy import CONTAINER_KINDS, JOB_KINDS, SQL_KINDS
+
+RUNTIME_DIALECTS: dict[str, str] = {
+    "athena": "athena", "databricks": "databricks", "glue": "databricks", "emr_serverless": "databricks",
+    "k8s": "databricks",
+}
+"""Runtime → the SQL dialect of the statements it runs (Spark SQL on Databricks, Glue, EMR and `spark-sql` in a
+pod; Trino's on Athena)."""
+JOB_RUNTIMES: tuple[str, ...] = ("glue", "emr_serverless", "databricks", "lambda")
+"""The runtimes that run a job of the user's, which receives the task's arguments."""
+
+
+@attrs.frozen
+class TargetProfile:
+    """A target's defaults: `runtimes` gives the runtime of each task kind whose task and pipeline name none
+    that can run it (kinds not listed need none: notify, wait, approval); `inline_runtime` is the runtime
+    whose SQL steps run the transforms only they read inside their own statements (None: every transform is
+    a step of its own)."""
+
+    name: str
+    runtimes: tuple[tuple[str, str], ...]
+    inline_runtime: str | None = None
+
+    def runtime(self, task: t.AnyTask, pipeline: Pipeline) -> str | None:
+        """The task's own runtime (the verifier made sure it can run the task), else the pipeline's default when
+        that can run it, else the target's default for the kind."""
+        return t.runtime_of(task, pipeline.defaults) or dict(self.runtimes).get(t.kind_name(task))
+
+
+def defaults(sql: str, jobs: str, containers: str, kubernetes: str = "k8s") -> tuple[tuple[str, str], ...]:
+    """The `TargetProfile.runtimes` that run SQL kinds on `sql`, jobs on `jobs` and containers on `containers`."""
+    return (*((kind, sql) for kind in SQL_KINDS), *((kind, jobs) for kind in JOB_KINDS),
+            *((kind, containers) for kind in CONTAINER_KINDS), ("kubernetes_resource", kubernetes))

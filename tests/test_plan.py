@@ -1,0 +1,127 @@
+"""The execution plan: every step once, every dependency of the IR kept (checked against the IR's own
+references, not the plan builder's graph), runtimes that can run their steps, SQL and gates where SQL runs."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import networkx as nx
+from hypothesis import given, settings
+
+from conftest import EXAMPLES
+from sparklec.backends import get_backend
+from sparklec.compiler.driver import load, optimise
+from sparklec.ir import tasks as t
+from sparklec.ir.pipeline import Pipeline
+from sparklec.ir.policy import SQL_KINDS, can_run
+from sparklec.lowering import Level, PlanBranch, PlanLoop, PlanTask, TargetProfile, build_plans, inlined_transforms
+from sparklec.testing import projects
+
+PROFILES = [p for p in (get_backend(name).profile for name in ("stepfunctions", "argo")) if p is not None]
+NO_RUNTIME = ("notify", "wait", "approval")
+
+
+def _plan_levels(level: Level) -> list[Level]:
+    found = [level]
+    for step in level.steps:
+        if isinstance(step, PlanLoop):
+            found += _plan_levels(step.body)
+        elif isinstance(step, PlanBranch):
+            found += _plan_levels(step.then) + _plan_levels(step.otherwise)
+    return found
+
+
+def _ir_levels(steps: tuple[t.Step, ...]) -> list[tuple[t.Step, ...]]:
+    found = [steps]
+    for step in steps:
+        for body in ((step.body,) if isinstance(step, t.ForEach) else (step.then, step.otherwise)
+                     if isinstance(step, t.Branch) else ()):
+            found += _ir_levels(body)
+    return found
+
+
+def _required_order(steps: tuple[t.Step, ...], pipeline: Pipeline) -> nx.DiGraph:
+    """The steps of one IR level with an edge from each step to every step that names it or something inside
+    it: in `after`, by reading what it makes, or by reading a dataset it writes."""
+    writers: dict[str, set[str]] = {}
+    for task in t.walk(pipeline.steps):
+        if isinstance(task, t.Write):
+            writers.setdefault(task.target, set()).add(task.name)
+    owner = {inner.name: step.name for step in steps for inner in t.walk((step,))}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(step.name for step in steps)
+    for step in steps:
+        for inner in t.walk((step,)):
+            names = set(inner.after)
+            if isinstance(inner, t.Task):
+                names |= set(inner.reads()) | set(inner.waits_for())
+                names |= {w for relation in inner.reads() for w in writers.get(relation, ())}
+            for name in names:
+                if owner.get(name, step.name) != step.name:
+                    graph.add_edge(owner[name], step.name)
+    return graph
+
+
+def _check(pipeline: Pipeline, profile: TargetProfile, plan: Any) -> int:
+    inlined = inlined_transforms(pipeline, profile)
+    named = [s.name for level in _plan_levels(plan.steps) for s in level.steps]
+    expected = {s.name for s in t.walk(pipeline.steps)} - set(inlined)
+    assert set(named) == expected and max(Counter(named).values(), default=1) == 1, "every step exactly once"
+    by_names = {frozenset(s.name for s in level.steps): level for level in _plan_levels(plan.steps)}
+    compared = 0
+    for steps in _ir_levels(pipeline.steps):
+        required = _required_order(steps, pipeline)
+        kept = [s.name for s in steps if s.name not in inlined]
+        if not kept:
+            continue
+        level = by_names[frozenset(kept)]
+        given = nx.DiGraph(list(level.edges))
+        given.add_nodes_from(kept)
+        for upstream in kept:
+            wanted = nx.descendants(required, upstream) & set(kept)
+            assert nx.descendants(given, upstream) == wanted, (upstream, wanted)
+            compared += 1
+        assert nx.is_directed_acyclic_graph(given) and len(level.edges) == len(nx.transitive_reduction(given).edges)
+    for level in _plan_levels(plan.steps):
+        for step in level.steps:
+            if isinstance(step, PlanTask):
+                target_default = dict(profile.runtimes).get(step.task_kind)
+                assert step.runtime is None if step.task_kind in NO_RUNTIME else (
+                    step.runtime == target_default or can_run(step.runtime, step.task_kind)), step
+                if step.task_kind in SQL_KINDS and step.runtime in ("athena", "k8s"):
+                    assert step.sql, step.name
+                if isinstance(step.task, t.QualityCheck) and step.sql:
+                    assert step.gate is not None and len(step.gate.checks) == len(step.task.checks)
+    return compared
+
+
+@settings(deadline=None)
+@given(projects(max_pipelines=2))
+def test_every_step_once_and_every_dependency_kept(project: Any) -> None:
+    compared = 0
+    for profile in PROFILES:
+        for pipeline, plan in zip(project.pipelines, build_plans(project, profile), strict=True):
+            compared += _check(pipeline, profile, plan)
+    assert compared > 0, "a step's dependencies were compared"
+
+
+def test_the_examples_plan_every_step(tmp_path: Any) -> None:
+    compared = 0
+    for source in sorted((EXAMPLES / "dsl").glob("*.spk")):
+        project = optimise(load([source], environ={})[0])
+        for profile in PROFILES:
+            for pipeline, plan in zip(project.pipelines, build_plans(project, profile), strict=True):
+                compared += _check(pipeline, profile, plan)
+    assert compared >= 50, compared
+
+
+def test_emit_plan_prints_stable_json_and_needs_a_backend_with_a_plan(cli: Any) -> None:
+    spk = EXAMPLES / "dsl" / "customer_etl.spk"
+    first, second = (cli(spk, "--backend", "stepfunctions", "--emit", "plan") for _ in range(2))
+    assert first.code == 0 and first.out == second.out
+    [plan] = json.loads(first.out)
+    assert plan["pipeline"] == "customer_etl" and plan["steps"]["edges"]
+    assert cli(spk, "--emit", "plan").code == 2
+    assert cli(spk, "--backend", "dbt", "--emit", "plan").code == 2
