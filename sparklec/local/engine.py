@@ -30,6 +30,7 @@ from sqlglot import exp
 
 from sparklec.diagnostics import Diagnostic, LoweringError, Severity, UsageError, did_you_mean
 from sparklec.compiler.output import check_name
+from sparklec.ir.template import render
 from sparklec.ir.text import check_text
 from sparklec.ir import tasks as t
 from sparklec.ir.columns import ColumnFlow
@@ -41,7 +42,6 @@ from sparklec.sql.tasks import TaskSql, landing_table
 
 SUCCEEDED, FAILED, WARNED, SKIPPED, RUNNING = "succeeded", "failed", "warned", "skipped", "running"
 SAMPLE_ROWS = 5
-_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 @attrs.define
@@ -675,8 +675,8 @@ def _bound(text: str, values: Mapping[str, Value]) -> tuple[str, dict[str, objec
             bound[name] = values[name]
             return f"${name}"
         quoted = match.group(0)
-        return _REFERENCE.sub(lambda m: str(values[m.group(1)]).replace(quoted[0], quoted[0] * 2)
-                              if m.group(1) in values else m.group(0), quoted)
+        return render(quoted, lambda ref: str(values[ref.name]).replace(quoted[0], quoted[0] * 2)
+                      if ref.name in values else None)
     return _SQL_PIECE.sub(piece, text), {name: list(v) if isinstance(v, tuple) else v for name, v in bound.items()}
 
 

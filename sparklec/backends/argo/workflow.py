@@ -24,6 +24,7 @@ from sparklec.ir import tasks as t
 from sparklec.ir.graph import StepGraph, dataset_writers
 from sparklec.ir.pipeline import Pipeline
 from sparklec.ir.policy import Artifact
+from sparklec.ir.template import Ref, render
 from sparklec.lowering import inlined_transforms
 from sparklec.sql.tasks import TaskSql
 
@@ -77,16 +78,15 @@ class WorkflowBuilder:
         own is written as an expression that Argo renders back to ``{{``."""
         text = literal(text)
 
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name == STATUS:
+        def replace(ref: Ref) -> str | None:
+            if ref.name == STATUS:
                 return expression(STATUS)
-            if name in inputs:
-                return expression(f"inputs.parameters.{name}")
-            if name in self.parameters:
-                return expression(f"workflow.parameters.{name}")
-            return match.group(0)
-        return re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}", replace, text)
+            if ref.name in inputs:
+                return expression(f"inputs.parameters.{ref.name}")
+            if ref.name in self.parameters:
+                return expression(f"workflow.parameters.{ref.name}")
+            return None
+        return render(text, replace)
 
     def artifact(self, artifact: Artifact, inputs: list[str]) -> dict[str, Any]:
         """An artifact: where it lives, or only its name and path (the default repository, another task)."""

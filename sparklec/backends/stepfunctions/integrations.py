@@ -25,6 +25,7 @@ from sparklec.backends.stepfunctions.stack import TaskDefinition, logical_id
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.policy import CONTAINER_KINDS, SQL_KINDS, Policy, Retry
+from sparklec.ir.template import Ref, pieces
 
 if TYPE_CHECKING:
     from sparklec.ir.pipeline import Pipeline
@@ -150,17 +151,16 @@ class Integrations:
         """``{key: text}``, or ``{key.$: States.Format(...)}`` when `text` names loop variables or parameters."""
         names = {n: f"$.vars.{n}" for n in scope.vars} | {p.name: f"$.params{path_key(p.name)}"
                                                            for p in self.pipeline.parameters if p.name not in scope.vars}
-        pieces = re.split(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", text)
-        if not any(pieces[i] in names for i in range(1, len(pieces), 2)):
+        parts = pieces(text)
+        if not any(isinstance(part, Ref) and part.name in names for part in parts):
             return {key: text}
         template, arguments = "", []
-        for index, piece in enumerate(pieces):
-            if index % 2 and piece in names:
+        for part in parts:
+            if isinstance(part, Ref) and part.name in names:
                 template += "{}"
-                arguments.append(names[piece])
+                arguments.append(names[part.name])
             else:
-                piece = piece if index % 2 == 0 else "${" + piece + "}"
-                template += intrinsic_text(piece)
+                template += intrinsic_text(part if isinstance(part, str) else part.text)
         return {f"{key}.$": f"States.Format('{template}', {', '.join(arguments)})"}
 
     def values(self, values: Mapping[str, str], scope: Scope) -> dict[str, str]:
