@@ -32,7 +32,6 @@ PARAM_TYPES: tuple[str, ...] = (
 )
 EXPOSURE_TYPES: tuple[str, ...] = ("dashboard", "notebook", "analysis", "ml", "application")
 MATURITIES: tuple[str, ...] = ("low", "medium", "high")
-ALERT_SCHEMES: tuple[str, ...] = ("slack", "email", "sns", "teams", "pagerduty", "webhook", "https")
 OBJECT_STORES: tuple[str, ...] = ("s3", "gcs", "azure", "minio")
 
 

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 
 from sparklec.ir.pipeline import ENVS
 from sparklec.diagnostics import Diagnostic, Severity, did_you_mean, ref_span
+from sparklec.ir.channels import ALERT_SCHEMES, channel
 from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.cron import cron_problem
 from sparklec.ir.formats import manifest_problem, quantity_problem, tag_value_problem, time_zone_problem
 from sparklec.ir.graph import flat_graph, levels, pipeline_graph
 from sparklec.ir.pipeline import (
-    ALERT_SCHEMES, EXPOSURE_TYPES, MATURITIES, OBJECT_STORES, PARAM_TYPES, PIPELINE_TYPES, Pipeline, Project,
+    EXPOSURE_TYPES, MATURITIES, OBJECT_STORES, PARAM_TYPES, PIPELINE_TYPES, Pipeline, Project,
     ObjectCreatedTrigger,
 )
 from sparklec.ir.policy import ARTIFACT_STORES, RETRY_ON, RUNTIME_KINDS, RUNTIMES, Policy, can_run
@@ -145,10 +146,7 @@ class _PipelineVerifier:
             if isinstance(trigger, ObjectCreatedTrigger):
                 self._add(_choice(trigger.store, OBJECT_STORES, "object store", trigger.span))
         for alert in pipeline.alerts:
-            scheme = alert.split("://", 1)[0] if "://" in alert else ""
-            if alert.startswith("arn:aws:sns:"):
-                continue
-            if scheme not in ALERT_SCHEMES:
+            if not channel(alert).known:
                 self.error("E209", f"alert channel `{alert}` has no known scheme", pipeline.span,
                            f"start it with one of {', '.join(s + '://' for s in ALERT_SCHEMES)}, "
                            "or give an SNS topic ARN")

@@ -16,9 +16,12 @@ import functools
 import json
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from sparklec.backends.argo.names import literal, sanitise
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
+from sparklec.ir.channels import SNS_ARN, channel
 from sparklec.ir.policy import Retry
 from sparklec.ir.policy import SQL_KINDS
 from sparklec.lowering import TargetProfile, defaults
@@ -288,12 +291,12 @@ class Steps:
 
     def notify(self, task: t.Notify, inputs: list[str]) -> dict[str, Any]:
         """A message to a webhook (Slack, Teams, HTTPS), an SNS topic, or e-mail over SMTP."""
-        scheme, _, address = task.channel.partition("://")
+        scheme, address = attrs.astuple(channel(task.channel))
         env: list[dict[str, Any]]
         message = self.workflow.text(task.message or f"Pipeline {self.pipeline.name}: {task.name}", inputs)
         subject = self.workflow.text(task.subject or f"{self.pipeline.name}: {task.name}", inputs)
-        if task.channel.startswith("arn:aws:sns:") or scheme == "sns":
-            topic = task.channel if task.channel.startswith("arn:") else address
+        if scheme in ("sns", SNS_ARN):
+            topic = address
             self.workflow.secrets["aws"] = ("AWS credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), "
                                             "unless the service account has an IAM role")
             script = ('set -euo pipefail\ncase "$TOPIC" in arn:*) arn="$TOPIC" ;; '

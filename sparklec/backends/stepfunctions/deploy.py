@@ -16,10 +16,13 @@ import json
 import re
 from typing import Any
 
+import attrs
+
 from sparklec.backends.formats import json_text, yaml_text
 from sparklec.backends.stepfunctions.stack import Stack, logical_id, sub
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import pipeline as p
+from sparklec.ir.channels import channel
 from sparklec.ir.pipeline import Pipeline
 
 LOG_RETENTION_DAYS = 30
@@ -238,7 +241,7 @@ class Templates:
             "RetentionInDays": LOG_RETENTION_DAYS}}
         for topic in self.stack.topics.values():
             properties: dict[str, Any] = {"Tags": self.cfn_tags()}
-            scheme, _, address = topic.channel.partition("://")
+            scheme, address = attrs.astuple(channel(topic.channel))
             if scheme == "email":
                 properties["Subscription"] = [{"Protocol": "email", "Endpoint": address}]
             elif scheme in ("https", "webhook"):
@@ -505,7 +508,7 @@ class Terraform:
             name = snake(topic.name)
             self.resource("aws_sns_topic", name, self.attributes({
                 "name": self.name(name.replace("_", "-"), MAX_LONG_NAME), "tags": Hcl("local.tags")}))
-            scheme, _, address = topic.channel.partition("://")
+            scheme, address = attrs.astuple(channel(topic.channel))
             if scheme in ("email", "https", "webhook"):
                 self.resource("aws_sns_topic_subscription", name, self.attributes({
                     "topic_arn": Hcl(f"aws_sns_topic.{name}.arn"), "protocol": "email" if scheme == "email" else "https",

@@ -14,6 +14,9 @@ from typing import Any
 
 import attrs
 
+from sparklec.ir.channels import SNS_ARN
+from sparklec.ir.channels import channel as read_channel
+
 
 @attrs.frozen
 class Parameter:
@@ -84,16 +87,17 @@ class Stack:
 
     def topic(self, channel: str) -> str:
         """The placeholder for the topic behind `channel`: an ARN as is, ``sns://name``, or a new topic."""
-        if channel.startswith("arn:"):
+        named = read_channel(channel)
+        if named.scheme == SNS_ARN:
             self.allow("PublishNotifications", ("sns:Publish",), channel)
             return channel
-        if channel.startswith("sns://"):
-            name = channel.removeprefix("sns://")
+        if named.scheme == "sns":
+            name = named.address
             placeholder = logical_id(name, "Topic")
             self.existing_topics[placeholder] = f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:{name}"
             self.allow("PublishNotifications", ("sns:Publish",), self.existing_topics[placeholder])
             return "${" + placeholder + "}"
-        placeholder = logical_id(channel.split("://", 1)[-1], "Topic")
+        placeholder = logical_id(named.address, "Topic")
         self.topics.setdefault(placeholder, Topic(placeholder, channel))
         self.allow("PublishNotifications", ("sns:Publish",), "${" + placeholder + "}")
         return "${" + placeholder + "}"
