@@ -1,0 +1,89 @@
+"""A conformance kit for backends: what a backend writes runs every step once, after everything it depends on,
+and the same input gives the same files.
+
+    from sparklec.testing import projects
+    from sparklec.testing.conformance import check_backend
+
+    @given(projects())
+    def test_my_backend_conforms(project):
+        check_backend(backend, read_back, optimise(project))
+
+`read_back(artifacts)` reads the backend's files into, per pipeline, the names
+of the tasks they run (a task once, even inside a loop) and the pairs (a, b)
+of "b starts after a ends".  The order the files must keep comes from the IR's
+own references — `after`, the relations a task reads, the datasets it reads that
+another task writes — not from the plan builder or the backend.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+
+import networkx as nx
+
+from sparklec.backends import Artifacts, Backend
+from sparklec.compiler.passes import PassPipeline
+from sparklec.ir import tasks as t
+from sparklec.ir.pipeline import Pipeline, Project
+from sparklec.lowering import inlined_transforms
+
+TaskGraph = tuple[list[str], set[tuple[str, str]]]
+"""The tasks a pipeline's files run, and the pairs (a, b) of tasks where b starts after a ends."""
+
+
+def check_backend(backend: Backend, read_back: Callable[[Artifacts], Mapping[str, TaskGraph]], project: Project,
+                  options: Mapping[str, str] | None = None) -> int:
+    """Lower the optimised `project` with `backend` (after the passes it declares) twice and check what
+    `read_back` finds: every task that is not inlined into another's SQL exactly once, every dependency of the
+    IR kept, no cycle, the same files both times.  Returns how many ordered pairs of tasks it compared."""
+    project = PassPipeline(backend.passes()).run(project)
+    artifacts = backend.lower(project, options or {})
+    assert dict(artifacts) == dict(backend.lower(project, options or {})), "the output is deterministic"
+    graphs = read_back(Artifacts(artifacts))
+    compared = 0
+    for pipeline in project.pipelines:
+        inlined = inlined_transforms(pipeline, backend.profile) if backend.profile else {}
+        tasks, edges = graphs[pipeline.name]
+        expected = {task.name for task in t.walk(pipeline.steps) if isinstance(task, t.Task)} - set(inlined)
+        expected |= {task.name for task in pipeline.on_failure}
+        assert Counter(tasks) == Counter(expected), f"{pipeline.name}: every task exactly once"
+        given = nx.DiGraph(list(edges))
+        given.add_nodes_from(tasks)
+        assert nx.is_directed_acyclic_graph(given), f"{pipeline.name}: the tasks wait for each other in a cycle"
+        for before, after in _required(pipeline, set(inlined)):
+            assert nx.has_path(given, before, after), f"{pipeline.name}: `{after}` must start after `{before}` ends"
+            compared += 1
+    return compared
+
+
+def _required(pipeline: Pipeline, inlined: set[str]) -> list[tuple[str, str]]:
+    """The pairs of tasks (a, b), not inlined, where b must start after a ends."""
+    writers: dict[str, set[str]] = {}
+    for task in t.walk(pipeline.steps):
+        if isinstance(task, t.Write):
+            writers.setdefault(task.target, set()).add(task.name)
+    pairs: list[tuple[str, str]] = []
+    pending = [pipeline.steps]
+    while pending:
+        steps = pending.pop()
+        inside = {step.name: [s.name for s in t.walk((step,)) if isinstance(s, t.Task) and s.name not in inlined]
+                  for step in steps}
+        owner = {inner.name: step.name for step in steps for inner in t.walk((step,))}
+        graph = nx.DiGraph()
+        graph.add_nodes_from(inside)
+        for step in steps:
+            if isinstance(step, t.ForEach):
+                pending.append(step.body)
+            elif isinstance(step, t.Branch):
+                pending += [step.then, step.otherwise]
+            for inner in t.walk((step,)):
+                names = set(inner.after)
+                if isinstance(inner, t.Task):
+                    names |= set(inner.reads()) | set(inner.waits_for())
+                    names |= {w for relation in inner.reads() for w in writers.get(relation, ())}
+                graph.add_edges_from((owner[n], step.name) for n in names if owner.get(n, step.name) != step.name)
+        for upstream in graph:
+            for downstream in nx.descendants(graph, upstream):
+                pairs += [(a, b) for a in inside[upstream] for b in inside[downstream]]
+    return pairs
