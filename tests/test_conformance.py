@@ -4,15 +4,18 @@ and on a broken copy of it (which must not)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import attrs
 import pytest
-from hypothesis import given, settings
+import yaml
+from hypothesis import given, reject, settings
 
 from conftest import EXAMPLES
 from sample_backend import backend
-from sparklec.backends import Artifacts
+from sparklec.backends import Artifacts, get_backend
+from sparklec.diagnostics import LoweringError
 from sparklec.compiler.driver import load, optimise
 from sparklec.testing import projects
 from sparklec.testing.conformance import TaskGraph, check_backend
@@ -48,3 +51,60 @@ def test_a_backend_that_drops_a_dependency_fails_the_kit() -> None:
     project = optimise(load([EXAMPLES / "dsl" / "customer_etl.spk"], environ={})[0])
     with pytest.raises(AssertionError, match="must start after"):
         check_backend(attrs.evolve(backend, lower=forgetful), read_back, project)
+
+
+def argo_read_back(artifacts: Artifacts) -> dict[str, TaskGraph]:
+    """Each WorkflowTemplate's leaf templates, DAG tasks expanded, with what their `depends` name; IR names from
+    the README's table of renamings."""
+    graphs = {}
+    for path in (p for p in artifacts if p.endswith("workflow-template.yaml")):
+        folder = path.removesuffix("workflow-template.yaml")
+        graphs[folder.rstrip("/")] = _ArgoTemplate(artifacts[path], artifacts[folder + "README.md"]).graph()
+    return graphs
+
+
+class _ArgoTemplate:
+    def __init__(self, text: str, readme: str):
+        self.original = {k8s: name for name, k8s in re.findall(r"^\| `([^`]+)` \| `([^`]+)` \|", readme, re.M)}
+        self.templates = {template["name"]: template for document in yaml.safe_load_all(text) if document
+                          for template in document["spec"]["templates"]}
+        self.tasks: list[str] = []
+        self.edges: set[tuple[str, str]] = set()
+
+    def graph(self) -> TaskGraph:
+        self.walk("main", [])
+        for step in (s for group in self.templates.get("exit-handler", {}).get("steps", []) for s in group):
+            self.tasks.append(self.original.get(step["template"], step["template"]))
+        return self.tasks, self.edges
+
+    def leaves(self, name: str) -> list[str]:
+        dag = self.templates[name].get("dag")
+        return [leaf for task in dag["tasks"] for leaf in self.leaves(task["template"])] if dag else [
+            self.original.get(name, name)]
+
+    def walk(self, name: str, waits: list[str]) -> None:
+        dag = self.templates[name].get("dag")
+        if dag is None:
+            self.tasks.append(self.original.get(name, name))
+            self.edges.update((before, self.original.get(name, name)) for before in waits)
+            return
+        by_name = {task["name"]: task for task in dag["tasks"]}
+        for task in dag["tasks"]:
+            named = re.findall(r"[a-z0-9][a-z0-9-]*(?=\.|\b)", task.get("depends", ""))
+            self.walk(task["template"], waits + [leaf for d in named if d in by_name
+                                                 for leaf in self.leaves(by_name[d]["template"])])
+
+
+@settings(deadline=None)
+@given(projects(max_pipelines=2))
+def test_argo_conforms(project: Any) -> None:
+    try:
+        check_backend(get_backend("argo"), argo_read_back, optimise(project))
+    except LoweringError:  # a task Argo cannot run by itself (scoring with no runtime): an error, not a project
+        reject()
+
+
+def test_argo_conforms_on_the_examples() -> None:
+    compared = sum(check_backend(get_backend("argo"), argo_read_back, optimise(load([source], environ={})[0]))
+                   for source in sorted((EXAMPLES / "dsl").glob("*.spk")))
+    assert compared >= 40, compared
