@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import attrs
+import networkx as nx
 import pytest
 import yaml
 from hypothesis import given, reject, settings
@@ -106,5 +107,48 @@ def test_argo_conforms(project: Any) -> None:
 
 def test_argo_conforms_on_the_examples() -> None:
     compared = sum(check_backend(get_backend("argo"), argo_read_back, optimise(load([source], environ={})[0]))
+                   for source in sorted((EXAMPLES / "dsl").glob("*.spk")))
+    assert compared >= 40, compared
+
+
+def stepfunctions_read_back(artifacts: Artifacts) -> dict[str, TaskGraph]:
+    """Each state machine's states and transitions (into and out of Parallel and Map states), a task's polling
+    loop taken as the task."""
+    graphs = {}
+    for path in (p for p in artifacts if p.endswith("state_machine.json")):
+        transitions = nx.DiGraph()
+        _states(json.loads(artifacts[path]), None, transitions)
+        contracted = nx.condensation(transitions)
+        label = {}
+        for component, members in contracted.nodes(data="members"):
+            tasks = [m for m in members if ": " not in m]  # `load: wait`, `load: done?` poll the state `load`
+            label[component] = tasks[0] if tasks else sorted(members)[0]
+        edges = {(label[u], label[v]) for u, v in contracted.edges}
+        graphs[path.removesuffix("state_machine.json").rstrip("/")] = (list(label.values()), edges)
+    return graphs
+
+
+def _states(machine: dict[str, Any], exit_to: str | None, transitions: nx.DiGraph) -> None:
+    for name, state in machine["States"].items():
+        transitions.add_node(name)
+        inner = [*state.get("Branches", ()), *(state[k] for k in ("ItemProcessor", "Iterator") if k in state)]
+        done = f"{name} (done)" if inner else name
+        for scope in inner:
+            transitions.add_edge(name, scope["StartAt"])
+            _states(scope, done, transitions)
+        following = [state.get("Next"), state.get("Default"), *(c.get("Next") for c in state.get("Choices", ()))]
+        following += [exit_to] if state.get("End") else []
+        transitions.add_edges_from((done, target) for target in following if target)
+
+
+@settings(deadline=None, max_examples=20)
+@given(projects(max_pipelines=2))
+def test_stepfunctions_conforms(project: Any) -> None:
+    check_backend(get_backend("stepfunctions"), stepfunctions_read_back, optimise(project))
+
+
+def test_stepfunctions_conforms_on_the_examples() -> None:
+    compared = sum(check_backend(get_backend("stepfunctions"), stepfunctions_read_back,
+                                 optimise(load([source], environ={})[0]))
                    for source in sorted((EXAMPLES / "dsl").glob("*.spk")))
     assert compared >= 40, compared
