@@ -23,7 +23,8 @@ from argo_harness import NAME, problems, references, render
 from sparklec.backends.argo.split import split
 from conftest import COMPILED_SOURCES, EXAMPLES, compile_sources
 from sparklec.backends.argo.names import sanitise
-from sparklec.backends.argo.workflow import spark_inlined
+from sparklec.backends.argo.steps import PROFILE
+from sparklec.lowering import inlined_transforms
 from sparklec.compiler.driver import load, lower, optimise
 from sparklec.compiler.output import write_atomically
 from sparklec.ir import Pipeline, Project
@@ -121,7 +122,7 @@ def check_pipeline(pipeline: Pipeline, spec: dict[str, Any]) -> None:
     names = [s.name for s in t.walk(pipeline.steps)]
     assert len({sanitise(n) for n in names}) == len(names), "hypothesis names stay distinct"
     dags = dag_templates(spec)
-    inlined = spark_inlined(pipeline)
+    inlined = inlined_transforms(pipeline, PROFILE)
     for group, level in levels(pipeline, inlined):
         if not level.steps:
             continue

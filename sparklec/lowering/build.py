@@ -82,7 +82,7 @@ class _Builder:
         plan = PlanTask(name=task.name, task_kind=kind, task=task, runtime=runtime,
                         policy=attrs.evolve(task.policy.over(self.pipeline.defaults), runtime=runtime, span=None))
         dialect = RUNTIME_DIALECTS.get(runtime or "")
-        if dialect is not None and kind in SQL_KINDS:
+        if dialect is not None and kind in SQL_KINDS and runtime not in JOB_RUNTIMES:  # a job gets its SQL below
             sql = self.dialect(dialect)
             plan = attrs.evolve(plan, sql=tuple(sql.task_statements(task)))
             if isinstance(task, t.QualityCheck):
@@ -90,7 +90,7 @@ class _Builder:
                     CheckQuery(check=check_text(check), sql=sql.text(query))
                     for check, query in sql.check_queries(task))))
         if runtime in JOB_RUNTIMES:  # a job of the user's reads Spark SQL, whichever service runs it
-            plan = attrs.evolve(plan, arguments=tuple(sorted(self.dialect("databricks").job_arguments(task).items())))
+            plan = attrs.evolve(plan, arguments=tuple(self.dialect("databricks").job_arguments(task).items()))
         return plan
 
     def dialect(self, dialect: str) -> TaskSql:

@@ -38,8 +38,9 @@ class Gate:
 @attrs.frozen
 class PlanTask:
     """A step that runs: its `task_kind` (the IR kind), the `runtime` that runs it, its `policy` resolved against the
-    pipeline's defaults, the complete `sql` statements it runs in its runtime's dialect, the `arguments` a job
-    of the user's receives, its check `gate`, and the IR `task` itself."""
+    pipeline's defaults, the complete `sql` statements the target runs in its runtime's dialect, or the
+    `arguments` a job of the user's receives (its SQL among them, as ``sql``, when the columns are known well
+    enough), its check `gate`, and the IR `task` itself."""
 
     name: str
     task_kind: str

@@ -28,6 +28,7 @@ from sparklec.backends.argo.workflow import API_VERSION, WorkflowBuilder
 from sparklec.backends.formats import yaml_text
 from sparklec.diagnostics import Diagnostic, Severity, UsageError
 from sparklec.ir.pipeline import Pipeline, Project
+from sparklec.lowering import ExecutionPlan, build_plans
 
 OPTIONS: dict[str, tuple[str, ...] | None] = {
     "namespace": None, "service_account": None, "spark_image": None, "database": None,
@@ -45,22 +46,17 @@ def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
                                                          "namespace name",
                                      help="use lower-case letters, digits and `-`, at most 63 characters")])
     artifacts = Artifacts()
-    downstream: dict[str, list[str]] = {p.name: [] for p in project.pipelines}
-    for pipeline in project.pipelines:
-        for upstream in pipeline.depends_on:
-            if upstream in downstream:
-                downstream[upstream].append(sanitise(pipeline.name))
-    for pipeline in project.pipelines:
+    for pipeline, plan in zip(project.pipelines, build_plans(project, PROFILE, options), strict=True):
         folder = "" if len(project.pipelines) == 1 else f"{pipeline.name}/"
-        files, notes = pipeline_files(pipeline, dict(options), downstream[pipeline.name])
+        files, notes = pipeline_files(pipeline, plan, dict(options))
         artifacts.update((folder + path, text) for path, text in files.items())
         artifacts.notes.extend(notes)
     return artifacts
 
 
-def pipeline_files(pipeline: Pipeline, options: dict[str, str], downstream: list[str]
+def pipeline_files(pipeline: Pipeline, plan: ExecutionPlan, options: dict[str, str]
                    ) -> tuple[dict[str, str], list[Diagnostic]]:
-    builder = WorkflowBuilder(pipeline, options, downstream)
+    builder = WorkflowBuilder(pipeline, plan, options)
     labels = {"sparklec.io/pipeline": builder.name, "sparklec.io/env": pipeline.env}
     if pipeline.pipeline_type:
         labels["sparklec.io/type"] = pipeline.pipeline_type

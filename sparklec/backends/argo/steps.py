@@ -12,7 +12,6 @@ from Kubernetes Secrets named in the README.
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -22,14 +21,11 @@ from sparklec.backends.argo.names import literal, sanitise
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.channels import SNS_ARN, channel
-from sparklec.ir.policy import Retry
-from sparklec.ir.policy import SQL_KINDS
-from sparklec.lowering import TargetProfile, defaults
-from sparklec.sql.tasks import TaskSql
+from sparklec.ir.policy import SQL_KINDS, Retry
+from sparklec.lowering import PlanTask, TargetProfile, defaults
 
 if TYPE_CHECKING:
     from sparklec.backends.argo.workflow import WorkflowBuilder
-    from sparklec.ir.pipeline import Pipeline
 
 SPARK_IMAGE = "spark:3.5.3"
 PYTHON_IMAGE = "python:3.12-slim"
@@ -123,11 +119,6 @@ PROFILE = TargetProfile("argo", defaults(sql="k8s", jobs="k8s", containers="k8s"
 runtime."""
 
 
-def task_runtime(task: t.AnyTask, pipeline: Pipeline) -> str:
-    """The task's runtime, else the pipeline's when it can run the task, else Kubernetes."""
-    return PROFILE.runtime(task, pipeline) or "k8s"
-
-
 class Steps:
     """Task → template, for one pipeline's workflow."""
 
@@ -136,16 +127,9 @@ class Steps:
         self.pipeline = workflow.pipeline
         self.options = workflow.options
 
-    @functools.cached_property
-    def athena(self) -> TaskSql:
-        """The SQL of tasks that run on Athena."""
-        return TaskSql(self.pipeline, "athena", self.workflow.work_database)
-
-    def runtime(self, task: t.AnyTask) -> str:
-        return task_runtime(task, self.pipeline)
-
-    def template(self, task: t.AnyTask, name: str, inputs: list[str]) -> dict[str, Any]:
-        """The template of `task` named `name`; `inputs` are the loop variables it receives."""
+    def template(self, plan: PlanTask, name: str, inputs: list[str]) -> dict[str, Any]:
+        """The template of the step `plan` named `name`; `inputs` are the loop variables it receives."""
+        task = plan.task
         template: dict[str, Any] = {"name": name}
         parameters = [{"name": v} for v in inputs]
         artifacts = [self.workflow.artifact(a, inputs) for a in task.inputs]
@@ -153,15 +137,16 @@ class Steps:
             template["inputs"] = {k: v for k, v in (("parameters", parameters), ("artifacts", artifacts)) if v}
         if task.outputs:
             template["outputs"] = {"artifacts": [self.workflow.artifact(a, inputs) for a in task.outputs]}
-        template.update(self.body(task, inputs))
-        policy = task.policy.over(self.pipeline.defaults)
+        template.update(self.body(plan, inputs))
+        policy = plan.policy
         if policy.timeout and "suspend" not in template:
             template["activeDeadlineSeconds"] = policy.timeout
         if policy.retry and policy.retry.limit and "suspend" not in template and "resource" not in template:
             template["retryStrategy"] = _retry(policy.retry)
         return template
 
-    def body(self, task: t.AnyTask, inputs: list[str]) -> dict[str, Any]:
+    def body(self, plan: PlanTask, inputs: list[str]) -> dict[str, Any]:
+        task = plan.task
         if isinstance(task, t.Wait):
             return {"suspend": {"duration": f"{task.seconds}s"}}
         if isinstance(task, t.Approval):
@@ -175,7 +160,7 @@ class Steps:
             return {"resource": resource}
         if isinstance(task, t.Script):
             return {"script": {"image": literal(task.image), "command": ["python"],
-                               "source": self.workflow.text(task.source, inputs), **self.resources(task)}}
+                               "source": self.workflow.text(task.source, inputs), **self.resources(plan)}}
         if isinstance(task, t.Container):
             container: dict[str, Any] = {"image": literal(task.image)}
             if task.command:
@@ -185,22 +170,22 @@ class Steps:
             if task.env:
                 container["env"] = [{"name": s.key, "value": self.workflow.text(str(s.value), inputs)}
                                     for s in task.env]
-            return {"container": {**container, **self.resources(task)}}
-        runtime = self.runtime(task)
+            return {"container": {**container, **self.resources(plan)}}
+        runtime = plan.runtime or "k8s"
         if runtime in REMOTE:
-            return self.remote(task, runtime, inputs)
-        if t.kind_name(task) in SQL_KINDS:
-            return self.spark_sql(task, self.sql(task), inputs)
+            return self.remote(plan, runtime, inputs)
+        if plan.task_kind in SQL_KINDS:
+            return self.spark_sql(plan, self.sql(plan), inputs)
         if isinstance(task, t.Ingest) and task.ingestor.startswith("jdbc"):
-            return self.spark_sql(task, self.jdbc_ingest(task), inputs, secret=task.connection)
+            return self.spark_sql(plan, self.jdbc_ingest(task), inputs, secret=task.connection)
         raise LoweringError([Diagnostic(
             code="E402", message=f"{t.kind_name(task).replace('_', ' ')} task `{task.name}` has no way to run on "
                                  "Kubernetes by itself", span=task.span,
             help="give it a runtime that runs it (databricks, glue, emr_serverless or lambda), "
                  "or make it a container with your image")])
 
-    def resources(self, task: t.AnyTask) -> dict[str, Any]:
-        resources = task.policy.over(self.pipeline.defaults).resources
+    def resources(self, plan: PlanTask) -> dict[str, Any]:
+        resources = plan.policy.resources
         if resources is None:
             return {}
         requests = {k: v for k, v in (("cpu", resources.cpu_request), ("memory", resources.memory_request)) if v}
@@ -210,13 +195,12 @@ class Steps:
 
     # --- SQL on Spark ---------------------------------------------------------------------------
 
-    def sql(self, task: t.AnyTask) -> str:
+    def sql(self, plan: PlanTask) -> str:
         """Spark SQL for `spark-sql -e`: a failed check (severity error) stops it with `assert_true`."""
-        statements = self.workflow.sql.task_statements(task)
-        if isinstance(task, t.QualityCheck) and task.severity != "warn":
-            message = f"{task.name}: rows fail the checks".replace("'", "")
-            return f"SELECT assert_true(failures = 0, '{message}') FROM ({statements[0]}) AS counted"
-        return ";\n".join(statements)
+        if plan.gate is not None and plan.gate.severity != "warn":
+            message = f"{plan.name}: rows fail the checks".replace("'", "")
+            return f"SELECT assert_true(failures = 0, '{message}') FROM ({plan.sql[0]}) AS counted"
+        return ";\n".join(plan.sql)
 
     def jdbc_ingest(self, task: t.Ingest) -> str:
         """Read the source table through Spark's JDBC source, credentials from the environment."""
@@ -226,12 +210,12 @@ class Steps:
                 f"dbtable '{source}', user '${{env:JDBC_USER}}', password '${{env:JDBC_PASSWORD}}');\n"
                 f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM source")
 
-    def spark_sql(self, task: t.AnyTask, statements: str, inputs: list[str], secret: str | None = None
+    def spark_sql(self, plan: PlanTask, statements: str, inputs: list[str], secret: str | None = None
                   ) -> dict[str, Any]:
         image = self.options.get("spark_image", SPARK_IMAGE)
         container: dict[str, Any] = {
             "image": image, "command": ["/opt/spark/bin/spark-sql"],
-            "args": ["--master", "local[*]", "-e", self.workflow.text(statements, inputs)], **self.resources(task)}
+            "args": ["--master", "local[*]", "-e", self.workflow.text(statements, inputs)], **self.resources(plan)}
         if secret:
             name = sanitise(secret)
             self.workflow.secrets[name] = f"`url`, `user` and `password` of the `{secret}` JDBC connection"
@@ -242,8 +226,9 @@ class Steps:
 
     # --- remote runtimes ------------------------------------------------------------------------
 
-    def remote(self, task: t.AnyTask, runtime: str, inputs: list[str]) -> dict[str, Any]:
-        arguments = {k: self.workflow.text(v, inputs) for k, v in self.workflow.sql.job_arguments(task).items()}
+    def remote(self, plan: PlanTask, runtime: str, inputs: list[str]) -> dict[str, Any]:
+        task = plan.task
+        arguments = {k: self.workflow.text(v, inputs) for k, v in plan.arguments}
         job = self.workflow.parameter(f"{task.name}-{'job-id' if runtime == 'databricks' else 'job'}",
                                       f"the {runtime.replace('_', ' ')} job that runs `{task.name}`")
         if runtime == "databricks":
@@ -259,7 +244,7 @@ class Steps:
         elif runtime == "lambda":
             env += [{"name": "JOB", "value": job}, {"name": "ARGUMENTS", "value": json.dumps(arguments)}]
         elif runtime == "athena":
-            statements = self.athena_sql(task)
+            statements = self.athena_sql(plan)
             env += [{"name": "STATEMENTS", "value": str(len(statements))},
                     *({"name": f"STATEMENT_{i}", "value": self.workflow.text(sql, inputs)}
                       for i, sql in enumerate(statements, start=1)),
@@ -278,14 +263,13 @@ class Steps:
         return {"container": {"image": AWS_CLI_IMAGE, "command": ["bash", "-c", AWS_RUNS[runtime]], "env": env,
                               "envFrom": [{"secretRef": {"name": "aws", "optional": True}}]}}
 
-    def athena_sql(self, task: t.AnyTask) -> list[str]:
+    def athena_sql(self, plan: PlanTask) -> list[str]:
         """The Athena statements of a SQL task, run one after the other; a failed check calls `fail`."""
-        statements = self.athena.task_statements(task)
-        if isinstance(task, t.QualityCheck) and task.severity != "warn":
-            message = f"{task.name}: rows fail the checks".replace("'", "")
+        if plan.gate is not None and plan.gate.severity != "warn":
+            message = f"{plan.name}: rows fail the checks".replace("'", "")
             return [f"SELECT CASE WHEN failures > 0 THEN fail('{message}') ELSE failures END AS failures "
-                    f"FROM ({statements[0]}) AS counted"]
-        return statements
+                    f"FROM ({plan.sql[0]}) AS counted"]
+        return list(plan.sql)
 
     # --- notifications ------------------------------------------------------------------------
 

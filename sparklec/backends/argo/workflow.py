@@ -13,7 +13,6 @@ parameter of that name.
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from typing import Any
 
@@ -21,36 +20,31 @@ from sparklec.backends.argo.names import Names, literal, sanitise
 from sparklec.backends.argo.steps import PROFILE, Steps
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
-from sparklec.ir.graph import StepGraph, dataset_writers
 from sparklec.ir.pipeline import Pipeline
-from sparklec.ir.policy import Artifact
+from sparklec.ir.policy import Artifact, Policy
 from sparklec.ir.template import Ref, render
-from sparklec.lowering import inlined_transforms
+from sparklec.lowering import (
+    ExecutionPlan, Level, PlanBranch, PlanLoop, PlanStep, PlanTask, inlined_transforms, work_database,
+)
 from sparklec.sql.tasks import TaskSql
 
 API_VERSION = "argoproj.io/v1alpha1"
 ARGO_STATUS = {"succeeded": "Succeeded", "failed": "Failed", "skipped": "Skipped", "error": "Error"}
 
 
-def spark_inlined(pipeline: Pipeline) -> dict[str, t.Transform]:
-    """The transforms that run inside the Spark SQL of their readers (no DAG task of their own)."""
-    return inlined_transforms(pipeline, PROFILE)
-
-
 class WorkflowBuilder:
     """Builds the WorkflowTemplate spec of one pipeline."""
 
-    def __init__(self, pipeline: Pipeline, options: dict[str, str], downstream: list[str]):
+    def __init__(self, pipeline: Pipeline, plan: ExecutionPlan, options: dict[str, str]):
         self.pipeline = pipeline
+        self.plan = plan
         self.options = options
-        self.downstream = downstream
+        self.downstream = [sanitise(name) for name in plan.downstream]
         self.name = sanitise(pipeline.name)
         self.names = Names(reserved=("main", "exit-handler"))
-        self.work_database = options.get("database") or re.sub(r"[^a-z0-9_]", "_", pipeline.name.lower())
-        self.writers = dataset_writers(pipeline)
         self.steps = Steps(self)
-        self.inlined = spark_inlined(pipeline)
-        self.sql = TaskSql(pipeline, "databricks", self.work_database, self.inlined)
+        self.sql = TaskSql(pipeline, "databricks", work_database(pipeline, options.get("database")),
+                           inlined_transforms(pipeline, PROFILE))
         self.templates: list[dict[str, Any]] = []
         self.parameters: dict[str, dict[str, Any]] = {}
         self.secrets: dict[str, str] = {}
@@ -114,7 +108,7 @@ class WorkflowBuilder:
     # --- templates --------------------------------------------------------------------------------
 
     def spec(self) -> dict[str, Any]:
-        main = self.dag("main", self.pipeline.steps, [])
+        main = self.dag("main", self.plan.steps, [])
         assert main == "main"
         spec: dict[str, Any] = {"entrypoint": "main"}
         if self.parameters:
@@ -132,17 +126,16 @@ class WorkflowBuilder:
         spec["templates"] = sorted(self.templates, key=lambda template: template["name"] != "main")
         return spec
 
-    def dag(self, name: str, steps: tuple[t.Step, ...], inputs: list[str], parallelism: int | None = None) -> str:
+    def dag(self, name: str, level: Level, inputs: list[str], parallelism: int | None = None) -> str:
         """A DAG template for one level of steps; returns its name."""
-        graph = StepGraph(steps, self.writers, self.inlined)
+        steps = {step.name: step for step in level.steps}
         upstream: dict[str, list[str]] = defaultdict(list)
-        for before, after in graph.reduced_edges():
+        for before, after in level.edges:
             upstream[after].append(before)
         tasks: list[dict[str, Any]] = []
-        for step_name in graph.order():
-            step = graph.steps[step_name]
-            depends = " && ".join(n for u in upstream[step_name] for n in self.task_names(graph.steps[u]))
-            for task in self.dag_tasks(step, inputs, graph):
+        for step in level.steps:
+            depends = " && ".join(n for u in upstream[step.name] for n in self.task_names(steps[u]))
+            for task in self.dag_tasks(step, inputs, set(steps)):
                 if depends:
                     task["depends"] = depends
                 tasks.append(task)
@@ -158,21 +151,21 @@ class WorkflowBuilder:
         self.templates.append(template)
         return name
 
-    def task_names(self, step: t.Step) -> list[str]:
+    def task_names(self, step: PlanStep) -> list[str]:
         """The DAG task names a step becomes (a branch: one per arm)."""
-        if isinstance(step, t.Branch):
+        if isinstance(step, PlanBranch):
             return [n for n, arm in ((self.names(step.name), step.then),
-                                     (self.names(f"{step.name}-else"), step.otherwise)) if arm]
+                                     (self.names(f"{step.name}-else"), step.otherwise)) if arm.steps]
         return [self.names(step.name)]
 
     def passed(self, inputs: list[str]) -> list[dict[str, str]]:
         return [{"name": v, "value": expression(f"inputs.parameters.{v}")} for v in inputs]
 
-    def dag_tasks(self, step: t.Step, inputs: list[str], graph: StepGraph) -> list[dict[str, Any]]:
-        if isinstance(step, t.ForEach):
+    def dag_tasks(self, step: PlanStep, inputs: list[str], siblings: set[str]) -> list[dict[str, Any]]:
+        if isinstance(step, PlanLoop):
             return [self.foreach(step, inputs)]
-        if isinstance(step, t.Branch):
-            return self.branch(step, inputs, graph)
+        if isinstance(step, PlanBranch):
+            return self.branch(step, inputs, siblings)
         name = self.names(step.name)
         self.templates.append(self.steps.template(step, name, inputs))
         task: dict[str, Any] = {"name": name, "template": name}
@@ -180,11 +173,11 @@ class WorkflowBuilder:
         if inputs:
             arguments["parameters"] = self.passed(inputs)
         artifacts = []
-        for artifact in step.inputs:
+        for artifact in step.task.inputs:
             if artifact.source is None:
                 continue
             producer, _, output = artifact.source.partition(".")
-            if producer not in graph.steps:
+            if producer not in siblings:
                 raise LoweringError([Diagnostic(
                     code="E402", message=f"`{step.name}` reads an artifact of `{producer}`, which is not in the same "
                                          "loop or branch", span=artifact.span,
@@ -197,7 +190,7 @@ class WorkflowBuilder:
             task["arguments"] = arguments
         return [task]
 
-    def foreach(self, step: t.ForEach, inputs: list[str]) -> dict[str, Any]:
+    def foreach(self, step: PlanLoop, inputs: list[str]) -> dict[str, Any]:
         """A template that runs the body once per item, at most `max_concurrency` at a time."""
         name = self.names(step.name)
         inner = [*(v for v in inputs if v != step.var), step.var]  # an inner loop's variable hides an outer one
@@ -221,11 +214,11 @@ class WorkflowBuilder:
             task["arguments"] = {"parameters": self.passed(inputs)}
         return task
 
-    def branch(self, step: t.Branch, inputs: list[str], graph: StepGraph) -> list[dict[str, Any]]:
-        condition = self.condition(step.condition, graph)
+    def branch(self, step: PlanBranch, inputs: list[str], siblings: set[str]) -> list[dict[str, Any]]:
+        condition = self.condition(step.condition, siblings)
         tasks = []
         for suffix, arm, when in (("", step.then, condition), ("-else", step.otherwise, f"!({condition})")):
-            if not arm:
+            if not arm.steps:
                 continue
             name = self.dag(self.names(f"{step.name}{suffix}"), arm, inputs)
             task: dict[str, Any] = {"name": name, "template": name, "when": when}
@@ -234,13 +227,13 @@ class WorkflowBuilder:
             tasks.append(task)
         return tasks
 
-    def condition(self, condition: t.Condition, graph: StepGraph) -> str:
+    def condition(self, condition: t.Condition, siblings: set[str]) -> str:
         """A `when` expression (govaluate): strings quoted, results of sibling tasks by status."""
         if isinstance(condition, (t.AllOf, t.AnyOf)):
             joiner = " && " if isinstance(condition, t.AllOf) else " || "
-            return "(" + joiner.join(self.condition(c, graph) for c in condition.conditions) + ")"
+            return "(" + joiner.join(self.condition(c, siblings) for c in condition.conditions) + ")"
         if isinstance(condition, t.Not):
-            return f"!({self.condition(condition.condition, graph)})"
+            return f"!({self.condition(condition.condition, siblings)})"
         operand = condition.operand if isinstance(condition, t.IsSet) else condition.left
         if isinstance(operand, t.ParamRef):
             value = expression(f"workflow.parameters.{operand.name}")
@@ -250,7 +243,7 @@ class WorkflowBuilder:
             if isinstance(right, str):
                 return f"'{value}' {condition.op} {_quoted(right)}"
             return f"{value} {condition.op} {_json(right)}"
-        if operand.field != "status" or operand.task not in graph.steps:
+        if operand.field != "status" or operand.task not in siblings:
             raise LoweringError([Diagnostic(
                 code="E402", message=f"Argo can read `{operand.task}.status` only, and only of a task in the same "
                                      f"DAG as the branch, not `{operand.task}.{operand.field}`", span=operand.span,
@@ -263,11 +256,14 @@ class WorkflowBuilder:
 
     def exit_handler(self) -> str | None:
         """On failure: the `on_failure` tasks and alerts; on success: start the pipelines that depend on this."""
-        alerts = [t.Notify(name=f"alert-{index}", channel=channel, subject=f"Pipeline {self.pipeline.name} failed",
-                           message=f"Pipeline {self.pipeline.name} ended: ${{{STATUS}}}")
-                  for index, channel in enumerate(self.pipeline.alerts, start=1)]
+        alerts = [PlanTask(name=f"alert-{index}", task_kind="notify", policy=Policy().over(self.pipeline.defaults),
+                           task=t.Notify(name=f"alert-{index}", channel=channel,
+                                         subject=f"Pipeline {self.pipeline.name} failed",
+                                         message=f"Pipeline {self.pipeline.name} ended: ${{{STATUS}}}"))
+                  for index, channel in enumerate(self.plan.alerts, start=1)]
+        on_failure = [step for step in self.plan.on_failure.steps if isinstance(step, PlanTask)]
         steps: list[dict[str, Any]] = []
-        for task in (*self.pipeline.on_failure, *alerts):
+        for task in (*on_failure, *alerts):
             name = self.names(task.name)
             self.templates.append(self.steps.template(task, name, []))
             steps.append({"name": name, "template": name, "when": "{{workflow.status}} != Succeeded"})
