@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 
 import attrs
 import sqlglot
+from typing_extensions import assert_never
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
@@ -294,15 +295,20 @@ class TaskSql:
     def task_statements(self, task: t.AnyTask) -> list[str]:
         """The statements of a transform, write or SQL task; for a check, the query counting failing rows."""
         if task.name not in self._statements:
-            if isinstance(task, t.Transform):
-                statements = [self.transform(task)]
-            elif isinstance(task, t.Write):
-                statements = self.write(task)
-            elif isinstance(task, t.RunSql):
-                statements = self.statements(task)
-            else:
-                assert isinstance(task, t.QualityCheck)
-                statements = [self.failures(task)]
+            match task:
+                case t.Transform():
+                    statements = [self.transform(task)]
+                case t.Write():
+                    statements = self.write(task)
+                case t.RunSql():
+                    statements = self.statements(task)
+                case t.QualityCheck():
+                    statements = [self.failures(task)]
+                case (t.Ingest() | t.Train() | t.SelectModel() | t.Score() | t.Notify() | t.Container() | t.Script()
+                      | t.KubernetesResource() | t.Approval() | t.Wait()):
+                    raise AssertionError(f"`{task.name}` is no SQL task")
+                case _:
+                    assert_never(task)
             self._statements[task.name] = statements
         return self._statements[task.name]
 
