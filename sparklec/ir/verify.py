@@ -29,10 +29,12 @@ from sparklec.ir.pipeline import (
 from sparklec.ir.policy import ARTIFACT_STORES, RETRY_ON, RUNTIME_KINDS, RUNTIMES, Policy, can_run
 from sparklec.diagnostics import Span
 from sparklec.ir.tasks import (
-    CHECK_SEVERITIES, AnyTask, COMPARISONS, K8S_ACTIONS, SCHEMA_CHANGES, WRITE_MODES, AllOf, AnyOf, Branch, Compare,
-    Condition, ForEach, IsSet, KubernetesResource, Not, NotNull, ParamRef, QualityCheck, Relationships,
-    Row, SelectModel, Step, Task, TaskResult, Train, Transform, Unique, Wait, Write, kind_name, walk,
+    CHECK_SEVERITIES, COMPARISONS, K8S_ACTIONS, SCHEMA_CHANGES, WRITE_MODES, AllOf, AnyOf, AnyTask, Approval, Branch,
+    Compare, Condition, Container, ForEach, Ingest, IsSet, KubernetesResource, Not, NotNull, Notify, ParamRef,
+    QualityCheck, Relationships, Row, RunSql, Score, Script, SelectModel, Step, Task, TaskResult, Train, Transform,
+    Unique, Wait, Write, kind_name, walk,
 )
+from typing_extensions import assert_never
 from sparklec.ir.values import Value, scalar_fits_type
 
 if TYPE_CHECKING:
@@ -302,45 +304,51 @@ class _PipelineVerifier:
             if artifact.source is not None:
                 producer = artifact.source.split(".", 1)[0]
                 self._reference(producer, set(self.tasks), "task", artifact.span, task.name)
-        if isinstance(task, Write):
-            self._add(_choice(task.mode, WRITE_MODES, "write mode", ref_span(task, task.mode)))
-            self._add(_choice(task.schema_change, SCHEMA_CHANGES, "schema change policy",
-                              ref_span(task, task.schema_change)))
-            self._reference(task.target, self.datasets, "dataset", ref_span(task, task.target))
-            if task.mode == "merge" and not task.unique_key:
-                self.error("E217", f"write `{task.name}` merges without a unique key", task.span,
-                           "add `unique_key` (the columns that identify a row)")
-            keys = task.unique_key + task.partition_by + ((task.watermark,) if task.watermark else ())
-            self.columns.require(task.input, keys, task.span, f"write `{task.name}`")
-        elif isinstance(task, QualityCheck):
-            self._add(_choice(task.severity, CHECK_SEVERITIES, "check severity", task.span))
-            for check in task.checks:
-                if isinstance(check, (NotNull, Unique)) and not check.column_names:
-                    self.error("E209", f"a {'not_null' if isinstance(check, NotNull) else 'unique'} check of "
-                               f"`{task.name}` names no column", check.span or task.span, "name the columns to check")
-                self.columns.require(task.input, check.columns(), check.span or task.span, "a check")
-                if isinstance(check, Relationships) and check.to in self.relations:
-                    self.columns.require(check.to, (check.field,), check.span or task.span, "a check")
-        elif isinstance(task, Train):
-            target = (task.target_column,) if task.target_column else ()
-            self.columns.require(task.input, task.feature_columns + target, task.span,
-                                 f"training task `{task.name}`")
-        elif isinstance(task, SelectModel):
-            for candidate in task.candidates:
-                if self._reference(candidate, set(self.tasks), "training task", ref_span(task, candidate)) and not isinstance(
-                    self.tasks[candidate], Train
-                ):
-                    self.error("E213", f"`{candidate}` is not a training task", task.span)
-        elif isinstance(task, KubernetesResource):
-            self._add(_choice(task.action, K8S_ACTIONS, "resource action", task.span))
-            problem = manifest_problem(task.manifest)
-            if problem:
-                self.error("E219", f"the manifest of `{task.name}` cannot be applied: {problem}", task.span,
-                           "give one complete Kubernetes object in YAML")
-        elif isinstance(task, Wait) and task.seconds < 0:
-            self.error("E211", "a wait must not be negative", task.span)
-        elif isinstance(task, Transform):
-            self._examples(task)
+        match task:
+            case Write():
+                self._add(_choice(task.mode, WRITE_MODES, "write mode", ref_span(task, task.mode)))
+                self._add(_choice(task.schema_change, SCHEMA_CHANGES, "schema change policy",
+                                  ref_span(task, task.schema_change)))
+                self._reference(task.target, self.datasets, "dataset", ref_span(task, task.target))
+                if task.mode == "merge" and not task.unique_key:
+                    self.error("E217", f"write `{task.name}` merges without a unique key", task.span,
+                               "add `unique_key` (the columns that identify a row)")
+                keys = task.unique_key + task.partition_by + ((task.watermark,) if task.watermark else ())
+                self.columns.require(task.input, keys, task.span, f"write `{task.name}`")
+            case QualityCheck():
+                self._add(_choice(task.severity, CHECK_SEVERITIES, "check severity", task.span))
+                for check in task.checks:
+                    if isinstance(check, (NotNull, Unique)) and not check.column_names:
+                        self.error("E209", f"a {'not_null' if isinstance(check, NotNull) else 'unique'} check of "
+                                   f"`{task.name}` names no column", check.span or task.span, "name the columns to check")
+                    self.columns.require(task.input, check.columns(), check.span or task.span, "a check")
+                    if isinstance(check, Relationships) and check.to in self.relations:
+                        self.columns.require(check.to, (check.field,), check.span or task.span, "a check")
+            case Train():
+                target = (task.target_column,) if task.target_column else ()
+                self.columns.require(task.input, task.feature_columns + target, task.span,
+                                     f"training task `{task.name}`")
+            case SelectModel():
+                for candidate in task.candidates:
+                    if self._reference(candidate, set(self.tasks), "training task", ref_span(task, candidate)) and not isinstance(
+                        self.tasks[candidate], Train
+                    ):
+                        self.error("E213", f"`{candidate}` is not a training task", task.span)
+            case KubernetesResource():
+                self._add(_choice(task.action, K8S_ACTIONS, "resource action", task.span))
+                problem = manifest_problem(task.manifest)
+                if problem:
+                    self.error("E219", f"the manifest of `{task.name}` cannot be applied: {problem}", task.span,
+                               "give one complete Kubernetes object in YAML")
+            case Wait():
+                if task.seconds < 0:
+                    self.error("E211", "a wait must not be negative", task.span)
+            case Transform():
+                self._examples(task)
+            case Ingest() | Score() | RunSql() | Notify() | Container() | Script() | Approval():
+                pass
+            case _:
+                assert_never(task)
         if task.produces_relation:
             self.columns.schema(task.name)
 
