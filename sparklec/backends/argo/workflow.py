@@ -17,14 +17,14 @@ from collections import defaultdict
 from typing import Any
 
 from sparklec.backends.argo.names import Names, literal, sanitise
-from sparklec.backends.argo.steps import PROFILE, Steps
+from sparklec.backends.argo.steps import Steps
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import Pipeline
 from sparklec.ir.policy import Artifact, Policy
 from sparklec.ir.template import Ref, render
 from sparklec.lowering import (
-    ExecutionPlan, Level, PlanBranch, PlanLoop, PlanStep, PlanTask, inlined_transforms, work_database,
+    ExecutionPlan, Level, PlanBranch, PlanLoop, PlanStep, PlanTask, work_database,
 )
 from sparklec.sql.tasks import TaskSql
 
@@ -43,8 +43,8 @@ class WorkflowBuilder:
         self.name = sanitise(pipeline.name)
         self.names = Names(reserved=("main", "exit-handler"))
         self.steps = Steps(self)
-        self.sql = TaskSql(pipeline, "databricks", work_database(pipeline, options.get("database")),
-                           inlined_transforms(pipeline, PROFILE))
+        self.sql = TaskSql(pipeline, "databricks", work_database(pipeline, options.get("database")))
+        """Names the tables of ingested relations (the plan holds every step's SQL)."""
         self.templates: list[dict[str, Any]] = []
         self.parameters: dict[str, dict[str, Any]] = {}
         self.secrets: dict[str, str] = {}

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import yaml
 
-from sparklec.lowering import TargetProfile, defaults, inlined_transforms
+from sparklec.lowering import TargetProfile, defaults, inlined_transforms, work_database
 from sparklec.sql.tasks import TaskSql
 from sparklec.backends.stepfunctions.stack import TaskDefinition, logical_id
 from sparklec.diagnostics import Diagnostic, LoweringError
@@ -82,9 +82,9 @@ class Integrations:
         self.machine = machine
         self.stack = machine.stack
         self.pipeline = machine.pipeline
-        self.work_database = machine.options.get("database") or re.sub(r"[^a-z0-9_]", "_", self.pipeline.name.lower())
+        database = work_database(self.pipeline, machine.options.get("database"))
         self.inlined = athena_inlined(self.pipeline)
-        self.sql = sql or {dialect: TaskSql(self.pipeline, dialect, self.work_database, self.inlined)
+        self.sql = sql or {dialect: TaskSql(self.pipeline, dialect, database, self.inlined)
                            for dialect in ("athena", "databricks")}
         """Per dialect, the SQL of the pipeline's tasks (written once, so a builder may share it)."""
 
