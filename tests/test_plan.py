@@ -1,5 +1,6 @@
 """The execution plan: every step once, every dependency of the IR kept (checked against the IR's own
-references, not the plan builder's graph), runtimes that can run their steps, SQL and gates where SQL runs."""
+references through the conformance kit's `required_order`, not the plan builder's graph), runtimes that can run
+their steps, SQL and gates where SQL runs."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sparklec.ir.pipeline import Pipeline
 from sparklec.ir.policy import SQL_KINDS, can_run
 from sparklec.lowering import Level, PlanBranch, PlanLoop, PlanTask, TargetProfile, build_plans, inlined_transforms
 from sparklec.testing import projects
+from sparklec.testing.conformance import ir_levels, required_order
 
 PROFILES = [p for p in (get_backend(name).profile for name in ("stepfunctions", "argo")) if p is not None]
 NO_RUNTIME = ("notify", "wait", "approval")
@@ -33,37 +35,6 @@ def _plan_levels(level: Level) -> list[Level]:
     return found
 
 
-def _ir_levels(steps: tuple[t.Step, ...]) -> list[tuple[t.Step, ...]]:
-    found = [steps]
-    for step in steps:
-        for body in ((step.body,) if isinstance(step, t.ForEach) else (step.then, step.otherwise)
-                     if isinstance(step, t.Branch) else ()):
-            found += _ir_levels(body)
-    return found
-
-
-def _required_order(steps: tuple[t.Step, ...], pipeline: Pipeline) -> nx.DiGraph:
-    """The steps of one IR level with an edge from each step to every step that names it or something inside
-    it: in `after`, by reading what it makes, or by reading a dataset it writes."""
-    writers: dict[str, set[str]] = {}
-    for task in t.walk(pipeline.steps):
-        if isinstance(task, t.Write):
-            writers.setdefault(task.target, set()).add(task.name)
-    owner = {inner.name: step.name for step in steps for inner in t.walk((step,))}
-    graph = nx.DiGraph()
-    graph.add_nodes_from(step.name for step in steps)
-    for step in steps:
-        for inner in t.walk((step,)):
-            names = set(inner.after)
-            if isinstance(inner, t.Task):
-                names |= set(inner.reads()) | set(inner.waits_for())
-                names |= {w for relation in inner.reads() for w in writers.get(relation, ())}
-            for name in names:
-                if owner.get(name, step.name) != step.name:
-                    graph.add_edge(owner[name], step.name)
-    return graph
-
-
 def _check(pipeline: Pipeline, profile: TargetProfile, plan: Any) -> int:
     inlined = inlined_transforms(pipeline, profile)
     named = [s.name for level in _plan_levels(plan.steps) for s in level.steps]
@@ -71,8 +42,8 @@ def _check(pipeline: Pipeline, profile: TargetProfile, plan: Any) -> int:
     assert set(named) == expected and max(Counter(named).values(), default=1) == 1, "every step exactly once"
     by_names = {frozenset(s.name for s in level.steps): level for level in _plan_levels(plan.steps)}
     compared = 0
-    for steps in _ir_levels(pipeline.steps):
-        required = _required_order(steps, pipeline)
+    for steps in ir_levels(pipeline.steps):
+        required = required_order(steps, pipeline)
         kept = [s.name for s in steps if s.name not in inlined]
         if not kept:
             continue

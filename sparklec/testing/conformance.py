@@ -60,32 +60,44 @@ def check_backend(backend: Backend, read_back: Callable[[Artifacts], Mapping[str
     return compared
 
 
-def _required(pipeline: Pipeline, inlined: set[str]) -> list[tuple[str, str]]:
-    """The pairs of tasks (a, b), not inlined, where b must start after a ends."""
+def ir_levels(steps: tuple[t.Step, ...]) -> list[tuple[t.Step, ...]]:
+    """Every level of steps: `steps`, then the bodies of its loops and the arms of its branches, all the way down."""
+    found = [steps]
+    for step in steps:
+        if isinstance(step, t.ForEach):
+            found += ir_levels(step.body)
+        elif isinstance(step, t.Branch):
+            found += ir_levels(step.then) + ir_levels(step.otherwise)
+    return found
+
+
+def required_order(steps: tuple[t.Step, ...], pipeline: Pipeline) -> nx.DiGraph:
+    """The steps of one level with an edge from each step to every step that names it or something inside it: in
+    `after`, by reading what it makes, by waiting for it, or by reading a dataset it writes."""
     writers: dict[str, set[str]] = {}
     for task in t.walk(pipeline.steps):
         if isinstance(task, t.Write):
             writers.setdefault(task.target, set()).add(task.name)
+    owner = {inner.name: step.name for step in steps for inner in t.walk((step,))}
+    graph = nx.DiGraph()
+    graph.add_nodes_from(step.name for step in steps)
+    for step in steps:
+        for inner in t.walk((step,)):
+            names = set(inner.after)
+            if isinstance(inner, t.Task):
+                names |= set(inner.reads()) | set(inner.waits_for())
+                names |= {w for relation in inner.reads() for w in writers.get(relation, ())}
+            graph.add_edges_from((owner[n], step.name) for n in names if owner.get(n, step.name) != step.name)
+    return graph
+
+
+def _required(pipeline: Pipeline, inlined: set[str]) -> list[tuple[str, str]]:
+    """The pairs of tasks (a, b), not inlined, where b must start after a ends."""
     pairs: list[tuple[str, str]] = []
-    pending = [pipeline.steps]
-    while pending:
-        steps = pending.pop()
+    for steps in ir_levels(pipeline.steps):
         inside = {step.name: [s.name for s in t.walk((step,)) if isinstance(s, t.Task) and s.name not in inlined]
                   for step in steps}
-        owner = {inner.name: step.name for step in steps for inner in t.walk((step,))}
-        graph = nx.DiGraph()
-        graph.add_nodes_from(inside)
-        for step in steps:
-            if isinstance(step, t.ForEach):
-                pending.append(step.body)
-            elif isinstance(step, t.Branch):
-                pending += [step.then, step.otherwise]
-            for inner in t.walk((step,)):
-                names = set(inner.after)
-                if isinstance(inner, t.Task):
-                    names |= set(inner.reads()) | set(inner.waits_for())
-                    names |= {w for relation in inner.reads() for w in writers.get(relation, ())}
-                graph.add_edges_from((owner[n], step.name) for n in names if owner.get(n, step.name) != step.name)
+        graph = required_order(steps, pipeline)
         for upstream in graph:
             for downstream in nx.descendants(graph, upstream):
                 pairs += [(a, b) for a in inside[upstream] for b in inside[downstream]]
