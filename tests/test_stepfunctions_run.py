@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import EXAMPLES
-from sparklec.backends.stepfunctions.integrations import athena_inlined
+from sparklec.backends.stepfunctions.integrations import PROFILE, athena_inlined
 from sparklec.backends.stepfunctions.machine import FAILED, MachineBuilder
 from sparklec.backends.stepfunctions.stack import Stack
 from sparklec.compiler.passes import PassPipeline
@@ -21,6 +21,7 @@ from sparklec.compiler.driver import load, lower, optimise
 from sparklec.ir import Pipeline, Project
 from sparklec.ir import tasks as t
 from sparklec.ir.graph import StepGraph, dataset_writers, levels
+from sparklec.lowering import build_plans
 from sparklec.testing import pipelines
 from stepfunctions_harness import Run, execute
 
@@ -56,8 +57,8 @@ def test_a_failing_task_is_retried_then_caught_by_the_failure_handler() -> None:
 
 def test_a_task_failing_in_a_part_is_caught_by_the_failure_handler_of_the_main_machine() -> None:
     project, _ = load([EXAMPLES / "dsl" / "customer_etl.spk"], environ={})
-    pipeline = PassPipeline([SeriesParallel()]).run(optimise(project)).pipelines[0]
-    builder = MachineBuilder(pipeline, Stack(), {}, budget=2)
+    [plan] = build_plans(PassPipeline([SeriesParallel()]).run(optimise(project)), PROFILE)
+    builder = MachineBuilder(plan, Stack(), {}, budget=2)
     definition = builder.definition()
     assert builder.parts and "transform_data" not in definition["States"]
     run = execute(definition, failing=frozenset({"transform_data"}), parts=builder.parts)
@@ -161,9 +162,10 @@ def calls_of(run: Run, step: t.Step) -> list[int]:
 @given(pipelines(max_steps=8), st.integers(1, 3))
 def test_a_machine_split_into_parts_runs_the_same_tasks_in_the_same_order(pipeline: Pipeline, budget: int) -> None:
     project = optimise(Project(name=pipeline.name, pipelines=(pipeline,)))
-    pipeline = PassPipeline([SeriesParallel(athena_inlined)]).run(project).pipelines[0]
-    whole = execute(MachineBuilder(pipeline, Stack(), {}).definition())
-    builder = MachineBuilder(pipeline, Stack(), {}, budget=budget)
+    project = PassPipeline([SeriesParallel(athena_inlined)]).run(project)
+    pipeline, [plan] = project.pipelines[0], build_plans(project, PROFILE)
+    whole = execute(MachineBuilder(plan, Stack(), {}).definition())
+    builder = MachineBuilder(plan, Stack(), {}, budget=budget)
     split = execute(builder.definition(), parts=builder.parts)
     assert split.status == whole.status == "SUCCEEDED"
     assert Counter(split.calls) == Counter(whole.calls)

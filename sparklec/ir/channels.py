@@ -20,6 +20,11 @@ class Channel:
     address: str
 
     @property
+    def text(self) -> str:
+        """The channel as written."""
+        return f"{self.scheme}://{self.address}" if self.scheme not in ("", SNS_ARN) else self.address
+
+    @property
     def known(self) -> bool:
         """Whether the scheme is one sparklec can send to."""
         return self.scheme in (*ALERT_SCHEMES, SNS_ARN)

@@ -1,19 +1,23 @@
 """Lowering: the optimised IR and a target's `TargetProfile` → one `ExecutionPlan` per pipeline.
 
 The plan says what runs where: the runnable steps of each level and their
-reduced dependencies, each step's runtime, resolved policy, SQL statements in
-its runtime's dialect, job arguments and check gate, and the pipeline's
+reduced dependencies, each step's runtime, resolved policy and `Action` (SQL
+statements in its runtime's dialect with their check gate, a job's arguments,
+a container, a message...), and the pipeline's
 parameters, schedules, triggers and links to other pipelines.  Backends
 declare their profile (`Backend.profile`); ``--emit plan`` prints the plans.
 """
 
 from sparklec.lowering.build import build_plans, inlined_transforms, work_database
-from sparklec.lowering.plan import (
-    CheckQuery, ExecutionPlan, Gate, Level, PlanBranch, PlanLoop, PlanStep, PlanTask,
+from sparklec.lowering.actions import (
+    Action, Approval, CheckQuery, Container, Gate, JdbcRead, Job, Message, Pause, Resource, Script, Sql,
 )
-from sparklec.lowering.profile import JOB_RUNTIMES, RUNTIME_DIALECTS, TargetProfile, defaults
+from sparklec.lowering.plan import ExecutionPlan, Level, PlanBranch, PlanLoop, PlanStep, PlanTask
+from sparklec.lowering.profile import JOB_RUNTIMES, RUNTIME_DIALECTS, RUNTIME_NAMES, TargetProfile, defaults
 
 __all__ = [
-    "JOB_RUNTIMES", "RUNTIME_DIALECTS", "CheckQuery", "ExecutionPlan", "Gate", "Level", "PlanBranch", "PlanLoop",
-    "PlanStep", "PlanTask", "TargetProfile", "build_plans", "defaults", "inlined_transforms", "work_database",
+    "JOB_RUNTIMES", "RUNTIME_DIALECTS", "RUNTIME_NAMES", "Action", "Approval", "CheckQuery", "Container",
+    "ExecutionPlan", "Gate", "JdbcRead", "Job", "Level", "Message", "Pause", "PlanBranch", "PlanLoop", "PlanStep",
+    "PlanTask", "Resource", "Script", "Sql", "TargetProfile", "build_plans", "defaults", "inlined_transforms",
+    "work_database",
 ]

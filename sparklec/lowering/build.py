@@ -6,14 +6,21 @@ import re
 from collections.abc import Mapping
 
 import attrs
+from typing_extensions import assert_never
+
+from sparklec.diagnostics import Diagnostic, LoweringError
 
 from sparklec.ir import tasks as t
 from sparklec.ir.graph import StepGraph, dataset_writers
 from sparklec.ir.pipeline import Pipeline, Project
 from sparklec.ir.policy import SQL_KINDS
 from sparklec.ir.text import check_text
-from sparklec.lowering.plan import CheckQuery, ExecutionPlan, Gate, Level, PlanBranch, PlanLoop, PlanStep, PlanTask
-from sparklec.lowering.profile import JOB_RUNTIMES, RUNTIME_DIALECTS, TargetProfile
+from sparklec.ir.channels import channel
+from sparklec.lowering.actions import (
+    Action, Approval, CheckQuery, Container, Gate, JdbcRead, Job, Message, Pause, Resource, Script, Sql,
+)
+from sparklec.lowering.plan import ExecutionPlan, Level, PlanBranch, PlanLoop, PlanStep, PlanTask
+from sparklec.lowering.profile import JOB_RUNTIMES, RUNTIME_DIALECTS, RUNTIME_NAMES, TargetProfile
 from sparklec.sql.tasks import TaskSql, inlinable_transforms
 
 
@@ -52,13 +59,18 @@ class _Builder:
 
     def plan(self, downstream: list[str]) -> ExecutionPlan:
         pipeline = self.pipeline
+        alerts = tuple(PlanTask(name=f"Alert {index}", kind="notify", policy=attrs.evolve(pipeline.defaults, runtime=None, span=None),
+                                action=Message(channel(text), f"Pipeline {pipeline.name} failed",
+                                               f"Pipeline {pipeline.name} failed."))
+                       for index, text in enumerate(pipeline.alerts, start=1))
         return ExecutionPlan(
             pipeline=pipeline.name, target=self.profile.name, steps=self.level(pipeline.steps),
-            on_failure=self.level(pipeline.on_failure), parameters=pipeline.parameters,
+            on_failure=self.level(pipeline.on_failure, failure=True), parameters=pipeline.parameters,
             schedules=pipeline.schedules, triggers=pipeline.triggers, upstream=pipeline.depends_on,
-            downstream=tuple(sorted(downstream)), alerts=pipeline.alerts)
+            downstream=tuple(sorted(downstream)), alerts=alerts, description=pipeline.description, env=pipeline.env,
+            pipeline_type=pipeline.pipeline_type, tags=pipeline.tags, span=pipeline.span)
 
-    def level(self, steps: tuple[t.Step, ...]) -> Level:
+    def level(self, steps: tuple[t.Step, ...], failure: bool = False) -> Level:
         graph = StepGraph(steps, self.writers, self.inlined)
         built: list[PlanStep] = []
         for name in graph.order():
@@ -66,32 +78,70 @@ class _Builder:
             match step:
                 case t.ForEach():
                     built.append(PlanLoop(name=name, var=step.var, body=self.level(step.body), items=step.items,
-                                          items_param=step.items_param, max_concurrency=step.max_concurrency))
+                                          items_param=step.items_param, max_concurrency=step.max_concurrency,
+                                          span=step.span))
                 case t.Branch():
                     built.append(PlanBranch(name=name, condition=step.condition, then=self.level(step.then),
-                                            otherwise=self.level(step.otherwise)))
+                                            otherwise=self.level(step.otherwise), span=step.span))
                 case _:
-                    built.append(self.task(step))
+                    built.append(self.task(step, failure))
         position = {step.name: index for index, step in enumerate(built)}
         edges = sorted(graph.reduced_edges(), key=lambda edge: (position[edge[0]], position[edge[1]]))
         return Level(steps=tuple(built), edges=tuple(edges))
 
-    def task(self, task: t.AnyTask) -> PlanTask:
+    def task(self, task: t.AnyTask, failure: bool = False) -> PlanTask:
         runtime = self.profile.runtime(task, self.pipeline)
-        kind = t.kind_name(task)
-        plan = PlanTask(name=task.name, task_kind=kind, task=task, runtime=runtime,
-                        policy=attrs.evolve(task.policy.over(self.pipeline.defaults), runtime=runtime, span=None))
+        return PlanTask(name=task.name, kind=t.kind_name(task), action=self.action(task, runtime, failure),
+                        runtime=runtime, inputs=task.inputs, outputs=task.outputs, description=task.description,
+                        policy=attrs.evolve(task.policy.over(self.pipeline.defaults), runtime=runtime, span=None),
+                        span=task.span)
+
+    def action(self, task: t.AnyTask, runtime: str | None, failure: bool) -> Action:
+        """What `task` does on `runtime`; in the steps run when the pipeline fails (`failure`), a message with
+        no text of its own says the pipeline failed."""
+        pipeline = self.pipeline.name
+        match task:
+            case t.Wait():
+                return Pause(task.seconds)
+            case t.Approval():
+                return Approval(task.prompt or f"Approve step {task.name} of pipeline {pipeline}")
+            case t.Notify():
+                return Message(channel(task.channel), task.subject or f"{pipeline}: {task.name}",
+                               task.message or (f"Pipeline {pipeline} failed." if failure
+                                                else f"Pipeline {pipeline}: {task.name}"))
+            case t.Container():
+                return Container(task.image, task.command, task.args, tuple((s.key, str(s.value)) for s in task.env))
+            case t.Script():
+                return Script(task.image, task.source)
+            case t.KubernetesResource():
+                return Resource(task.action, task.manifest, task.success_condition, task.failure_condition)
+            case t.Ingest() | t.Train() | t.SelectModel() | t.Score() | t.Transform() | t.Write() | t.RunSql() \
+                    | t.QualityCheck():
+                return self.work(task, runtime)
+            case _:
+                assert_never(task)
+
+    def work(self, task: t.AnyTask, runtime: str | None) -> Action:
+        """A data task: a job of the user's on a job runtime (which reads Spark SQL, whichever service runs
+        it), statements where its runtime runs SQL, a JDBC copy in a Spark pod."""
+        if runtime in JOB_RUNTIMES:
+            return Job(tuple(self.dialect("databricks").job_arguments(task).items()))
         dialect = RUNTIME_DIALECTS.get(runtime or "")
-        if dialect is not None and kind in SQL_KINDS and runtime not in JOB_RUNTIMES:  # a job gets its SQL below
+        if dialect is not None and t.kind_name(task) in SQL_KINDS:
             sql = self.dialect(dialect)
-            plan = attrs.evolve(plan, sql=tuple(sql.task_statements(task)))
+            gate = None
             if isinstance(task, t.QualityCheck):
-                plan = attrs.evolve(plan, gate=Gate(severity=task.severity, checks=tuple(
-                    CheckQuery(check=check_text(check), sql=sql.text(query))
-                    for check, query in sql.check_queries(task))))
-        if runtime in JOB_RUNTIMES:  # a job of the user's reads Spark SQL, whichever service runs it
-            plan = attrs.evolve(plan, arguments=tuple(self.dialect("databricks").job_arguments(task).items()))
-        return plan
+                gate = Gate(severity=task.severity, checks=tuple(
+                    CheckQuery(check=check_text(check), sql=sql.text(query)) for check, query in sql.check_queries(task)))
+            return Sql(tuple(sql.task_statements(task)), gate)
+        if isinstance(task, t.Ingest) and task.ingestor.startswith("jdbc") and runtime == "k8s":
+            sql = self.dialect("databricks")
+            return JdbcRead(task.source, task.connection, sql.text(sql.table(task.name)))
+        raise LoweringError([Diagnostic(
+            code="E402", message=f"{t.kind_name(task).replace('_', ' ')} task `{task.name}` has no way to run on "
+                                 f"{RUNTIME_NAMES.get(runtime or '', runtime)} by itself", span=task.span,
+            help="give it a runtime that runs it (databricks, glue, emr_serverless or lambda), "
+                 "or make it a container with your image")])
 
     def dialect(self, dialect: str) -> TaskSql:
         if dialect not in self.sql:

@@ -9,47 +9,35 @@ readers' statements).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Union
 
 import attrs
+from typing_extensions import assert_never
 
+from sparklec.diagnostics import Span, span_field
 from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import Parameter, Schedule, Trigger
-from sparklec.ir.policy import Policy
-
-
-@attrs.frozen
-class CheckQuery:
-    """One check of a quality gate: as written, and the query of its failing rows."""
-
-    check: str
-    sql: str
-
-
-@attrs.frozen
-class Gate:
-    """What makes a check step fail: any failing row of any check when `severity` is ``error`` (``warn``
-    reports them and goes on)."""
-
-    severity: str
-    checks: tuple[CheckQuery, ...]
+from sparklec.ir.policy import Artifact, Policy
+from sparklec.ir.values import Setting
+from sparklec.lowering.actions import Action
 
 
 @attrs.frozen
 class PlanTask:
-    """A step that runs: its `task_kind` (the IR kind), the `runtime` that runs it, its `policy` resolved against the
-    pipeline's defaults, the complete `sql` statements the target runs in its runtime's dialect, or the
-    `arguments` a job of the user's receives (its SQL among them, as ``sql``, when the columns are known well
-    enough), its check `gate`, and the IR `task` itself."""
+    """A step that runs: what it does (`action`), the IR `kind` of its task, the `runtime` that runs it (None for
+    waits, notifications and approvals), its `policy` resolved against the pipeline's defaults, the artifacts it
+    takes and leaves, and its description."""
 
     name: str
-    task_kind: str
-    task: t.AnyTask
+    kind: str
+    action: Action
     policy: Policy
     runtime: str | None = None
-    sql: tuple[str, ...] = ()
-    arguments: tuple[tuple[str, str], ...] = ()
-    gate: Gate | None = None
+    inputs: tuple[Artifact, ...] = ()
+    outputs: tuple[Artifact, ...] = ()
+    description: str = ""
+    span: Span | None = span_field()
 
 
 @attrs.frozen
@@ -62,6 +50,7 @@ class PlanLoop:
     items: tuple[object, ...] | None = None
     items_param: str | None = None
     max_concurrency: int | None = None
+    span: Span | None = span_field()
 
 
 @attrs.frozen
@@ -72,6 +61,7 @@ class PlanBranch:
     condition: t.Condition
     then: Level
     otherwise: Level
+    span: Span | None = span_field()
 
 
 PlanStep = Union[PlanTask, PlanLoop, PlanBranch]
@@ -85,12 +75,28 @@ class Level:
     steps: tuple[PlanStep, ...] = ()
     edges: tuple[tuple[str, str], ...] = ()
 
+    def walk(self) -> Iterator[PlanStep]:
+        """Every step, and inside loops and branches every step they hold, each before what it holds."""
+        for step in self.steps:
+            yield step
+            match step:
+                case PlanTask():
+                    pass
+                case PlanLoop():
+                    yield from step.body.walk()
+                case PlanBranch():
+                    yield from step.then.walk()
+                    yield from step.otherwise.walk()
+                case _:
+                    assert_never(step)
+
 
 @attrs.frozen
 class ExecutionPlan:
     """A pipeline on a target: its `steps`, the `on_failure` steps run when one fails, its run-time
     `parameters`, when it starts (`schedules`, `triggers`, and the `upstream` pipelines it waits for), the
-    `downstream` pipelines of the project that wait for it, and the channels it `alerts` on failure."""
+    `downstream` pipelines of the project that wait for it, the notifications to its alert channels when it
+    fails (after `on_failure`; named ``Alert 1``, ``Alert 2``...), and what describes it (`description`, `env`, `pipeline_type`, `tags`)."""
 
     pipeline: str
     target: str
@@ -101,4 +107,14 @@ class ExecutionPlan:
     triggers: tuple[Trigger, ...] = ()
     upstream: tuple[str, ...] = ()
     downstream: tuple[str, ...] = ()
-    alerts: tuple[str, ...] = ()
+    alerts: tuple[PlanTask, ...] = ()
+    description: str = ""
+    env: str = "dev"
+    pipeline_type: str | None = None
+    tags: tuple[Setting, ...] = ()
+    span: Span | None = span_field()
+
+    def tasks(self) -> Iterator[PlanTask]:
+        """Every task of the plan, the `on_failure` ones last."""
+        for level in (self.steps, self.on_failure):
+            yield from (step for step in level.walk() if isinstance(step, PlanTask))

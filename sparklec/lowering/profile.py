@@ -14,6 +14,11 @@ RUNTIME_DIALECTS: dict[str, str] = {
 }
 """Runtime → the SQL dialect of the statements it runs (Spark SQL on Databricks, Glue, EMR and `spark-sql` in a
 pod; Trino's on Athena)."""
+RUNTIME_NAMES: dict[str, str] = {
+    "athena": "Athena", "databricks": "Databricks", "glue": "AWS Glue", "emr_serverless": "EMR Serverless",
+    "lambda": "AWS Lambda", "k8s": "Kubernetes", "ecs": "ECS", "batch": "AWS Batch",
+}
+"""Runtime → how its users call it."""
 JOB_RUNTIMES: tuple[str, ...] = ("glue", "emr_serverless", "databricks", "lambda")
 """The runtimes that run a job of the user's, which receives the task's arguments."""
 

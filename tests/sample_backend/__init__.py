@@ -10,7 +10,7 @@ from typing_extensions import assert_never
 
 from sparklec.backends import Artifacts, Backend
 from sparklec.ir.pipeline import Project
-from sparklec.lowering import Level, PlanBranch, PlanLoop, PlanStep, PlanTask, TargetProfile, build_plans, defaults
+from sparklec.lowering import Level, PlanBranch, PlanLoop, PlanStep, PlanTask, Sql, TargetProfile, build_plans, defaults
 
 PROFILE = TargetProfile("tasklist", defaults(sql="databricks", jobs="databricks", containers="k8s"))
 
@@ -33,7 +33,8 @@ def tasks(level: Level, waits: tuple[str, ...] = ()) -> Iterator[dict[str, objec
         after = [*waits, *(n for upstream, downstream in level.edges if downstream == step.name for n in inside[upstream])]
         match step:
             case PlanTask():
-                yield {"name": step.name, "runtime": step.runtime, "sql": list(step.sql), "after": after}
+                sql = list(step.action.statements) if isinstance(step.action, Sql) else []
+                yield {"name": step.name, "runtime": step.runtime, "sql": sql, "after": after}
             case PlanLoop():
                 yield from tasks(step.body, tuple(after))
             case PlanBranch():

@@ -27,7 +27,7 @@ from sparklec.backends.argo.steps import PROFILE
 from sparklec.backends.argo.workflow import API_VERSION, WorkflowBuilder
 from sparklec.backends.formats import yaml_text
 from sparklec.diagnostics import Diagnostic, Severity, UsageError
-from sparklec.ir.pipeline import Pipeline, Project
+from sparklec.ir.pipeline import Project
 from sparklec.lowering import ExecutionPlan, build_plans
 
 OPTIONS: dict[str, tuple[str, ...] | None] = {
@@ -46,21 +46,21 @@ def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
                                                          "namespace name",
                                      help="use lower-case letters, digits and `-`, at most 63 characters")])
     artifacts = Artifacts()
-    for pipeline, plan in zip(project.pipelines, build_plans(project, PROFILE, options), strict=True):
-        folder = "" if len(project.pipelines) == 1 else f"{pipeline.name}/"
-        files, notes = pipeline_files(pipeline, plan, dict(options))
+    for plan in build_plans(project, PROFILE, options):
+        folder = "" if len(project.pipelines) == 1 else f"{plan.pipeline}/"
+        files, notes = pipeline_files(plan, dict(options))
         artifacts.update((folder + path, text) for path, text in files.items())
         artifacts.notes.extend(notes)
     return artifacts
 
 
-def pipeline_files(pipeline: Pipeline, plan: ExecutionPlan, options: dict[str, str]
+def pipeline_files(plan: ExecutionPlan, options: dict[str, str]
                    ) -> tuple[dict[str, str], list[Diagnostic]]:
-    builder = WorkflowBuilder(pipeline, plan, options)
-    labels = {"sparklec.io/pipeline": builder.name, "sparklec.io/env": pipeline.env}
-    if pipeline.pipeline_type:
-        labels["sparklec.io/type"] = pipeline.pipeline_type
-    triggered = events.manifests(pipeline, builder.name, labels)
+    builder = WorkflowBuilder(plan, options)
+    labels = {"sparklec.io/pipeline": builder.name, "sparklec.io/env": plan.env}
+    if plan.pipeline_type:
+        labels["sparklec.io/type"] = plan.pipeline_type
+    triggered = events.manifests(plan, builder.name, labels)
     if triggered is not None:
         for trigger in triggered[1]["spec"]["triggers"]:
             for parameter in trigger["template"]["argoWorkflow"]["source"]["resource"]["spec"]["arguments"][
@@ -68,8 +68,8 @@ def pipeline_files(pipeline: Pipeline, plan: ExecutionPlan, options: dict[str, s
                 builder.parameter(parameter["name"], "set by the event that starts the run", "")
     spec = builder.spec()
     metadata: dict[str, Any] = {"name": builder.name, "labels": labels}
-    if pipeline.description:
-        metadata["annotations"] = {"workflows.argoproj.io/description": pipeline.description}
+    if plan.description:
+        metadata["annotations"] = {"workflows.argoproj.io/description": plan.description}
     notes = []
     files = {"workflow-template.yaml": yaml_text({"apiVersion": API_VERSION, "kind": "WorkflowTemplate",
                                                   "metadata": metadata, "spec": spec})}
@@ -83,8 +83,8 @@ def pipeline_files(pipeline: Pipeline, plan: ExecutionPlan, options: dict[str, s
                 "apiVersion": API_VERSION, "kind": "WorkflowTemplate",
                 "metadata": {"name": sanitise(f"{builder.name}-part-{index}"), "labels": labels}, "spec": part})
         notes.append(Diagnostic(
-            code="N404", severity=Severity.NOTE, span=pipeline.span,
-            message=f"the WorkflowTemplate of `{pipeline.name}` would be {whole:,} bytes, more than one Kubernetes "
+            code="N404", severity=Severity.NOTE, span=plan.span,
+            message=f"the WorkflowTemplate of `{plan.pipeline}` would be {whole:,} bytes, more than one Kubernetes "
                     f"object holds: its templates are spread over {len(parts)} more WorkflowTemplates "
                     "(`templateRef`)"))
     files |= {
@@ -92,29 +92,29 @@ def pipeline_files(pipeline: Pipeline, plan: ExecutionPlan, options: dict[str, s
                                     "metadata": {"generateName": f"{builder.name}-", "labels": labels},
                                     "spec": {"workflowTemplateRef": {"name": builder.name}}}),
     }
-    crons = cron_workflows(pipeline, builder.name, labels, options)
+    crons = cron_workflows(plan, builder.name, labels, options)
     if crons:
         files["cron-workflow.yaml"] = "---\n".join(yaml_text(c) for c in crons)
     if triggered is not None:
         files["event-source.yaml"] = yaml_text(triggered[0])
         files["sensor.yaml"] = yaml_text(triggered[1])
     files["deploy.sh"] = deploy_script(builder.name, options.get("namespace", "argo"), sorted(files))
-    files["README.md"] = readme(pipeline, builder, sorted(files))
+    files["README.md"] = readme(plan, builder, sorted(files))
     renamed = {k: v for k, v in builder.names.renamed().items() if k.replace("_", "-") != v}  # kebab-case is no news
     if renamed:
         listed = ", ".join(f"{k} → {v}" for k, v in list(renamed.items())[:6]) + (", ..." if len(renamed) > 6 else "")
-        notes.append(Diagnostic(code="N401", severity=Severity.NOTE, span=pipeline.span,
-                                message=f"{len(renamed)} step name(s) of `{pipeline.name}` are not Kubernetes "
+        notes.append(Diagnostic(code="N401", severity=Severity.NOTE, span=plan.span,
+                                message=f"{len(renamed)} step name(s) of `{plan.pipeline}` are not Kubernetes "
                                         f"names and were renamed: {listed}",
                                 help="the README lists every renaming"))
     return files, notes
 
 
-def cron_workflows(pipeline: Pipeline, name: str, labels: dict[str, str], options: dict[str, str]
+def cron_workflows(plan: ExecutionPlan, name: str, labels: dict[str, str], options: dict[str, str]
                    ) -> list[dict[str, Any]]:
     """One CronWorkflow per time zone of the pipeline's schedules."""
     zones: dict[str, list[str]] = {}
-    for schedule in pipeline.schedules:
+    for schedule in plan.schedules:
         zones.setdefault(schedule.timezone, []).append(schedule.cron)
     crons = []
     for index, (zone, schedules) in enumerate(sorted(zones.items())):
@@ -155,9 +155,9 @@ fi
 """
 
 
-def readme(pipeline: Pipeline, builder: WorkflowBuilder, files: list[str]) -> str:
+def readme(plan: ExecutionPlan, builder: WorkflowBuilder, files: list[str]) -> str:
     name = builder.name
-    lines = [f"# {pipeline.name} on Argo Workflows", "", f"Generated by sparklec from pipeline `{pipeline.name}`.", "",
+    lines = [f"# {plan.pipeline} on Argo Workflows", "", f"Generated by sparklec from pipeline `{plan.pipeline}`.", "",
              "```sh", "./deploy.sh argo             # install the manifests in namespace `argo`",
              f"argo submit --from workflowtemplate/{name} -n argo   # run it now",
              "argo list -n argo && argo logs @latest -n argo", "```", ""]
@@ -174,7 +174,7 @@ def readme(pipeline: Pipeline, builder: WorkflowBuilder, files: list[str]) -> st
     if renamed:
         lines += ["## Names", "", "Steps whose names are not Kubernetes names run under these:", "",
                   "| step | Kubernetes name |", "| --- | --- |", *[f"| `{k}` | `{v}` |" for k, v in renamed.items()], ""]
-    unserved = events.unserved(pipeline)
+    unserved = events.unserved(plan)
     if unserved:
         lines += [f"Not wired (Argo Events has no event source for them here): {', '.join(unserved)}.", ""]
     if "event-source.yaml" in files:

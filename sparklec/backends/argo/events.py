@@ -12,6 +12,7 @@ from typing import Any
 
 from sparklec.backends.argo.names import sanitise
 from sparklec.backends.argo.workflow import API_VERSION
+from sparklec.lowering import ExecutionPlan
 from sparklec.ir import pipeline as p
 
 WEBHOOK_PORT = "12000"
@@ -63,10 +64,10 @@ def event(trigger: p.Trigger, index: int) -> tuple[str, str, dict[str, Any], dic
     return None
 
 
-def manifests(pipeline: p.Pipeline, template: str, labels: dict[str, str]
+def manifests(plan: ExecutionPlan, template: str, labels: dict[str, str]
               ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The EventSource and the Sensor of the pipeline's triggers (None when it has none Argo Events serves)."""
-    events = [e for i, trigger in enumerate(pipeline.triggers, start=1) if (e := event(trigger, i)) is not None]
+    events = [e for i, trigger in enumerate(plan.triggers, start=1) if (e := event(trigger, i)) is not None]
     if not events:
         return None
     source_name = f"{template}-events"[:63]
@@ -92,7 +93,7 @@ def manifests(pipeline: p.Pipeline, template: str, labels: dict[str, str]
     return event_source, sensor
 
 
-def unserved(pipeline: p.Pipeline) -> list[str]:
+def unserved(plan: ExecutionPlan) -> list[str]:
     """Triggers Argo Events has no source for (listed in the README)."""
     return [f"{type(trigger).__name__.removesuffix('Trigger')} ({getattr(trigger, 'store', '')})".replace(" ()", "")
-            for i, trigger in enumerate(pipeline.triggers, start=1) if event(trigger, i) is None]
+            for i, trigger in enumerate(plan.triggers, start=1) if event(trigger, i) is None]

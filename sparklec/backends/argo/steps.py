@@ -1,4 +1,4 @@
-"""Each IR task as an Argo template: container, script, resource or suspend.
+"""Each step of the execution plan as an Argo template: container, script, resource or suspend.
 
 Where a task runs follows its runtime.  On Kubernetes (the default) SQL
 tasks run Spark SQL with `spark-sql` in the official Spark image, JDBC
@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-import attrs
+from typing_extensions import assert_never
 
 from sparklec.backends.argo.names import literal, sanitise
-from sparklec.diagnostics import Diagnostic, LoweringError
-from sparklec.ir import tasks as t
-from sparklec.ir.channels import SNS_ARN, channel
-from sparklec.ir.policy import SQL_KINDS, Retry
-from sparklec.lowering import PlanTask, TargetProfile, defaults
+from sparklec.ir.channels import SNS_ARN
+from sparklec.ir.policy import Retry
+from sparklec.lowering import (
+    Approval, Container, JdbcRead, Job, Message, Pause, PlanTask, Resource, Script, Sql, TargetProfile, defaults,
+)
 
 if TYPE_CHECKING:
     from sparklec.backends.argo.workflow import WorkflowBuilder
@@ -31,8 +31,6 @@ SPARK_IMAGE = "spark:3.5.3"
 PYTHON_IMAGE = "python:3.12-slim"
 AWS_CLI_IMAGE = "amazon/aws-cli:2.15.51"
 CURL_IMAGE = "curlimages/curl:8.10.1"
-REMOTE = ("databricks", "glue", "emr_serverless", "lambda", "athena")
-"""Runtimes outside the cluster: a pod starts the work there and waits for it."""
 
 DATABRICKS_RUN = '''\
 """Run a Databricks job (Jobs API 2.1) and wait for it to end; fail when it does not succeed."""
@@ -124,19 +122,17 @@ class Steps:
 
     def __init__(self, workflow: WorkflowBuilder):
         self.workflow = workflow
-        self.pipeline = workflow.pipeline
         self.options = workflow.options
 
     def template(self, plan: PlanTask, name: str, inputs: list[str]) -> dict[str, Any]:
         """The template of the step `plan` named `name`; `inputs` are the loop variables it receives."""
-        task = plan.task
         template: dict[str, Any] = {"name": name}
         parameters = [{"name": v} for v in inputs]
-        artifacts = [self.workflow.artifact(a, inputs) for a in task.inputs]
+        artifacts = [self.workflow.artifact(a, inputs) for a in plan.inputs]
         if parameters or artifacts:
             template["inputs"] = {k: v for k, v in (("parameters", parameters), ("artifacts", artifacts)) if v}
-        if task.outputs:
-            template["outputs"] = {"artifacts": [self.workflow.artifact(a, inputs) for a in task.outputs]}
+        if plan.outputs:
+            template["outputs"] = {"artifacts": [self.workflow.artifact(a, inputs) for a in plan.outputs]}
         template.update(self.body(plan, inputs))
         policy = plan.policy
         if policy.timeout and "suspend" not in template:
@@ -146,43 +142,41 @@ class Steps:
         return template
 
     def body(self, plan: PlanTask, inputs: list[str]) -> dict[str, Any]:
-        task = plan.task
-        if isinstance(task, t.Wait):
-            return {"suspend": {"duration": f"{task.seconds}s"}}
-        if isinstance(task, t.Approval):
-            return {"suspend": {}}
-        if isinstance(task, t.Notify):
-            return self.notify(task, inputs)
-        if isinstance(task, t.KubernetesResource):
-            resource = {"action": task.action, "manifest": self.workflow.text(task.manifest, inputs)}
-            resource |= {k: literal(v) for k, v in (("successCondition", task.success_condition),
-                                                    ("failureCondition", task.failure_condition)) if v}
-            return {"resource": resource}
-        if isinstance(task, t.Script):
-            return {"script": {"image": literal(task.image), "command": ["python"],
-                               "source": self.workflow.text(task.source, inputs), **self.resources(plan)}}
-        if isinstance(task, t.Container):
-            container: dict[str, Any] = {"image": literal(task.image)}
-            if task.command:
-                container["command"] = [self.workflow.text(c, inputs) for c in task.command]
-            if task.args:
-                container["args"] = [self.workflow.text(a, inputs) for a in task.args]
-            if task.env:
-                container["env"] = [{"name": s.key, "value": self.workflow.text(str(s.value), inputs)}
-                                    for s in task.env]
-            return {"container": {**container, **self.resources(plan)}}
-        runtime = plan.runtime or "k8s"
-        if runtime in REMOTE:
-            return self.remote(plan, runtime, inputs)
-        if plan.task_kind in SQL_KINDS:
-            return self.spark_sql(plan, self.sql(plan), inputs)
-        if isinstance(task, t.Ingest) and task.ingestor.startswith("jdbc"):
-            return self.spark_sql(plan, self.jdbc_ingest(task), inputs, secret=task.connection)
-        raise LoweringError([Diagnostic(
-            code="E402", message=f"{t.kind_name(task).replace('_', ' ')} task `{task.name}` has no way to run on "
-                                 "Kubernetes by itself", span=task.span,
-            help="give it a runtime that runs it (databricks, glue, emr_serverless or lambda), "
-                 "or make it a container with your image")])
+        action = plan.action
+        match action:
+            case Pause():
+                return {"suspend": {"duration": f"{action.seconds}s"}}
+            case Approval():
+                return {"suspend": {}}
+            case Message():
+                return self.notify(action, inputs)
+            case Resource():
+                resource = {"action": action.action, "manifest": self.workflow.text(action.manifest, inputs)}
+                resource |= {k: literal(v) for k, v in (("successCondition", action.success_condition),
+                                                        ("failureCondition", action.failure_condition)) if v}
+                return {"resource": resource}
+            case Script():
+                return {"script": {"image": literal(action.image), "command": ["python"],
+                                   "source": self.workflow.text(action.source, inputs), **self.resources(plan)}}
+            case Container():
+                container: dict[str, Any] = {"image": literal(action.image)}
+                if action.command:
+                    container["command"] = [self.workflow.text(c, inputs) for c in action.command]
+                if action.args:
+                    container["args"] = [self.workflow.text(a, inputs) for a in action.args]
+                if action.env:
+                    container["env"] = [{"name": k, "value": self.workflow.text(v, inputs)} for k, v in action.env]
+                return {"container": {**container, **self.resources(plan)}}
+            case Job():
+                return self.job(plan, action, inputs)
+            case Sql() if plan.runtime == "athena":
+                return self.athena(plan.name, action, inputs)
+            case Sql():
+                return self.spark_sql(plan, self.sql(plan.name, action), inputs)
+            case JdbcRead():
+                return self.spark_sql(plan, _jdbc_read(action), inputs, secret=action.connection)
+            case _:
+                assert_never(action)
 
     def resources(self, plan: PlanTask) -> dict[str, Any]:
         resources = plan.policy.resources
@@ -195,20 +189,12 @@ class Steps:
 
     # --- SQL on Spark ---------------------------------------------------------------------------
 
-    def sql(self, plan: PlanTask) -> str:
+    def sql(self, name: str, action: Sql) -> str:
         """Spark SQL for `spark-sql -e`: a failed check (severity error) stops it with `assert_true`."""
-        if plan.gate is not None and plan.gate.severity != "warn":
-            message = f"{plan.name}: rows fail the checks".replace("'", "")
-            return f"SELECT assert_true(failures = 0, '{message}') FROM ({plan.sql[0]}) AS counted"
-        return ";\n".join(plan.sql)
-
-    def jdbc_ingest(self, task: t.Ingest) -> str:
-        """Read the source table through Spark's JDBC source, credentials from the environment."""
-        target = self.workflow.sql.text(self.workflow.sql.table(task.name))
-        source = task.source.replace("'", "''")
-        return ("CREATE OR REPLACE TEMPORARY VIEW source USING jdbc OPTIONS (url '${env:JDBC_URL}', "
-                f"dbtable '{source}', user '${{env:JDBC_USER}}', password '${{env:JDBC_PASSWORD}}');\n"
-                f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM source")
+        if action.gate is not None and action.gate.fails:
+            message = f"{name}: rows fail the checks".replace("'", "")
+            return f"SELECT assert_true(failures = 0, '{message}') FROM ({action.statements[0]}) AS counted"
+        return ";\n".join(action.statements)
 
     def spark_sql(self, plan: PlanTask, statements: str, inputs: list[str], secret: str | None = None
                   ) -> dict[str, Any]:
@@ -226,30 +212,25 @@ class Steps:
 
     # --- remote runtimes ------------------------------------------------------------------------
 
-    def remote(self, plan: PlanTask, runtime: str, inputs: list[str]) -> dict[str, Any]:
-        task = plan.task
-        arguments = {k: self.workflow.text(v, inputs) for k, v in plan.arguments}
-        job = self.workflow.parameter(f"{task.name}-{'job-id' if runtime == 'databricks' else 'job'}",
-                                      f"the {runtime.replace('_', ' ')} job that runs `{task.name}`")
+    def job(self, plan: PlanTask, action: Job, inputs: list[str]) -> dict[str, Any]:
+        """A pod that starts the user's job on its runtime and waits for it to end."""
+        runtime = plan.runtime
+        assert runtime is not None, "a job has a runtime"
+        arguments = {k: self.workflow.text(v, inputs) for k, v in action.arguments}
+        job = self.workflow.parameter(f"{plan.name}-{'job-id' if runtime == 'databricks' else 'job'}",
+                                      f"the {runtime.replace('_', ' ')} job that runs `{plan.name}`")
         if runtime == "databricks":
             self.workflow.secrets["databricks"] = "`host` (the workspace URL) and `token` of Databricks"
-            env = [{"name": "DATABRICKS_HOST", "valueFrom": {"secretKeyRef": {"name": "databricks", "key": "host"}}},
+            api = [{"name": "DATABRICKS_HOST", "valueFrom": {"secretKeyRef": {"name": "databricks", "key": "host"}}},
                    {"name": "DATABRICKS_TOKEN", "valueFrom": {"secretKeyRef": {"name": "databricks", "key": "token"}}},
                    {"name": "JOB_ID", "value": job}, {"name": "JOB_PARAMETERS", "value": json.dumps(arguments)}]
-            return {"script": {"image": PYTHON_IMAGE, "command": ["python"], "source": DATABRICKS_RUN, "env": env}}
-        env = [{"name": "AWS_REGION", "value": self.workflow.parameter("aws-region", "the AWS region of the jobs")}]
+            return {"script": {"image": PYTHON_IMAGE, "command": ["python"], "source": DATABRICKS_RUN, "env": api}}
+        env: list[dict[str, Any]] = [self.region()]
         if runtime == "glue":
             env += [{"name": "JOB", "value": job},
                     {"name": "ARGUMENTS", "value": json.dumps({f"--{k}": v for k, v in arguments.items()})}]
         elif runtime == "lambda":
             env += [{"name": "JOB", "value": job}, {"name": "ARGUMENTS", "value": json.dumps(arguments)}]
-        elif runtime == "athena":
-            statements = self.athena_sql(plan)
-            env += [{"name": "STATEMENTS", "value": str(len(statements))},
-                    *({"name": f"STATEMENT_{i}", "value": self.workflow.text(sql, inputs)}
-                      for i, sql in enumerate(statements, start=1)),
-                    {"name": "WORKGROUP", "value": self.workflow.parameter("athena-workgroup",
-                                                                           "the Athena workgroup", "primary")}]
         else:
             driver = {"sparkSubmit": {"entryPoint": job, "entryPointArguments": [
                 item for key, value in arguments.items() for item in (f"--{key}", value)]}}
@@ -258,27 +239,41 @@ class Steps:
                     {"name": "ROLE", "value": self.workflow.parameter(
                         "emr-serverless-role-arn", "the IAM role EMR Serverless jobs run as")},
                     {"name": "DRIVER", "value": json.dumps(driver)}]
+        return self.aws(runtime, env)
+
+    def athena(self, name: str, action: Sql, inputs: list[str]) -> dict[str, Any]:
+        """A pod that runs the statements on Athena one after the other; a failed check calls `fail`."""
+        statements = list(action.statements)
+        if action.gate is not None and action.gate.fails:
+            message = f"{name}: rows fail the checks".replace("'", "")
+            statements = [f"SELECT CASE WHEN failures > 0 THEN fail('{message}') ELSE failures END AS failures "
+                          f"FROM ({statements[0]}) AS counted"]
+        env = [self.region(), {"name": "STATEMENTS", "value": str(len(statements))},
+               *({"name": f"STATEMENT_{i}", "value": self.workflow.text(sql, inputs)}
+                 for i, sql in enumerate(statements, start=1)),
+               {"name": "WORKGROUP", "value": self.workflow.parameter("athena-workgroup", "the Athena workgroup",
+                                                                      "primary")}]
+        return self.aws("athena", env)
+
+    def region(self) -> dict[str, Any]:
+        """The environment variable of the AWS region (a workflow parameter)."""
+        return {"name": "AWS_REGION", "value": self.workflow.parameter("aws-region", "the AWS region of the jobs")}
+
+    def aws(self, runtime: str, env: list[dict[str, Any]]) -> dict[str, Any]:
+        """The AWS CLI pod that runs the `AWS_RUNS` script of `runtime` with `env`."""
         self.workflow.secrets["aws"] = ("AWS credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), unless "
                                         "the service account has an IAM role")
-        return {"container": {"image": AWS_CLI_IMAGE, "command": ["bash", "-c", AWS_RUNS[runtime]], "env": env,
-                              "envFrom": [{"secretRef": {"name": "aws", "optional": True}}]}}
-
-    def athena_sql(self, plan: PlanTask) -> list[str]:
-        """The Athena statements of a SQL task, run one after the other; a failed check calls `fail`."""
-        if plan.gate is not None and plan.gate.severity != "warn":
-            message = f"{plan.name}: rows fail the checks".replace("'", "")
-            return [f"SELECT CASE WHEN failures > 0 THEN fail('{message}') ELSE failures END AS failures "
-                    f"FROM ({plan.sql[0]}) AS counted"]
-        return list(plan.sql)
+        return {"container": {"image": AWS_CLI_IMAGE, "command": ["bash", "-c", AWS_RUNS[runtime]],
+                              "env": env, "envFrom": [{"secretRef": {"name": "aws", "optional": True}}]}}
 
     # --- notifications ------------------------------------------------------------------------
 
-    def notify(self, task: t.Notify, inputs: list[str]) -> dict[str, Any]:
+    def notify(self, action: Message, inputs: list[str]) -> dict[str, Any]:
         """A message to a webhook (Slack, Teams, HTTPS), an SNS topic, or e-mail over SMTP."""
-        scheme, address = attrs.astuple(channel(task.channel))
+        scheme, address = action.channel.scheme, action.channel.address
         env: list[dict[str, Any]]
-        message = self.workflow.text(task.message or f"Pipeline {self.pipeline.name}: {task.name}", inputs)
-        subject = self.workflow.text(task.subject or f"{self.pipeline.name}: {task.name}", inputs)
+        message = self.workflow.text(action.message, inputs)
+        subject = self.workflow.text(action.subject, inputs)
         if scheme in ("sns", SNS_ARN):
             topic = address
             self.workflow.secrets["aws"] = ("AWS credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), "
@@ -287,8 +282,7 @@ class Steps:
                       '*) arn=$(aws sns create-topic --name "$TOPIC" --query TopicArn --output text) ;; esac\n'
                       'aws sns publish --topic-arn "$arn" --subject "$SUBJECT" --message "$MESSAGE"\n')
             env = [{"name": "TOPIC", "value": topic}, {"name": "SUBJECT", "value": subject},
-                   {"name": "MESSAGE", "value": message},
-                   {"name": "AWS_REGION", "value": self.workflow.parameter("aws-region", "the AWS region of the jobs")}]
+                   {"name": "MESSAGE", "value": message}, self.region()]
             return {"container": {"image": AWS_CLI_IMAGE, "command": ["bash", "-c", script], "env": env,
                                   "envFrom": [{"secretRef": {"name": "aws", "optional": True}}]}}
         secret = sanitise(f"{scheme}-{address}")
@@ -302,11 +296,19 @@ class Steps:
             env += [{"name": f"SMTP_{key.upper()}", "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
                     for key in ("url", "user", "password")]
         else:
-            self.workflow.secrets[secret] = f"`url`: the incoming webhook of {task.channel}"
+            self.workflow.secrets[secret] = f"`url`: the incoming webhook of {action.channel.text}"
             script = 'curl -fsS -X POST -H "Content-Type: application/json" --data "$PAYLOAD" "$WEBHOOK_URL"'
             env = [{"name": "PAYLOAD", "value": json.dumps({"text": f"{subject}: {message}"})},
                    {"name": "WEBHOOK_URL", "valueFrom": {"secretKeyRef": {"name": secret, "key": "url"}}}]
         return {"container": {"image": CURL_IMAGE, "command": ["sh", "-c", script], "env": env}}
+
+
+def _jdbc_read(action: JdbcRead) -> str:
+    """Spark SQL that copies the source table through Spark's JDBC source, credentials from the environment."""
+    source = action.source.replace("'", "''")
+    return ("CREATE OR REPLACE TEMPORARY VIEW source USING jdbc OPTIONS (url '${env:JDBC_URL}', "
+            f"dbtable '{source}', user '${{env:JDBC_USER}}', password '${{env:JDBC_PASSWORD}}');\n"
+            f"CREATE OR REPLACE TABLE {action.target} AS SELECT * FROM source")
 
 
 def _retry(retry: Retry) -> dict[str, Any]:

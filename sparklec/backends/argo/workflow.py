@@ -13,6 +13,8 @@ parameter of that name.
 from __future__ import annotations
 
 import json
+
+import attrs
 from collections import defaultdict
 from typing import Any
 
@@ -20,13 +22,9 @@ from sparklec.backends.argo.names import Names, literal, sanitise
 from sparklec.backends.argo.steps import Steps
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
-from sparklec.ir.pipeline import Pipeline
-from sparklec.ir.policy import Artifact, Policy
+from sparklec.ir.policy import Artifact
 from sparklec.ir.template import Ref, render
-from sparklec.lowering import (
-    ExecutionPlan, Level, PlanBranch, PlanLoop, PlanStep, PlanTask, work_database,
-)
-from sparklec.sql.tasks import TaskSql
+from sparklec.lowering import ExecutionPlan, Level, Message, PlanBranch, PlanLoop, PlanStep, PlanTask
 
 API_VERSION = "argoproj.io/v1alpha1"
 ARGO_STATUS = {"succeeded": "Succeeded", "failed": "Failed", "skipped": "Skipped", "error": "Error"}
@@ -35,20 +33,17 @@ ARGO_STATUS = {"succeeded": "Succeeded", "failed": "Failed", "skipped": "Skipped
 class WorkflowBuilder:
     """Builds the WorkflowTemplate spec of one pipeline."""
 
-    def __init__(self, pipeline: Pipeline, plan: ExecutionPlan, options: dict[str, str]):
-        self.pipeline = pipeline
+    def __init__(self, plan: ExecutionPlan, options: dict[str, str]):
         self.plan = plan
         self.options = options
         self.downstream = [sanitise(name) for name in plan.downstream]
-        self.name = sanitise(pipeline.name)
+        self.name = sanitise(plan.pipeline)
         self.names = Names(reserved=("main", "exit-handler"))
         self.steps = Steps(self)
-        self.sql = TaskSql(pipeline, "databricks", work_database(pipeline, options.get("database")))
-        """Names the tables of ingested relations (the plan holds every step's SQL)."""
         self.templates: list[dict[str, Any]] = []
         self.parameters: dict[str, dict[str, Any]] = {}
         self.secrets: dict[str, str] = {}
-        for parameter in pipeline.parameters:
+        for parameter in plan.parameters:
             entry: dict[str, Any] = {"name": parameter.name}
             if parameter.default is not None:
                 entry["value"] = literal(_string(parameter.default))
@@ -173,7 +168,7 @@ class WorkflowBuilder:
         if inputs:
             arguments["parameters"] = self.passed(inputs)
         artifacts = []
-        for artifact in step.task.inputs:
+        for artifact in step.inputs:
             if artifact.source is None:
                 continue
             producer, _, output = artifact.source.partition(".")
@@ -256,11 +251,9 @@ class WorkflowBuilder:
 
     def exit_handler(self) -> str | None:
         """On failure: the `on_failure` tasks and alerts; on success: start the pipelines that depend on this."""
-        alerts = [PlanTask(name=f"alert-{index}", task_kind="notify", policy=Policy().over(self.pipeline.defaults),
-                           task=t.Notify(name=f"alert-{index}", channel=channel,
-                                         subject=f"Pipeline {self.pipeline.name} failed",
-                                         message=f"Pipeline {self.pipeline.name} ended: ${{{STATUS}}}"))
-                  for index, channel in enumerate(self.plan.alerts, start=1)]
+        alerts = [attrs.evolve(alert, name=sanitise(alert.name), action=attrs.evolve(
+                      alert.action, message=f"{alert.action.message} Status: ${{{STATUS}}}."))
+                  for alert in self.plan.alerts if isinstance(alert.action, Message)]  # sparklec's names: not renamed
         on_failure = [step for step in self.plan.on_failure.steps if isinstance(step, PlanTask)]
         steps: list[dict[str, Any]] = []
         for task in (*on_failure, *alerts):

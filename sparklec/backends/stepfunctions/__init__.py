@@ -30,8 +30,8 @@ from sparklec.backends.stepfunctions.machine import READ_PARAMETERS, START, Mach
 from sparklec.backends.stepfunctions.stack import Stack
 from sparklec.diagnostics import Diagnostic, LoweringError, Severity
 from sparklec.compiler.passes.series_parallel import SeriesParallel
-from sparklec.ir import tasks as t
-from sparklec.ir.pipeline import Pipeline, Project
+from sparklec.ir.pipeline import Project
+from sparklec.lowering import ExecutionPlan, PlanLoop, build_plans
 
 OPTIONS: dict[str, tuple[str, ...] | None] = {"database": None, "map": ("inline", "distributed")}
 MAX_DEFINITION_BYTES = 1_048_576
@@ -45,26 +45,26 @@ def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
     """The files of each pipeline's state machine: in the output root for one pipeline, else per pipeline."""
     check_options("stepfunctions", options, OPTIONS)
     artifacts = Artifacts()
-    names = {p.name: resource_name(p) for p in project.pipelines}
-    for pipeline in project.pipelines:
-        folder = "" if len(project.pipelines) == 1 else f"{pipeline.name}/"
-        files, notes = pipeline_files(pipeline, dict(options), [names[u] for u in pipeline.depends_on if u in names])
+    names = {p.name: resource_name(p.name) for p in project.pipelines}
+    for plan in build_plans(project, PROFILE, options):
+        folder = "" if len(project.pipelines) == 1 else f"{plan.pipeline}/"
+        files, notes = pipeline_files(plan, dict(options), [names[u] for u in plan.upstream if u in names])
         artifacts.update((folder + path, text) for path, text in files.items())
         artifacts.notes.extend(notes)
     return artifacts
 
 
-def pipeline_files(pipeline: Pipeline, options: dict[str, str], upstream: list[str]
+def pipeline_files(plan: ExecutionPlan, options: dict[str, str], upstream: list[str]
                    ) -> tuple[dict[str, str], list[Diagnostic]]:
     """The files of one pipeline, and notes on how it was fitted to Step Functions' limits."""
-    builder, definition, texts, notes = fitted_machine(pipeline, options)
-    templates = Templates(pipeline, builder.stack, definition, upstream, builder.parts)
+    builder, definition, texts, notes = fitted_machine(plan, options)
+    templates = Templates(plan, builder.stack, definition, upstream, builder.parts)
     cloudformation = templates.cloudformation()
     resources = templates.resource_count
     if resources > MAX_STACK_RESOURCES or len(cloudformation.encode()) > MAX_TEMPLATE_BYTES:
         notes.append(Diagnostic(
-            code="W403", severity=Severity.WARNING, span=pipeline.span,
-            message=f"the CloudFormation stack of `{pipeline.name}` has {resources:,} resources in "
+            code="W403", severity=Severity.WARNING, span=plan.span,
+            message=f"the CloudFormation stack of `{plan.pipeline}` has {resources:,} resources in "
                     f"{len(cloudformation.encode()):,} bytes; CloudFormation accepts at most "
                     f"{MAX_STACK_RESOURCES:,} resources and {MAX_TEMPLATE_BYTES:,} bytes",
             help="deploy it with main.tf (Terraform has no such limit), or split the pipeline"))
@@ -72,8 +72,8 @@ def pipeline_files(pipeline: Pipeline, options: dict[str, str], upstream: list[s
         **texts,
         "cloudformation.yaml": cloudformation,
         "main.tf": Terraform(templates).render(),
-        "deploy.sh": deploy_script(pipeline, templates),
-        "README.md": readme(pipeline, templates),
+        "deploy.sh": deploy_script(templates),
+        "README.md": readme(plan, templates),
     }, notes
 
 
@@ -81,30 +81,30 @@ PART_BYTES = 700_000
 """About how big a part of a split state machine is made (well below the 1 MB limit)."""
 
 
-def fitted_machine(pipeline: Pipeline, options: dict[str, str]
+def fitted_machine(plan: ExecutionPlan, options: dict[str, str]
                    ) -> tuple[MachineBuilder, dict[str, Any], dict[str, str], list[Diagnostic]]:
     """The state machine of `pipeline` within Step Functions' limits (its builder, definition, the text of
     each definition file, and notes): unless `-O map=...` says otherwise, loops whose items would overflow
     one execution's history run each item as a child execution (distributed Map), and a definition over
     1 MB is split into state machines the main one starts."""
     notes = []
-    builder = MachineBuilder(pipeline, Stack(), options)
+    builder = MachineBuilder(plan, Stack(), options)
     definition = builder.definition()
     events = history_events(definition)
-    loops = any(isinstance(step, t.ForEach) for step in t.walk(pipeline.steps))
+    loops = any(isinstance(step, PlanLoop) for step in plan.steps.walk())
     if events > MAX_HISTORY_EVENTS and loops and "map" not in options:
-        builder = MachineBuilder(pipeline, Stack(), options, distributed=True, like=builder)
+        builder = MachineBuilder(plan, Stack(), options, distributed=True, like=builder)
         definition = builder.definition()
         notes.append(Diagnostic(
-            code="N402", severity=Severity.NOTE, span=pipeline.span,
-            message=f"a run of `{pipeline.name}` would write about {events:,} history events (Step Functions "
+            code="N402", severity=Severity.NOTE, span=plan.span,
+            message=f"a run of `{plan.pipeline}` would write about {events:,} history events (Step Functions "
                     f"stops an execution at {MAX_HISTORY_EVENTS:,}): its loops run each item as a child execution",
             help="`-O map=inline` keeps them inline"))
     size = json_size(definition)
     if size > MAX_DEFINITION_BYTES:
         sizes, budget = builder.task_sizes(), PART_BYTES
         while True:  # nesting indents a part's states more than the sizes count: shrink the budget to fit
-            builder = MachineBuilder(pipeline, Stack(), options, budget=budget, distributed=builder.distributed,
+            builder = MachineBuilder(plan, Stack(), options, budget=budget, distributed=builder.distributed,
                                      sizes=sizes, like=builder)
             definition = builder.definition()
             largest = max(json_size(d) for d in (definition, *builder.parts.values()))
@@ -112,15 +112,15 @@ def fitted_machine(pipeline: Pipeline, options: dict[str, str]
                 break
             budget = budget * PART_BYTES // largest
         notes.append(Diagnostic(
-            code="N403", severity=Severity.NOTE, span=pipeline.span,
-            message=f"the state machine of `{pipeline.name}` would be {size:,} bytes (Step Functions accepts "
+            code="N403", severity=Severity.NOTE, span=plan.span,
+            message=f"the state machine of `{plan.pipeline}` would be {size:,} bytes (Step Functions accepts "
                     f"{MAX_DEFINITION_BYTES:,}): it runs as {len(builder.parts) + 1} state machines, the main one "
                     "starting the others"))
     events = history_events(definition, builder.parts.values())
     if events > MAX_HISTORY_EVENTS:
         notes.append(Diagnostic(
-            code="W401", severity=Severity.WARNING, span=pipeline.span,
-            message=f"a run of `{pipeline.name}` writes about {events:,} history events; Step Functions stops "
+            code="W401", severity=Severity.WARNING, span=plan.span,
+            message=f"a run of `{plan.pipeline}` writes about {events:,} history events; Step Functions stops "
                     f"an execution at {MAX_HISTORY_EVENTS:,}",
             help="compile with `-O map=distributed` (each item runs as a child execution), or split the items"
             if loops and not builder.distributed else "split the pipeline into pipelines linked by `depends_on`"))
@@ -128,9 +128,9 @@ def fitted_machine(pipeline: Pipeline, options: dict[str, str]
     for file, text in texts.items():
         if len(text.encode()) > MAX_DEFINITION_BYTES:
             raise LoweringError([Diagnostic(
-                code="E406", message=f"the state machine {file} of `{pipeline.name}` is {len(text.encode()):,} "
+                code="E406", message=f"the state machine {file} of `{plan.pipeline}` is {len(text.encode()):,} "
                                      f"bytes; Step Functions accepts at most {MAX_DEFINITION_BYTES:,}",
-                span=pipeline.span, help="split the pipeline into pipelines linked by `depends_on`")])
+                span=plan.span, help="split the pipeline into pipelines linked by `depends_on`")])
     return builder, definition, texts, notes
 
 
@@ -161,7 +161,7 @@ def _events(machine: dict[str, Any], lists: dict[str, Any]) -> int:
     return total
 
 
-def deploy_script(pipeline: Pipeline, templates: Templates) -> str:
+def deploy_script(templates: Templates) -> str:
     name = templates.name
     stack = aws_name(name, MAX_STACK_NAME, "$env")
     bucket = uploads = s3_bucket = overrides = ""
@@ -213,10 +213,10 @@ aws cloudformation describe-stacks \\
 """
 
 
-def readme(pipeline: Pipeline, templates: Templates) -> str:
+def readme(plan: ExecutionPlan, templates: Templates) -> str:
     stack = templates.stack
-    lines = [f"# {pipeline.name} on AWS Step Functions", "",
-             f"Generated by sparklec from pipeline `{pipeline.name}`.", "",
+    lines = [f"# {plan.pipeline} on AWS Step Functions", "",
+             f"Generated by sparklec from pipeline `{plan.pipeline}`.", "",
              "- `state_machine.json` — the state machine (Amazon States Language); `${...}` placeholders are",
              "  filled in at deployment from the parameters and resources below",
              "- `cloudformation.yaml` — the state machine, its IAM role (only the permissions its tasks use),",
@@ -252,7 +252,7 @@ def readme(pipeline: Pipeline, templates: Templates) -> str:
         if any(name.startswith("ObjectCreated") for name, _ in templates.patterns):
             lines += ["Object-created rules need EventBridge notifications turned on for the bucket; a run they",
                       "start gets the object's `bucket` and `key` as parameters.", ""]
-    unwired = unwired_triggers(pipeline)
+    unwired = unwired_triggers(plan)
     if unwired:
         lines += [f"Not wired (Step Functions has no event source for them): {', '.join(unwired)}.", ""]
     if stack.topics:

@@ -23,7 +23,7 @@ from sparklec.backends.stepfunctions.stack import Stack, logical_id, sub
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import pipeline as p
 from sparklec.ir.channels import channel
-from sparklec.ir.pipeline import Pipeline
+from sparklec.lowering import ExecutionPlan
 
 LOG_RETENTION_DAYS = 30
 OBJECT_FIELDS = {"bucket": "$.detail.bucket.name", "key": "$.detail.object.key"}
@@ -31,9 +31,9 @@ OBJECT_TEMPLATE = '{"bucket": <bucket>, "key": <key>}'
 """An object-created event starts a run with parameters `bucket` and `key`."""
 
 
-def resource_name(pipeline: Pipeline | str) -> str:
+def resource_name(pipeline: str) -> str:
     """The pipeline's name as AWS resource names want it: letters, digits and `-`, starting with a letter."""
-    name = re.sub(r"[^A-Za-z0-9-]+", "-", pipeline if isinstance(pipeline, str) else pipeline.name).strip("-")
+    name = re.sub(r"[^A-Za-z0-9-]+", "-", pipeline).strip("-")
     return name if name[:1].isalpha() else f"p-{name}".rstrip("-")
 
 
@@ -100,10 +100,10 @@ def eventbridge_cron(schedule: p.Schedule) -> str:
     return f"cron({minute} {hour} {day} {month} {weekday} *)"
 
 
-def event_patterns(pipeline: Pipeline) -> list[tuple[str, dict[str, Any]]]:
+def event_patterns(plan: ExecutionPlan) -> list[tuple[str, dict[str, Any]]]:
     """(rule name suffix, EventBridge event pattern) for each trigger EventBridge can deliver."""
     patterns: list[tuple[str, dict[str, Any]]] = []
-    for index, trigger in enumerate(pipeline.triggers, start=1):
+    for index, trigger in enumerate(plan.triggers, start=1):
         if isinstance(trigger, p.ObjectCreatedTrigger) and trigger.store == "s3":
             key: dict[str, Any] = {"prefix": trigger.prefix} if trigger.prefix else {"wildcard": f"*{trigger.suffix}"}
             if trigger.prefix and trigger.suffix:
@@ -121,9 +121,9 @@ def event_patterns(pipeline: Pipeline) -> list[tuple[str, dict[str, Any]]]:
     return patterns
 
 
-def unwired_triggers(pipeline: Pipeline) -> list[str]:
+def unwired_triggers(plan: ExecutionPlan) -> list[str]:
     """Triggers Step Functions has no event source for (they are listed in the README)."""
-    return [type(trigger).__name__.removesuffix("Trigger") for trigger in pipeline.triggers
+    return [type(trigger).__name__.removesuffix("Trigger") for trigger in plan.triggers
             if not (isinstance(trigger, p.ObjectCreatedTrigger) and trigger.store == "s3")
             and not isinstance(trigger, p.CustomEventTrigger)]
 
@@ -134,17 +134,17 @@ def unwired_triggers(pipeline: Pipeline) -> list[str]:
 class Templates:
     """CloudFormation and Terraform for one pipeline's state machine."""
 
-    def __init__(self, pipeline: Pipeline, stack: Stack, definition: dict[str, Any], upstream: list[str],
+    def __init__(self, plan: ExecutionPlan, stack: Stack, definition: dict[str, Any], upstream: list[str],
                  parts: dict[str, dict[str, Any]] | None = None):
-        self.pipeline = pipeline
+        self.plan = plan
         self.stack = stack
         self.definition = definition
         self.parts = parts or {}
         """Logical id (`Part1`, ...) → the definition of a state machine the main one starts."""
-        self.name = resource_name(pipeline)
+        self.name = resource_name(plan.pipeline)
         self.upstream = upstream
-        self.schedules = [(f"Schedule{i}", s) for i, s in enumerate(pipeline.schedules, start=1)]
-        self.patterns = event_patterns(pipeline) + [
+        self.schedules = [(f"Schedule{i}", s) for i, s in enumerate(plan.schedules, start=1)]
+        self.patterns = event_patterns(plan) + [
             (f"After{logical_id(u, '')}", {"source": ["aws.states"],
                                            "detail-type": ["Step Functions Execution Status Change"],
                                            "detail": {"status": ["SUCCEEDED"], "stateMachineArn": [{"Fn::Sub": (
@@ -175,8 +175,8 @@ class Templates:
         return bool(self.schedules or self.patterns)
 
     def tags(self) -> list[tuple[str, str]]:
-        tags = [("sparklec:pipeline", self.pipeline.name)]
-        tags += [(s.key, str(s.value)) for s in self.pipeline.tags]
+        tags = [("sparklec:pipeline", self.plan.pipeline)]
+        tags += [(s.key, str(s.value)) for s in self.plan.tags]
         return tags
 
     # CloudFormation ------------------------------------------------------------------------
@@ -217,7 +217,7 @@ class Templates:
     def template(self, uploads: dict[str, str]) -> dict[str, Any]:
         """The CloudFormation template; definitions inline, or read from the S3 keys in `uploads`."""
         parameters: dict[str, Any] = {"Environment": {
-            "Type": "String", "AllowedValues": ["dev", "qa", "prod"], "Default": self.pipeline.env,
+            "Type": "String", "AllowedValues": ["dev", "qa", "prod"], "Default": self.plan.env,
             "Description": "Environment the pipeline runs in"}}
         if uploads:
             parameters["DefinitionBucket"] = {"Type": "String", "Description": "S3 bucket that holds the state "
@@ -232,7 +232,7 @@ class Templates:
             parameters[parameter.name] = entry
         resources: dict[str, Any] = {}
         resources["StateMachineRole"] = {"Type": "AWS::IAM::Role", "Properties": {
-            "Description": f"Runs the state machine of pipeline {self.pipeline.name}",
+            "Description": f"Runs the state machine of pipeline {self.plan.pipeline}",
             "AssumeRolePolicyDocument": _assume("states.amazonaws.com"),
             "Policies": [{"PolicyName": "integrations", "PolicyDocument": self.policy()}],
             "Tags": self.cfn_tags()}}
@@ -298,11 +298,11 @@ class Templates:
         for name, schedule in self.schedules:
             if schedule.timezone == "UTC":
                 resources[name] = {"Type": "AWS::Events::Rule", "Properties": {
-                    "Description": f"{self.pipeline.name}: {schedule.cron} (UTC)",
+                    "Description": f"{self.plan.pipeline}: {schedule.cron} (UTC)",
                     "ScheduleExpression": eventbridge_cron(schedule), "State": "ENABLED", "Targets": [target]}}
             else:
                 resources[name] = {"Type": "AWS::Scheduler::Schedule", "Properties": {
-                    "Description": f"{self.pipeline.name}: {schedule.cron} ({schedule.timezone})",
+                    "Description": f"{self.plan.pipeline}: {schedule.cron} ({schedule.timezone})",
                     "ScheduleExpression": eventbridge_cron(schedule),
                     "ScheduleExpressionTimezone": schedule.timezone, "FlexibleTimeWindow": {"Mode": "OFF"},
                     "Target": {"Arn": {"Ref": "StateMachine"}, "RoleArn": {"Fn::GetAtt": ["EventsRole", "Arn"]}}}}
@@ -311,11 +311,11 @@ class Templates:
             if name.startswith("ObjectCreated"):
                 rule_target["InputTransformer"] = {"InputPathsMap": OBJECT_FIELDS, "InputTemplate": OBJECT_TEMPLATE}
             resources[name] = {"Type": "AWS::Events::Rule", "Properties": {
-                "Description": f"Starts {self.pipeline.name}", "EventPattern": pattern, "State": "ENABLED",
+                "Description": f"Starts {self.plan.pipeline}", "EventPattern": pattern, "State": "ENABLED",
                 "Targets": [rule_target]}}
         return {
             "AWSTemplateFormatVersion": "2010-09-09",
-            "Description": f"Step Functions pipeline {self.pipeline.name}, generated by sparklec",
+            "Description": f"Step Functions pipeline {self.plan.pipeline}, generated by sparklec",
             "Parameters": parameters, "Resources": resources,
             "Outputs": {"StateMachineArn": {"Description": "ARN of the state machine",
                                             "Value": {"Ref": "StateMachine"}}},
@@ -342,7 +342,7 @@ class Templates:
                     states = [state for state, body in machine.get("States", {}).items()
                               if f"${{{name}}}" in json.dumps(body)]
                     problems.append(Diagnostic(
-                        code="E405", span=self.pipeline.span,
+                        code="E405", span=self.plan.span,
                         message=f"`${{{name}}}` in {f'state `{states[0]}`' if states else file} names no parameter "
                                 "or loop variable of the pipeline",
                         help="in text, `${name}` names a parameter or a loop variable of the pipeline: remove "
@@ -478,7 +478,7 @@ class Terraform:
                 'provider "aws" {\n  region = var.region\n}\n',
                 'variable "region" {\n  type        = string\n  description = "AWS region to deploy to"\n}\n',
                 'variable "environment" {\n  type        = string\n  description = "Environment the pipeline runs in"\n'
-                f'  default     = {_hcl_string(t.pipeline.env)}\n  validation {{\n'
+                f'  default     = {_hcl_string(t.plan.env)}\n  validation {{\n'
                 '    condition     = contains(["dev", "qa", "prod"], var.environment)\n'
                 '    error_message = "The environment is one of dev, qa and prod."\n  }\n}\n']
         for parameter in stack.parameters.values():

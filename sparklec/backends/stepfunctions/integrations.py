@@ -1,4 +1,4 @@
-"""Each IR task as the states of a real Step Functions service integration.
+"""Each step of the execution plan as the states of a real Step Functions service integration.
 
 Which service runs a task is its runtime: the task's own, else the
 pipeline's default when that runtime can run the task, else the default for
@@ -19,16 +19,20 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import yaml
 
-from sparklec.lowering import TargetProfile, defaults, inlined_transforms, work_database
-from sparklec.sql.tasks import TaskSql
+from typing_extensions import assert_never
+
 from sparklec.backends.stepfunctions.stack import TaskDefinition, logical_id
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
-from sparklec.ir.policy import CONTAINER_KINDS, SQL_KINDS, Policy, Retry
+from sparklec.ir.pipeline import Pipeline
+from sparklec.ir.policy import Policy, Retry
 from sparklec.ir.template import Ref, pieces
+from sparklec.lowering import (
+    RUNTIME_NAMES, Approval, Container, JdbcRead, Job, Message, Pause, PlanTask, Resource, Script, Sql, TargetProfile,
+    defaults, inlined_transforms,
+)
 
 if TYPE_CHECKING:
-    from sparklec.ir.pipeline import Pipeline
     from sparklec.backends.stepfunctions.machine import MachineBuilder, Scope
 
 PROFILE = TargetProfile("stepfunctions", defaults(sql="athena", jobs="glue", containers="ecs"), inline_runtime="athena")
@@ -78,44 +82,46 @@ class Fragment:
 class Integrations:
     """Task → states, for one pipeline's machine."""
 
-    def __init__(self, machine: MachineBuilder, sql: Mapping[str, TaskSql] | None = None):
+    def __init__(self, machine: MachineBuilder):
         self.machine = machine
         self.stack = machine.stack
-        self.pipeline = machine.pipeline
-        database = work_database(self.pipeline, machine.options.get("database"))
-        self.inlined = athena_inlined(self.pipeline)
-        self.sql = sql or {dialect: TaskSql(self.pipeline, dialect, database, self.inlined)
-                           for dialect in ("athena", "databricks")}
-        """Per dialect, the SQL of the pipeline's tasks (written once, so a builder may share it)."""
+        self.plan = machine.plan
 
     # --- dispatch ----------------------------------------------------------------------
 
-    def runtime(self, task: t.AnyTask) -> str:
-        runtime = PROFILE.runtime(task, self.pipeline)
-        assert runtime is not None, "waits, notifications and approvals need no runtime and are not asked for one"
-        return runtime
-
-    def task(self, task: t.AnyTask, scope: Scope, failure: bool = False) -> Fragment:
+    def task(self, task: PlanTask, scope: Scope, failure: bool = False) -> Fragment:
         """The states of `task`; in the failure handler (`failure`) a notification tells what failed."""
-        if isinstance(task, t.Wait):
-            name = self.machine.name(task.name, task.span, synthetic=False)
-            return Fragment(name, {name: {"Type": "Wait", "Seconds": task.seconds}}, (name,))
-        if isinstance(task, t.Notify):
-            return self.notify(task, scope, failure)
-        if isinstance(task, t.Approval):
-            return self.approval(task, scope)
-        runtime = self.runtime(task)
-        if t.kind_name(task) in SQL_KINDS and runtime == "athena":
-            return self.athena(task, scope)
-        if t.kind_name(task) in (*CONTAINER_KINDS, "kubernetes_resource"):
-            return self.container(task, runtime, scope)
-        return self.job(task, runtime, scope)
+        action = task.action
+        match action:
+            case Pause():
+                name = self.machine.name(task.name, task.span, synthetic=False)
+                return Fragment(name, {name: {"Type": "Wait", "Seconds": action.seconds}}, (name,))
+            case Message():
+                return self.notify(task, action, scope, failure)
+            case Approval():
+                return self.approval(task, action)
+            case Sql() if task.runtime == "athena":
+                return self.athena(task, action, scope)
+            case Container() | Script():
+                return self.container(task, action, scope)
+            case Resource():
+                name = self.machine.name(task.name, task.span, synthetic=False)
+                return Fragment(name, {name: self.kubernetes_call(task, action)}, (name,))
+            case Job():
+                return self.job(task, action, scope)
+            case Sql() | JdbcRead():
+                raise LoweringError([Diagnostic(
+                    code="E402", message=f"{task.kind.replace('_', ' ')} task `{task.name}` cannot run on "
+                                         f"{RUNTIME_NAMES.get(task.runtime or '', task.runtime)} from Step Functions",
+                    span=task.span, help="run it on athena (SQL), or as a job on glue, emr_serverless or databricks")])
+            case _:
+                assert_never(action)
 
     # --- common parts -----------------------------------------------------------------------
 
-    def state(self, task: t.AnyTask, resource: str, parameters: dict[str, Any], service: str) -> dict[str, Any]:
+    def state(self, task: PlanTask, resource: str, parameters: dict[str, Any], service: str) -> dict[str, Any]:
         """A Task state with the task's retry, timeout and result handling."""
-        policy = task.policy.over(self.pipeline.defaults)
+        policy = task.policy
         state: dict[str, Any] = {"Type": "Task", "Resource": resource, "Parameters": parameters}
         if task.description:
             state["Comment"] = task.description
@@ -126,7 +132,7 @@ class Integrations:
             state["Retry"] = [_retry(policy.retry, service)]
         return state
 
-    def result(self, task: t.AnyTask, service: str, fields: Mapping[str, str] = {}) -> dict[str, Any]:
+    def result(self, task: PlanTask, service: str, fields: Mapping[str, str] = {}) -> dict[str, Any]:
         """ResultSelector/ResultPath: keep only what conditions read (`fields`: field → JSONPath)."""
         wanted = self.machine.consumed.get(task.name)
         if not wanted:
@@ -142,7 +148,7 @@ class Integrations:
             else:
                 raise LoweringError([Diagnostic(
                     code="E402", message=f"a condition reads `{task.name}.{field}`, which Step Functions does not "
-                                         f"get from {t.kind_name(task)} tasks on {service}", span=task.span,
+                                         f"get from {task.kind} tasks on {service}", span=task.span,
                     help="conditions can read `status` of any task"
                          + (f" and {', '.join(sorted(fields))} of this one" if fields else ""))])
         return {"ResultSelector": selector, "ResultPath": f"${result_key(task.name)}"}
@@ -150,7 +156,7 @@ class Integrations:
     def text(self, key: str, text: str, scope: Scope) -> dict[str, str]:
         """``{key: text}``, or ``{key.$: States.Format(...)}`` when `text` names loop variables or parameters."""
         names = {n: f"$.vars.{n}" for n in scope.vars} | {p.name: f"$.params{path_key(p.name)}"
-                                                           for p in self.pipeline.parameters if p.name not in scope.vars}
+                                                           for p in self.plan.parameters if p.name not in scope.vars}
         parts = pieces(text)
         if not any(isinstance(part, Ref) and part.name in names for part in parts):
             return {key: text}
@@ -180,26 +186,23 @@ class Integrations:
 
     # --- notifications and approvals ---------------------------------------------------------
 
-    def notify(self, task: t.Notify, scope: Scope, failure: bool) -> Fragment:
+    def notify(self, task: PlanTask, action: Message, scope: Scope, failure: bool) -> Fragment:
         name = self.machine.name(task.name, task.span, synthetic=False)
-        subject = (task.subject or f"{self.pipeline.name}: {task.name}")[:100]
-        parameters: dict[str, Any] = {"TopicArn": self.stack.topic(task.channel), "Subject": subject}
+        parameters: dict[str, Any] = {"TopicArn": self.stack.topic(action.channel.text),
+                                      "Subject": action.subject[:100]}
         if failure:
-            message = (task.message or f"Pipeline {self.pipeline.name} failed.") + " Cause: ${__cause__}"
-            template = intrinsic_text(message).replace("$\\{__cause__\\}", "{}")
+            template = intrinsic_text(action.message) + " Cause: {}"
             parameters["Message.$"] = f"States.Format('{template}', $.error.Cause)"
         else:
-            parameters.update(self.text("Message", task.message or f"Pipeline {self.pipeline.name}: {task.name}",
-                                        scope))
+            parameters.update(self.text("Message", action.message, scope))
         state = self.state(task, "arn:aws:states:::sns:publish", parameters, "sns")
         return Fragment(name, {name: state}, (name,))
 
-    def approval(self, task: t.Approval, scope: Scope) -> Fragment:
+    def approval(self, task: PlanTask, action: Approval) -> Fragment:
         name = self.machine.name(task.name, task.span, synthetic=False)
-        topic = self.stack.topic("approvals://" + self.pipeline.name)
-        prompt = task.prompt or f"Approve step {task.name} of pipeline {self.pipeline.name}"
-        template = intrinsic_text(prompt)
-        parameters = {"TopicArn": topic, "Subject": f"Approval needed: {self.pipeline.name}"[:100],
+        topic = self.stack.topic("approvals://" + self.plan.pipeline)
+        template = intrinsic_text(action.prompt)
+        parameters = {"TopicArn": topic, "Subject": f"Approval needed: {self.plan.pipeline}"[:100],
                       "Message.$": f"States.Format('{template}. To approve, run: aws stepfunctions send-task-success "
                                    "--task-output \\{\\} --task-token {}', $$.Task.Token)"}
         state = self.state(task, "arn:aws:states:::sns:publish.waitForTaskToken", parameters, "sns")
@@ -207,12 +210,11 @@ class Integrations:
 
     # --- SQL on Athena ----------------------------------------------------------------------
 
-    def athena(self, task: t.AnyTask, scope: Scope) -> Fragment:
-        sql = self.sql["athena"]
+    def athena(self, task: PlanTask, action: Sql, scope: Scope) -> Fragment:
         self.allow_athena()
-        if isinstance(task, t.QualityCheck):
-            return self.athena_check(task, sql.failures(task), scope)
-        statements = sql.task_statements(task)
+        if action.gate is not None:
+            return self.athena_check(task, action.statements[0], action.gate.fails, scope)
+        statements = action.statements
         states: dict[str, Any] = {}
         names = [self.machine.name(task.name, task.span, synthetic=False)]
         names += [self.machine.name(f"{task.name}: statement {i}") for i in range(2, len(statements) + 1)]
@@ -228,7 +230,7 @@ class Integrations:
         return {**self.text("QueryString", statement, scope), "WorkGroup": "${AthenaWorkGroup}",
                 "ResultConfiguration": {"OutputLocation": "${AthenaOutputLocation}"}}
 
-    def athena_check(self, task: t.QualityCheck, statement: str, scope: Scope) -> Fragment:
+    def athena_check(self, task: PlanTask, statement: str, fails: bool, scope: Scope) -> Fragment:
         """Count failing rows, read the count, and fail when it is not zero (severity `error`)."""
         name = self.machine.name(task.name, task.span, synthetic=False)
         read = self.machine.name(f"{task.name}: read result")
@@ -244,7 +246,7 @@ class Integrations:
                                        "States.StringToJson($.ResultSet.Rows[1].Data[0].VarCharValue)"},
                     "ResultPath": f"${key}"})
         states = {name: run, read: get}
-        if task.severity == "warn":
+        if not fails:
             return Fragment(name, states, (read,))
         decide = self.machine.name(f"{task.name}: passed?")
         failed = self.machine.name(f"{task.name}: failed")
@@ -278,11 +280,10 @@ class Integrations:
 
     # --- containers -----------------------------------------------------------------------------
 
-    def container(self, task: t.AnyTask, runtime: str, scope: Scope) -> Fragment:
+    def container(self, task: PlanTask, action: Container | Script, scope: Scope) -> Fragment:
         name = self.machine.name(task.name, task.span, synthetic=False)
-        if isinstance(task, t.KubernetesResource):
-            return Fragment(name, {name: self.kubernetes_call(task)}, (name,))
-        image, command, environment = _image_and_command(task)
+        image, command, environment = _image_and_command(action)
+        runtime = task.runtime
         if runtime == "k8s":
             state = self.eks_job(task, image, command, environment, scope)
         elif runtime == "batch":
@@ -291,13 +292,13 @@ class Integrations:
             state = self.ecs(task, image, command, environment, scope)
         return Fragment(name, {name: state}, (name,))
 
-    def ecs(self, task: t.AnyTask, image: str, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
+    def ecs(self, task: PlanTask, image: str, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
             scope: Scope) -> dict[str, Any]:
         cluster = self.stack.parameter("EcsCluster", "ECS cluster (name or ARN) that runs container tasks")
         self.stack.parameter("Subnets", "Comma-separated subnet ids for Fargate tasks", type="CommaDelimitedList")
         self.stack.parameter("SecurityGroups", "Comma-separated security group ids for Fargate tasks",
                              type="CommaDelimitedList")
-        cpu, memory = _fargate_size(task.policy.over(self.pipeline.defaults))
+        cpu, memory = _fargate_size(task.policy)
         definition = self.stack.task_definition(TaskDefinition(
             name=logical_id(task.name, "TaskDefinition"), image=image, command=command, environment=environment,
             cpu=str(cpu), memory=str(memory)))
@@ -316,7 +317,7 @@ class Integrations:
         self.managed_rule("StepFunctionsGetEventsForECSTaskRule")
         return self.state(task, "arn:aws:states:::ecs:runTask.sync", parameters, "ecs")
 
-    def batch(self, task: t.AnyTask, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
+    def batch(self, task: PlanTask, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
               scope: Scope) -> dict[str, Any]:
         queue = self.stack.parameter("BatchJobQueue", "AWS Batch job queue (name or ARN)")
         definition = self.stack.parameter(logical_id(task.name, "BatchJobDefinition"),
@@ -340,13 +341,13 @@ class Integrations:
                                                              "The EKS cluster's certificate authority data"),
                 "Endpoint": self.stack.parameter("EksEndpoint", "The EKS cluster's API server endpoint (https://...)")}
 
-    def eks_job(self, task: t.AnyTask, image: str, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
+    def eks_job(self, task: PlanTask, image: str, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
                 scope: Scope) -> dict[str, Any]:
         namespace = self.stack.parameter("EksNamespace", "Kubernetes namespace of the pipeline's jobs", "default")
         container: dict[str, Any] = {"name": "main", "image": image, **self.texts("command", command, scope)}
         if environment:
             container["env"] = [{"name": k, "value": v} for k, v in environment]
-        resources = task.policy.over(self.pipeline.defaults).resources
+        resources = task.policy.resources
         if resources is not None:
             requests = {k: v for k, v in (("cpu", resources.cpu_request), ("memory", resources.memory_request)) if v}
             limits = {k: v for k, v in (("cpu", resources.cpu_limit), ("memory", resources.memory_limit)) if v}
@@ -357,8 +358,8 @@ class Integrations:
         parameters = {**self.eks(), "Namespace": namespace, "LogOptions": {"RetrieveLogs": True}, "Job": job}
         return self.state(task, "arn:aws:states:::eks:runJob.sync", parameters, "eks")
 
-    def kubernetes_call(self, task: t.KubernetesResource) -> dict[str, Any]:
-        manifest = yaml.safe_load(task.manifest)
+    def kubernetes_call(self, task: PlanTask, action: Resource) -> dict[str, Any]:
+        manifest = yaml.safe_load(action.manifest)
         if not isinstance(manifest, dict) or "apiVersion" not in manifest or "kind" not in manifest:
             raise LoweringError([Diagnostic(code="E402", message=f"the manifest of `{task.name}` has no apiVersion "
                                                                  "and kind", span=task.span,
@@ -371,7 +372,7 @@ class Integrations:
         base = f"/api/{version}" if "/" not in version else f"/apis/{version}"
         path = f"{base}/namespaces/{namespace}/{plural}"
         method = {"create": "POST", "apply": "POST", "replace": "PUT", "patch": "PATCH",
-                  "delete": "DELETE", "get": "GET"}[task.action]
+                  "delete": "DELETE", "get": "GET"}[action.action]
         if method != "POST":
             path += f"/{metadata.get('name', '')}"
         parameters: dict[str, Any] = {**self.eks(), "Method": method, "Path": path}
@@ -385,14 +386,15 @@ class Integrations:
 
     # --- jobs -------------------------------------------------------------------------------
 
-    def job(self, task: t.AnyTask, runtime: str, scope: Scope) -> Fragment:
+    def job(self, task: PlanTask, action: Job, scope: Scope) -> Fragment:
         name = self.machine.name(task.name, task.span, synthetic=False)
-        arguments = self.sql["databricks"].job_arguments(task)
+        arguments = dict(action.arguments)
+        runtime = task.runtime
         if runtime == "databricks":
             return self.databricks(task, name, arguments, scope)
         if runtime == "glue":
             job = self.stack.parameter(logical_id(task.name, "GlueJob"), f"Glue job that runs `{task.name}`",
-                                       _job_name(f"{self.pipeline.name}-{task.name}"))
+                                       _job_name(f"{self.plan.pipeline}-{task.name}"))
             parameters = {"JobName": job, "Arguments": self.values({f"--{k}": v for k, v in arguments.items()}, scope)}
             self.stack.allow("RunGlueJobs", ("glue:StartJobRun", "glue:GetJobRun", "glue:GetJobRuns",
                                              "glue:BatchStopJobRun"),
@@ -410,7 +412,7 @@ class Integrations:
             state = self.emr_serverless(task, arguments, scope)
         return Fragment(name, {name: state}, (name,))
 
-    def emr_serverless(self, task: t.AnyTask, arguments: dict[str, str], scope: Scope) -> dict[str, Any]:
+    def emr_serverless(self, task: PlanTask, arguments: dict[str, str], scope: Scope) -> dict[str, Any]:
         application = self.stack.parameter("EmrServerlessApplicationId", "EMR Serverless application id")
         role = self.stack.parameter("EmrServerlessJobRoleArn", "IAM role EMR Serverless jobs run as")
         entry = self.stack.parameter(logical_id(task.name, "EntryPoint"),
@@ -427,7 +429,7 @@ class Integrations:
         self.managed_rule("StepFunctionsGetEventsForEMRServerlessJobRule")
         return self.state(task, "arn:aws:states:::emr-serverless:startJobRun.sync", parameters, "emr")
 
-    def databricks(self, task: t.AnyTask, name: str, arguments: dict[str, str], scope: Scope) -> Fragment:
+    def databricks(self, task: PlanTask, name: str, arguments: dict[str, str], scope: Scope) -> Fragment:
         """Jobs API: run-now, then poll runs/get every 30 s until the run ends."""
         host = self.stack.parameter("DatabricksHost", "Databricks workspace URL (https://...)")
         self.stack.parameter("DatabricksToken", "Databricks access token", type="Secret")
@@ -497,13 +499,12 @@ def _retry(retry: Retry, service: str) -> dict[str, Any]:
 SCRIPT_VARIABLE = "SPARKLEC_SCRIPT"
 
 
-def _image_and_command(task: t.AnyTask) -> tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]:
+def _image_and_command(action: Container | Script) -> tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]:
     """Image, command and environment; a script's source travels in an environment variable."""
-    if isinstance(task, t.Script):
-        return (task.image, ("python", "-c", f"import os; exec(os.environ['{SCRIPT_VARIABLE}'])"),
-                ((SCRIPT_VARIABLE, task.source),))
-    assert isinstance(task, t.Container)
-    return task.image, (*task.command, *task.args), tuple((s.key, str(s.value)) for s in task.env)
+    if isinstance(action, Script):
+        return (action.image, ("python", "-c", f"import os; exec(os.environ['{SCRIPT_VARIABLE}'])"),
+                ((SCRIPT_VARIABLE, action.source),))
+    return action.image, (*action.command, *action.args), action.env
 
 
 def _fargate_size(policy: Policy) -> tuple[int, int]:

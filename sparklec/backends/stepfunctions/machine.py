@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
+from typing_extensions import assert_never
 
 from sparklec.backends.stepfunctions.integrations import NEXT, Fragment, Integrations, path_key, result_key
 from sparklec.backends.formats import json_size
@@ -30,9 +31,10 @@ from sparklec.backends.stepfunctions.stack import Stack
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.compiler.passes.series_parallel import Leaf, Parallel, Series, Tree, decompose, flatten
 from sparklec.ir import tasks as t
-from sparklec.ir.graph import StepGraph, dataset_writers
-from sparklec.ir.pipeline import Pipeline
+from sparklec.lowering import ExecutionPlan, Level, PlanBranch, PlanLoop, PlanStep, PlanTask
 
+Steps = Mapping[str, PlanStep]
+"""The steps of one level by name."""
 MAX_NAME = 80
 MAX_NESTED_FUNCTIONS = 10
 START, READ_PARAMETERS, FAILED = "Start", "Read parameters", "Failed"
@@ -60,11 +62,10 @@ class Scope:
 class MachineBuilder:
     """Builds the ASL definition of one pipeline."""
 
-    def __init__(self, pipeline: Pipeline, stack: Stack, options: dict[str, str], budget: int | None = None,
+    def __init__(self, plan: ExecutionPlan, stack: Stack, options: dict[str, str], budget: int | None = None,
                  distributed: bool = False, sizes: Mapping[str, int] | None = None, like: MachineBuilder | None = None):
-        """A builder; `like` is a builder of the same pipeline whose SQL and series-parallel trees this one
-        reuses."""
-        self.pipeline = pipeline
+        """A builder; `like` is a builder of the same pipeline whose series-parallel trees this one reuses."""
+        self.plan = plan
         self.stack = stack
         self.options = options
         self.budget = budget
@@ -76,14 +77,13 @@ class MachineBuilder:
         self.distributed = distributed or options.get("map") == "distributed"
         self.parts: dict[str, dict[str, Any]] = {}
         """Logical id (`Part1`, ...) → the definition of a part."""
-        self.writers = dataset_writers(pipeline)
         self.names: set[str] = set()
         self.parallels = 0
-        self.consumed = _consumed_results(pipeline)
-        self.loops = {inner.name: loop.name for loop in t.walk(pipeline.steps) if isinstance(loop, t.ForEach)
-                      for inner in t.walk(loop.body)}
+        self.consumed = _consumed_results(plan)
+        self.loops = {inner.name: loop.name for loop in plan.steps.walk() if isinstance(loop, PlanLoop)
+                      for inner in loop.body.walk()}
         """Step name → the innermost loop it is in (inner loops are walked later, so they win)."""
-        self.integrations: Integrations = Integrations(self, like.integrations.sql if like else None)
+        self.integrations = Integrations(self)
         self.trees: dict[tuple[str, ...], Tree] = like.trees if like else {}
         """The series-parallel tree of each level (by its step names), shared with `like`."""
         self.handler = ""
@@ -102,7 +102,7 @@ class MachineBuilder:
             text = text[: MAX_NAME - 9] + "~" + hashlib.sha256(text.encode()).hexdigest()[:8]
         if text in self.names:
             raise LoweringError([Diagnostic(
-                code="E405", message=f"two states of pipeline `{self.pipeline.name}` would be named `{text}`",
+                code="E405", message=f"two states of pipeline `{self.plan.pipeline}` would be named `{text}`",
                 span=span, help="rename the step: sparklec uses names such as `<task>: wait` for its own states")])
         self.names.add(text)
         return text
@@ -114,13 +114,13 @@ class MachineBuilder:
         self.names.update((START, READ_PARAMETERS, FAILED))
         handlers = self.failure_tasks()
         self.handler = handlers[0].name if handlers else FAILED
-        entry = self.level(self.pipeline.steps, top, None) if self.pipeline.steps else self.done(top, "Nothing to do")
+        entry = self.level(self.plan.steps, top, None)
         if self.handler in _targets(top.states):
             self.failure_handler(top, handlers)
-        defaults = {p.name: _json_value(p.default) for p in self.pipeline.parameters if p.default is not None}
+        defaults = {p.name: _json_value(p.default) for p in self.plan.parameters if p.default is not None}
         items = {s.name: [_json_value(i) for i in s.items]
-                 for s in sorted(t.walk(self.pipeline.steps), key=lambda step: step.name)
-                 if isinstance(s, t.ForEach) and s.items is not None}
+                 for s in sorted(self.plan.steps.walk(), key=lambda step: step.name)
+                 if isinstance(s, PlanLoop) and s.items is not None}
         states = {
             START: {"Type": "Pass", "Comment": "Parameters: the defaults, overridden by the execution input",
                     "Parameters": {"defaults": defaults, "input.$": "$"}, "Next": READ_PARAMETERS},
@@ -129,16 +129,14 @@ class MachineBuilder:
                 "Next": entry},
             **top.states,
         }
-        comment = f"Pipeline {self.pipeline.name}" + (f": {self.pipeline.description}" if self.pipeline.description else "")
+        comment = f"Pipeline {self.plan.pipeline}" + (f": {self.plan.description}" if self.plan.description else "")
         return {"Comment": comment, "StartAt": START, "States": states}
 
-    def failure_tasks(self) -> tuple[t.AnyTask, ...]:
+    def failure_tasks(self) -> tuple[PlanTask, ...]:
         """What runs when the pipeline fails: its on-failure tasks, then a notification per alert channel."""
-        alerts = tuple(t.Notify(name=f"Alert {index}", channel=channel, subject=f"Pipeline {self.pipeline.name} failed")
-                       for index, channel in enumerate(self.pipeline.alerts, start=1))
-        return (*self.pipeline.on_failure, *alerts)
+        return (*(step for step in self.plan.on_failure.steps if isinstance(step, PlanTask)), *self.plan.alerts)
 
-    def failure_handler(self, top: Scope, tasks: tuple[t.AnyTask, ...]) -> None:
+    def failure_handler(self, top: Scope, tasks: tuple[PlanTask, ...]) -> None:
         """The states a caught failure goes to: `tasks`, then `Failed` (only built when something fails there)."""
         top.states[FAILED] = {"Type": "Fail", "Error": "PipelineFailed", "CausePath": "$.error.Cause"}
         entry = FAILED
@@ -146,35 +144,34 @@ class MachineBuilder:
         for task in reversed(tasks):
             entry = self.attach(self.integrations.task(task, handler_scope, failure=True), handler_scope, entry)
 
-    def level(self, steps: Sequence[t.Step], scope: Scope, next_state: str | None) -> str:
+    def level(self, level: Level, scope: Scope, next_state: str | None) -> str:
         """Lower one level of steps; returns the name of its first state."""
-        graph = StepGraph(steps, self.writers, self.integrations.inlined)
-        if not graph.steps:
+        if not level.steps:
             return next_state or self.done(scope, "Nothing to do")
-        key = tuple(graph.steps)
+        graph = {step.name: step for step in level.steps}
+        key = tuple(graph)
         if key not in self.trees:
-            self.trees[key] = flatten(decompose(graph.order(), graph.reduced_edges())[0])
-        tree = self.trees[key]
-        return self.tree(tree, graph, scope, next_state)
+            self.trees[key] = flatten(decompose(list(graph), level.edges)[0])
+        return self.tree(self.trees[key], graph, scope, next_state)
 
-    def tree(self, tree: Tree | Part, graph: StepGraph, scope: Scope, next_state: str | None) -> str:
+    def tree(self, tree: Tree | Part, graph: Steps, scope: Scope, next_state: str | None) -> str:
         if isinstance(tree, Part):
             return self.part(tree.tree, graph, scope, next_state)
         if isinstance(tree, Leaf):
-            return self.step(graph.steps[tree.name], scope, next_state)
+            return self.step(graph[tree.name], scope, next_state)
         if self.budget is not None and self.weight(tree, graph) > self.budget:
             return self.split(tree, graph, scope, next_state)
         if isinstance(tree, Series):
             return self.series(tree.parts, graph, scope, next_state)
         return self.parallel(tree.parts, graph, scope, next_state)
 
-    def series(self, parts: Sequence[Tree | Part], graph: StepGraph, scope: Scope, next_state: str | None) -> str:
+    def series(self, parts: Sequence[Tree | Part], graph: Steps, scope: Scope, next_state: str | None) -> str:
         for part in reversed(parts):
             next_state = self.tree(part, graph, scope, next_state)
         assert next_state is not None
         return next_state
 
-    def split(self, tree: Series | Parallel, graph: StepGraph, scope: Scope, next_state: str | None) -> str:
+    def split(self, tree: Series | Parallel, graph: Steps, scope: Scope, next_state: str | None) -> str:
         """`tree`, too big for one state machine, as parts of at most `budget` weight each, run in the same
         order: a series as a series of parts, a parallel block as a parallel block of parts.  A part that
         is one item heavier than the budget is split again inside its own state machine, so deep nesting
@@ -195,44 +192,44 @@ class MachineBuilder:
             return self.series(parts, graph, scope, next_state)
         return self.parallel(parts, graph, scope, next_state)
 
-    def weight(self, tree: Tree | Part, graph: StepGraph) -> int:
+    def weight(self, tree: Tree | Part, graph: Steps) -> int:
         """The weight of the tasks in `tree`, counting those inside loops and branches."""
         if tree not in self._weights:
             if isinstance(tree, Part):
                 weight = self.weight(tree.tree, graph)
             elif isinstance(tree, Leaf):
-                weight = sum(self.sizes.get(step.name, 1) for step in t.walk((graph.steps[tree.name],)))
+                weight = sum(self.sizes.get(step.name, 1) for step in Level((graph[tree.name],)).walk())
             else:
                 weight = sum(self.weight(part, graph) for part in tree.parts)
             self._weights[tree] = weight
         return self._weights[tree]
 
-    def produced(self, tree: Tree | Part, graph: StepGraph) -> frozenset[str]:
+    def produced(self, tree: Tree | Part, graph: Steps) -> frozenset[str]:
         """Names of the tasks in `tree` whose results outlive it (not those inside loops)."""
         if tree not in self._produced:
             if isinstance(tree, Part):
                 names = self.produced(tree.tree, graph)
             elif isinstance(tree, Leaf):
                 found: set[str] = set()
-                pending = [graph.steps[tree.name]]
+                pending = [graph[tree.name]]
                 while pending:
                     step = pending.pop()
                     found.add(step.name)
-                    if isinstance(step, t.Branch):
-                        pending.extend((*step.then, *step.otherwise))
+                    if isinstance(step, PlanBranch):
+                        pending.extend((*step.then.steps, *step.otherwise.steps))
                 names = frozenset(found)
             else:
                 names = frozenset().union(*(self.produced(part, graph) for part in tree.parts))
             self._produced[tree] = names
         return self._produced[tree]
 
-    def part(self, tree: Tree, graph: StepGraph, scope: Scope, next_state: str | None) -> str:
+    def part(self, tree: Tree, graph: Steps, scope: Scope, next_state: str | None) -> str:
         """A Task that runs `tree` as a state machine of its own, passing it the whole state and taking its
         output as the new state."""
         inner = Scope(states={}, top=False, vars=scope.vars, loop=scope.loop)
         entry = self.tree(tree, graph, inner, None)
         key = f"Part{len(self.parts) + 1}"
-        self.parts[key] = {"Comment": f"Pipeline {self.pipeline.name}, part {len(self.parts) + 1}",
+        self.parts[key] = {"Comment": f"Pipeline {self.plan.pipeline}, part {len(self.parts) + 1}",
                            "StartAt": entry, "States": inner.states}
         name = self.name(f"Run part {len(self.parts)}")
         state = {"Type": "Task", "Resource": START_PART,
@@ -240,7 +237,7 @@ class MachineBuilder:
                  "OutputPath": "$.Output"}
         return self.add(name, state, scope, next_state)
 
-    def parallel(self, parts: Sequence[Tree | Part], graph: StepGraph, scope: Scope, next_state: str | None) -> str:
+    def parallel(self, parts: Sequence[Tree | Part], graph: Steps, scope: Scope, next_state: str | None) -> str:
         self.parallels += 1
         name = self.name(f"Parallel {self.parallels}")
         branches = []
@@ -253,9 +250,9 @@ class MachineBuilder:
         if producing:
             if len(producing) > MAX_NESTED_FUNCTIONS - 1:
                 raise LoweringError([Diagnostic(
-                    code="E406", message=f"{len(producing)} parallel branches of `{self.pipeline.name}` produce "
+                    code="E406", message=f"{len(producing)} parallel branches of `{self.plan.pipeline}` produce "
                                          "results that conditions read; Step Functions can merge at most "
-                                         f"{MAX_NESTED_FUNCTIONS - 1}", span=self.pipeline.span,
+                                         f"{MAX_NESTED_FUNCTIONS - 1}", span=self.plan.span,
                     help="make the conditions read fewer task results, or order some of those tasks")])
             merged = f"States.ArrayGetItem($, {producing[0]})"
             for index in producing[1:]:
@@ -263,14 +260,18 @@ class MachineBuilder:
             state.update({"ResultSelector": {"state.$": merged}, "ResultPath": "$", "OutputPath": "$.state"})
         return self.add(name, state, scope, next_state)
 
-    def step(self, step: t.Step, scope: Scope, next_state: str | None) -> str:
-        if isinstance(step, t.ForEach):
-            return self.foreach(step, scope, next_state)
-        if isinstance(step, t.Branch):
-            return self.branch(step, scope, next_state)
-        fragment = self.integrations.task(step, scope)
-        self.fragments[step.name] = fragment.states
-        return self.attach(fragment, scope, next_state)
+    def step(self, step: PlanStep, scope: Scope, next_state: str | None) -> str:
+        match step:
+            case PlanLoop():
+                return self.foreach(step, scope, next_state)
+            case PlanBranch():
+                return self.branch(step, scope, next_state)
+            case PlanTask():
+                fragment = self.integrations.task(step, scope)
+                self.fragments[step.name] = fragment.states
+                return self.attach(fragment, scope, next_state)
+            case _:
+                assert_never(step)
 
     def task_sizes(self) -> dict[str, int]:
         """Task name → about how many bytes its states take in the definition (after `definition`)."""
@@ -303,7 +304,7 @@ class MachineBuilder:
         """A state that ends `scope` (Choice defaults and empty pipelines need somewhere to go)."""
         return self.add(self.name(text), {"Type": "Pass"}, scope, None)
 
-    def foreach(self, step: t.ForEach, scope: Scope, next_state: str | None) -> str:
+    def foreach(self, step: PlanLoop, scope: Scope, next_state: str | None) -> str:
         """A Map state; each iteration starts from the whole state plus the loop variables in ``vars``."""
         name = self.name(step.name, step.span, synthetic=False)
         inner = Scope(states={}, top=False, vars=(*scope.vars, step.var), loop=step.name)
@@ -333,11 +334,11 @@ class MachineBuilder:
         """The ARN of this pipeline's state machine (`stateMachine`) or of its executions (`execution`)."""
         return f"arn:${{AWS::Partition}}:states:${{AWS::Region}}:${{AWS::AccountId}}:{kind}:${{StateMachineName}}"
 
-    def branch(self, step: t.Branch, scope: Scope, next_state: str | None) -> str:
+    def branch(self, step: PlanBranch, scope: Scope, next_state: str | None) -> str:
         name = self.name(step.name, step.span, synthetic=False)
         join = next_state or self.done(scope, f"{step.name}: done")
-        then = self.level(step.then, scope, join) if step.then else join
-        otherwise = self.level(step.otherwise, scope, join) if step.otherwise else join
+        then = self.level(step.then, scope, join) if step.then.steps else join
+        otherwise = self.level(step.otherwise, scope, join) if step.otherwise.steps else join
         rule = {**self.condition(step.condition, scope.loop), "Next": then}
         return self.add(name, {"Type": "Choice", "Choices": [rule], "Default": otherwise}, scope, None)
 
@@ -404,11 +405,11 @@ def _json_value(value: Any) -> Any:
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
 
 
-def _consumed_results(pipeline: Pipeline) -> dict[str, set[str]]:
+def _consumed_results(plan: ExecutionPlan) -> dict[str, set[str]]:
     """Task name → the result fields conditions read."""
     consumed: dict[str, set[str]] = {}
-    for step in t.walk(pipeline.steps):
-        if isinstance(step, t.Branch):
+    for step in plan.steps.walk():
+        if isinstance(step, PlanBranch):
             for result in t.condition_results(step.condition):
                 consumed.setdefault(result.task, set()).add(result.field)
     return consumed
