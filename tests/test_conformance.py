@@ -20,6 +20,7 @@ from sparklec.diagnostics import LoweringError
 from sparklec.compiler.driver import load, optimise
 from sparklec.testing import projects
 from sparklec.testing.conformance import TaskGraph, check_backend
+from sparklec.testing.inert import check_inert
 
 
 def read_back(artifacts: Artifacts) -> dict[str, TaskGraph]:
@@ -152,3 +153,38 @@ def test_stepfunctions_conforms_on_the_examples() -> None:
                                  optimise(load([source], environ={})[0]))
                    for source in sorted((EXAMPLES / "dsl").glob("*.spk")))
     assert compared >= 40, compared
+
+
+@pytest.mark.parametrize("name", ["dbt", "stepfunctions", "argo"])
+def test_user_text_stays_data_on_the_examples(name: str) -> None:
+    compared = sum(check_inert(get_backend(name), optimise(load([source], environ={})[0]))
+                   for source in sorted((EXAMPLES / "dsl").glob("*.spk")))
+    assert compared >= 40, compared
+
+
+@settings(deadline=None, max_examples=max(4, settings().max_examples // 4))
+@given(projects(max_pipelines=2))
+def test_user_text_stays_data(project: Any) -> None:
+    compared = 0
+    for name in ("dbt", "stepfunctions", "argo"):
+        try:
+            compared += check_inert(get_backend(name), optimise(project))
+        except LoweringError:  # a project the target cannot run
+            continue
+    assert compared > 0, "files holding user text were compared"
+
+
+@pytest.mark.parametrize(("suffix", "write"), [
+    ("yaml", lambda text: f"description: {text}\n"),
+    ("sh", lambda text: f'echo "{text}"\n'),
+    ("sql", lambda text: f"-- {text}\nSELECT 1\n"),
+    ("py", lambda text: f"# {text}\nx = 1\n"),
+])
+def test_a_backend_that_writes_user_text_as_code_fails_the_kit(suffix: str, write: Any) -> None:
+    def careless(project: Any, options: Any) -> Artifacts:
+        return Artifacts({f"{p.name}.{suffix}": "".join(write(task.description) for task in p.on_failure)
+                          for p in project.pipelines})
+
+    project = optimise(load([EXAMPLES / "dsl" / "customer_etl.spk"], environ={})[0])
+    with pytest.raises(AssertionError, match="changed the file's structure"):
+        check_inert(attrs.evolve(backend, lower=careless), project)
