@@ -2,15 +2,15 @@
 kept literal where Argo substitutes `{{...}}`.
 
 IR names become Kubernetes names by lower-casing and replacing other
-characters with `-`; a name that would then clash with another, or is too
-long, gets a short hash of the original.  Every renaming is kept, so the
-compiler can report it and the README can list it.
+characters with `-`; a name that is too long gets a short hash of the
+original (`bundle.Names` makes them unique and remembers every renaming).
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
+
+from sparklec.backends.bundle import digest
 
 MAX_NAME = 63
 
@@ -21,35 +21,8 @@ def sanitise(name: str, limit: int = MAX_NAME) -> str:
     if not label or not label[0].isalpha():
         label = f"x-{label}".rstrip("-")
     if len(label) > limit:
-        label = label[: limit - 9].rstrip("-") + "-" + _digest(name)
+        label = label[: limit - 9].rstrip("-") + "-" + digest(name)
     return label
-
-
-def _digest(name: str) -> str:
-    return hashlib.sha256(name.encode()).hexdigest()[:8]
-
-
-class Names:
-    """IR names → unique Kubernetes names within one scope, remembering what was renamed."""
-
-    def __init__(self, reserved: tuple[str, ...] = (), limit: int = MAX_NAME):
-        self.limit = limit
-        self.given: dict[str, str] = {}
-        self.taken: set[str] = set(reserved)
-
-    def __call__(self, name: str) -> str:
-        if name in self.given:
-            return self.given[name]
-        label = sanitise(name, self.limit)
-        if label in self.taken:
-            label = sanitise(f"{label[: self.limit - 9]}-{_digest(name)}", self.limit)
-        self.taken.add(label)
-        self.given[name] = label
-        return label
-
-    def renamed(self) -> dict[str, str]:
-        """Original → Kubernetes name, for the names that changed."""
-        return {k: v for k, v in self.given.items() if k != v}
 
 
 _LITERAL_BRACES = "{{='{' + '{'}}"

@@ -18,7 +18,8 @@ import attrs
 from collections import defaultdict
 from typing import Any
 
-from sparklec.backends.argo.names import Names, literal, sanitise
+from sparklec.backends.argo.names import MAX_NAME, literal, sanitise
+from sparklec.backends.bundle import Names
 from sparklec.backends.argo.steps import Steps
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
@@ -38,7 +39,7 @@ class WorkflowBuilder:
         self.options = options
         self.downstream = [sanitise(name) for name in plan.downstream]
         self.name = sanitise(plan.pipeline)
-        self.names = Names(reserved=("main", "exit-handler"))
+        self.names = Names(sanitise, MAX_NAME, reserved=("main", "exit-handler"))
         self.steps = Steps(self)
         self.templates: list[dict[str, Any]] = []
         self.parameters: dict[str, dict[str, Any]] = {}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Deploys the state machine of pipeline crm-customers-ingestion with CloudFormation.
-#   ./deploy.sh ENV REGION [ParameterKey=value ...]
-# ENV is dev, qa or prod; the parameters are those of cloudformation.yaml.
+#   ./deploy.sh dev|qa|prod REGION [ParameterKey=value ...]
+# The parameters are those of cloudformation.yaml.
 set -euo pipefail
 
 usage() {
