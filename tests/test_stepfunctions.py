@@ -299,6 +299,10 @@ def test_a_state_machine_over_1_mb_is_split_into_parts_that_deploy(cli: Any, tmp
         {"definition", *(f"definition_{k.removeprefix('StateMachine').lower()}" for k in machines if k != "StateMachine")}
     tasks_run = [name for p in definitions for name, state in states(load_json(p)) if re.fullmatch(r"q\d+", name)]
     assert sorted(tasks_run) == sorted(f"q{i}" for i in range(2500)), "every task in exactly one state machine"
+    names = [block["name"].strip('"') for resource in terraform["resource"] for kind, blocks in resource.items()
+             if kind.strip('"') == "aws_sfn_state_machine" for block in blocks.values()]
+    assert len(names) == len(machines) and all("$${" not in n for n in names), "part names interpolate the environment"
+    assert sorted(n for n in names if "part" in n) == [f"big-${{var.environment}}-part{i}" for i in range(1, len(names))]
 
 
 TEXT = st.text(st.characters(exclude_categories=("Cs", "Cc")), max_size=20)

@@ -23,7 +23,7 @@ from typing import Any
 from sparklec.backends import Artifacts, Backend, check_options
 from sparklec.backends.bundle import Argument, Readme, cell, code, layout, shell_script
 from sparklec.backends.stepfunctions.deploy import (
-    Templates, Terraform, aws_name, definition_file, resource_name, unwired_triggers,
+    Templates, aws_name, definition_file, resource_name, unwired_triggers,
 )
 from sparklec.backends.formats import json_size, json_text
 from sparklec.backends.stepfunctions.integrations import PROFILE, athena_inlined, path_key
@@ -67,7 +67,7 @@ def pipeline_files(plan: ExecutionPlan, options: dict[str, str], upstream: list[
     return {
         **texts,
         "cloudformation.yaml": cloudformation,
-        "main.tf": Terraform(templates).render(),
+        "main.tf": templates.terraform(),
         "deploy.sh": deploy_script(templates),
         "README.md": readme(plan, templates),
     }, notes

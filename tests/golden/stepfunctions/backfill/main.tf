@@ -155,7 +155,7 @@ resource "aws_iam_role_policy" "state_machine" {
 }
 
 resource "aws_cloudwatch_log_group" "state_machine" {
-  name = "/aws/vendedlogs/states/${local.name}"
+  name = "/aws/vendedlogs/states/january-orders-backfill-${var.environment}"
   retention_in_days = 30
 }
 

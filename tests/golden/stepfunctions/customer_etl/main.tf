@@ -222,7 +222,7 @@ resource "aws_iam_role_policy" "state_machine" {
 }
 
 resource "aws_cloudwatch_log_group" "state_machine" {
-  name = "/aws/vendedlogs/states/${local.name}"
+  name = "/aws/vendedlogs/states/customer-etl-${var.environment}"
   retention_in_days = 30
 }
 
@@ -264,7 +264,7 @@ resource "aws_iam_role_policy_attachment" "task_execution" {
 }
 
 resource "aws_cloudwatch_log_group" "containers" {
-  name = "/ecs/${local.name}"
+  name = "/ecs/customer-etl-${var.environment}"
   retention_in_days = 30
 }
 
@@ -334,9 +334,7 @@ resource "aws_iam_role" "events" {
       {
         Effect = "Allow"
         Principal = {
-          Service = [
-            "events.amazonaws.com",
-          ]
+          Service = "events.amazonaws.com"
         }
         Action = "sts:AssumeRole"
         Condition = {

@@ -157,7 +157,7 @@ resource "aws_iam_role_policy" "state_machine" {
 }
 
 resource "aws_cloudwatch_log_group" "state_machine" {
-  name = "/aws/vendedlogs/states/${local.name}"
+  name = "/aws/vendedlogs/states/daily-revenue-rollup-${var.environment}"
   retention_in_days = 30
 }
 
@@ -182,9 +182,7 @@ resource "aws_iam_role" "events" {
       {
         Effect = "Allow"
         Principal = {
-          Service = [
-            "events.amazonaws.com",
-          ]
+          Service = "events.amazonaws.com"
         }
         Action = "sts:AssumeRole"
         Condition = {

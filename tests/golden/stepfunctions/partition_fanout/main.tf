@@ -122,7 +122,7 @@ resource "aws_iam_role_policy" "state_machine" {
 }
 
 resource "aws_cloudwatch_log_group" "state_machine" {
-  name = "/aws/vendedlogs/states/${local.name}"
+  name = "/aws/vendedlogs/states/partition-fanout-${var.environment}"
   retention_in_days = 30
 }
 

@@ -173,7 +173,7 @@ resource "aws_iam_role_policy" "state_machine" {
 }
 
 resource "aws_cloudwatch_log_group" "state_machine" {
-  name = "/aws/vendedlogs/states/${local.name}"
+  name = "/aws/vendedlogs/states/crm-bronze-${var.environment}"
   retention_in_days = 30
 }
 
@@ -198,9 +198,7 @@ resource "aws_iam_role" "events" {
       {
         Effect = "Allow"
         Principal = {
-          Service = [
-            "events.amazonaws.com",
-          ]
+          Service = "events.amazonaws.com"
         }
         Action = "sts:AssumeRole"
         Condition = {

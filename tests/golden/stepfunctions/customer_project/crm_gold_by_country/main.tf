@@ -155,7 +155,7 @@ resource "aws_iam_role_policy" "state_machine" {
 }
 
 resource "aws_cloudwatch_log_group" "state_machine" {
-  name = "/aws/vendedlogs/states/${local.name}"
+  name = "/aws/vendedlogs/states/crm-gold-by-country-${var.environment}"
   retention_in_days = 30
 }
 
@@ -180,9 +180,7 @@ resource "aws_iam_role" "events" {
       {
         Effect = "Allow"
         Principal = {
-          Service = [
-            "events.amazonaws.com",
-          ]
+          Service = "events.amazonaws.com"
         }
         Action = "sts:AssumeRole"
         Condition = {
