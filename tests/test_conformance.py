@@ -3,8 +3,11 @@ and on a broken copy of it (which must not)."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -14,10 +17,12 @@ import yaml
 from hypothesis import given, reject, settings
 
 from conftest import EXAMPLES
+from dbt_harness import dbt
 from sample_backend import backend
 from sparklec.backends import Artifacts, get_backend
 from sparklec.diagnostics import LoweringError
 from sparklec.compiler.driver import load, optimise
+from sparklec.compiler.output import write_atomically
 from sparklec.testing import projects
 from sparklec.testing.conformance import TaskGraph, check_backend
 from sparklec.testing.inert import check_inert
@@ -188,3 +193,56 @@ def test_a_backend_that_writes_user_text_as_code_fails_the_kit(suffix: str, writ
     project = optimise(load([EXAMPLES / "dsl" / "customer_etl.spk"], environ={})[0])
     with pytest.raises(AssertionError, match="changed the file's structure"):
         check_inert(attrs.evolve(backend, lower=careless), project)
+
+
+def dbt_read_back(artifacts: Artifacts) -> dict[str, TaskGraph]:
+    """The graph `dbt parse` builds from the project: each model tagged with the tasks it runs (a transform, then
+    its write), each data test with its check, a model's children after its tests (as `dbt build` runs them);
+    models without tasks of their own (the pieces of a snapshot) stand between the models they link."""
+    with tempfile.TemporaryDirectory() as folder:
+        write_atomically(artifacts, Path(folder) / "project")
+        outcome = dbt(Path(folder) / "project", "parse")
+        if "DuckDB has" in str(outcome.exception):  # a function the test's DuckDB target refuses, at parse time
+            reject()
+        assert outcome.success, outcome.exception
+        manifest = outcome.result
+    entry: dict[str, str] = {}
+    leave: dict[str, str] = {}
+    pipeline_of: dict[str, str] = {}
+    graphs: dict[str, TaskGraph] = {}
+    for unique_id, node in manifest.nodes.items():
+        meta = node.config.meta.get("sparklec", {})
+        tasks = meta.get("tasks") or ([meta["task"]] if "task" in meta else [unique_id])
+        entry[unique_id], leave[unique_id] = tasks[0], tasks[-1]
+        if meta:
+            pipeline_of[unique_id] = meta["pipeline"]
+            listed, edges = graphs.setdefault(meta["pipeline"], ([], set()))
+            listed += [task for task in tasks if task not in listed]
+            edges.update(itertools.pairwise(tasks))
+    every = set().union(*(edges for _, edges in graphs.values())) if graphs else set()
+    children: dict[str, list[str]] = {}
+    for unique_id, node in manifest.nodes.items():
+        for parent in node.depends_on.nodes:
+            if parent in manifest.nodes:
+                every.add((leave[parent], entry[unique_id]))
+                children.setdefault(parent, []).append(unique_id)
+    for unique_id, node in manifest.nodes.items():
+        if node.resource_type == "test" and getattr(node, "attached_node", None):
+            every.update((leave[unique_id], entry[child]) for child in children.get(node.attached_node, [])
+                         if manifest.nodes[child].resource_type != "test")
+    return {pipeline: (tasks, every) for pipeline, (tasks, _) in graphs.items()}
+
+
+def test_dbt_conforms_on_the_examples() -> None:
+    compared = sum(check_backend(get_backend("dbt"), dbt_read_back, optimise(load([source], environ={})[0]))
+                   for source in sorted((EXAMPLES / "dsl").glob("*.spk")))
+    assert compared >= 15, compared
+
+
+@settings(deadline=None, max_examples=max(3, settings().max_examples // 20))
+@given(projects(max_pipelines=2))
+def test_dbt_conforms(project: Any) -> None:
+    try:
+        check_backend(get_backend("dbt"), dbt_read_back, optimise(project))
+    except LoweringError:  # a project dbt cannot build (a relation written twice)
+        reject()

@@ -44,7 +44,7 @@ def test_fused_has_fewer_models_and_the_same_tables(tmp_path: Path) -> None:
             "FROM silver.customers ORDER BY customer_id").fetchall()
         connection.close()
         tables[f"rows_{fuse}"] = rows
-    assert tables["true"] == 1 < tables["false"]
+    assert tables["true"] == 2 < tables["false"], "the chain is one model (its write, gated by a check, another)"
     assert tables["rows_true"] == tables["rows_false"] and len(tables["rows_true"]) == 5
 
 
@@ -62,6 +62,28 @@ def test_broken_data_fails_the_right_tests(tmp_path: Path) -> None:
     failed = {name for name, status in statuses.items() if status in ("fail", "error")}
     assert failed == {"customer_silver_daily__null_checks__not_null_email",
                       "customer_silver_daily__null_checks__unique_customer_id"}, statuses
+
+
+def test_a_failing_check_leaves_the_table_it_gates_unchanged(tmp_path: Path) -> None:
+    import duckdb
+
+    project = tmp_path / "project"
+    generate([EXAMPLES / "dsl" / "customer_silver_daily.spk"], project)
+    load_sources(project, project / "local.duckdb")
+    assert dbt(project, "build").success
+
+    def table() -> list[tuple[object, ...]]:
+        with duckdb.connect(str(project / "local.duckdb")) as connection:
+            return connection.execute("SELECT * FROM silver.customers ORDER BY ALL").fetchall()
+
+    before = table()
+    with duckdb.connect(str(project / "local.duckdb")) as connection:
+        connection.execute("INSERT INTO bronze.customers_raw (customer_id, first_name, last_name, email, country, "
+                           "updated_at) VALUES (99, 'Eve', 'Null', NULL, 'FR', TIMESTAMP '2030-01-01 00:00:00')")
+    statuses = results(dbt(project, "build"))
+    assert statuses["customer_silver_daily__null_checks__not_null_email"] == "fail", statuses
+    assert statuses["customers"] == "skipped", statuses
+    assert len(before) > 0 and table() == before, "the failing check kept the new row out of silver.customers"
 
 
 def test_incremental_models_process_only_new_rows(tmp_path: Path) -> None:
@@ -213,7 +235,7 @@ def test_worked_examples_are_unit_tests_that_catch_a_wrong_expectation(tmp_path:
     assert expected in text
     wrong = tmp_path / "customer_silver_daily.spk"
     wrong.write_text(text.replace(expected, expected.replace("ann.lee", "ann")))
-    test_name = "customers__duplicates_collapse_emails_are_cleaned_placeholders_become_null"
+    test_name = "clean__duplicates_collapse_emails_are_cleaned_placeholders_become_null"
     for source, status in ((EXAMPLES / "dsl" / "customer_silver_daily.spk", "pass"), (wrong, "fail")):
         project = tmp_path / status
         artifacts = generate([source], project)

@@ -53,12 +53,20 @@ class Artifacts(dict[str, str]):
     """Generated files: a relative path (``/``-separated) → its text.
 
     `notes` are warnings and notes about the output (a plain dict of files
-    is accepted too, with none).
+    is accepted too, with none); `left_out` names the tasks the files do not
+    run, (pipeline, task) → why: `LANDED` when the task's data is there before
+    a run starts (dbt reads what an ingestion lands as a source).
     """
 
-    def __init__(self, files: Mapping[str, str] | None = None, notes: Sequence[Diagnostic] = ()):
+    def __init__(self, files: Mapping[str, str] | None = None, notes: Sequence[Diagnostic] = (),
+                 left_out: Mapping[tuple[str, str], str] | None = None):
         super().__init__(files or {})
         self.notes = list(notes)
+        self.left_out = dict(left_out or {})
+
+
+LANDED = "landed before the run"
+"""Why a task is left out when its data is read as it lands (`Artifacts.left_out`)."""
 
 
 @attrs.frozen

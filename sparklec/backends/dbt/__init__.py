@@ -13,10 +13,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from sparklec.backends import Artifacts, Backend, check_options
+from sparklec.backends import LANDED, Artifacts, Backend, check_options
 from sparklec.backends.dbt.models import plan
 from sparklec.backends.dbt.project import ProjectFiles
 from sparklec.backends.dbt.sql import INTERMEDIATE
+from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import Project
 
 OPTIONS: dict[str, tuple[str, ...] | None] = {"fuse": ("true", "false"), "intermediate": INTERMEDIATE}
@@ -27,9 +28,12 @@ def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
     check_options("dbt", options, OPTIONS)
     name = re.sub(r"[^a-z0-9_]+", "_", project.name.lower()).strip("_")
     name = name if name and name[0].isalpha() else f"sparklec_{name}"
-    files = ProjectFiles(project, plan(project), name, fuse=options.get("fuse", "true") == "true",
+    models = plan(project)
+    files = ProjectFiles(project, models, name, fuse=options.get("fuse", "true") == "true",
                          intermediate=options.get("intermediate", "view"))
-    return Artifacts(files.build(), notes=files.notes)
+    left_out = {(pipeline, task.name): LANDED if isinstance(task, t.Ingest) else "not run by dbt"
+                for pipeline, task in models.skipped}
+    return Artifacts(files.build(), notes=files.notes, left_out=left_out)
 
 
 backend = Backend(name="dbt", description="a dbt project (dbt-core 1.11; Databricks and DuckDB profiles)",

@@ -2,7 +2,10 @@
 
 Every `Transform` is a model: the one a `Write` materialises takes the target
 table's name and the write's configuration; any other is an intermediate
-model (a view by default).  Datasets nobody in the project writes, and the
+model (a view by default).  A write that waits for a check is a model of its
+own reading the transform's, so `dbt build` runs the check's tests on the
+transform before anything is written (a failing check leaves the table as
+it was).  Datasets nobody in the project writes, and the
 landing tables of `Ingest` tasks, are sources.  Names are unique across the
 project: a name used twice is prefixed with its pipeline's name.
 """
@@ -15,7 +18,7 @@ import attrs
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.columns import ColumnFlow
-from sparklec.ir.graph import StepGraph
+from sparklec.ir.graph import StepGraph, dataset_writers
 from sparklec.ir.pipeline import Dataset, Pipeline, Project
 from sparklec.ir.transformers import ScdType2, Schema
 from sparklec.sql.tasks import landing_table, plain_identifier
@@ -50,6 +53,12 @@ class Model:
     target: Dataset | None = None
 
     @property
+    def tasks(self) -> tuple[str, ...]:
+        """The IR tasks the model runs: its transform (unless it only copies the written relation) and write."""
+        names = (self.transform.name, *((self.write.name,) if self.write else ()))
+        return tuple(dict.fromkeys(names))
+
+    @property
     def history(self) -> ScdType2 | None:
         last = self.transform.steps[-1] if self.transform.steps else None
         return last if isinstance(last, ScdType2) and self.write is not None else None
@@ -80,6 +89,18 @@ class Plan:
     columns: dict[str, ColumnFlow]
     """Pipeline name → the columns of its relations."""
 
+    def waits(self, model: Model) -> list[str]:
+        """The other models `model` waits for with no data between them: those running the tasks its transform
+        and write name in `after`, or holding the relation a check it waits for tests (tests of a model run
+        before the models that depend on it)."""
+        pipeline = model.pipeline
+        owner = {task: m.name for m in self.models if m.pipeline is pipeline for task in m.tasks}
+        owner |= {check.name: self.model_of[(pipeline.name, check.input)] for check in t.walk(pipeline.steps)
+                  if isinstance(check, t.QualityCheck) and (pipeline.name, check.input) in self.model_of}
+        after = (*model.transform.after, *(model.write.after if model.write else ()))
+        reads = self.model_of.get((pipeline.name, model.transform.input or ""))
+        return [name for name in dict.fromkeys(owner[a] for a in after if a in owner) if name not in (model.name, reads)]
+
 
 def plan(project: Project) -> Plan:
     """Map every pipeline of `project` onto models, sources and references."""
@@ -88,23 +109,32 @@ def plan(project: Project) -> Plan:
     for pipeline in project.pipelines:
         computable = _computable(pipeline)
         transforms = {s.name for s in t.walk(pipeline.steps) if isinstance(s, t.Transform)}
+        checks = {s.name for s in t.walk(pipeline.steps) if isinstance(s, t.QualityCheck)}
+        history = {s.name for s in t.walk(pipeline.steps) if isinstance(s, t.Transform) and s.steps
+                   and isinstance(s.steps[-1], ScdType2)}  # its snapshot's tests gate the write
+        gated = {s.name for s in t.walk(pipeline.steps) if isinstance(s, t.Write) and checks & set(s.after)
+                 and s.input not in history}
         writes: dict[str, list[t.Write]] = {}
         for step in t.walk(pipeline.steps):
-            if isinstance(step, t.Write) and step.input in computable:
+            if isinstance(step, t.Write) and step.input in computable and step.name not in gated:
                 writes.setdefault(step.input, []).append(step)
         ingested = {s.name for s in t.walk(pipeline.steps) if isinstance(s, t.Ingest)}  # landed: dbt reads them
+        writers = dataset_writers(pipeline)
+        loops_and_branches = {group.name for group in pipeline.steps if not isinstance(group, t.Task)}
         for step in _top_level_tasks(pipeline, skipped):
-            not_done = {task.name for _, task in skipped}
-            if any(name in not_done for name in step.after) or any(
-                    name in not_done - ingested for name in step.reads()):
+            not_done = {task.name for _, task in skipped} | loops_and_branches
+            needed = {*step.reads(), *(w for name in step.reads() for w in writers.get(name, ()))}
+            if any(name in not_done for name in step.after) or needed & (not_done - ingested):
                 skipped.append((pipeline.name, step))  # it waits for, or reads, work dbt does not do
             elif isinstance(step, t.Transform) and step.name in computable:
                 candidates.append(_candidate(pipeline, step, writes.get(step.name, [])))
-            elif isinstance(step, t.Write) and step.input in computable and step.input not in transforms:
+            elif isinstance(step, t.Write) and step.input in computable and (
+                    step.input not in transforms or step.name in gated):
                 copy = t.Transform(name=step.name, input=step.input, span=step.span)
                 candidates.append(_candidate(pipeline, copy, [step]))
             elif isinstance(step, t.Task) and not _runs_in_dbt(step, computable):
                 skipped.append((pipeline.name, step))
+        skipped.extend((pipeline.name, task) for task in pipeline.on_failure)  # dbt has no failure handler
     counts = Counter(plain_identifier(name) for *_, name in candidates)
     models = tuple(
         Model(name=plain_identifier(name) if counts[plain_identifier(name)] == 1 else plain_identifier(f"{p.name}__{name}"),

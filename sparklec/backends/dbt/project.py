@@ -44,6 +44,8 @@ class ProjectFiles:
         self.intermediate = intermediate
         self.files: dict[str, str] = {}
         self.model_entries: dict[str, dict[str, Any]] = {}
+        self.snapshot_entries: dict[str, dict[str, Any]] = {}
+        """Model name → the snapshot that keeps its history."""
         self.source_tests: dict[tuple[str, str], dict[str, list[Any]]] = {}
         self.test_names: set[str] = set()
         self.unit_tests: dict[str, list[dict[str, Any]]] = {}
@@ -57,10 +59,15 @@ class ProjectFiles:
             description = model.transform.description or (model.target.description if model.target else "")
             if description:
                 entry["description"] = description
+            tasks = list(model.tasks)
             if model.history is not None and model.target is not None:
-                snapshots.setdefault(model.pipeline.name, []).append(self.snapshot(
-                    model.snapshot, model.changes, model.target.schema, f"{model.target.table}_history",
-                    model.history))
+                snapshot = self.snapshot(model.snapshot, model.changes, model.target.schema,
+                                         f"{model.target.table}_history", model.history)
+                snapshots.setdefault(model.pipeline.name, []).append(snapshot)
+                self.snapshot_entries[model.name] = snapshot
+                self.model_entries[model.changes] = {"name": model.changes, "config": _meta(model, tasks[:1])}
+                tasks = tasks[1:]  # the transform runs in the changes model, the write in the snapshot and here
+            entry["config"] = _meta(model, tasks)
             self.model_entries[model.name] = entry
             for example in model.transform.examples:
                 self.unit_test(model, example)
@@ -75,7 +82,8 @@ class ProjectFiles:
         for pipeline_name, entries in snapshots.items():
             self.files[f"snapshots/{pipeline_name}.yml"] = _yaml({"version": 2, "snapshots": entries})
         for pipeline in self.project.pipelines:
-            entries = [self.model_entries[m.name] for m in self.plan.models if m.pipeline is pipeline]
+            entries = [self.model_entries[name] for m in self.plan.models if m.pipeline is pipeline
+                       for name in ((m.changes,) if m.history is not None else ()) + (m.name,)]
             if entries:
                 unit_tests = self.unit_tests.get(pipeline.name)
                 self.files[f"models/{pipeline.name}/schema.yml"] = _yaml(
@@ -129,21 +137,24 @@ class ProjectFiles:
         for index, check in enumerate(task.checks, start=1):
             generic = self.generic(pipeline, check)
             if generic is not None:
-                target = self.model_entries[model] if model else self.source_entry(reference)
+                # on a relation with history, the snapshot's tests run before the current versions are written
+                target = self.snapshot_entries.get(model or "") or self.model_entries[model] if model \
+                    else self.source_entry(reference)
                 for column_name, test_name, arguments in generic:
                     body: dict[str, Any] = {"name": self.test_name(f"{pipeline.name}__{task.name}__{test_name}_"
                                                                    f"{column_name}")}
                     if arguments:
                         body["arguments"] = arguments
+                    body["config"] = {"meta": {"sparklec": {"pipeline": pipeline.name, "task": task.name}}}
                     if task.severity == "warn":
-                        body["config"] = {"severity": "Warn"}
+                        body["config"]["severity"] = "Warn"
                     self.attach(target, column_name, {test_name: body})
                 continue
             name = self.test_name(f"{pipeline.name}__{task.name}__{index}_{type(check).__name__.lower()}")
             body_sql = self.singular(pipeline, check, reference)
             header = f"-- Check {index} of `{inert(task.name)}` in pipeline `{inert(pipeline.name)}`.\n"
-            if task.severity == "warn":
-                header += "{{ config(severity='warn') }}\n"
+            meta = f"meta={{'sparklec': {{'pipeline': {jinja_string(pipeline.name)}, 'task': {jinja_string(task.name)}}}}}"
+            header += f"{{{{ config({meta}{', severity=' + repr('warn') if task.severity == 'warn' else ''}) }}}}\n"
             self.files[f"tests/{name}.sql"] = header + "\n" + body_sql + "\n"
 
     def test_name(self, name: str) -> str:
@@ -308,3 +319,8 @@ def _rows(rows: tuple[t.Row, ...]) -> list[dict[str, Any]]:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "example"
+
+
+def _meta(model: Model, tasks: list[str]) -> dict[str, Any]:
+    """The `config` naming the IR tasks a dbt node runs."""
+    return {"meta": {"sparklec": {"pipeline": model.pipeline.name, "tasks": tasks}}}
