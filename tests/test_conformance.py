@@ -246,3 +246,15 @@ def test_dbt_conforms(project: Any) -> None:
         check_backend(get_backend("dbt"), dbt_read_back, optimise(project))
     except LoweringError:  # a project dbt cannot build (a relation written twice)
         reject()
+
+
+def test_a_backend_that_runs_a_task_whose_prerequisite_it_leaves_out_fails_the_kit() -> None:
+    def partial(project: Any, options: Any) -> Artifacts:
+        files = backend.lower(project, options)
+        kept = {path: json.dumps([task for task in json.loads(text) if task["name"] != "stage_raw"])
+                for path, text in files.items()}
+        return Artifacts(kept, left_out={("customer_etl", "stage_raw"): "not supported"})
+
+    project = optimise(load([EXAMPLES / "dsl" / "customer_etl.spk"], environ={})[0])
+    with pytest.raises(AssertionError, match="runs although `stage_raw`"):
+        check_backend(attrs.evolve(backend, lower=partial), read_back, project)

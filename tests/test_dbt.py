@@ -285,3 +285,13 @@ def test_a_transform_reading_one_dbt_does_not_build_is_left_to_the_orchestrator(
     artifacts = lower(optimise(project), "dbt", {})
     assert sorted(p for p in artifacts if p.startswith("models/p/") and p.endswith(".sql")) == ["models/p/shared.sql"]
     assert "`p.reader` (transform)" in artifacts["README.md"]
+
+
+def test_after_between_models_is_a_depends_on(tmp_path: Path) -> None:
+    spk = tmp_path / "p.spk"
+    spk.write_text('pipeline p {\n  source a = main.raw.a\n  source b = main.raw.b\n  target ta = main.silver.ta\n'
+                   '  target tb = main.silver.tb\n  task save_a = write a into ta\n'
+                   '  task shaped = from b | drop_exact_duplicates after save_a\n  task save_b = write shaped into tb\n}\n')
+    artifacts = generate([spk], tmp_path / "project")
+    assert "-- depends_on: {{ ref('ta') }}" in artifacts["models/p/tb.sql"]
+    assert "depends_on" not in artifacts["models/p/ta.sql"]
