@@ -22,6 +22,7 @@ from typing import Any
 
 from sparklec.backends import Artifacts, Backend, check_options
 from sparklec.backends.bundle import Argument, Readme, cell, code, layout, shell_script
+from sparklec.backends.stepfunctions.asl import Machine
 from sparklec.backends.stepfunctions.deploy import (
     Templates, aws_name, definition_file, resource_name, unwired_triggers,
 )
@@ -78,7 +79,7 @@ PART_BYTES = 700_000
 
 
 def fitted_machine(plan: ExecutionPlan, options: dict[str, str]
-                   ) -> tuple[MachineBuilder, dict[str, Any], dict[str, str], list[Diagnostic]]:
+                   ) -> tuple[MachineBuilder, Machine, dict[str, str], list[Diagnostic]]:
     """The state machine of `pipeline` within Step Functions' limits (its builder, definition, the text of
     each definition file, and notes): unless `-O map=...` says otherwise, loops whose items would overflow
     one execution's history run each item as a child execution (distributed Map), and a definition over
@@ -134,7 +135,7 @@ EVENTS_PER_STATE = {"Task": 5, "Pass": 2, "Choice": 2, "Wait": 3, "Succeed": 2, 
 """History events a state writes when it runs once (a Task: entered, scheduled, started, succeeded, exited)."""
 
 
-def history_events(definition: dict[str, Any], parts: Iterable[dict[str, Any]] = ()) -> int:
+def history_events(definition: Machine, parts: Iterable[Machine] = ()) -> int:
     """About how many history events the longest execution of a run of `definition` writes (each of its
     `parts` runs as an execution of its own): every state once (both arms of a Choice, one poll of a
     polling loop), an inline Map's states once per item of its literal list or of its parameter's default."""
@@ -144,7 +145,7 @@ def history_events(definition: dict[str, Any], parts: Iterable[dict[str, Any]] =
     return max(_events(machine, lists) for machine in (definition, *parts))
 
 
-def _events(machine: dict[str, Any], lists: dict[str, Any]) -> int:
+def _events(machine: Machine | Mapping[str, Any], lists: dict[str, Any]) -> int:
     total = 0
     for state in machine["States"].values():
         total += EVENTS_PER_STATE.get(state["Type"], 2)

@@ -77,7 +77,7 @@ class CloudFormation:
                         "ApiKeyAuthParameters": {"ApiKeyName": "Authorization",
                                                  "ApiKeyValue": {"Fn::Sub": "Bearer ${DatabricksToken}"}}}}}
             case r.StateMachine():
-                location = {"DefinitionS3Location": {"Bucket": {"Ref": "DefinitionBucket"}, "Key": resource.upload}} \
+                location: dict[str, Any] = {"DefinitionS3Location": {"Bucket": {"Ref": "DefinitionBucket"}, "Key": resource.upload}} \
                     if resource.upload else {"Definition": resource.definition}
                 return {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
                     "StateMachineName": self.value(resource.name), "StateMachineType": "STANDARD", **location,

@@ -20,6 +20,7 @@ import attrs
 
 from sparklec.backends.formats import json_text, yaml_text
 from sparklec.backends.stepfunctions import resources as r
+from sparklec.backends.stepfunctions.asl import Machine
 from sparklec.backends.stepfunctions.cloudformation import CloudFormation
 from sparklec.backends.stepfunctions.stack import Stack, logical_id
 from sparklec.backends.stepfunctions.terraform import MAX_SHORT_NAME, Hcl, Terraform, snake
@@ -63,7 +64,7 @@ MAX_TEMPLATE_BODY = 51_200
 MAX_STATE_MACHINE_NAME = 80
 
 
-def placeholders(definition: dict[str, Any]) -> list[str]:
+def placeholders(definition: Machine) -> list[str]:
     """The names of the ``${...}`` placeholders in a definition."""
     return sorted(set(re.findall(r"\$\{([A-Za-z0-9_.]+)\}", json.dumps(definition))))
 
@@ -133,8 +134,8 @@ def unwired_triggers(plan: ExecutionPlan) -> list[str]:
 class Templates:
     """CloudFormation and Terraform for one pipeline's state machine."""
 
-    def __init__(self, plan: ExecutionPlan, stack: Stack, definition: dict[str, Any], upstream: list[str],
-                 parts: dict[str, dict[str, Any]] | None = None):
+    def __init__(self, plan: ExecutionPlan, stack: Stack, definition: Machine, upstream: list[str],
+                 parts: dict[str, Machine] | None = None):
         self.plan = plan
         self.stack = stack
         self.definition = definition
@@ -231,7 +232,7 @@ class Templates:
             return r.Arn(placeholder.removesuffix(".Arn"))
         return r.Ref(placeholder)
 
-    def definitions(self) -> dict[str, dict[str, Any]]:
+    def definitions(self) -> dict[str, Machine]:
         """File name → definition of every state machine of the pipeline."""
         return {definition_file(key): d for key, d in {"": self.definition, **self.parts}.items()}
 

@@ -21,6 +21,7 @@ import yaml
 
 from typing_extensions import assert_never
 
+from sparklec.backends.stepfunctions.asl import Retrier, State
 from sparklec.backends.stepfunctions.stack import TaskDefinition, logical_id
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
@@ -75,7 +76,7 @@ class Fragment:
     """The states of one task: where it starts, and which states go on to the next step."""
 
     entry: str
-    states: dict[str, Any]
+    states: dict[str, State]
     exits: tuple[str, ...]
 
 
@@ -119,10 +120,10 @@ class Integrations:
 
     # --- common parts -----------------------------------------------------------------------
 
-    def state(self, task: PlanTask, resource: str, parameters: dict[str, Any], service: str) -> dict[str, Any]:
+    def state(self, task: PlanTask, resource: str, parameters: dict[str, Any], service: str) -> State:
         """A Task state with the task's retry, timeout and result handling."""
         policy = task.policy
-        state: dict[str, Any] = {"Type": "Task", "Resource": resource, "Parameters": parameters}
+        state: State = {"Type": "Task", "Resource": resource, "Parameters": parameters}
         if task.description:
             state["Comment"] = task.description
         if policy.timeout:
@@ -132,7 +133,7 @@ class Integrations:
             state["Retry"] = [_retry(policy.retry, service)]
         return state
 
-    def result(self, task: PlanTask, service: str, fields: Mapping[str, str] = {}) -> dict[str, Any]:
+    def result(self, task: PlanTask, service: str, fields: Mapping[str, str] = {}) -> State:
         """ResultSelector/ResultPath: keep only what conditions read (`fields`: field → JSONPath)."""
         wanted = self.machine.consumed.get(task.name)
         if not wanted:
@@ -215,7 +216,7 @@ class Integrations:
         if action.gate is not None:
             return self.athena_check(task, action.statements[0], action.gate.fails, scope)
         statements = action.statements
-        states: dict[str, Any] = {}
+        states: dict[str, State] = {}
         names = [self.machine.name(task.name, task.span, synthetic=False)]
         names += [self.machine.name(f"{task.name}: statement {i}") for i in range(2, len(statements) + 1)]
         for index, (name, statement) in enumerate(zip(names, statements, strict=True)):
@@ -256,7 +257,7 @@ class Integrations:
         states.update(self.failing(failed, f"{task.name} found rows that fail its checks"))
         return Fragment(name, states, (decide,))
 
-    def failing(self, name: str, cause: str) -> dict[str, Any]:
+    def failing(self, name: str, cause: str) -> dict[str, State]:
         """A state that fails the run with `cause`: through the failure handler at the top level."""
         return {name: {"Type": "Fail", "Error": "QualityCheckFailed", "Cause": cause}}
 
@@ -293,7 +294,7 @@ class Integrations:
         return Fragment(name, {name: state}, (name,))
 
     def ecs(self, task: PlanTask, image: str, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
-            scope: Scope) -> dict[str, Any]:
+            scope: Scope) -> State:
         cluster = self.stack.parameter("EcsCluster", "ECS cluster (name or ARN) that runs container tasks")
         self.stack.parameter("Subnets", "Comma-separated subnet ids for Fargate tasks", type="CommaDelimitedList")
         self.stack.parameter("SecurityGroups", "Comma-separated security group ids for Fargate tasks",
@@ -318,7 +319,7 @@ class Integrations:
         return self.state(task, "arn:aws:states:::ecs:runTask.sync", parameters, "ecs")
 
     def batch(self, task: PlanTask, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
-              scope: Scope) -> dict[str, Any]:
+              scope: Scope) -> State:
         queue = self.stack.parameter("BatchJobQueue", "AWS Batch job queue (name or ARN)")
         definition = self.stack.parameter(logical_id(task.name, "BatchJobDefinition"),
                                           f"AWS Batch job definition that runs the image of `{task.name}`")
@@ -342,7 +343,7 @@ class Integrations:
                 "Endpoint": self.stack.parameter("EksEndpoint", "The EKS cluster's API server endpoint (https://...)")}
 
     def eks_job(self, task: PlanTask, image: str, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
-                scope: Scope) -> dict[str, Any]:
+                scope: Scope) -> State:
         namespace = self.stack.parameter("EksNamespace", "Kubernetes namespace of the pipeline's jobs", "default")
         container: dict[str, Any] = {"name": "main", "image": image, **self.texts("command", command, scope)}
         if environment:
@@ -358,7 +359,7 @@ class Integrations:
         parameters = {**self.eks(), "Namespace": namespace, "LogOptions": {"RetrieveLogs": True}, "Job": job}
         return self.state(task, "arn:aws:states:::eks:runJob.sync", parameters, "eks")
 
-    def kubernetes_call(self, task: PlanTask, action: Resource) -> dict[str, Any]:
+    def kubernetes_call(self, task: PlanTask, action: Resource) -> State:
         manifest = yaml.safe_load(action.manifest)
         if not isinstance(manifest, dict) or "apiVersion" not in manifest or "kind" not in manifest:
             raise LoweringError([Diagnostic(code="E402", message=f"the manifest of `{task.name}` has no apiVersion "
@@ -412,7 +413,7 @@ class Integrations:
             state = self.emr_serverless(task, arguments, scope)
         return Fragment(name, {name: state}, (name,))
 
-    def emr_serverless(self, task: PlanTask, arguments: dict[str, str], scope: Scope) -> dict[str, Any]:
+    def emr_serverless(self, task: PlanTask, arguments: dict[str, str], scope: Scope) -> State:
         application = self.stack.parameter("EmrServerlessApplicationId", "EMR Serverless application id")
         role = self.stack.parameter("EmrServerlessJobRoleArn", "IAM role EMR Serverless jobs run as")
         entry = self.stack.parameter(logical_id(task.name, "EntryPoint"),
@@ -458,7 +459,7 @@ class Integrations:
                                         "status": "succeeded"},
                      "ResultPath": f"${key}", "Next": decide})
         state = f"${key}.state"
-        states: dict[str, Any] = {
+        states: dict[str, State] = {
             name: start,
             wait: {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": check},
             check: poll,
@@ -475,7 +476,7 @@ class Integrations:
         return Fragment(name, states, (decide,))
 
 
-def _retry(retry: Retry, service: str) -> dict[str, Any]:
+def _retry(retry: Retry, service: str) -> Retrier:
     names = RETRY_ERRORS.get(service, {})
     if "all" in retry.on:
         errors = ["States.ALL"]
@@ -489,7 +490,7 @@ def _retry(retry: Retry, service: str) -> dict[str, Any]:
             else:
                 errors.extend(names.get(on, ["States.TaskFailed"]))
         errors = list(dict.fromkeys(errors))
-    rule: dict[str, Any] = {"ErrorEquals": errors, "IntervalSeconds": max(1, retry.interval),
+    rule: Retrier = {"ErrorEquals": errors, "IntervalSeconds": max(1, retry.interval),
                             "MaxAttempts": retry.limit, "BackoffRate": max(1.0, float(retry.backoff))}
     if retry.max_delay is not None:
         rule["MaxDelaySeconds"] = retry.max_delay

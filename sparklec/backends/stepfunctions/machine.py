@@ -25,6 +25,7 @@ from typing import Any
 import attrs
 from typing_extensions import assert_never
 
+from sparklec.backends.stepfunctions.asl import Machine, State
 from sparklec.backends.stepfunctions.integrations import NEXT, Fragment, Integrations, path_key, result_key
 from sparklec.backends.formats import json_size
 from sparklec.backends.stepfunctions.stack import Stack
@@ -52,7 +53,7 @@ class Part:
 class Scope:
     """Where states go: the machine's top level, or a parallel branch or loop body of it."""
 
-    states: dict[str, Any]
+    states: dict[str, State]
     top: bool
     vars: tuple[str, ...] = ()
     loop: str | None = None
@@ -72,10 +73,10 @@ class MachineBuilder:
         """The greatest weight one state machine holds; more is split into parts (None: no splitting)."""
         self.sizes = sizes or {}
         """Task name → its weight (default 1): a task's bytes in the definition, from `task_sizes`."""
-        self.fragments: dict[str, dict[str, Any]] = {}
+        self.fragments: dict[str, dict[str, State]] = {}
         """Task name → the states it became."""
         self.distributed = distributed or options.get("map") == "distributed"
-        self.parts: dict[str, dict[str, Any]] = {}
+        self.parts: dict[str, Machine] = {}
         """Logical id (`Part1`, ...) → the definition of a part."""
         self.names: set[str] = set()
         self.parallels = 0
@@ -109,7 +110,7 @@ class MachineBuilder:
 
     # --- the machine --------------------------------------------------------------------
 
-    def definition(self) -> dict[str, Any]:
+    def definition(self) -> Machine:
         top = Scope(states={}, top=True)
         self.names.update((START, READ_PARAMETERS, FAILED))
         handlers = self.failure_tasks()
@@ -121,7 +122,7 @@ class MachineBuilder:
         items = {s.name: [_json_value(i) for i in s.items]
                  for s in sorted(self.plan.steps.walk(), key=lambda step: step.name)
                  if isinstance(s, PlanLoop) and s.items is not None}
-        states = {
+        states: dict[str, State] = {
             START: {"Type": "Pass", "Comment": "Parameters: the defaults, overridden by the execution input",
                     "Parameters": {"defaults": defaults, "input.$": "$"}, "Next": READ_PARAMETERS},
             READ_PARAMETERS: {"Type": "Pass", "Parameters": {
@@ -232,7 +233,7 @@ class MachineBuilder:
         self.parts[key] = {"Comment": f"Pipeline {self.plan.pipeline}, part {len(self.parts) + 1}",
                            "StartAt": entry, "States": inner.states}
         name = self.name(f"Run part {len(self.parts)}")
-        state = {"Type": "Task", "Resource": START_PART,
+        state: State = {"Type": "Task", "Resource": START_PART,
                  "Parameters": {"StateMachineArn": f"${{StateMachine{key}.Arn}}", "Input.$": "$"},
                  "OutputPath": "$.Output"}
         return self.add(name, state, scope, next_state)
@@ -240,13 +241,13 @@ class MachineBuilder:
     def parallel(self, parts: Sequence[Tree | Part], graph: Steps, scope: Scope, next_state: str | None) -> str:
         self.parallels += 1
         name = self.name(f"Parallel {self.parallels}")
-        branches = []
+        branches: list[Machine] = []
         for part in parts:
             inner = Scope(states={}, top=False, vars=scope.vars, loop=scope.loop)
             entry = self.tree(part, graph, inner, None)
             branches.append({"StartAt": entry, "States": inner.states})
         producing = [i for i, part in enumerate(parts) if self.consumed and self.consumed.keys() & self.produced(part, graph)]
-        state: dict[str, Any] = {"Type": "Parallel", "Branches": branches, "ResultPath": None}
+        state: State = {"Type": "Parallel", "Branches": branches, "ResultPath": None}
         if producing:
             if len(producing) > MAX_NESTED_FUNCTIONS - 1:
                 raise LoweringError([Diagnostic(
@@ -297,7 +298,7 @@ class MachineBuilder:
             scope.states[name] = state
         return fragment.entry
 
-    def add(self, name: str, state: dict[str, Any], scope: Scope, next_state: str | None) -> str:
+    def add(self, name: str, state: State, scope: Scope, next_state: str | None) -> str:
         return self.attach(Fragment(entry=name, states={name: state}, exits=(name,)), scope, next_state)
 
     def done(self, scope: Scope, text: str) -> str:
@@ -319,7 +320,7 @@ class MachineBuilder:
             self.stack.allow("RunDistributedMaps", ("states:StartExecution", "states:DescribeExecution",
                                                     "states:StopExecution"), self.own_arn("stateMachine"),
                              self.own_arn("execution") + ":*")
-        state: dict[str, Any] = {
+        state: State = {
             "Type": "Map",
             "ItemsPath": f"$.params{path_key(step.items_param)}" if step.items_param
             else f"$.items{path_key(step.name)}",
@@ -381,7 +382,7 @@ class MachineBuilder:
         return f"${result_key(operand.task)}{path_key(operand.field)}"
 
 
-def _targets(states: dict[str, Any]) -> list[str]:
+def _targets(states: dict[str, State]) -> list[str]:
     """Every state name the top-level states go to (Next, Default, Choices and Catch)."""
     found = []
     for state in states.values():
@@ -390,7 +391,7 @@ def _targets(states: dict[str, Any]) -> list[str]:
     return found
 
 
-def _link(state: dict[str, Any], next_state: str | None) -> None:
+def _link(state: State, next_state: str | None) -> None:
     if state["Type"] in ("Choice", "Fail", "Succeed"):
         return
     if next_state is None:

@@ -13,6 +13,8 @@ from typing import Any, Union
 
 import attrs
 
+from sparklec.backends.stepfunctions.asl import Machine
+
 
 @attrs.frozen
 class Sub:
@@ -102,7 +104,7 @@ class StateMachine:
     key: str
     name: Sub
     file: str
-    definition: dict[str, Any]
+    definition: Machine
     substitutions: tuple[tuple[str, Value], ...]
     upload: str | None = None
 
