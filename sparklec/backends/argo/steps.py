@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from typing_extensions import assert_never
 
 from sparklec.backends.argo.names import literal, sanitise
+from sparklec.backends.argo.shapes import Template
 from sparklec.ir.channels import SNS_ARN
 from sparklec.ir.policy import Retry
 from sparklec.lowering import (
@@ -124,9 +125,9 @@ class Steps:
         self.workflow = workflow
         self.options = workflow.options
 
-    def template(self, plan: PlanTask, name: str, inputs: list[str]) -> dict[str, Any]:
+    def template(self, plan: PlanTask, name: str, inputs: list[str]) -> Template:
         """The template of the step `plan` named `name`; `inputs` are the loop variables it receives."""
-        template: dict[str, Any] = {"name": name}
+        template: Template = {"name": name}
         parameters = [{"name": v} for v in inputs]
         artifacts = [self.workflow.artifact(a, inputs) for a in plan.inputs]
         if parameters or artifacts:
@@ -141,7 +142,7 @@ class Steps:
             template["retryStrategy"] = _retry(policy.retry)
         return template
 
-    def body(self, plan: PlanTask, inputs: list[str]) -> dict[str, Any]:
+    def body(self, plan: PlanTask, inputs: list[str]) -> Template:
         action = plan.action
         match action:
             case Pause():
@@ -197,7 +198,7 @@ class Steps:
         return ";\n".join(action.statements)
 
     def spark_sql(self, plan: PlanTask, statements: str, inputs: list[str], secret: str | None = None
-                  ) -> dict[str, Any]:
+                  ) -> Template:
         image = self.options.get("spark_image", SPARK_IMAGE)
         container: dict[str, Any] = {
             "image": image, "command": ["/opt/spark/bin/spark-sql"],
@@ -212,7 +213,7 @@ class Steps:
 
     # --- remote runtimes ------------------------------------------------------------------------
 
-    def job(self, plan: PlanTask, action: Job, inputs: list[str]) -> dict[str, Any]:
+    def job(self, plan: PlanTask, action: Job, inputs: list[str]) -> Template:
         """A pod that starts the user's job on its runtime and waits for it to end."""
         runtime = plan.runtime
         assert runtime is not None, "a job has a runtime"
@@ -241,7 +242,7 @@ class Steps:
                     {"name": "DRIVER", "value": json.dumps(driver)}]
         return self.aws(runtime, env)
 
-    def athena(self, name: str, action: Sql, inputs: list[str]) -> dict[str, Any]:
+    def athena(self, name: str, action: Sql, inputs: list[str]) -> Template:
         """A pod that runs the statements on Athena one after the other; a failed check calls `fail`."""
         statements = list(action.statements)
         if action.gate is not None and action.gate.fails:
@@ -259,7 +260,7 @@ class Steps:
         """The environment variable of the AWS region (a workflow parameter)."""
         return {"name": "AWS_REGION", "value": self.workflow.parameter("aws-region", "the AWS region of the jobs")}
 
-    def aws(self, runtime: str, env: list[dict[str, Any]]) -> dict[str, Any]:
+    def aws(self, runtime: str, env: list[dict[str, Any]]) -> Template:
         """The AWS CLI pod that runs the `AWS_RUNS` script of `runtime` with `env`."""
         self.workflow.secrets["aws"] = ("AWS credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), unless "
                                         "the service account has an IAM role")
@@ -268,7 +269,7 @@ class Steps:
 
     # --- notifications ------------------------------------------------------------------------
 
-    def notify(self, action: Message, inputs: list[str]) -> dict[str, Any]:
+    def notify(self, action: Message, inputs: list[str]) -> Template:
         """A message to a webhook (Slack, Teams, HTTPS), an SNS topic, or e-mail over SMTP."""
         scheme, address = action.channel.scheme, action.channel.address
         env: list[dict[str, Any]]

@@ -19,6 +19,7 @@ from collections import defaultdict
 from typing import Any
 
 from sparklec.backends.argo.names import MAX_NAME, literal, sanitise
+from sparklec.backends.argo.shapes import DagTask, Template
 from sparklec.backends.bundle import Names
 from sparklec.backends.argo.steps import Steps
 from sparklec.diagnostics import Diagnostic, LoweringError
@@ -41,7 +42,7 @@ class WorkflowBuilder:
         self.name = sanitise(plan.pipeline)
         self.names = Names(sanitise, MAX_NAME, reserved=("main", "exit-handler"))
         self.steps = Steps(self)
-        self.templates: list[dict[str, Any]] = []
+        self.templates: list[Template] = []
         self.parameters: dict[str, dict[str, Any]] = {}
         self.secrets: dict[str, str] = {}
         for parameter in plan.parameters:
@@ -128,14 +129,14 @@ class WorkflowBuilder:
         upstream: dict[str, list[str]] = defaultdict(list)
         for before, after in level.edges:
             upstream[after].append(before)
-        tasks: list[dict[str, Any]] = []
+        tasks: list[DagTask] = []
         for step in level.steps:
             depends = " && ".join(n for u in upstream[step.name] for n in self.task_names(steps[u]))
             for task in self.dag_tasks(step, inputs, set(steps)):
                 if depends:
                     task["depends"] = depends
                 tasks.append(task)
-        template: dict[str, Any] = {"name": name}
+        template: Template = {"name": name}
         if inputs:
             template["inputs"] = {"parameters": [{"name": v} for v in inputs]}
         if parallelism:
@@ -157,14 +158,14 @@ class WorkflowBuilder:
     def passed(self, inputs: list[str]) -> list[dict[str, str]]:
         return [{"name": v, "value": expression(f"inputs.parameters.{v}")} for v in inputs]
 
-    def dag_tasks(self, step: PlanStep, inputs: list[str], siblings: set[str]) -> list[dict[str, Any]]:
+    def dag_tasks(self, step: PlanStep, inputs: list[str], siblings: set[str]) -> list[DagTask]:
         if isinstance(step, PlanLoop):
             return [self.foreach(step, inputs)]
         if isinstance(step, PlanBranch):
             return self.branch(step, inputs, siblings)
         name = self.names(step.name)
         self.templates.append(self.steps.template(step, name, inputs))
-        task: dict[str, Any] = {"name": name, "template": name}
+        task: DagTask = {"name": name, "template": name}
         arguments: dict[str, Any] = {}
         if inputs:
             arguments["parameters"] = self.passed(inputs)
@@ -186,38 +187,38 @@ class WorkflowBuilder:
             task["arguments"] = arguments
         return [task]
 
-    def foreach(self, step: PlanLoop, inputs: list[str]) -> dict[str, Any]:
+    def foreach(self, step: PlanLoop, inputs: list[str]) -> DagTask:
         """A template that runs the body once per item, at most `max_concurrency` at a time."""
         name = self.names(step.name)
         inner = [*(v for v in inputs if v != step.var), step.var]  # an inner loop's variable hides an outer one
         body = self.dag(self.names(f"{step.name}-body"), step.body, inner)
-        item: dict[str, Any] = {"name": "item", "template": body,
+        item: DagTask = {"name": "item", "template": body,
                                 "arguments": {"parameters": [*self.passed(inner[:-1]),
                                                              {"name": step.var, "value": "{{item}}"}]}}
         if step.items is not None:
             item["withItems"] = [v if isinstance(v, (int, float, str, bool)) else _string(v) for v in step.items]
         else:
             item["withParam"] = expression(f"workflow.parameters.{step.items_param}")
-        template: dict[str, Any] = {"name": name}
+        template: Template = {"name": name}
         if inputs:
             template["inputs"] = {"parameters": [{"name": v} for v in inputs]}
         if step.max_concurrency:
             template["parallelism"] = step.max_concurrency
         template["dag"] = {"tasks": [item]}
         self.templates.append(template)
-        task: dict[str, Any] = {"name": name, "template": name}
+        task: DagTask = {"name": name, "template": name}
         if inputs:
             task["arguments"] = {"parameters": self.passed(inputs)}
         return task
 
-    def branch(self, step: PlanBranch, inputs: list[str], siblings: set[str]) -> list[dict[str, Any]]:
+    def branch(self, step: PlanBranch, inputs: list[str], siblings: set[str]) -> list[DagTask]:
         condition = self.condition(step.condition, siblings)
         tasks = []
         for suffix, arm, when in (("", step.then, condition), ("-else", step.otherwise, f"!({condition})")):
             if not arm.steps:
                 continue
             name = self.dag(self.names(f"{step.name}{suffix}"), arm, inputs)
-            task: dict[str, Any] = {"name": name, "template": name, "when": when}
+            task: DagTask = {"name": name, "template": name, "when": when}
             if inputs:
                 task["arguments"] = {"parameters": self.passed(inputs)}
             tasks.append(task)
@@ -256,7 +257,7 @@ class WorkflowBuilder:
                       alert.action, message=f"{alert.action.message} Status: ${{{STATUS}}}."))
                   for alert in self.plan.alerts if isinstance(alert.action, Message)]  # sparklec's names: not renamed
         on_failure = [step for step in self.plan.on_failure.steps if isinstance(step, PlanTask)]
-        steps: list[dict[str, Any]] = []
+        steps: list[DagTask] = []
         for task in (*on_failure, *alerts):
             name = self.names(task.name)
             self.templates.append(self.steps.template(task, name, []))
