@@ -84,22 +84,22 @@ class Plan:
     """(pipeline, relation) → the Jinja expression that names it: ``ref('m')`` or ``source('s', 't')``."""
     model_of: dict[tuple[str, str], str]
     """(pipeline, relation) → the model a check or exposure on that relation attaches to."""
+    runs_in: dict[tuple[str, str], str]
+    """(pipeline, task) → the model that runs it, or, for a check, the model holding the relation it tests (tests of
+    a model run before the models that depend on it)."""
     skipped: tuple[tuple[str, t.AnyTask], ...]
     """Tasks dbt does not run (ingestion, containers, notifications, ML), by pipeline."""
     columns: dict[str, ColumnFlow]
     """Pipeline name → the columns of its relations."""
 
     def waits(self, model: Model) -> list[str]:
-        """The other models `model` waits for with no data between them: those running the tasks its transform
-        and write name in `after`, or holding the relation a check it waits for tests (tests of a model run
-        before the models that depend on it)."""
-        pipeline = model.pipeline
-        owner = {task: m.name for m in self.models if m.pipeline is pipeline for task in m.tasks}
-        owner |= {check.name: self.model_of[(pipeline.name, check.input)] for check in t.walk(pipeline.steps)
-                  if isinstance(check, t.QualityCheck) and (pipeline.name, check.input) in self.model_of}
+        """The other models `model` waits for with no data between them: those of the tasks its transform and
+        write name in `after`."""
+        pipeline = model.pipeline.name
         after = (*model.transform.after, *(model.write.after if model.write else ()))
-        reads = self.model_of.get((pipeline.name, model.transform.input or ""))
-        return [name for name in dict.fromkeys(owner[a] for a in after if a in owner) if name not in (model.name, reads)]
+        reads = self.model_of.get((pipeline, model.transform.input or ""))
+        waited = (self.runs_in[(pipeline, a)] for a in after if (pipeline, a) in self.runs_in)
+        return [name for name in dict.fromkeys(waited) if name not in (model.name, reads)]
 
 
 def plan(project: Project) -> Plan:
@@ -169,8 +169,11 @@ def plan(project: Project) -> Plan:
                 source = _landing(step)
                 sources.setdefault((source.name, source.table), source)
                 references[(pipeline.name, step.name)] = f"source('{source.name}', '{source.table}')"
+    runs_in = {(m.pipeline.name, task): m.name for m in models for task in m.tasks}
+    runs_in |= {(p.name, check.name): model_of[(p.name, check.input)] for p in project.pipelines
+                for check in t.walk(p.steps) if isinstance(check, t.QualityCheck) and (p.name, check.input) in model_of}
     return Plan(models=models, sources=tuple(sorted(sources.values(), key=lambda s: (s.name, s.table))),
-                references=references, model_of=model_of, skipped=tuple(skipped),
+                references=references, model_of=model_of, runs_in=runs_in, skipped=tuple(skipped),
                 columns={p.name: ColumnFlow(p, lambda diagnostic: None) for p in project.pipelines})
 
 
