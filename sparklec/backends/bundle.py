@@ -53,7 +53,7 @@ class Names:
             return self.given[name]
         label = self.sanitise(name)
         if len(label) > self.limit or label in self.taken:
-            label = f"{label[: self.limit - 9].rstrip(self.separator)}{self.separator}{digest(name)}"
+            label = shorten(label, name, self.limit, self.separator)
         self.taken.add(label)
         self.given[name] = label
         return label
@@ -76,6 +76,11 @@ class Names:
 def digest(text: str) -> str:
     """Eight hex digits that tell `text` apart."""
     return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def shorten(label: str, original: str, limit: int, separator: str = "-") -> str:
+    """`label` cut to end in `separator` and the `digest` of `original`, within `limit` characters."""
+    return f"{label[: limit - 9].rstrip(separator)}{separator}{digest(original)}"
 
 
 @attrs.frozen

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sparklec.backends.bundle import digest
+from sparklec.backends.bundle import shorten
 
 MAX_NAME = 63
 
@@ -21,7 +21,7 @@ def sanitise(name: str, limit: int = MAX_NAME) -> str:
     if not label or not label[0].isalpha():
         label = f"x-{label}".rstrip("-")
     if len(label) > limit:
-        label = label[: limit - 9].rstrip("-") + "-" + digest(name)
+        label = shorten(label, name, limit)
     return label
 
 
