@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -65,9 +66,10 @@ class ProjectFiles:
                                          f"{model.target.table}_history", model.history)
                 snapshots.setdefault(model.pipeline.name, []).append(snapshot)
                 self.snapshot_entries[model.name] = snapshot
-                self.model_entries[model.changes] = {"name": model.changes, "config": _meta(model, tasks[:1])}
+                self.model_entries[model.changes] = {"name": model.changes,
+                                                     "config": _meta(model.pipeline.name, tasks=tasks[:1])}
                 tasks = tasks[1:]  # the transform runs in the changes model, the write in the snapshot and here
-            entry["config"] = _meta(model, tasks)
+            entry["config"] = _meta(model.pipeline.name, tasks=tasks)
             self.model_entries[model.name] = entry
             for example in model.transform.examples:
                 self.unit_test(model, example)
@@ -137,15 +139,16 @@ class ProjectFiles:
         for index, check in enumerate(task.checks, start=1):
             generic = self.generic(pipeline, check)
             if generic is not None:
-                # on a relation with history, the snapshot's tests run before the current versions are written
-                target = self.snapshot_entries.get(model or "") or self.model_entries[model] if model \
-                    else self.source_entry(reference)
+                if model is None:
+                    target = self.source_entry(reference)
+                else:  # on a relation with history, the snapshot's tests run before the current versions are written
+                    target = self.snapshot_entries.get(model) or self.model_entries[model]
                 for column_name, test_name, arguments in generic:
                     body: dict[str, Any] = {"name": self.test_name(f"{pipeline.name}__{task.name}__{test_name}_"
                                                                    f"{column_name}")}
                     if arguments:
                         body["arguments"] = arguments
-                    body["config"] = {"meta": {"sparklec": {"pipeline": pipeline.name, "task": task.name}}}
+                    body["config"] = _meta(pipeline.name, task=task.name)
                     if task.severity == "warn":
                         body["config"]["severity"] = "Warn"
                     self.attach(target, column_name, {test_name: body})
@@ -153,8 +156,9 @@ class ProjectFiles:
             name = self.test_name(f"{pipeline.name}__{task.name}__{index}_{type(check).__name__.lower()}")
             body_sql = self.singular(pipeline, check, reference)
             header = f"-- Check {index} of `{inert(task.name)}` in pipeline `{inert(pipeline.name)}`.\n"
-            meta = f"meta={{'sparklec': {{'pipeline': {jinja_string(pipeline.name)}, 'task': {jinja_string(task.name)}}}}}"
-            header += f"{{{{ config({meta}{', severity=' + repr('warn') if task.severity == 'warn' else ''}) }}}}\n"
+            meta = json.dumps(_meta(pipeline.name, task=task.name)["meta"], ensure_ascii=False)  # a Jinja literal too
+            severity = ", severity='warn'" if task.severity == "warn" else ""
+            header += f"{{{{ config(meta={meta}{severity}) }}}}\n"
             self.files[f"tests/{name}.sql"] = header + "\n" + body_sql + "\n"
 
     def test_name(self, name: str) -> str:
@@ -321,6 +325,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_") or "example"
 
 
-def _meta(model: Model, tasks: list[str]) -> dict[str, Any]:
-    """The `config` naming the IR tasks a dbt node runs."""
-    return {"meta": {"sparklec": {"pipeline": model.pipeline.name, "tasks": tasks}}}
+def _meta(pipeline: str, **tasks: str | list[str]) -> dict[str, Any]:
+    """The `config` of a dbt node naming its pipeline and the IR tasks it runs (`tasks` or `task`)."""
+    return {"meta": {"sparklec": {"pipeline": pipeline, **tasks}}}

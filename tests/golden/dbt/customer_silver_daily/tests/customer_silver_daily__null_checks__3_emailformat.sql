@@ -1,5 +1,5 @@
 -- Check 3 of `null_checks` in pipeline `customer_silver_daily`.
-{{ config(meta={'sparklec': {'pipeline': "customer_silver_daily", 'task': "null_checks"}}) }}
+{{ config(meta={"sparklec": {"pipeline": "customer_silver_daily", "task": "null_checks"}}) }}
 
 SELECT
   *

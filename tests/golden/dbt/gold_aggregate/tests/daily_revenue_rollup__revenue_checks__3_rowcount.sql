@@ -1,5 +1,5 @@
 -- Check 3 of `revenue_checks` in pipeline `daily_revenue_rollup`.
-{{ config(meta={'sparklec': {'pipeline': "daily_revenue_rollup", 'task': "revenue_checks"}}) }}
+{{ config(meta={"sparklec": {"pipeline": "daily_revenue_rollup", "task": "revenue_checks"}}) }}
 
 SELECT
   *

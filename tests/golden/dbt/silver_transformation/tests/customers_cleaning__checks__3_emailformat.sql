@@ -1,5 +1,5 @@
 -- Check 3 of `checks` in pipeline `customers_cleaning`.
-{{ config(meta={'sparklec': {'pipeline': "customers_cleaning", 'task': "checks"}}) }}
+{{ config(meta={"sparklec": {"pipeline": "customers_cleaning", "task": "checks"}}) }}
 
 SELECT
   *
