@@ -111,6 +111,10 @@ done
 ''',
 }
 """Shell scripts (in the AWS CLI image) that start work on an AWS service and wait for it to end."""
+SNS_PUBLISH = ('set -euo pipefail\ncase "$TOPIC" in arn:*) arn="$TOPIC" ;; '
+               '*) arn=$(aws sns create-topic --name "$TOPIC" --query TopicArn --output text) ;; esac\n'
+               'aws sns publish --topic-arn "$arn" --subject "$SUBJECT" --message "$MESSAGE"\n')
+"""A shell script (in the AWS CLI image) that publishes a message to an SNS topic, named or by its ARN."""
 
 
 PROFILE = TargetProfile("argo", defaults(sql="k8s", jobs="k8s", containers="k8s"), inline_runtime="k8s")
@@ -240,7 +244,7 @@ class Steps:
                     {"name": "ROLE", "value": self.workflow.parameter(
                         "emr-serverless-role-arn", "the IAM role EMR Serverless jobs run as")},
                     {"name": "DRIVER", "value": json.dumps(driver)}]
-        return self.aws(runtime, env)
+        return self.aws(AWS_RUNS[runtime], env)
 
     def athena(self, name: str, action: Sql, inputs: list[str]) -> Template:
         """A pod that runs the statements on Athena one after the other; a failed check calls `fail`."""
@@ -254,17 +258,17 @@ class Steps:
                  for i, sql in enumerate(statements, start=1)),
                {"name": "WORKGROUP", "value": self.workflow.parameter("athena-workgroup", "the Athena workgroup",
                                                                       "primary")}]
-        return self.aws("athena", env)
+        return self.aws(AWS_RUNS["athena"], env)
 
     def region(self) -> dict[str, Any]:
         """The environment variable of the AWS region (a workflow parameter)."""
         return {"name": "AWS_REGION", "value": self.workflow.parameter("aws-region", "the AWS region of the jobs")}
 
-    def aws(self, runtime: str, env: list[dict[str, Any]]) -> Template:
-        """The AWS CLI pod that runs the `AWS_RUNS` script of `runtime` with `env`."""
+    def aws(self, script: str, env: list[dict[str, Any]]) -> Template:
+        """The AWS CLI pod that runs the shell `script` with `env`."""
         self.workflow.secrets["aws"] = ("AWS credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), unless "
                                         "the service account has an IAM role")
-        return {"container": {"image": AWS_CLI_IMAGE, "command": ["bash", "-c", AWS_RUNS[runtime]],
+        return {"container": {"image": AWS_CLI_IMAGE, "command": ["bash", "-c", script],
                               "env": env, "envFrom": [{"secretRef": {"name": "aws", "optional": True}}]}}
 
     # --- notifications ------------------------------------------------------------------------
@@ -276,16 +280,8 @@ class Steps:
         message = self.workflow.text(action.message, inputs)
         subject = self.workflow.text(action.subject, inputs)
         if scheme in ("sns", SNS_ARN):
-            topic = address
-            self.workflow.secrets["aws"] = ("AWS credentials (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`), "
-                                            "unless the service account has an IAM role")
-            script = ('set -euo pipefail\ncase "$TOPIC" in arn:*) arn="$TOPIC" ;; '
-                      '*) arn=$(aws sns create-topic --name "$TOPIC" --query TopicArn --output text) ;; esac\n'
-                      'aws sns publish --topic-arn "$arn" --subject "$SUBJECT" --message "$MESSAGE"\n')
-            env = [{"name": "TOPIC", "value": topic}, {"name": "SUBJECT", "value": subject},
-                   {"name": "MESSAGE", "value": message}, self.region()]
-            return {"container": {"image": AWS_CLI_IMAGE, "command": ["bash", "-c", script], "env": env,
-                                  "envFrom": [{"secretRef": {"name": "aws", "optional": True}}]}}
+            return self.aws(SNS_PUBLISH, [{"name": "TOPIC", "value": address}, {"name": "SUBJECT", "value": subject},
+                                          {"name": "MESSAGE", "value": message}, self.region()])
         secret = sanitise(f"{scheme}-{address}")
         if scheme == "email":
             self.workflow.secrets[secret] = f"`url` (smtps://host:port), `user` and `password` to send to {address}"
