@@ -20,6 +20,22 @@ $(STAMP): $(RUNTIME)
 	$(PIP) -e '.[test,bench]'
 	touch $(STAMP)
 
+# Each platform tool the tests run gets its own environment outside the work tree, named after the hash of its
+# requirements (tests/envs/<tool>.txt) so that reruns and other clones reuse it; uv installs them.
+ENVS   := $(HOME)/.cache/sparklec/envs
+UV     := $(VENV)/bin/uv
+SPARK  := $(ENVS)/spark-$(shell sha256sum tests/envs/spark.txt | cut -c1-12)
+
+$(UV): $(RUNTIME)
+	$(PIP) uv
+	touch $(UV)
+
+# Apache Spark (pyspark; Java 17), the judge of the Spark SQL sparklec emits
+$(SPARK)/.installed: tests/envs/spark.txt | $(UV)
+	$(UV) venv --quiet --allow-existing --python python3 $(SPARK)
+	VIRTUAL_ENV=$(SPARK) $(UV) pip install --quiet -r tests/envs/spark.txt
+	touch $@
+
 # asl-validator (npm), the Step Functions tests' static oracle
 $(ASL): $(STAMP)
 	mkdir -p $(NODE)
@@ -50,11 +66,11 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy bench
 
 ## test: lint, then the whole suite with the CI hypothesis profile
-test: lint $(ASL)
+test: lint $(ASL) $(SPARK)/.installed
 	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -q
 
 ## test-long: the property tests with many more examples
-test-long: $(STAMP) $(ASL)
+test-long: $(STAMP) $(ASL) $(SPARK)/.installed
 	HYPOTHESIS_PROFILE=long $(PY) -m pytest -q
 
 ## fuzz: 100,000 mutated .spk files and configs through check and every backend (FUZZ="--cases N" for fewer),

@@ -8,6 +8,8 @@ import json
 from collections import Counter
 from typing import Any
 
+import attrs
+import duckdb
 import networkx as nx
 from hypothesis import given, settings
 
@@ -16,11 +18,13 @@ from sparklec.backends import get_backend
 from sparklec.compiler.driver import load, optimise
 from sparklec.diagnostics import LoweringError
 from sparklec.ir import tasks as t
-from sparklec.ir.pipeline import Pipeline
+from sparklec.ir.pipeline import Dataset, Pipeline
+from sparklec.ir.values import Column
 from sparklec.ir.policy import SQL_KINDS, can_run
 from sparklec.lowering import (
     JOB_RUNTIMES, Job, Level, PlanBranch, PlanLoop, Sql, TargetProfile, build_plans, inlined_transforms,
 )
+from sparklec.sql.tasks import TaskSql
 from sparklec.testing import projects
 from sparklec.testing.conformance import ir_levels, required_order
 
@@ -106,3 +110,40 @@ def test_emit_plan_prints_stable_json_and_needs_a_backend_with_a_plan(cli: Any) 
     assert plan["pipeline"] == "customer_etl" and plan["steps"]["edges"]
     assert cli(spk, "--emit", "plan").code == 2
     assert cli(spk, "--backend", "dbt", "--emit", "plan").code == 2
+
+
+WRITE_MODES: list[tuple[str, dict[str, Any]]] = [
+    ("append", {}), ("overwrite", {}), ("overwrite", {"partition_by": ("day",)}), ("merge", {"unique_key": ("id",)}),
+    ("incremental", {"watermark": "day"}), ("incremental", {"watermark": "day", "unique_key": ("id",)})]
+
+
+def _writing(mode: str, fields: dict[str, Any]) -> Pipeline:
+    columns = (Column(name="id", type="int"), Column(name="day", type="int"))
+    return Pipeline(name="p", datasets=(Dataset(name="raw", schema="bronze", table="raw", columns=columns),
+                                        Dataset(name="out", schema="gold", table="out", columns=columns)),
+                    steps=(t.Write(name="w", input="raw", target="out", mode=mode, **fields),))
+
+
+def test_a_write_creates_its_schema_and_target_when_they_are_missing() -> None:
+    """On DuckDB the statements of every write mode run twice on a database holding only the source; on Spark
+    they create the schema and a Delta table (partitioned as the write says) before anything writes to it."""
+    for mode, fields in WRITE_MODES:
+        pipeline = _writing(mode, fields)
+        connection = duckdb.connect()
+        connection.execute("CREATE SCHEMA bronze; CREATE TABLE bronze.raw AS SELECT 1 AS id, 7 AS day")
+        for _ in range(2):
+            for statement in TaskSql(pipeline, "duckdb", "p").write(pipeline.steps[0]):  # type: ignore[arg-type]
+                connection.execute(statement)
+        assert connection.execute("SELECT count(*) FROM gold.out").fetchone() == ((2,) if mode == "append" else (1,))
+        spark = TaskSql(pipeline, "spark", "p").write(pipeline.steps[0])  # type: ignore[arg-type]
+        partitioned = " PARTITIONED BY (day)" if "partition_by" in fields else ""
+        assert spark[:2] == ["CREATE SCHEMA IF NOT EXISTS gold",
+                             f"CREATE TABLE IF NOT EXISTS gold.out USING DELTA{partitioned} AS SELECT * FROM bronze.raw LIMIT 0"]
+        athena = TaskSql(pipeline, "athena", "p").write(pipeline.steps[0])  # type: ignore[arg-type]
+        assert athena[0] == "CREATE SCHEMA IF NOT EXISTS gold"
+
+
+def test_a_transform_creates_the_schema_of_its_view() -> None:
+    pipeline = attrs.evolve(_writing("append", {}), steps=(t.Transform(name="v", input="raw"),))
+    assert TaskSql(pipeline, "spark", "p_work").task_statements(pipeline.steps[0])[:1] == [  # type: ignore[arg-type]
+        "CREATE SCHEMA IF NOT EXISTS p_work"]

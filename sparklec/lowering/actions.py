@@ -40,8 +40,9 @@ class Gate:
 
 @attrs.frozen
 class Sql:
-    """Statements the step's runtime runs one after the other, in its dialect; with a `gate`, the one statement
-    counts the rows that fail its checks."""
+    """Statements the step's runtime runs one after the other, in its dialect, the first creating the schemas and
+    tables they write into when they are missing; with a `gate`, the one statement counts the rows that fail its
+    checks."""
 
     statements: tuple[str, ...]
     gate: Gate | None = None

@@ -125,7 +125,7 @@ class _Builder:
         """A data task: a job of the user's on a job runtime (which reads Spark SQL, whichever service runs
         it), statements where its runtime runs SQL, a JDBC copy in a Spark pod."""
         if runtime in JOB_RUNTIMES:
-            return Job(tuple(self.dialect("databricks").job_arguments(task).items()))
+            return Job(tuple(self.dialect(RUNTIME_DIALECTS.get(runtime, "databricks")).job_arguments(task).items()))
         dialect = RUNTIME_DIALECTS.get(runtime or "")
         if dialect is not None and t.kind_name(task) in SQL_KINDS:
             sql = self.dialect(dialect)
@@ -135,7 +135,7 @@ class _Builder:
                     CheckQuery(check=check_text(check), sql=sql.text(query)) for check, query in sql.check_queries(task)))
             return Sql(tuple(sql.task_statements(task)), gate)
         if isinstance(task, t.Ingest) and task.ingestor.startswith("jdbc") and runtime == "k8s":
-            sql = self.dialect("databricks")
+            sql = self.dialect("spark")
             return JdbcRead(task.source, task.connection, sql.text(sql.table(task.name)))
         raise LoweringError([Diagnostic(
             code="E402", message=f"{t.kind_name(task).replace('_', ' ')} task `{task.name}` has no way to run on "

@@ -9,11 +9,10 @@ from sparklec.ir.pipeline import Pipeline
 from sparklec.ir.policy import CONTAINER_KINDS, JOB_KINDS, SQL_KINDS
 
 RUNTIME_DIALECTS: dict[str, str] = {
-    "athena": "athena", "databricks": "databricks", "glue": "databricks", "emr_serverless": "databricks",
-    "k8s": "databricks",
+    "athena": "athena", "databricks": "databricks", "glue": "spark", "emr_serverless": "spark", "k8s": "spark",
 }
-"""Runtime → the SQL dialect of the statements it runs (Spark SQL on Databricks, Glue, EMR and `spark-sql` in a
-pod; Trino's on Athena)."""
+"""Runtime → the SQL dialect of the statements it runs: Databricks SQL on Databricks, Apache Spark's on Glue, EMR
+and `spark-sql` in a pod (no ``SELECT * EXCEPT``, no catalog level), Trino's on Athena."""
 RUNTIME_NAMES: dict[str, str] = {
     "athena": "Athena", "databricks": "Databricks", "glue": "AWS Glue", "emr_serverless": "EMR Serverless",
     "lambda": "AWS Lambda", "k8s": "Kubernetes", "ecs": "ECS", "batch": "AWS Batch",

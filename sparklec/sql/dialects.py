@@ -23,7 +23,7 @@ DIALECTS: dict[str, Dialect] = {
     d.name: d
     for d in (
         Dialect("databricks", exact_quantile="percentile"),
-        Dialect("spark", exact_quantile="percentile"),
+        Dialect("spark", star_except=False, exact_quantile="percentile"),
         Dialect("duckdb", hashes=("md5", "sha256")),
         Dialect("snowflake"),
         Dialect("bigquery", exact_quantile=None),

@@ -3,12 +3,16 @@
 Relations become tables: a dataset is its ``schema.table``; what a task
 produces (a transform's view, an ingested or scored table) lives in the
 pipeline's work database under the task's name, unless the transform is
-inlined into the statements that read it.  On Athena, `overwrite` deletes
-then inserts and `merge` deletes the rows whose keys arrive then inserts
-them, so targets written that way must be Iceberg tables (Athena has no
-INSERT OVERWRITE and deletes only from Iceberg); Spark writes with INSERT
-OVERWRITE (of the arriving partitions, when the write names `partition_by`)
-and MERGE INTO; DuckDB, for local runs, deletes and inserts by column name.
+inlined into the statements that read it.  Each step first creates the
+schemas it writes into, and a write creates its target when it is missing:
+on Spark a Delta table (MERGE INTO needs one off Databricks too), on DuckDB
+a table of the arriving columns.  On Athena, `overwrite` deletes then
+inserts and `merge` deletes the rows whose keys arrive then inserts them, so
+targets written that way must be Iceberg tables, which need a location:
+they are created before the first run (Athena has no INSERT OVERWRITE and
+deletes only from Iceberg).  Spark writes with INSERT OVERWRITE (of the
+arriving partitions, when the write names `partition_by`) and MERGE INTO;
+DuckDB, for local runs, deletes and inserts by column name.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ _PLACEHOLDER = "__sparklec_relation_{}__"
 _INLINED_PREFIX = "__sparklec_inlined_"
 _INLINED = _INLINED_PREFIX + "{}__"
 _INLINED_PATTERN = re.compile(_INLINED_PREFIX + r"\d+__")
+SPARK = ("databricks", "spark")
+"""The dialects of Spark: Databricks SQL, and Apache Spark's (Glue, EMR, `spark-sql`)."""
 _DATA_SQL = (exp.Query, exp.Insert, exp.Delete, exp.Update, exp.Merge, exp.Create, exp.Drop)
 """Statements about data, which DuckDB runs; the others administer a warehouse (grants, properties, statistics)."""
 """The task kinds whose work is SQL statements."""
@@ -141,10 +147,16 @@ class TaskSql:
             self._inlined_sql[relation] = f"({self.text(query)})"
         return self._inlined_sql[relation]
 
-    def transform(self, task: t.Transform) -> str:
-        """CREATE OR REPLACE VIEW of the task's relation."""
+    def transform(self, task: t.Transform) -> list[str]:
+        """CREATE OR REPLACE VIEW of the task's relation, in a schema created when missing."""
         view = exp.Create(this=self.table(task.name), kind="VIEW", replace=True, expression=self.query(task))
-        return self.text(view)
+        return [self.create_schema(view.this), self.text(view)]
+
+    def create_schema(self, table: exp.Table) -> str:
+        """CREATE SCHEMA IF NOT EXISTS of the schema that holds `table`."""
+        catalog = table.args.get("catalog")
+        schema = exp.Table(db=table.args["db"].copy(), catalog=catalog.copy() if catalog else None)
+        return self.text(exp.Create(this=schema, kind="SCHEMA", exists=True))
 
     def query(self, task: t.Transform, input_columns: Schema | None = None, prefix: str = "") -> exp.Query:
         """The SELECT of a transform: its SQL, or its input through its chain (a CTE per step, each
@@ -182,8 +194,8 @@ class TaskSql:
         With a `watermark`, every mode but `overwrite` takes only the rows
         newer than the target's newest; `incremental` merges them when there
         is a `unique_key`; `overwrite` with `partition_by` replaces only the
-        partitions that arrive.  DuckDB creates a target that does not exist
-        yet.
+        partitions that arrive.  The target's schema, and on Spark and DuckDB the
+        target itself, are created when missing.
         """
         target, source = self.table(task.target), self.table(task.input)
         arriving: exp.Table | exp.Subquery = source
@@ -193,10 +205,9 @@ class TaskSql:
                 exp.GT(this=column(task.watermark), expression=newest),
                 exp.Is(this=newest.copy(), expression=exp.Null()))).subquery(identifier("s"))
         replaces_table = task.mode == "overwrite" and not task.partition_by
-        statements = []
-        if self.dialect == "duckdb" and not replaces_table:
-            empty = exp.select(exp.Star()).from_(source.copy()).limit(0)
-            statements.append(self.text(exp.Create(this=target.copy(), kind="TABLE", exists=True, expression=empty)))
+        statements = [self.create_schema(target)]
+        if self.dialect in SPARK or (self.dialect == "duckdb" and not replaces_table):
+            statements.append(self.create_table(task, target, source))
         if task.mode == "merge" or (task.mode == "incremental" and task.unique_key):
             return statements + self.merge(task.unique_key, target, arriving)
         insert = exp.Insert(this=target.copy(), expression=exp.select(exp.Star()).from_(arriving.copy()),
@@ -204,23 +215,35 @@ class TaskSql:
         if task.mode != "overwrite":
             return statements + [self.text(insert)]
         if self.dialect == "duckdb" and replaces_table:
-            return [self.text(exp.Create(this=target.copy(), kind="TABLE", replace=True,
-                                         expression=exp.select(exp.Star()).from_(source.copy())))]
-        if self.dialect == "databricks":
+            return statements + [self.text(exp.Create(this=target.copy(), kind="TABLE", replace=True,
+                                                      expression=exp.select(exp.Star()).from_(source.copy())))]
+        if self.dialect in SPARK:
             into = f"INSERT INTO {self.text(target)}"
             if not task.partition_by:
-                return [self.text(insert).replace(into, f"INSERT OVERWRITE TABLE {self.text(target)}", 1)]
+                return statements + [self.text(insert).replace(into, f"INSERT OVERWRITE TABLE {self.text(target)}", 1)]
             partitions = ", ".join(self.text(identifier(c)) for c in task.partition_by)
-            return ["SET spark.sql.sources.partitionOverwriteMode = dynamic", self.text(insert).replace(
+            return statements + ["SET spark.sql.sources.partitionOverwriteMode = dynamic", self.text(insert).replace(
                 into, f"INSERT OVERWRITE TABLE {self.text(target)} PARTITION ({partitions})", 1)]
         delete = (self.delete_matching(task.partition_by, target, source) if task.partition_by
                   else exp.Delete(this=target.copy()))
         return statements + [self.text(delete), self.text(insert)]
 
+    def create_table(self, task: t.Write, target: exp.Table, source: exp.Table) -> str:
+        """CREATE TABLE IF NOT EXISTS `target` with the columns of `source` and no rows: on Spark a Delta table,
+        partitioned as the write says."""
+        properties = None
+        if self.dialect in SPARK:
+            properties = exp.Properties(expressions=[exp.FileFormatProperty(this=exp.var("DELTA"))] + (
+                [exp.PartitionedByProperty(this=exp.Schema(expressions=[identifier(c) for c in task.partition_by]))]
+                if task.partition_by else []))
+        empty = exp.select(exp.Star()).from_(source.copy()).limit(0)
+        return self.text(exp.Create(this=target.copy(), kind="TABLE", exists=True, expression=empty,
+                                    properties=properties))
+
     def merge(self, keys: tuple[str, ...], target: exp.Table | exp.Subquery, source: exp.Table | exp.Subquery
               ) -> list[str]:
         """Spark: MERGE INTO.  Athena and DuckDB: delete the rows whose keys arrive, then insert them."""
-        if self.dialect == "databricks":
+        if self.dialect in SPARK:
             merge = sqlglot.parse_one("MERGE INTO t USING s ON TRUE WHEN MATCHED THEN UPDATE SET * "
                                       "WHEN NOT MATCHED THEN INSERT *", read="databricks")
             merge.set("this", _named(target, "t"))
@@ -284,7 +307,7 @@ class TaskSql:
                                          f"{syntax_error(error, statement)}",
                     span=task.span, help=f"the SQL is: {statement}")]) from None
             spark_only = isinstance(tree, exp.Command) or self.dialect == "duckdb" and not isinstance(tree, _DATA_SQL)
-            if spark_only and self.dialect != "databricks":
+            if spark_only and self.dialect not in SPARK:
                 raise LoweringError([Diagnostic(
                     code="E402", message=f"`{statement[:60]}` in `{task.name}` is Databricks SQL that "
                                          f"{'DuckDB' if self.dialect == 'duckdb' else self.dialect.capitalize()} "
@@ -297,7 +320,7 @@ class TaskSql:
         if task.name not in self._statements:
             match task:
                 case t.Transform():
-                    statements = [self.transform(task)]
+                    statements = self.transform(task)
                 case t.Write():
                     statements = self.write(task)
                 case t.RunSql():
@@ -315,7 +338,7 @@ class TaskSql:
     def job_arguments(self, task: t.AnyTask) -> dict[str, str]:
         """What a job that runs `task` elsewhere receives: its kind, the task as sparklec IR JSON (`spec`),
         the tables it reads (`input`, `input_2`, ...) and writes (`target`) and, for SQL tasks whose
-        columns are known well enough, the SQL to run (`sql`).  Worked examples stay behind: they are tests."""
+        columns are known well enough, the SQL to run (`sql`, its statements separated by ``; ``).  Worked examples stay behind: they are tests."""
         spec = attrs.evolve(task, examples=()) if isinstance(task, t.Transform) else task
         arguments = {"task": t.kind_name(task), "spec": json.dumps(to_data(spec), sort_keys=True)}
         for index, relation in enumerate(task.reads()):
@@ -324,7 +347,7 @@ class TaskSql:
             arguments["target"] = self.text(self.table(task.name))
         if t.kind_name(task) in SQL_KINDS:
             try:
-                arguments["sql"] = ";\n".join(self.task_statements(task))
+                arguments["sql"] = "; ".join(self.task_statements(task))
             except LoweringError as error:
                 if any(d.code != "E402" for d in error.diagnostics):
                     raise

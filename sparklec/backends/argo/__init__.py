@@ -6,6 +6,7 @@ Options (``-O key=value``):
 - ``namespace`` — the namespace `deploy.sh` uses by default (``argo``).
 - ``service_account`` — the service account workflows run as.
 - ``spark_image`` — the Spark image of SQL tasks (``spark:3.5.3``).
+- ``spark_packages`` — the Maven packages `spark-sql` loads (Delta Lake's); ``none`` for an image that has them.
 - ``database`` — the database that holds the views and tables tasks produce.
 - ``artifact_repository`` — the key of the `artifact-repositories` ConfigMap to use.
 - ``s3_endpoint`` — the S3 endpoint of artifacts (``s3.amazonaws.com``).
@@ -32,7 +33,7 @@ from sparklec.ir.pipeline import Project
 from sparklec.lowering import ExecutionPlan, build_plans
 
 OPTIONS: dict[str, tuple[str, ...] | None] = {
-    "namespace": None, "service_account": None, "spark_image": None, "database": None,
+    "namespace": None, "service_account": None, "spark_image": None, "spark_packages": None, "database": None,
     "artifact_repository": None, "s3_endpoint": None, "fail_fast": ("true", "false"),
     "concurrency": ("Forbid", "Allow", "Replace"),
 }

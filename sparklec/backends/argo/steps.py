@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from sparklec.backends.argo.workflow import WorkflowBuilder
 
 SPARK_IMAGE = "spark:3.5.3"
+DELTA_PACKAGE = "io.delta:delta-spark_2.12:3.2.1"
+"""Delta Lake for Spark 3.5: the tables SQL steps write are Delta tables, which MERGE INTO needs."""
+DELTA_CONF = ("spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension",
+              "spark.sql.catalog.spark_catalog=org.apache.spark.sql.delta.catalog.DeltaCatalog")
 PYTHON_IMAGE = "python:3.12-slim"
 AWS_CLI_IMAGE = "amazon/aws-cli:2.15.51"
 CURL_IMAGE = "curlimages/curl:8.10.1"
@@ -206,7 +210,8 @@ class Steps:
         image = self.options.get("spark_image", SPARK_IMAGE)
         container: dict[str, Any] = {
             "image": image, "command": ["/opt/spark/bin/spark-sql"],
-            "args": ["--master", "local[*]", "-e", self.workflow.text(statements, inputs)], **self.resources(plan)}
+            "args": ["--master", "local[*]", *self.delta(), "-e", self.workflow.text(statements, inputs)],
+            **self.resources(plan)}
         if secret:
             name = sanitise(secret)
             self.workflow.secrets[name] = f"`url`, `user` and `password` of the `{secret}` JDBC connection"
@@ -214,6 +219,13 @@ class Steps:
                                                                                                 "key": key}}}
                                 for key in ("url", "user", "password")]
         return {"container": container}
+
+    def delta(self) -> list[str]:
+        """The `spark-sql` arguments that load Delta Lake: from Maven, unless `spark_packages` names others (or
+        ``none``, for an image that has it)."""
+        packages = self.options.get("spark_packages", DELTA_PACKAGE)
+        return [*(("--packages", packages) if packages != "none" else ()),
+                *(item for conf in DELTA_CONF for item in ("--conf", conf))]
 
     # --- remote runtimes ------------------------------------------------------------------------
 
