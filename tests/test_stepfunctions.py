@@ -92,6 +92,22 @@ def test_cloudformation_embeds_the_definition_and_substitutes_every_placeholder(
         assert placeholders == set(machine.get("DefinitionSubstitutions", {})), path
 
 
+def test_http_tasks_authenticate_with_the_connection_arn(generated: Path) -> None:
+    """`http:invoke` takes the ARN of an EventBridge connection; CloudFormation's Ref of one is its name."""
+    checked = 0
+    for path in generated.rglob("cloudformation.yaml"):
+        template = yaml.safe_load(path.read_text())
+        machine = template["Resources"]["StateMachine"]["Properties"]
+        for _, state in states(machine["Definition"]):
+            if state.get("Resource") == "arn:aws:states:::http:invoke":
+                placeholder = state["Parameters"]["Authentication"]["ConnectionArn"]
+                assert placeholder == "${DatabricksConnection.Arn}", (path, placeholder)
+                assert machine["DefinitionSubstitutions"]["DatabricksConnection.Arn"] == {
+                    "Fn::GetAtt": ["DatabricksConnection", "Arn"]}, path
+                checked += 1
+    assert checked >= 5, checked
+
+
 def test_schedules_become_eventbridge_cron(generated: Path) -> None:
     template = yaml.safe_load((generated / "customer_etl" / "cloudformation.yaml").read_text())
     assert template["Resources"]["Schedule1"]["Properties"]["ScheduleExpression"] == "cron(0 2 * * ? *)"

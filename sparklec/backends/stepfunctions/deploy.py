@@ -291,7 +291,7 @@ class Templates:
     def check_placeholders(self) -> None:
         """Raise `LoweringError` (E405) for a ``${name}`` in a definition that the stack does not declare for
         substitution: text a user wrote never pulls a secret, or anything else, into a state machine."""
-        declared = {"Environment", "StateMachineName", "DatabricksConnection", "DatabricksConnection.Arn",
+        declared = {"Environment", "StateMachineName", "DatabricksConnection.Arn",
                     "TaskExecutionRole.Arn", *self.stack.topics, *self.stack.task_definitions,
                     *(f"{n}.Arn" for n in (*self.stack.topics, *self.stack.task_definitions)),
                     *self.stack.existing_topics, *(f"StateMachine{key}.Arn" for key in self.parts),

@@ -444,7 +444,7 @@ class Integrations:
         key = result_key(task.name)
         wait, check, decide, failed = (self.machine.name(f"{task.name}: {suffix}")
                                        for suffix in ("wait", "get run", "done?", "failed"))
-        authentication = {"ConnectionArn": "${DatabricksConnection}"}
+        authentication = {"ConnectionArn": "${DatabricksConnection.Arn}"}
         start = self.state(task, "arn:aws:states:::http:invoke", {
             "ApiEndpoint": f"{host}/api/2.1/jobs/run-now", "Method": "POST", "Authentication": authentication,
             "RequestBody": {"job_id.$": f"States.StringToJson('{job}')",

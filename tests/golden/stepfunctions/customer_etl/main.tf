@@ -84,7 +84,7 @@ locals {
     file("${path.module}/state_machine.json"),
     "$${CustomerPublishedTopic}", "arn:${data.aws_partition.current.partition}:sns:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:customer-published"),
     "$${DataCompanyComTopic}", aws_sns_topic.data_company_com_topic.arn),
-    "$${DatabricksConnection}", aws_cloudwatch_event_connection.databricks.arn),
+    "$${DatabricksConnection.Arn}", aws_cloudwatch_event_connection.databricks.arn),
     "$${DatabricksHost}", var.databricks_host),
     "$${EcsCluster}", var.ecs_cluster),
     "$${IngestDataDatabricksJobId}", var.ingest_data_databricks_job_id),

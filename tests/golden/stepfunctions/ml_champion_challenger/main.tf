@@ -67,7 +67,7 @@ locals {
   name = "churn-model-training-${var.environment}"
   definition = replace(replace(replace(replace(replace(replace(
     file("${path.module}/state_machine.json"),
-    "$${DatabricksConnection}", aws_cloudwatch_event_connection.databricks.arn),
+    "$${DatabricksConnection.Arn}", aws_cloudwatch_event_connection.databricks.arn),
     "$${DatabricksHost}", var.databricks_host),
     "$${SelectChampionDatabricksJobId}", var.select_champion_databricks_job_id),
     "$${TrainLogisticDatabricksJobId}", var.train_logistic_databricks_job_id),

@@ -57,7 +57,7 @@ locals {
   name = "crm-churn-scores-${var.environment}"
   definition = replace(replace(replace(replace(
     file("${path.module}/state_machine.json"),
-    "$${DatabricksConnection}", aws_cloudwatch_event_connection.databricks.arn),
+    "$${DatabricksConnection.Arn}", aws_cloudwatch_event_connection.databricks.arn),
     "$${DatabricksHost}", var.databricks_host),
     "$${ScoreDatabricksJobId}", var.score_databricks_job_id),
     "$${WriteScoresDatabricksJobId}", var.write_scores_databricks_job_id)
