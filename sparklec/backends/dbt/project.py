@@ -70,6 +70,7 @@ class ProjectFiles:
                                                      "config": _meta(model.pipeline.name, tasks=tasks[:1])}
                 tasks = tasks[1:]  # the transform runs in the changes model, the write in the snapshot and here
             entry["config"] = _meta(model.pipeline.name, tasks=tasks)
+            entry["config"]["meta"] = {**{s.key: s.value for s in model.pipeline.tags}, **entry["config"]["meta"]}
             self.model_entries[model.name] = entry
             for example in model.transform.examples:
                 self.unit_test(model, example)

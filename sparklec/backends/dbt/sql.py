@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import attrs
@@ -10,6 +11,7 @@ from sqlglot import exp
 from sparklec.backends.dbt.dialect import INPUT_COLUMNS, RELATIONS, DbtSql, inert, jinja_string, per_target
 from sparklec.backends.dbt.models import Model, Plan, braces
 from sparklec.diagnostics import Diagnostic, LoweringError, Span
+from sparklec.ir.pipeline import Pipeline
 from sparklec.ir.transformers import Schema
 from sparklec.ir.tasks import SQL_REFERENCE, Write
 from sparklec.sql import DIALECTS, Relation, chain_steps
@@ -163,7 +165,7 @@ def _config(model: Model, intermediate: str, materialized: str | None = None) ->
     """The model's `config(...)` call (`materialized` overrides the write's)."""
     settings: dict[str, str] = {}
     write, target, pipeline = model.write, model.target, model.pipeline
-    tags = sorted({pipeline.name, *(str(s.value) for s in pipeline.tags if isinstance(s.value, str))})
+    tags = sorted({pipeline.name, *pipeline_tags(pipeline)})
     if write is None or target is None:
         settings["materialized"] = repr(intermediate)
     else:
@@ -175,6 +177,11 @@ def _config(model: Model, intermediate: str, materialized: str | None = None) ->
     settings["tags"] = _list(tags)
     lines = [f"    {key}={value}" for key, value in settings.items()]
     return "{{\n  config(\n" + ",\n".join(lines) + "\n  )\n}}"
+
+
+def pipeline_tags(pipeline: Pipeline) -> list[str]:
+    """The pipeline's key/value tags as dbt tags that keep the key: ``key:value``."""
+    return [f"{s.key}:{s.value if isinstance(s.value, str) else json.dumps(s.value)}" for s in pipeline.tags]
 
 
 def _list(items: tuple[str, ...] | list[str]) -> str:
