@@ -295,3 +295,40 @@ def test_after_between_models_is_a_depends_on(tmp_path: Path) -> None:
     artifacts = generate([spk], tmp_path / "project")
     assert "-- depends_on: {{ ref('ta') }}" in artifacts["models/p/tb.sql"]
     assert "depends_on" not in artifacts["models/p/ta.sql"]
+
+
+def test_key_value_tags_keep_their_keys_as_dbt_reads_them(tmp_path: Path) -> None:
+    """`pii: "true"` is the dbt tag `pii:true` and the meta `pii: "true"` in the manifest `dbt parse` writes."""
+    spk = tmp_path / "p.spk"
+    spk.write_text('pipeline p {\n  tags { pii: "true", domain: "customer" }\n  source a = main.raw.a\n'
+                   '  target ta = main.silver.ta\n  task shaped = from a | drop_exact_duplicates\n'
+                   '  task save = write shaped into ta\n}\n')
+    generate([spk], tmp_path / "project")
+    outcome = dbt(tmp_path / "project", "parse")
+    assert outcome.success, outcome.exception
+    models = [node for node in outcome.result.nodes.values() if node.resource_type == "model"]
+    assert len(models) == 1
+    assert {"pii:true", "domain:customer"} <= set(models[0].tags)
+    assert models[0].config.meta["pii"] == "true" and models[0].config.meta["domain"] == "customer"
+
+
+def test_a_column_an_op_sets_replaces_the_one_the_input_has(tmp_path: Path) -> None:
+    """`add_audit_columns` over a source with `updated_at` and no declared columns: one `updated_at`, the new one."""
+    spk = tmp_path / "p.spk"
+    spk.write_text('pipeline p {\n  source raw = bronze.customers_raw\n  target out = main.silver.audited\n'
+                   '  task audited = from raw | add_audit_columns | add_audit_columns\n'
+                   '  task save = write audited into out\n}\n')
+    project_dir = tmp_path / "project"
+    generate([spk], project_dir)
+    load_sources(project_dir, project_dir / "local.duckdb")
+    outcome = dbt(project_dir, "build")
+    assert outcome.success, outcome.exception
+    import duckdb
+
+    connection = duckdb.connect(str(project_dir / "local.duckdb"))
+    columns = [row[0] for row in connection.execute("DESCRIBE silver.audited").fetchall()]
+    raw = [row[0] for row in connection.execute("DESCRIBE bronze.customers_raw").fetchall()]
+    newest = connection.execute("SELECT min(updated_at) > TIMESTAMP '2025-01-01' FROM silver.audited").fetchone()
+    connection.close()
+    assert "updated_at" in raw and columns.count("updated_at") == 1 and "updated_at_1" not in columns, columns
+    assert newest == (True,), "the audit time replaced the source's updated_at"

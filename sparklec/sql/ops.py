@@ -58,6 +58,13 @@ class RuntimeStringColumns(exp.Expression):
     arg_types = {"this": True, "removed": False, "added": False}
 
 
+class RuntimeStar(exp.Expression):
+    """Every column but `removed`, and but those of `present` (names) that the chain's input has when the query
+    runs: the columns an op sets, which replace the input's own.  Only dbt's generator writes it."""
+
+    arg_types = {"removed": False, "present": False}
+
+
 COLUMN_PLACEHOLDER = "__sparklec_column__"
 
 MACRO = "sparklec_macro"
@@ -145,11 +152,17 @@ class Lowering:
             existing = {c.name for c in source.columns}
             items += [exp.alias_(e, identifier(n)) for n, e in add if n not in existing]
             return exp.select(*items).from_(identifier(source.name), copy=False)
-        removed = [*replace, *drop]
-        if removed and not self.dialect.star_except:
+        before = {c.name for c in source.added}
+        removed = [*replace, *drop, *(n for n, _ in add if n in before)]  # an op before added it: replaced
+        unsure = [n for n, _ in add if n not in before and n not in source.removed]  # perhaps the input's
+        star: exp.Expr
+        if unsure and self.runtime_columns and not source.opaque:
+            star = RuntimeStar(removed=[column(n) for n in removed], present=[exp.Literal.string(n) for n in unsure])
+        elif removed and not self.dialect.star_except:
             raise self.fail(op, f"`{op.NAME}` needs the input's columns for {self.dialect.name} SQL",
                             "declare the source's columns")
-        star = exp.Star(except_=[column(n) for n in removed]) if removed else exp.Star()
+        else:
+            star = exp.Star(except_=[column(n) for n in removed]) if removed else exp.Star()
         items = [star, *(exp.alias_(e, identifier(n)) for n, e in replace.items()),
                  *(exp.alias_(e, identifier(n)) for n, e in add)]
         return exp.select(*items).from_(identifier(source.name), copy=False)

@@ -20,7 +20,7 @@ from sqlglot.dialects.databricks import Databricks
 from sqlglot.generators.databricks import DatabricksGenerator
 
 from sparklec.ir.transformers import DEFAULT_NULL_VALUES
-from sparklec.sql.ops import COLUMN_PLACEHOLDER, MACRO, NULL_MARKER, RuntimeStringColumns
+from sparklec.sql.ops import COLUMN_PLACEHOLDER, MACRO, NULL_MARKER, RuntimeStar, RuntimeStringColumns
 from sparklec.sql.user_sql import USER_SQL
 
 MACRO_PREFIX = "sparklec_"
@@ -133,6 +133,13 @@ def _star(generator: _Generator, expression: exp.Expr) -> str:
     return generator.call("star_except", "[" + ", ".join(jinja_string(generator.sql(e)) for e in excluded) + "]")
 
 
+def _runtime_star(generator: _Generator, expression: exp.Expr) -> str:
+    removed = [jinja_string(generator.sql(e)) for e in expression.args.get("removed") or []]
+    present = [f"[{jinja_string(e.this.lower())}, {jinja_string(generator.sql(exp.column(e.this)))}]"
+               for e in expression.args.get("present") or []]
+    return generator.call("star_replacing", INPUT_COLUMNS, f"[{', '.join(removed)}]", f"[{', '.join(present)}]")
+
+
 def _runtime_string_columns(generator: _Generator, expression: exp.Expr) -> str:
     names = [jinja_string(e.this) for e in expression.args.get("removed") or []]
     added = [jinja_string(e.this) for e in expression.args.get("added") or []]
@@ -198,6 +205,7 @@ class DbtSql(Databricks):
             exp.Star: _star,
             exp.Literal: _literal,
             RuntimeStringColumns: _runtime_string_columns,
+            RuntimeStar: _runtime_star,
             PerTarget: _per_target,
             exp.Table: _table,
             exp.CurrentTimestamp: lambda generator, expression: "CURRENT_TIMESTAMP",
@@ -362,6 +370,14 @@ MACROS: dict[str, str] = {
 
 {% macro duckdb__sparklec_star_except(columns) -%}
   * exclude ({{ columns | join(', ') }})
+{%- endmacro %}
+""",
+    "star_replacing": """\
+{# Every column but `removed`, and but those of `present` ([name, as SQL] pairs) the input has. #}
+{% macro sparklec_star_replacing(columns, removed, present) -%}
+  {%- set names = columns | map(attribute='name') | map('lower') | list -%}
+  {%- set dropped = removed + (present | selectattr(0, 'in', names) | map(attribute=1) | list) -%}
+  {%- if dropped -%}{{ sparklec_star_except(dropped) }}{%- else -%}*{%- endif -%}
 {%- endmacro %}
 """,
     "seconds_since": """\

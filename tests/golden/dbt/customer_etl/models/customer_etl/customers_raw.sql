@@ -7,7 +7,7 @@
     incremental_strategy='append',
     schema="bronze",
     alias="customers_raw",
-    tags=["customer", "customer_etl", "data-eng"]
+    tags=["customer_etl", "domain:customer", "team:data-eng"]
   )
 }}
 

@@ -3,7 +3,7 @@
 {{
   config(
     materialized='view',
-    tags=["customer", "customer_silver_daily", "silver"]
+    tags=["customer_silver_daily", "domain:customer", "layer:silver"]
   )
 }}
 

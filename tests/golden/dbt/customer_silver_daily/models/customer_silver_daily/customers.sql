@@ -9,7 +9,7 @@
     schema="silver",
     alias="customers",
     partition_by=["ingestion_date"],
-    tags=["customer", "customer_silver_daily", "silver"]
+    tags=["customer_silver_daily", "domain:customer", "layer:silver"]
   )
 }}
 

@@ -5,7 +5,7 @@
     materialized='table',
     schema="gold",
     alias="daily_revenue",
-    tags=["daily_revenue_rollup", "gold", "sales"]
+    tags=["daily_revenue_rollup", "domain:sales", "layer:gold"]
   )
 }}
 

@@ -3,7 +3,7 @@
 {{
   config(
     materialized='view',
-    tags=["daily_revenue_rollup", "gold", "sales"]
+    tags=["daily_revenue_rollup", "domain:sales", "layer:gold"]
   )
 }}
 

@@ -3,7 +3,7 @@
 {{
   config(
     materialized='view',
-    tags=["customer", "customers_cleaning", "silver", "true"]
+    tags=["customers_cleaning", "domain:customer", "layer:silver", "pii:true"]
   )
 }}
 

@@ -9,7 +9,7 @@
     schema="silver",
     alias="customers",
     partition_by=["registration_date"],
-    tags=["customer", "customers_cleaning", "silver", "true"]
+    tags=["customers_cleaning", "domain:customer", "layer:silver", "pii:true"]
   )
 }}
 
