@@ -8,6 +8,7 @@ import pytest
 from sparklec import ir
 from sparklec.ir import transformers as tf
 from sparklec.ir.graph import StepGraph, flat_graph, levels
+from sparklec.ir.transformers.aggregation import as_measures
 from sparklec.ir.verify import verify
 
 SPAN = ir.Span(file="p.spk", line=7, column=3, end_line=7, end_column=9)
@@ -163,3 +164,18 @@ def test_graph_levels_and_flattening() -> None:
     assert [g.steps.keys() for _, g in levels(p)][1] == {"inner": inner}.keys()
     flat = flat_graph(p)
     assert flat.has_edge("first", "inner") and flat.has_edge("inner", "last")
+
+
+def test_a_check_on_a_column_the_chain_leaves_out_is_an_error_though_the_input_is_undeclared() -> None:
+    """Over a source without declared columns: an aggregate's output is the columns it names, and a column a
+    transformer removes is gone."""
+    undeclared = ir.Dataset(name="loose", schema="bronze", table="loose")
+    agg = ir.Transform(name="agg", input="loose", steps=(tf.Aggregate(group_by=("country",), measures=as_measures({"id": ["count"]})),))
+    trimmed = ir.Transform(name="trimmed", input="loose", steps=(tf.RemovePiiColumns(columns=("email",)),))
+    checks = [ir.QualityCheck(name=f"check_{relation}", input=relation, checks=(ir.EmailFormat(column="email"),))
+              for relation in ("agg", "trimmed")]
+    found = verify(ir.Project(name="x", pipelines=(pipeline(agg, trimmed, *checks, datasets=(undeclared,)),)))
+    assert [(d.code, "`agg`" in d.message or "`trimmed`" in d.message) for d in found] == [("E204", True)] * 2
+    kept = ir.QualityCheck(name="check_kept", input="agg", checks=(ir.NotNull(column_names=("country",)),))
+    unknown = ir.QualityCheck(name="check_loose", input="trimmed", checks=(ir.NotNull(column_names=("phone",)),))
+    assert codes(pipeline(agg, trimmed, kept, unknown, datasets=(undeclared,))) == []

@@ -92,12 +92,47 @@ class ColumnFlow:
         target = op.target_column or op.transformer
         return tuple(c for c in schema if c.name != target) + (Column(name=target),)
 
+    def names(self, relation: str) -> list[str] | None:
+        """The names of the columns of `relation` when they are known, if not their types: after an op that
+        names every column it outputs (an aggregate), over input columns nobody declared."""
+        schema = self.schema(relation)
+        if schema is not None:
+            return [c.name for c in schema]
+        task = self.tasks.get(relation)
+        if not isinstance(task, Transform) or task.sql is not None:
+            return None
+        named = [index for index, op in enumerate(task.steps) if op.NAMES_EVERY_COLUMN]
+        if not named:
+            return None
+        after: Schema | None = task.steps[named[-1]].output_columns(())
+        for op in task.steps[named[-1] + 1:]:
+            if after is None or isinstance(op, CustomOp):
+                return None
+            after = op.output_columns(after)
+        return None if after is None else [c.name for c in after]
+
+    def absent(self, relation: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        """Columns `relation` is known not to have although its columns are not known: those an op removed."""
+        task = self.tasks.get(relation)
+        if not isinstance(task, Transform) or task.sql is not None or task.input is None or relation in seen:
+            return set()  # (a cycle is reported by the structural checks)
+        gone = self.absent(task.input, seen | {relation})
+        for op in task.steps:
+            if isinstance(op, CustomOp):
+                gone = set()
+                continue
+            gone = (gone | set(op.columns_removed())) - {c.name for c in op.columns_added(())}
+        return gone
+
     def require(self, relation: str, names: tuple[str, ...], span: Span | None, what: str) -> None:
         """Report each of `names` that `relation` is known not to have."""
-        schema = self.schema(relation)
-        if schema is None:
+        known = self.names(relation)
+        if known is None:
+            for name in sorted(self.absent(relation) & set(names)):
+                self.report(Diagnostic(code="E204", message=f"{what} names column `{name}`, which `{relation}` "
+                                                            "does not have: a transformer before removes it",
+                                       span=span, help="check the column before the transformer removes it"))
             return
-        known = [c.name for c in schema]
         for name in dict.fromkeys(names):
             if name not in known:
                 self.report(Diagnostic(

@@ -55,6 +55,7 @@ class Aggregate(Op):
 
     NAME = "aggregate"
     CHANGES_GRAIN = True
+    NAMES_EVERY_COLUMN = True
     group_by: tuple[str, ...] = param((), convert=as_columns)
     measures: tuple[Measure, ...] = param(aliases=("aggregations",), convert=as_measures)
 

@@ -93,6 +93,8 @@ class Op:
 
     NAME: ClassVar[str]
     CHANGES_GRAIN: ClassVar[bool] = False
+    NAMES_EVERY_COLUMN: ClassVar[bool] = False
+    """Whether the op's output columns are those it names, whatever its input's (an aggregate's)."""
     span: Span | None = span_field()
     ref_spans: RefSpans = ref_spans_field()
     """Where each name among the arguments is written, for diagnostics about it."""
