@@ -58,7 +58,9 @@ def main() -> None:
         try:
             reply = answer(spark, json.loads(line)) | {"error": None}
         except Exception as error:  # noqa: BLE001 - every failure is the answer
-            reply = {"error": str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__}
+            java = getattr(error, "java_exception", None)  # a failure inside Spark: its own message
+            text = (java.getMessage() if java is not None else str(error)).strip()
+            reply = {"error": text.splitlines()[0] if text else type(error).__name__}
         print(json.dumps(reply), flush=True)
 
 

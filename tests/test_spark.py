@@ -256,3 +256,29 @@ def test_transforms_leave_the_same_rows_on_spark_as_on_duckdb(spark: Spark, tmp_
                 compared += 1
         duck.close()
     assert compared >= 15 and rows >= 50, (compared, rows)
+
+
+def test_a_failing_check_fails_the_spark_statement_every_spark_runtime_is_given(spark: Spark) -> None:
+    """The check's statement (what a `spark-sql` pod, a Databricks, Glue or EMR job runs) raises on Spark when
+    rows fail, and returns `failures = 0` when none do; a `warn` check only counts them."""
+    from sparklec.frontends.dsl import parse
+
+    project = optimise(parse("""pipeline gate {
+  defaults { runtime databricks }
+  source raw = gate.raw { columns { id: bigint } }
+  task strict = check raw { not_null(id) }
+  task lenient = check raw {
+    severity warn
+    not_null(id)
+  }
+}"""))
+    [plan] = build_plans(project, STEP_FUNCTIONS)
+    sql = {task.name: dict(task.action.arguments)["sql"] for task in plan.tasks() if isinstance(task.action, Job)}
+    assert set(sql) == {"strict", "lenient"}
+    spark.execute("CREATE SCHEMA IF NOT EXISTS gate",
+                  "CREATE OR REPLACE VIEW gate.raw AS SELECT * FROM VALUES (1), (CAST(NULL AS BIGINT)) AS t(id)")
+    error = spark.error({"rows": sql["strict"]})
+    assert error is not None and "strict: rows fail the checks" in error, error
+    assert spark.rows(sql["lenient"])[1] == [[1]]
+    spark.execute("CREATE OR REPLACE VIEW gate.raw AS SELECT * FROM VALUES (1), (2) AS t(id)")
+    assert spark.rows(sql["strict"])[1] == [[None]], "assert_true passed (it returns NULL)"

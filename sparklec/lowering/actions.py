@@ -31,6 +31,9 @@ class Gate:
 
     severity: str
     checks: tuple[CheckQuery, ...]
+    enforced: str
+    """The one statement that fails when rows fail (severity ``error``), for runtimes that fail a step on a
+    failing statement (Spark, a pod on Athena); else the count."""
 
     @property
     def fails(self) -> bool:

@@ -132,7 +132,8 @@ class _Builder:
             gate = None
             if isinstance(task, t.QualityCheck):
                 gate = Gate(severity=task.severity, checks=tuple(
-                    CheckQuery(check=check_text(check), sql=sql.text(query)) for check, query in sql.check_queries(task)))
+                    CheckQuery(check=check_text(check), sql=sql.text(query)) for check, query in sql.check_queries(task)),
+                            enforced=sql.enforced(task))
             return Sql(tuple(sql.task_statements(task)), gate)
         if isinstance(task, t.Ingest) and task.ingestor.startswith("jdbc") and runtime == "k8s":
             sql = self.dialect("spark")

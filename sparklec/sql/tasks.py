@@ -288,12 +288,28 @@ class TaskSql:
 
     def failures(self, task: t.QualityCheck) -> str:
         """One row, one column `failures`: how many rows fail the task's checks in all."""
+        return self.text(self.counting(task))
+
+    def counting(self, task: t.QualityCheck) -> exp.Select:
         counts = [exp.select(exp.Count(this=exp.Star())).from_(query.subquery()).subquery()
                   for _, query in self.check_queries(task)]
         total: exp.Expr = counts[0]
         for count in counts[1:]:
             total = exp.Add(this=total, expression=count)
-        return self.text(exp.select(exp.alias_(total, "failures")))
+        return exp.select(exp.alias_(total, "failures"))
+
+    def enforced(self, task: t.QualityCheck) -> str:
+        """One statement that fails when rows fail the checks of `task` and its severity is ``error`` (Spark's
+        `assert_true`, Trino's `fail`), else counts them as `failures`: a job or pod that runs it fails with it."""
+        if task.severity == "warn" or self.dialect not in (*SPARK, "athena"):
+            return self.failures(task)
+        failures, message = exp.column("failures"), exp.Literal.string(f"{task.name}: rows fail the checks")
+        if self.dialect == "athena":
+            failing: exp.Expr = exp.Case(ifs=[exp.If(this=exp.GT(this=failures, expression=exp.Literal.number(0)),
+                                                     true=exp.func("fail", message))], default=failures.copy())
+        else:
+            failing = exp.func("assert_true", exp.EQ(this=failures, expression=exp.Literal.number(0)), message)
+        return self.text(exp.select(exp.alias_(failing, "failures")).from_(self.counting(task).subquery("counted")))
 
     def statements(self, task: t.RunSql) -> list[str]:
         """The task's statements, each transpiled from Spark SQL; Spark-only statements are Spark's to run."""
@@ -347,7 +363,8 @@ class TaskSql:
             arguments["target"] = self.text(self.table(task.name))
         if t.kind_name(task) in SQL_KINDS:
             try:
-                arguments["sql"] = "; ".join(self.task_statements(task))
+                arguments["sql"] = (self.enforced(task) if isinstance(task, t.QualityCheck)
+                                    else "; ".join(self.task_statements(task)))
             except LoweringError as error:
                 if any(d.code != "E402" for d in error.diagnostics):
                     raise

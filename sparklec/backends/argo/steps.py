@@ -179,9 +179,9 @@ class Steps:
             case Job():
                 return self.job(plan, action, inputs)
             case Sql() if plan.runtime == "athena":
-                return self.athena(plan.name, action, inputs)
+                return self.athena(action, inputs)
             case Sql():
-                return self.spark_sql(plan, self.sql(plan.name, action), inputs)
+                return self.spark_sql(plan, self.sql(action), inputs)
             case JdbcRead():
                 return self.spark_sql(plan, _jdbc_read(action), inputs, secret=action.connection)
             case _:
@@ -198,12 +198,9 @@ class Steps:
 
     # --- SQL on Spark ---------------------------------------------------------------------------
 
-    def sql(self, name: str, action: Sql) -> str:
+    def sql(self, action: Sql) -> str:
         """Spark SQL for `spark-sql -e`: a failed check (severity error) stops it with `assert_true`."""
-        if action.gate is not None and action.gate.fails:
-            message = f"{name}: rows fail the checks".replace("'", "")
-            return f"SELECT assert_true(failures = 0, '{message}') FROM ({action.statements[0]}) AS counted"
-        return ";\n".join(action.statements)
+        return action.gate.enforced if action.gate is not None else ";\n".join(action.statements)
 
     def spark_sql(self, plan: PlanTask, statements: str, inputs: list[str], secret: str | None = None
                   ) -> Template:
@@ -258,13 +255,9 @@ class Steps:
                     {"name": "DRIVER", "value": json.dumps(driver)}]
         return self.aws(AWS_RUNS[runtime], env)
 
-    def athena(self, name: str, action: Sql, inputs: list[str]) -> Template:
+    def athena(self, action: Sql, inputs: list[str]) -> Template:
         """A pod that runs the statements on Athena one after the other; a failed check calls `fail`."""
-        statements = list(action.statements)
-        if action.gate is not None and action.gate.fails:
-            message = f"{name}: rows fail the checks".replace("'", "")
-            statements = [f"SELECT CASE WHEN failures > 0 THEN fail('{message}') ELSE failures END AS failures "
-                          f"FROM ({statements[0]}) AS counted"]
+        statements = [action.gate.enforced] if action.gate is not None else list(action.statements)
         env = [self.region(), {"name": "STATEMENTS", "value": str(len(statements))},
                *({"name": f"STATEMENT_{i}", "value": self.workflow.text(sql, inputs)}
                  for i, sql in enumerate(statements, start=1)),
