@@ -291,6 +291,7 @@ class TaskSql:
         return self.text(self.counting(task))
 
     def counting(self, task: t.QualityCheck) -> exp.Select:
+        """The query of `failures`."""
         counts = [exp.select(exp.Count(this=exp.Star())).from_(query.subquery()).subquery()
                   for _, query in self.check_queries(task)]
         total: exp.Expr = counts[0]
