@@ -35,6 +35,15 @@ def documents(folder: Path) -> list[tuple[Path, dict[str, Any]]]:
             for document in yaml.safe_load_all(path.read_text()) if document]
 
 
+def spark_sql_scripts(folder: Path) -> list[list[str]]:
+    """The statements of each script a `spark-sql -e` pod of the manifests under `folder` runs, each Argo
+    ``{{...}}`` a plain name and each ``${env:...}`` a plain ``${...}``."""
+    scripts = [template["container"]["args"][-1] for path in folder.rglob("workflow-template*.yaml")
+               for template in yaml.safe_load(path.read_text())["spec"]["templates"]
+               if template.get("container", {}).get("command") == ["/opt/spark/bin/spark-sql"]]
+    return [re.sub(r"\{\{[^}]*\}\}", "p0", script).replace("${env:", "${").split(";\n") for script in scripts]
+
+
 def problems(folder: Path) -> list[str]:
     """Schema errors and broken references in every manifest under `folder` (a folder's WorkflowTemplates
     may use each other's templates)."""

@@ -4,7 +4,6 @@ cron strings, names; the DAGs keep exactly the IR's order and every task appears
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -19,7 +18,7 @@ from sqlglot import exp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from argo_harness import NAME, problems, references, render
+from argo_harness import NAME, problems, references, render, spark_sql_scripts
 from sparklec.backends.argo.split import split
 from conftest import COMPILED_SOURCES, EXAMPLES, compile_sources
 from sparklec.backends.argo.names import sanitise
@@ -195,13 +194,10 @@ def test_golden_files(example: str, golden: Any) -> None:
 def test_every_spark_sql_script_is_spark_sql(generated: Path) -> None:
     """What `spark-sql -e` runs parses as Spark SQL, statement by statement (Argo's `{{...}}` taken as a value),
     and never names a CTE like one of an enclosing WITH (Spark rejects such a nested CTE)."""
-    scripts = [template["container"]["args"][-1] for path in generated.rglob("workflow-template*.yaml")
-               for template in yaml.safe_load(path.read_text())["spec"]["templates"]
-               if template.get("container", {}).get("command") == ["/opt/spark/bin/spark-sql"]]
+    scripts = spark_sql_scripts(generated)
     assert len(scripts) >= 10
     for script in scripts:
-        text = re.sub(r"\{\{[^}]*\}\}", "x", script).replace("${env:", "${")
-        for statement in text.split(";\n"):
+        for statement in script:
             if not statement.startswith(("SET ", "CREATE OR REPLACE TEMPORARY VIEW source USING jdbc")):
                 for outer in sqlglot.parse_one(statement, read="spark").find_all(exp.With):
                     own = outer.expressions

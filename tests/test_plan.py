@@ -129,21 +129,22 @@ def test_a_write_creates_its_schema_and_target_when_they_are_missing() -> None:
     they create the schema and a Delta table (partitioned as the write says) before anything writes to it."""
     for mode, fields in WRITE_MODES:
         pipeline = _writing(mode, fields)
+        [write] = pipeline.steps
+        assert isinstance(write, t.Write)
         connection = duckdb.connect()
         connection.execute("CREATE SCHEMA bronze; CREATE TABLE bronze.raw AS SELECT 1 AS id, 7 AS day")
         for _ in range(2):
-            for statement in TaskSql(pipeline, "duckdb", "p").write(pipeline.steps[0]):  # type: ignore[arg-type]
+            for statement in TaskSql(pipeline, "duckdb", "p").write(write):
                 connection.execute(statement)
         assert connection.execute("SELECT count(*) FROM gold.out").fetchone() == ((2,) if mode == "append" else (1,))
-        spark = TaskSql(pipeline, "spark", "p").write(pipeline.steps[0])  # type: ignore[arg-type]
+        spark = TaskSql(pipeline, "spark", "p").write(write)
         partitioned = " PARTITIONED BY (day)" if "partition_by" in fields else ""
         assert spark[:2] == ["CREATE SCHEMA IF NOT EXISTS gold",
                              f"CREATE TABLE IF NOT EXISTS gold.out USING DELTA{partitioned} AS SELECT * FROM bronze.raw LIMIT 0"]
-        athena = TaskSql(pipeline, "athena", "p").write(pipeline.steps[0])  # type: ignore[arg-type]
-        assert athena[0] == "CREATE SCHEMA IF NOT EXISTS gold"
+        assert TaskSql(pipeline, "athena", "p").write(write)[0] == "CREATE SCHEMA IF NOT EXISTS gold"
 
 
 def test_a_transform_creates_the_schema_of_its_view() -> None:
-    pipeline = attrs.evolve(_writing("append", {}), steps=(t.Transform(name="v", input="raw"),))
-    assert TaskSql(pipeline, "spark", "p_work").task_statements(pipeline.steps[0])[:1] == [  # type: ignore[arg-type]
-        "CREATE SCHEMA IF NOT EXISTS p_work"]
+    view = t.Transform(name="v", input="raw")
+    pipeline = attrs.evolve(_writing("append", {}), steps=(view,))
+    assert TaskSql(pipeline, "spark", "p_work").task_statements(view)[:1] == ["CREATE SCHEMA IF NOT EXISTS p_work"]

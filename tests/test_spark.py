@@ -13,11 +13,11 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
-import yaml
 from hypothesis import given, reject, settings
 from sqlglot import exp
 
 from conftest import COMPILED_SOURCES, EXAMPLES, compile_sources
+from argo_harness import spark_sql_scripts
 from spark_harness import Spark
 from sparklec.backends.argo.steps import PROFILE as ARGO
 from sparklec.backends.stepfunctions.integrations import PROFILE as STEP_FUNCTIONS
@@ -97,12 +97,8 @@ def test_spark_parses_every_spark_statement_of_any_project(spark: Spark, project
 
 def test_spark_parses_every_spark_sql_script_of_the_argo_examples(spark: Spark, tmp_path: Path) -> None:
     """What Argo's `spark-sql -e` pods run, read back from the manifests, statement by statement."""
-    root = compile_sources(tmp_path, "argo")
-    scripts = [template["container"]["args"][-1] for path in root.rglob("workflow-template*.yaml")
-               for template in yaml.safe_load(path.read_text())["spec"]["templates"]
-               if template.get("container", {}).get("command") == ["/opt/spark/bin/spark-sql"]]
-    statements = [statement for script in scripts
-                  for statement in re.sub(r"\{\{[^}]*\}\}", "p0", script).replace("${env:", "${").split(";\n")]
+    scripts = spark_sql_scripts(compile_sources(tmp_path, "argo"))
+    statements = [statement for script in scripts for statement in script]
     problems = [f"{error}\n    {sql}" for sql in statements if (error := spark.parse_error(sql)) is not None]
     assert not problems, "\n".join(problems)
     assert len(scripts) >= 10 and len(statements) > len(scripts), (len(scripts), len(statements))

@@ -355,7 +355,8 @@ class TaskSql:
     def job_arguments(self, task: t.AnyTask) -> dict[str, str]:
         """What a job that runs `task` elsewhere receives: its kind, the task as sparklec IR JSON (`spec`),
         the tables it reads (`input`, `input_2`, ...) and writes (`target`) and, for SQL tasks whose
-        columns are known well enough, the SQL to run (`sql`, its statements separated by ``; ``).  Worked examples stay behind: they are tests."""
+        columns are known well enough, the SQL to run (`sql`, its statements separated by ``; ``; for a
+        check, the one statement that fails when rows fail).  Worked examples stay behind: they are tests."""
         spec = attrs.evolve(task, examples=()) if isinstance(task, t.Transform) else task
         arguments = {"task": t.kind_name(task), "spec": json.dumps(to_data(spec), sort_keys=True)}
         for index, relation in enumerate(task.reads()):

@@ -193,8 +193,8 @@ class WorkflowBuilder:
         inner = [*(v for v in inputs if v != step.var), step.var]  # an inner loop's variable hides an outer one
         body = self.dag(self.names(f"{step.name}-body"), step.body, inner)
         item: DagTask = {"name": "item", "template": body,
-                                "arguments": {"parameters": [*self.passed(inner[:-1]),
-                                                             {"name": step.var, "value": "{{item}}"}]}}
+                         "arguments": {"parameters": [*self.passed(inner[:-1]),
+                                                      {"name": step.var, "value": "{{item}}"}]}}
         if step.items is not None:
             item["withItems"] = [v if isinstance(v, (int, float, str, bool)) else _string(v) for v in step.items]
         else:
