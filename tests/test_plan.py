@@ -22,13 +22,15 @@ from sparklec.ir.pipeline import Dataset, Pipeline
 from sparklec.ir.values import Column
 from sparklec.ir.policy import SQL_KINDS, can_run
 from sparklec.lowering import (
-    JOB_RUNTIMES, Job, Level, PlanBranch, PlanLoop, Sql, TargetProfile, build_plans, inlined_transforms,
+    JOB_RUNTIMES, Checks, Job, Landing, Level, Materialize, PlanBranch, PlanLoop, Query, Sql, TargetProfile, build_plans,
+    inlined_transforms,
 )
+from sparklec.lowering.profile import WAREHOUSE_KINDS
 from sparklec.sql.tasks import TaskSql
 from sparklec.testing import projects
 from sparklec.testing.conformance import ir_levels, required_order
 
-PROFILES = [p for p in (get_backend(name).profile for name in ("stepfunctions", "argo")) if p is not None]
+PROFILES = [p for p in (get_backend(name).profile for name in ("stepfunctions", "argo", "dbt")) if p is not None]
 NO_RUNTIME = ("notify", "wait", "approval")
 
 
@@ -65,6 +67,9 @@ def _check(pipeline: Pipeline, profile: TargetProfile, plan: Any) -> int:
     tasks = {task.name: task for task in t.walk(pipeline.steps)}
     for step in plan.tasks():
         target_default = dict(profile.runtimes).get(step.kind)
+        if profile.warehouse and step.kind in WAREHOUSE_KINDS:
+            compared += _check_relation(tasks[step.name], step.action, step.runtime)
+            continue
         assert step.runtime is None if step.kind in NO_RUNTIME else (
             step.runtime == target_default or can_run(step.runtime, step.kind)), step
         if step.kind in SQL_KINDS and step.runtime in ("athena", "k8s"):
@@ -75,6 +80,26 @@ def _check(pipeline: Pipeline, profile: TargetProfile, plan: Any) -> int:
         if step.runtime in JOB_RUNTIMES:
             assert isinstance(step.action, Job) and dict(step.action.arguments)["task"] == step.kind
     return compared
+
+
+def _check_relation(task: t.AnyTask, action: object, runtime: str | None) -> int:
+    """A warehouse's step says what the task says: the chain or SQL of a transform, the table and mode of a write,
+    the checks of a check, where an ingestion lands."""
+    assert runtime is None
+    match task:
+        case t.Transform():
+            assert isinstance(action, Query) and (action.input, action.steps, action.sql, action.examples) == (
+                task.input, task.steps, task.sql, task.examples)
+        case t.Write():
+            assert isinstance(action, Materialize) and action.target.name == task.target and (
+                action.mode, action.unique_key, action.watermark) == (task.mode, task.unique_key, task.watermark)
+        case t.QualityCheck():
+            assert isinstance(action, Checks) and (action.input, action.checks) == (task.input, task.checks)
+        case t.Ingest():
+            assert isinstance(action, Landing) and action.source == task.source and action.schema.startswith("landing_")
+        case _:
+            raise AssertionError(f"{task.name}: no warehouse step of a {t.kind_name(task)}")
+    return 1
 
 
 @settings(deadline=None)
@@ -109,7 +134,8 @@ def test_emit_plan_prints_stable_json_and_needs_a_backend_with_a_plan(cli: Any) 
     [plan] = json.loads(first.out)
     assert plan["pipeline"] == "customer_etl" and plan["steps"]["edges"]
     assert cli(spk, "--emit", "plan").code == 2
-    assert cli(spk, "--backend", "dbt", "--emit", "plan").code == 2
+    [dbt] = json.loads(cli(spk, "--backend", "dbt", "--emit", "plan").out)
+    assert {step.get("action", {}).get("kind") for step in dbt["steps"]["steps"]} == {"Landing", "Materialize", "Query", None}  # and a loop and a branch
 
 
 WRITE_MODES: list[tuple[str, dict[str, Any]]] = [

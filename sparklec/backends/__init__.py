@@ -14,7 +14,10 @@ writes the files atomically.  Options come from
 ``--option key=value`` on the command line.  An unknown option, or IR the
 target cannot express, is reported by raising `UsageError` (the
 former; `check_options` does it) or `LoweringError` (the latter) with
-diagnostics.  The smallest complete backend::
+diagnostics.  The built-in backends print execution plans: they declare a
+`TargetProfile` (``profile=``) and lower what
+`sparklec.lowering.build_plans` makes of the project on it, never the IR's
+task classes.  The smallest complete backend::
 
     from sparklec.backends import Artifacts, Backend
     from sparklec.ir.serialize import to_json

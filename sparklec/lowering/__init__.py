@@ -10,14 +10,15 @@ declare their profile (`Backend.profile`); ``--emit plan`` prints the plans.
 
 from sparklec.lowering.build import build_plans, inlined_transforms, work_database
 from sparklec.lowering.actions import (
-    Action, Approval, CheckQuery, Container, Gate, JdbcRead, Job, Message, Pause, Resource, Script, Sql,
+    Action, Approval, CheckQuery, Checks, Container, Gate, JdbcRead, Job, Landing, Materialize, Message, Pause, Query,
+    Resource, Script, Sql,
 )
 from sparklec.lowering.plan import ExecutionPlan, Level, PlanBranch, PlanLoop, PlanStep, PlanTask
 from sparklec.lowering.profile import JOB_RUNTIMES, RUNTIME_DIALECTS, RUNTIME_NAMES, TargetProfile, defaults
 
 __all__ = [
-    "JOB_RUNTIMES", "RUNTIME_DIALECTS", "RUNTIME_NAMES", "Action", "Approval", "CheckQuery", "Container",
-    "ExecutionPlan", "Gate", "JdbcRead", "Job", "Level", "Message", "Pause", "PlanBranch", "PlanLoop", "PlanStep",
-    "PlanTask", "Resource", "Script", "Sql", "TargetProfile", "build_plans", "defaults", "inlined_transforms",
-    "work_database",
+    "JOB_RUNTIMES", "RUNTIME_DIALECTS", "RUNTIME_NAMES", "Action", "Approval", "CheckQuery", "Checks", "Container",
+    "ExecutionPlan", "Gate", "JdbcRead", "Job", "Landing", "Level", "Materialize", "Message", "Pause", "PlanBranch",
+    "PlanLoop", "PlanStep", "PlanTask", "Query", "Resource", "Script", "Sql", "TargetProfile", "build_plans",
+    "defaults", "inlined_transforms", "work_database",
 ]

@@ -13,7 +13,11 @@ from typing import Union
 
 import attrs
 
+from sparklec.ir import tasks as t
 from sparklec.ir.channels import Channel
+from sparklec.ir.pipeline import Dataset
+from sparklec.ir.transformers import Op
+from sparklec.ir.values import Column
 
 
 @attrs.frozen
@@ -121,5 +125,56 @@ class Approval:
     prompt: str
 
 
-Action = Union[Sql, Job, JdbcRead, Container, Script, Resource, Message, Pause, Approval]
+@attrs.frozen
+class Query:
+    """A relation a warehouse target builds as a model (dbt): the transformer chain `steps` over `input`, whose
+    columns are `columns` when they are known, or the user's `sql`, which names relations as ``{{ name }}``;
+    `examples` are its worked examples."""
+
+    input: str | None
+    steps: tuple[Op, ...] = ()
+    sql: str | None = None
+    columns: tuple[Column, ...] | None = None
+    examples: tuple[t.Example, ...] = ()
+
+
+@attrs.frozen
+class Materialize:
+    """Keep the relation `input` in the table `target`: replaced (mode ``overwrite``), appended to, or merged on
+    `unique_key`; rows newer than the table's `watermark` when it has one; partitioned by `partition_by`;
+    `schema_change` says what a new column does (``fail``, ``append_new_columns``...)."""
+
+    input: str
+    target: Dataset
+    mode: str = "append"
+    unique_key: tuple[str, ...] = ()
+    partition_by: tuple[str, ...] = ()
+    watermark: str | None = None
+    schema_change: str = "fail"
+
+
+@attrs.frozen
+class Checks:
+    """The checks of the relation `input`; rows failing them fail the step when `severity` is ``error``."""
+
+    input: str
+    checks: tuple[t.AnyCheck, ...]
+    severity: str = "error"
+
+
+@attrs.frozen
+class Landing:
+    """Data that `ingestor` extracts from `source` (of `system`) and lands in the table `schema`.`table` before
+    a run; a target that does not run the extraction reads it there."""
+
+    ingestor: str
+    source: str
+    system: str
+    schema: str
+    table: str
+    columns: tuple[Column, ...] = ()
+
+
+Action = Union[Sql, Job, JdbcRead, Container, Script, Resource, Message, Pause, Approval, Query, Materialize, Checks,
+               Landing]
 """What a plan step does."""

@@ -11,17 +11,19 @@ from typing_extensions import assert_never
 from sparklec.diagnostics import Diagnostic, LoweringError
 
 from sparklec.ir import tasks as t
+from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.graph import StepGraph, dataset_writers
 from sparklec.ir.pipeline import Pipeline, Project
 from sparklec.ir.policy import SQL_KINDS
 from sparklec.ir.text import check_text
 from sparklec.ir.channels import channel
 from sparklec.lowering.actions import (
-    Action, Approval, CheckQuery, Container, Gate, JdbcRead, Job, Message, Pause, Resource, Script, Sql,
+    Action, Approval, CheckQuery, Checks, Container, Gate, JdbcRead, Job, Landing, Materialize, Message, Pause, Query,
+    Resource, Script, Sql,
 )
 from sparklec.lowering.plan import ExecutionPlan, Level, PlanBranch, PlanLoop, PlanStep, PlanTask
 from sparklec.lowering.profile import JOB_RUNTIMES, RUNTIME_DIALECTS, RUNTIME_NAMES, TargetProfile
-from sparklec.sql.tasks import TaskSql, inlinable_transforms
+from sparklec.sql.tasks import TaskSql, inlinable_transforms, landing_table
 
 
 def build_plans(project: Project, profile: TargetProfile, options: Mapping[str, str] | None = None
@@ -56,6 +58,7 @@ class _Builder:
         self.inlined = inlined_transforms(pipeline, profile)
         self.database = work_database(pipeline, database)
         self.sql: dict[str, TaskSql] = {}
+        self.columns: ColumnFlow | None = None
 
     def plan(self, downstream: list[str]) -> ExecutionPlan:
         pipeline = self.pipeline
@@ -68,7 +71,8 @@ class _Builder:
             on_failure=self.level(pipeline.on_failure, failure=True), parameters=pipeline.parameters,
             schedules=pipeline.schedules, triggers=pipeline.triggers, upstream=pipeline.depends_on,
             downstream=tuple(sorted(downstream)), alerts=alerts, description=pipeline.description, env=pipeline.env,
-            pipeline_type=pipeline.pipeline_type, tags=pipeline.tags, span=pipeline.span)
+            pipeline_type=pipeline.pipeline_type, tags=pipeline.tags, datasets=pipeline.datasets,
+            exposures=pipeline.exposures, custom_transformers=pipeline.custom_transformers, span=pipeline.span)
 
     def level(self, steps: tuple[t.Step, ...], failure: bool = False) -> Level:
         graph = StepGraph(steps, self.writers, self.inlined)
@@ -92,7 +96,7 @@ class _Builder:
     def task(self, task: t.AnyTask, failure: bool = False) -> PlanTask:
         runtime = self.profile.runtime(task, self.pipeline)
         return PlanTask(name=task.name, kind=t.kind_name(task), action=self.action(task, runtime, failure),
-                        runtime=runtime, inputs=task.inputs, outputs=task.outputs, description=task.description,
+                        runtime=runtime, reads=task.reads(), inputs=task.inputs, outputs=task.outputs, description=task.description,
                         policy=attrs.evolve(task.policy.over(self.pipeline.defaults), runtime=runtime, span=None),
                         span=task.span)
 
@@ -115,9 +119,34 @@ class _Builder:
                 return Script(task.image, task.source)
             case t.KubernetesResource():
                 return Resource(task.action, task.manifest, task.success_condition, task.failure_condition)
+            case t.Ingest() | t.Transform() | t.Write() | t.QualityCheck() if self.profile.warehouse:
+                return self.relation(task)
             case t.Ingest() | t.Train() | t.SelectModel() | t.Score() | t.Transform() | t.Write() | t.RunSql() \
                     | t.QualityCheck():
                 return self.work(task, runtime)
+            case _:
+                assert_never(task)
+
+    def relation(self, task: t.Ingest | t.Transform | t.Write | t.QualityCheck) -> Action:
+        """What a warehouse target builds for `task`, or reads where it lands."""
+        match task:
+            case t.Transform():
+                columns = None
+                if task.input and task.sql is None:
+                    if self.columns is None:
+                        self.columns = ColumnFlow(self.pipeline, lambda diagnostic: None)
+                    columns = self.columns.schema(task.input)
+                return Query(task.input, task.steps, task.sql, columns, task.examples)
+            case t.Write():
+                target = self.pipeline.dataset(task.target)
+                assert target is not None, "the verifier checks that written datasets are declared"
+                return Materialize(task.input, target, task.mode, task.unique_key, task.partition_by, task.watermark,
+                                   task.schema_change)
+            case t.QualityCheck():
+                return Checks(task.input, task.checks, task.severity)
+            case t.Ingest():
+                schema, table = landing_table(task)
+                return Landing(task.ingestor, task.source, task.source_system, schema, table, task.columns)
             case _:
                 assert_never(task)
 

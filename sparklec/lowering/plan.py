@@ -17,7 +17,7 @@ from typing_extensions import assert_never
 
 from sparklec.diagnostics import Span, span_field
 from sparklec.ir import tasks as t
-from sparklec.ir.pipeline import Parameter, Schedule, Trigger
+from sparklec.ir.pipeline import CustomTransformer, Dataset, Exposure, Parameter, Schedule, Trigger
 from sparklec.ir.policy import Artifact, Policy
 from sparklec.ir.values import Setting
 from sparklec.lowering.actions import Action
@@ -27,13 +27,14 @@ from sparklec.lowering.actions import Action
 class PlanTask:
     """A step that runs: what it does (`action`), the IR `kind` of its task, the `runtime` that runs it (None for
     waits, notifications and approvals), its `policy` resolved against the pipeline's defaults, the artifacts it
-    takes and leaves, and its description."""
+    takes and leaves, the relations it `reads` (datasets and other steps' results), and its description."""
 
     name: str
     kind: str
     action: Action
     policy: Policy
     runtime: str | None = None
+    reads: tuple[str, ...] = ()
     inputs: tuple[Artifact, ...] = ()
     outputs: tuple[Artifact, ...] = ()
     description: str = ""
@@ -96,7 +97,8 @@ class ExecutionPlan:
     """A pipeline on a target: its `steps`, the `on_failure` steps run when one fails, its run-time
     `parameters`, when it starts (`schedules`, `triggers`, and the `upstream` pipelines it waits for), the
     `downstream` pipelines of the project that wait for it, the notifications to its alert channels when it
-    fails (after `on_failure`; named ``Alert 1``, ``Alert 2``...), and what describes it (`description`, `env`, `pipeline_type`, `tags`)."""
+    fails (after `on_failure`; named ``Alert 1``, ``Alert 2``...), what describes it (`description`, `env`, `pipeline_type`, `tags`), and the datasets, exposures and
+    custom transformers it names."""
 
     pipeline: str
     target: str
@@ -112,6 +114,11 @@ class ExecutionPlan:
     env: str = "dev"
     pipeline_type: str | None = None
     tags: tuple[Setting, ...] = ()
+    datasets: tuple[Dataset, ...] = ()
+    """The tables the pipeline names."""
+    exposures: tuple[Exposure, ...] = ()
+    custom_transformers: tuple[CustomTransformer, ...] = ()
+    """The transformers of the user's that `Query` steps name."""
     span: Span | None = span_field()
 
     def tasks(self) -> Iterator[PlanTask]:

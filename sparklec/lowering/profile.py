@@ -18,6 +18,8 @@ RUNTIME_NAMES: dict[str, str] = {
     "lambda": "AWS Lambda", "k8s": "Kubernetes", "ecs": "ECS", "batch": "AWS Batch",
 }
 """Runtime → how its users call it."""
+WAREHOUSE_KINDS: tuple[str, ...] = ("ingest", "transform", "write", "quality_check")
+"""The kinds a warehouse target (`TargetProfile.warehouse`) builds, or reads as landed, itself."""
 JOB_RUNTIMES: tuple[str, ...] = ("glue", "emr_serverless", "databricks", "lambda")
 """The runtimes that run a job of the user's, which receives the task's arguments."""
 
@@ -27,15 +29,21 @@ class TargetProfile:
     """A target's defaults: `runtimes` gives the runtime of each task kind whose task and pipeline name none
     that can run it (kinds not listed need none: notify, wait, approval); `inline_runtime` is the runtime
     whose SQL steps run the transforms only they read inside their own statements (None: every transform is
-    a step of its own)."""
+    a step of its own); a `warehouse` target builds relations as models (dbt): its transforms, writes and
+    checks are `Query`, `Materialize` and `Checks` steps with no runtime of their own, whatever runtime they
+    name, and what an ingestion extracts is `Landing` data read where it lands."""
 
     name: str
     runtimes: tuple[tuple[str, str], ...]
     inline_runtime: str | None = None
+    warehouse: bool = False
 
     def runtime(self, task: t.AnyTask, pipeline: Pipeline) -> str | None:
-        """The task's own runtime (the verifier made sure it can run the task), else the pipeline's default when
-        that can run it, else the target's default for the kind."""
+        """None for what a warehouse target builds itself; else the task's own runtime (the verifier made sure it
+        can run the task), else the pipeline's default when that can run it, else the target's default for the
+        kind."""
+        if self.warehouse and t.kind_name(task) in WAREHOUSE_KINDS:
+            return None
         return t.runtime_of(task, pipeline.defaults) or dict(self.runtimes).get(t.kind_name(task))
 
 

@@ -22,7 +22,8 @@ from sparklec.backends.argo.shapes import Template
 from sparklec.ir.channels import SNS_ARN
 from sparklec.ir.policy import Retry
 from sparklec.lowering import (
-    Approval, Container, JdbcRead, Job, Message, Pause, PlanTask, Resource, Script, Sql, TargetProfile, defaults,
+    Approval, Checks, Container, JdbcRead, Job, Landing, Materialize, Message, Pause, PlanTask, Query, Resource, Script,
+    Sql, TargetProfile, defaults,
 )
 
 if TYPE_CHECKING:
@@ -184,6 +185,8 @@ class Steps:
                 return self.spark_sql(plan, self.sql(action), inputs)
             case JdbcRead():
                 return self.spark_sql(plan, _jdbc_read(action), inputs, secret=action.connection)
+            case Query() | Materialize() | Checks() | Landing():
+                raise ValueError(f"`{plan.name}` is a warehouse's step, and Argo's profile has no warehouse")
             case _:
                 assert_never(action)
 

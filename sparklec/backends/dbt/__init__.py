@@ -14,11 +14,11 @@ import re
 from collections.abc import Mapping
 
 from sparklec.backends import LANDED, Artifacts, Backend, check_options
-from sparklec.backends.dbt.models import plan
+from sparklec.backends.dbt.models import PROFILE, nodes
 from sparklec.backends.dbt.project import ProjectFiles
 from sparklec.backends.dbt.sql import INTERMEDIATE
-from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import Project
+from sparklec.lowering import Landing, build_plans
 
 OPTIONS: dict[str, tuple[str, ...] | None] = {"fuse": ("true", "false"), "intermediate": INTERMEDIATE}
 
@@ -28,13 +28,14 @@ def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
     check_options("dbt", options, OPTIONS)
     name = re.sub(r"[^a-z0-9_]+", "_", project.name.lower()).strip("_")
     name = name if name and name[0].isalpha() else f"sparklec_{name}"
-    models = plan(project)
-    files = ProjectFiles(project, models, name, fuse=options.get("fuse", "true") == "true",
+    plans = build_plans(project, PROFILE)
+    found = nodes(plans)
+    files = ProjectFiles(plans, found, name, fuse=options.get("fuse", "true") == "true",
                          intermediate=options.get("intermediate", "view"))
-    left_out = {(pipeline, task.name): LANDED if isinstance(task, t.Ingest) else "not run by dbt"
-                for pipeline, task in models.skipped}
+    left_out = {(pipeline, task.name): LANDED if isinstance(task.action, Landing) else "not run by dbt"
+                for pipeline, task in found.skipped}
     return Artifacts(files.build(), notes=files.notes, left_out=left_out)
 
 
 backend = Backend(name="dbt", description="a dbt project (dbt-core 1.11; Databricks and DuckDB profiles)",
-                  lower=lower)
+                  lower=lower, profile=PROFILE)

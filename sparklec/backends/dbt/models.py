@@ -1,27 +1,31 @@
-"""Which dbt model, source or test each IR relation and task becomes.
+"""Which dbt model, source or test each step of the execution plans becomes.
 
-Every `Transform` is a model: the one a `Write` materialises takes the target
-table's name and the write's configuration; any other is an intermediate
-model (a view by default).  A write that waits for a check is a model of its
-own reading the transform's, so `dbt build` runs the check's tests on the
-transform before anything is written (a failing check leaves the table as
-it was).  Datasets nobody in the project writes, and the
-landing tables of `Ingest` tasks, are sources.  Names are unique across the
-project: a name used twice is prefixed with its pipeline's name.
+Every `Query` step is a model: the one a `Materialize` step writes takes the
+target table's name and the write's configuration; any other is an
+intermediate model (a view by default).  A write that waits for a check is
+a model of its own reading the query's, so `dbt build` runs the check's tests
+on it before anything is written (a failing check leaves the table as it
+was).  Datasets nobody in the project writes, and the `Landing` tables of
+ingestions, are sources.  Names are unique across the project: a name used
+twice is prefixed with its pipeline's name.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+
 import attrs
 
 from sparklec.diagnostics import Diagnostic, LoweringError
-from sparklec.ir import tasks as t
-from sparklec.ir.columns import ColumnFlow
-from sparklec.ir.graph import StepGraph, dataset_writers
-from sparklec.ir.pipeline import Dataset, Pipeline, Project
+from sparklec.ir.pipeline import Dataset
 from sparklec.ir.transformers import ScdType2, Schema
-from sparklec.sql.tasks import landing_table, plain_identifier
+from sparklec.lowering import (
+    Checks, ExecutionPlan, Landing, Level, Materialize, PlanTask, Query, TargetProfile, defaults,
+)
+from sparklec.sql.tasks import plain_identifier
+
+PROFILE = TargetProfile(name="dbt", runtimes=defaults("databricks", "databricks", "k8s"), warehouse=True)
+"""dbt builds transforms, writes and checks in its warehouse; the plan says where the rest would run."""
 
 
 @attrs.frozen
@@ -38,7 +42,8 @@ class Source:
 
 @attrs.frozen
 class Model:
-    """A dbt model made from one `Transform`, materialised by at most one `Write`.
+    """A dbt model made from one `Query` step of `plan` (`task`; for a write of its own, the write's step with
+    a query that copies its input), materialised by at most one `Materialize` step (`write`).
 
     A written chain that ends in `scd_type2` keeps its history with a dbt
     snapshot: the chain before it is the model `<name>__changes`, the snapshot
@@ -47,20 +52,29 @@ class Model:
     """
 
     name: str
-    pipeline: Pipeline
-    transform: t.Transform
-    write: t.Write | None = None
-    target: Dataset | None = None
+    plan: ExecutionPlan
+    task: PlanTask
+    query: Query
+    write: PlanTask | None = None
+    materialize: Materialize | None = None
+
+    @property
+    def pipeline(self) -> str:
+        return self.plan.pipeline
+
+    @property
+    def target(self) -> Dataset | None:
+        """The table the model is, when it is written."""
+        return self.materialize.target if self.materialize else None
 
     @property
     def tasks(self) -> tuple[str, ...]:
-        """The IR tasks the model runs: its transform (unless it only copies the written relation) and write."""
-        names = (self.transform.name, *((self.write.name,) if self.write else ()))
-        return tuple(dict.fromkeys(names))
+        """The tasks the model runs: its query's (unless it only copies the written relation) and the write."""
+        return tuple(dict.fromkeys((self.task.name, *((self.write.name,) if self.write else ()))))
 
     @property
     def history(self) -> ScdType2 | None:
-        last = self.transform.steps[-1] if self.transform.steps else None
+        last = self.query.steps[-1] if self.query.steps else None
         return last if isinstance(last, ScdType2) and self.write is not None else None
 
     @property
@@ -75,7 +89,7 @@ class Model:
 
 
 @attrs.frozen
-class Plan:
+class Nodes:
     """Everything the project holds, with the relation → dbt reference of every pipeline."""
 
     models: tuple[Model, ...]
@@ -87,104 +101,107 @@ class Plan:
     runs_in: dict[tuple[str, str], str]
     """(pipeline, task) → the model that runs it, or, for a check, the model holding the relation it tests (tests of
     a model run before the models that depend on it)."""
-    skipped: tuple[tuple[str, t.AnyTask], ...]
-    """Tasks dbt does not run (ingestion, containers, notifications, ML), by pipeline."""
-    columns: dict[str, ColumnFlow]
-    """Pipeline name → the columns of its relations."""
+    skipped: tuple[tuple[str, PlanTask], ...]
+    """Steps dbt does not run (ingestion, containers, notifications, ML), by pipeline."""
+    waits_for: dict[tuple[str, str], tuple[str, ...]]
+    """(pipeline, task) → the steps it waits for that it does not read from."""
 
     def waits(self, model: Model) -> list[str]:
-        """The other models `model` waits for with no data between them: those of the tasks its transform and
-        write name in `after`."""
-        pipeline = model.pipeline.name
-        after = (*model.transform.after, *(model.write.after if model.write else ()))
-        reads = self.model_of.get((pipeline, model.transform.input or ""))
-        waited = (self.runs_in[(pipeline, a)] for a in after if (pipeline, a) in self.runs_in)
+        """The other models `model` waits for with no data between them."""
+        pipeline = model.pipeline
+        reads = self.model_of.get((pipeline, model.query.input or ""))
+        waited = (self.runs_in[(pipeline, step)] for task in model.tasks
+                  for step in self.waits_for.get((pipeline, task), ()) if (pipeline, step) in self.runs_in)
         return [name for name in dict.fromkeys(waited) if name not in (model.name, reads)]
 
 
-def plan(project: Project) -> Plan:
-    """Map every pipeline of `project` onto models, sources and references."""
-    candidates: list[tuple[Pipeline, t.Transform, t.Write | None, Dataset | None, str]] = []
-    skipped: list[tuple[str, t.AnyTask]] = []
-    for pipeline in project.pipelines:
-        computable = _computable(pipeline)
-        transforms = {s.name for s in t.walk(pipeline.steps) if isinstance(s, t.Transform)}
-        checks = {s.name for s in t.walk(pipeline.steps) if isinstance(s, t.QualityCheck)}
-        history = {s.name for s in t.walk(pipeline.steps) if isinstance(s, t.Transform) and s.steps
-                   and isinstance(s.steps[-1], ScdType2)}  # its snapshot's tests gate the write
-        gated = {s.name for s in t.walk(pipeline.steps) if isinstance(s, t.Write) and checks & set(s.after)
-                 and s.input not in history}
-        writes: dict[str, list[t.Write]] = {}
-        for step in t.walk(pipeline.steps):
-            if isinstance(step, t.Write) and step.input in computable and step.name not in gated:
-                writes.setdefault(step.input, []).append(step)
-        ingested = {s.name for s in t.walk(pipeline.steps) if isinstance(s, t.Ingest)}  # landed: dbt reads them
-        writers = dataset_writers(pipeline)
-        loops_and_branches = {group.name for group in pipeline.steps if not isinstance(group, t.Task)}
-        for step in _top_level_tasks(pipeline, skipped):
-            not_done = {task.name for _, task in skipped} | loops_and_branches
-            needed = {*step.reads(), *(w for name in step.reads() for w in writers.get(name, ()))}
-            if any(name in not_done for name in step.after) or needed & (not_done - ingested):
-                skipped.append((pipeline.name, step))  # it waits for, or reads, work dbt does not do
-            elif isinstance(step, t.Transform) and step.name in computable:
-                candidates.append(_candidate(pipeline, step, writes.get(step.name, [])))
-            elif isinstance(step, t.Write) and step.input in computable and (
-                    step.input not in transforms or step.name in gated):
-                copy = t.Transform(name=step.name, input=step.input, span=step.span)
-                candidates.append(_candidate(pipeline, copy, [step]))
-            elif isinstance(step, t.Task) and not _runs_in_dbt(step, computable):
-                skipped.append((pipeline.name, step))
-        skipped.extend((pipeline.name, task) for task in pipeline.on_failure)  # dbt has no failure handler
+def nodes(plans: tuple[ExecutionPlan, ...]) -> Nodes:
+    """Map the steps of every plan onto models, sources and references."""
+    candidates: list[tuple[ExecutionPlan, PlanTask, Query, PlanTask | None, str]] = []
+    skipped: list[tuple[str, PlanTask]] = []
+    waits_for: dict[tuple[str, str], tuple[str, ...]] = {}
+    for plan in plans:
+        tasks = [s for s in plan.steps.walk() if isinstance(s, PlanTask)]
+        top = [s for s in plan.steps.steps if isinstance(s, PlanTask)]
+        top_names = {s.name for s in top}
+        computable = _computable(plan, tasks)
+        before = _predecessors(plan.steps)
+        checks = {s.name for s in tasks if isinstance(s.action, Checks)}
+        history = {s.name for s in tasks if isinstance(s.action, Query) and s.action.steps
+                   and isinstance(s.action.steps[-1], ScdType2)}  # its snapshot's tests gate the write
+        gated = {s.name for s in top if isinstance(s.action, Materialize) and checks & set(before.get(s.name, ()))
+                 and s.action.input not in history}
+        writes: dict[str, list[PlanTask]] = {}
+        writers: dict[str, list[str]] = {}
+        for step in tasks:
+            if isinstance(step.action, Materialize):
+                writers.setdefault(step.action.target.name, []).append(step.name)
+                if step.name in top_names and step.action.input in computable and step.name not in gated:
+                    writes.setdefault(step.action.input, []).append(step)
+        queries = {s.name for s in tasks if isinstance(s.action, Query)}
+        landed = {s.name for s in tasks if isinstance(s.action, Landing)}  # dbt reads them as sources
+        groups = [s for s in plan.steps.steps if not isinstance(s, PlanTask)]
+        skipped.extend((plan.pipeline, s) for group in groups for s in Level((group,)).walk()
+                       if isinstance(s, PlanTask))  # tasks in loops and branches are the orchestrator's
+        for step in top:
+            not_done = {task.name for _, task in skipped} | {group.name for group in groups}
+            needed = {*step.reads, *(w for name in step.reads for w in writers.get(name, ()))}
+            waits_for[(plan.pipeline, step.name)] = tuple(p for p in before.get(step.name, ()) if p not in needed)
+            action = step.action
+            if not_done & set(waits_for[(plan.pipeline, step.name)]) or needed & (not_done - landed):
+                skipped.append((plan.pipeline, step))  # it waits for, or reads, work dbt does not do
+            elif isinstance(action, Query) and step.name in computable:
+                candidates.append(_candidate(plan, step, action, writes.get(step.name, [])))
+            elif isinstance(action, Materialize) and action.input in computable and (
+                    action.input not in queries or step.name in gated):
+                candidates.append(_candidate(plan, step, Query(action.input), [step]))
+            elif not _runs_in_dbt(step, computable):
+                skipped.append((plan.pipeline, step))
+        skipped.extend((plan.pipeline, s) for s in plan.on_failure.walk()
+                       if isinstance(s, PlanTask))  # dbt has no failure handler
     counts = Counter(plain_identifier(name) for *_, name in candidates)
     models = tuple(
-        Model(name=plain_identifier(name) if counts[plain_identifier(name)] == 1 else plain_identifier(f"{p.name}__{name}"),
-              pipeline=p, transform=transform, write=write, target=target)
-        for p, transform, write, target, name in candidates
+        Model(name=plain_identifier(name) if counts[plain_identifier(name)] == 1
+              else plain_identifier(f"{plan.pipeline}__{name}"),
+              plan=plan, task=task, query=query, write=write,
+              materialize=write.action if write and isinstance(write.action, Materialize) else None)
+        for plan, task, query, write, name in candidates
     )
     references: dict[tuple[str, str], str] = {}
     model_of: dict[tuple[str, str], str] = {}
     written_tables = {m.target.qualified_name: m.name for m in models if m.target is not None}
     for model in models:
-        key = (model.pipeline.name, model.transform.name)
+        key = (model.pipeline, model.task.name)
         references[key] = f"ref('{model.name}')"
         model_of[key] = model.name
         if model.target is not None:
-            references[(model.pipeline.name, model.target.name)] = references[key]
-            model_of[(model.pipeline.name, model.target.name)] = model.name
+            references[(model.pipeline, model.target.name)] = references[key]
+            model_of[(model.pipeline, model.target.name)] = model.name
     sources: dict[tuple[str, str], Source] = {}
-    for pipeline in project.pipelines:
-        for dataset in pipeline.datasets:
-            if (pipeline.name, dataset.name) in references:
+    for plan in plans:
+        for dataset in plan.datasets:
+            if (plan.pipeline, dataset.name) in references:
                 continue
             if dataset.qualified_name in written_tables:
                 name = written_tables[dataset.qualified_name]
-                references[(pipeline.name, dataset.name)] = f"ref('{name}')"
-                model_of[(pipeline.name, dataset.name)] = name
+                references[(plan.pipeline, dataset.name)] = f"ref('{name}')"
+                model_of[(plan.pipeline, dataset.name)] = name
                 continue
             source = _source_of(dataset)
             sources.setdefault((source.name, source.table), source)
-            references[(pipeline.name, dataset.name)] = f"source('{source.name}', '{source.table}')"
-        for step in t.walk(pipeline.steps):
-            if isinstance(step, t.Ingest):
-                source = _landing(step)
+            references[(plan.pipeline, dataset.name)] = f"source('{source.name}', '{source.table}')"
+        for task in plan.steps.walk():
+            if isinstance(task, PlanTask) and isinstance(task.action, Landing):
+                source = _landing(task.action)
                 sources.setdefault((source.name, source.table), source)
-                references[(pipeline.name, step.name)] = f"source('{source.name}', '{source.table}')"
-    runs_in = {(m.pipeline.name, task): m.name for m in models for task in m.tasks}
-    runs_in |= {(p.name, check.name): model_of[(p.name, check.input)] for p in project.pipelines
-                for check in t.walk(p.steps) if isinstance(check, t.QualityCheck) and (p.name, check.input) in model_of}
-    return Plan(models=models, sources=tuple(sorted(sources.values(), key=lambda s: (s.name, s.table))),
-                references=references, model_of=model_of, runs_in=runs_in, skipped=tuple(skipped),
-                columns={p.name: ColumnFlow(p, lambda diagnostic: None) for p in project.pipelines})
-
-
-def _top_level_tasks(pipeline: Pipeline, skipped: list[tuple[str, t.AnyTask]]) -> list[t.AnyTask]:
-    """The pipeline's top-level tasks in dependency order; tasks in loops and branches are the orchestrator's
-    (noted in `skipped`)."""
-    for group in pipeline.steps:
-        if not isinstance(group, t.Task):
-            skipped.extend((pipeline.name, s) for s in t.walk(t.children(group)) if isinstance(s, t.Task))
-    graph = StepGraph.of(pipeline)
-    return [step for name in graph.order() if isinstance(step := graph.steps[name], t.Task)]
+                references[(plan.pipeline, task.name)] = f"source('{source.name}', '{source.table}')"
+    runs_in = {(m.pipeline, task): m.name for m in models for task in m.tasks}
+    runs_in |= {(plan.pipeline, step.name): model_of[(plan.pipeline, step.action.input)] for plan in plans
+                for step in plan.steps.walk() if isinstance(step, PlanTask) and isinstance(step.action, Checks)
+                and (plan.pipeline, step.action.input) in model_of}
+    return Nodes(models=models, sources=tuple(sorted(sources.values(), key=lambda s: (s.name, s.table))),
+                 references=references, model_of=model_of, runs_in=runs_in, skipped=tuple(skipped),
+                 waits_for=waits_for)
 
 
 def braces(expression: str) -> str:
@@ -192,39 +209,46 @@ def braces(expression: str) -> str:
     return "{{ " + expression + " }}"
 
 
-def _computable(pipeline: Pipeline) -> set[str]:
-    """Relations dbt can build or read: datasets, landed ingests, and transforms of those."""
-    known = {d.name for d in pipeline.datasets} | {
-        s.name for s in t.walk(pipeline.steps) if isinstance(s, t.Ingest)}
-    transforms = [s for s in t.walk(pipeline.steps) if isinstance(s, t.Transform)]
+def _predecessors(level: Level) -> dict[str, list[str]]:
+    """Step name → the steps of `level` it runs after, in the level's order."""
+    before: dict[str, list[str]] = {}
+    for upstream, downstream in level.edges:
+        before.setdefault(downstream, []).append(upstream)
+    return before
+
+
+def _computable(plan: ExecutionPlan, tasks: list[PlanTask]) -> set[str]:
+    """Relations dbt can build or read: datasets, landed data, and queries of those."""
+    known = {d.name for d in plan.datasets} | {s.name for s in tasks if isinstance(s.action, Landing)}
+    queries = [s for s in tasks if isinstance(s.action, Query)]
     changed = True
     while changed:
         changed = False
-        for transform in transforms:
-            if transform.name not in known and all(r in known for r in transform.reads()):
-                known.add(transform.name)
+        for query in queries:
+            if query.name not in known and all(r in known for r in query.reads):
+                known.add(query.name)
                 changed = True
     return known
 
 
-def _runs_in_dbt(task: t.AnyTask, computable: set[str]) -> bool:
-    if isinstance(task, t.Transform):
+def _runs_in_dbt(task: PlanTask, computable: set[str]) -> bool:
+    if isinstance(task.action, Query):
         return task.name in computable
-    if isinstance(task, (t.Write, t.QualityCheck)):
-        return all(r in computable for r in task.reads())
+    if isinstance(task.action, (Materialize, Checks)):
+        return all(r in computable for r in task.reads)
     return False
 
 
-def _candidate(pipeline: Pipeline, transform: t.Transform, writes: list[t.Write]
-               ) -> tuple[Pipeline, t.Transform, t.Write | None, Dataset | None, str]:
+def _candidate(plan: ExecutionPlan, task: PlanTask, query: Query, writes: list[PlanTask]
+               ) -> tuple[ExecutionPlan, PlanTask, Query, PlanTask | None, str]:
     if len(writes) > 1:
         raise LoweringError([Diagnostic(
-            code="E404", message=f"`{transform.name}` is written to {len(writes)} tables", span=writes[1].span,
+            code="E404", message=f"`{task.name}` is written to {len(writes)} tables", span=writes[1].span,
             help="in dbt a model is one table; write it once and copy it with another transform",
         )])
     write = writes[0] if writes else None
-    target = pipeline.dataset(write.target) if write else None
-    return pipeline, transform, write, target, target.table if target else transform.name
+    target = write.action.target if write and isinstance(write.action, Materialize) else None
+    return plan, task, query, write, target.table if target else task.name
 
 
 def _source_of(dataset: Dataset) -> Source:
@@ -233,8 +257,7 @@ def _source_of(dataset: Dataset) -> Source:
                   columns=dataset.columns, description=dataset.description)
 
 
-def _landing(ingest: t.Ingest) -> Source:
-    """Where an extract-and-load tool lands what `ingest` extracts: schema `landing_<system>`."""
-    schema, table = landing_table(ingest)
-    return Source(name=schema, table=table, schema=schema, columns=ingest.columns,
-                  description=f"Landed by {ingest.ingestor} from {ingest.source} ({ingest.source_system or 'source'})")
+def _landing(landing: Landing) -> Source:
+    """Where an extract-and-load tool lands what an ingestion extracts: schema `landing_<system>`."""
+    return Source(name=landing.schema, table=landing.table, schema=landing.schema, columns=landing.columns,
+                  description=f"Landed by {landing.ingestor} from {landing.source} ({landing.system or 'source'})")

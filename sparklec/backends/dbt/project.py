@@ -10,13 +10,14 @@ from sqlglot import exp
 
 from sparklec.backends.dbt.dialect import INPUT_COLUMNS, Jinja, inert, inert_data, jinja_string, macros_used
 from sparklec.backends.formats import yaml_text
-from sparklec.backends.dbt.models import Model, Plan, Source, braces
+from sparklec.backends.dbt.models import Model, Nodes, Source, braces
 from sparklec.backends.dbt.sql import model_files, sql_text, user_query
 from sparklec.diagnostics import Diagnostic, Severity
 from sparklec.ir import tasks as t
 from sparklec import ENVS
-from sparklec.ir.pipeline import Pipeline, Project
+from sparklec.ir.pipeline import Exposure
 from sparklec.ir.transformers import ScdType2
+from sparklec.lowering import ExecutionPlan, PlanTask, Checks
 from sparklec.ir.values import format_duration
 from sparklec.sql.checks import failing_rows
 from sparklec.sql.ops import column
@@ -37,9 +38,9 @@ _TABLE = "__sparklec_checked__"
 class ProjectFiles:
     """Collects the files of one dbt project."""
 
-    def __init__(self, project: Project, plan: Plan, name: str, fuse: bool, intermediate: str):
-        self.project = project
-        self.plan = plan
+    def __init__(self, plans: tuple[ExecutionPlan, ...], nodes: Nodes, name: str, fuse: bool, intermediate: str):
+        self.plans = plans
+        self.nodes = nodes
         self.name = name
         self.fuse = fuse
         self.intermediate = intermediate
@@ -54,42 +55,43 @@ class ProjectFiles:
 
     def build(self) -> dict[str, str]:
         snapshots: dict[str, list[dict[str, Any]]] = {}
-        for model in self.plan.models:
-            self.files.update(model_files(model, self.plan, self.fuse, self.intermediate))
+        for model in self.nodes.models:
+            self.files.update(model_files(model, self.nodes, self.fuse, self.intermediate))
             entry: dict[str, Any] = {"name": model.name}
-            description = model.transform.description or (model.target.description if model.target else "")
+            description = model.task.description or (model.target.description if model.target else "")
             if description:
                 entry["description"] = description
             tasks = list(model.tasks)
             if model.history is not None and model.target is not None:
                 snapshot = self.snapshot(model.snapshot, model.changes, model.target.schema,
                                          f"{model.target.table}_history", model.history)
-                snapshots.setdefault(model.pipeline.name, []).append(snapshot)
+                snapshots.setdefault(model.pipeline, []).append(snapshot)
                 self.snapshot_entries[model.name] = snapshot
                 self.model_entries[model.changes] = {"name": model.changes,
-                                                     "config": _meta(model.pipeline.name, tasks=tasks[:1])}
+                                                     "config": _meta(model.pipeline, tasks=tasks[:1])}
                 tasks = tasks[1:]  # the transform runs in the changes model, the write in the snapshot and here
-            entry["config"] = _meta(model.pipeline.name, tasks=tasks)
-            entry["config"]["meta"] = {**{s.key: s.value for s in model.pipeline.tags}, **entry["config"]["meta"]}
+            entry["config"] = _meta(model.pipeline, tasks=tasks)
+            entry["config"]["meta"] = {**{s.key: s.value for s in model.plan.tags}, **entry["config"]["meta"]}
             self.model_entries[model.name] = entry
-            for example in model.transform.examples:
+            for example in model.query.examples:
                 self.unit_test(model, example)
-        for pipeline in self.project.pipelines:
-            for step in sorted(t.walk(pipeline.steps), key=lambda step: step.name):
-                if isinstance(step, t.QualityCheck) and (pipeline.name, step) not in self.plan.skipped:
-                    self.checks(pipeline, step)
-        exposures = [self.exposure(p, e) for p in self.project.pipelines for e in p.exposures]
+        for plan in self.plans:
+            for step in sorted(plan.steps.walk(), key=lambda step: step.name):
+                if isinstance(step, PlanTask) and isinstance(step.action, Checks) \
+                        and (plan.pipeline, step) not in self.nodes.skipped:
+                    self.checks(plan.pipeline, step.name, step.action)
+        exposures = [self.exposure(p.pipeline, e) for p in self.plans for e in p.exposures]
         if exposures:
             self.files["models/exposures.yml"] = _yaml({"version": 2, "exposures": exposures})
         self.files["models/sources.yml"] = _yaml({"version": 2, "sources": self.sources()})
         for pipeline_name, entries in snapshots.items():
             self.files[f"snapshots/{pipeline_name}.yml"] = _yaml({"version": 2, "snapshots": entries})
-        for pipeline in self.project.pipelines:
-            entries = [self.model_entries[name] for m in self.plan.models if m.pipeline is pipeline
+        for plan in self.plans:
+            entries = [self.model_entries[name] for m in self.nodes.models if m.plan is plan
                        for name in ((m.changes,) if m.history is not None else ()) + (m.name,)]
             if entries:
-                unit_tests = self.unit_tests.get(pipeline.name)
-                self.files[f"models/{pipeline.name}/schema.yml"] = _yaml(
+                unit_tests = self.unit_tests.get(plan.pipeline)
+                self.files[f"models/{plan.pipeline}/schema.yml"] = _yaml(
                     {"version": 2, "models": entries} | ({"unit_tests": unit_tests} if unit_tests else {}))
         self.files["macros/generate_schema_name.sql"] = GENERATE_SCHEMA_NAME
         self.files.update(macros_used(list(self.files.values())))
@@ -112,20 +114,20 @@ class ProjectFiles:
 
     def unit_test(self, model: Model, example: t.Example) -> None:
         """A dbt unit test of `model` from a worked example of its transform."""
-        sql = self.files.get(f"models/{model.pipeline.name}/{model.name}.sql", "")
+        sql = self.files.get(f"models/{model.pipeline}/{model.name}.sql", "")
         reason = ("it keeps history in a snapshot" if model.history is not None
                   else "with `fuse=false` its chain is several models" if not self.fuse and
-                  len(model.transform.steps) > 1
-                  else f"its model looks up the columns of `{model.transform.input}` as it runs, which dbt unit "
+                  len(model.query.steps) > 1
+                  else f"its model looks up the columns of `{model.query.input}` as it runs, which dbt unit "
                        "tests cannot; declare that relation's columns" if INPUT_COLUMNS in sql else None)
         if reason is not None:
             self.notes.append(Diagnostic(
                 code="W402", severity=Severity.WARNING, span=example.span,
-                message=f"example `{example.name}` of `{model.transform.name}` is not a dbt unit test: {reason}"))
+                message=f"example `{example.name}` of `{model.task.name}` is not a dbt unit test: {reason}"))
             return
-        given = [{"input": self.plan.references[(model.pipeline.name, g.relation)], "rows": _rows(g.rows)}
+        given = [{"input": self.nodes.references[(model.pipeline, g.relation)], "rows": _rows(g.rows)}
                  for g in example.given]
-        self.unit_tests.setdefault(model.pipeline.name, []).append({
+        self.unit_tests.setdefault(model.pipeline, []).append({
             "name": self.test_name(f"{model.name}__{_slug(example.name)}"),
             "description": example.name,
             "model": model.name,
@@ -134,10 +136,11 @@ class ProjectFiles:
             "expect": {"rows": _rows(example.expect)},
         })
 
-    def checks(self, pipeline: Pipeline, task: t.QualityCheck) -> None:
-        model = self.plan.model_of.get((pipeline.name, task.input))
-        reference = self.plan.references[(pipeline.name, task.input)]
-        for index, check in enumerate(task.checks, start=1):
+    def checks(self, pipeline: str, task: str, test: Checks) -> None:
+        """The dbt tests of the check step `task` of `pipeline`."""
+        model = self.nodes.model_of.get((pipeline, test.input))
+        reference = self.nodes.references[(pipeline, test.input)]
+        for index, check in enumerate(test.checks, start=1):
             generic = self.generic(pipeline, check)
             if generic is not None:
                 if model is None:
@@ -145,20 +148,19 @@ class ProjectFiles:
                 else:  # on a relation with history, the snapshot's tests run before the current versions are written
                     target = self.snapshot_entries.get(model) or self.model_entries[model]
                 for column_name, test_name, arguments in generic:
-                    body: dict[str, Any] = {"name": self.test_name(f"{pipeline.name}__{task.name}__{test_name}_"
-                                                                   f"{column_name}")}
+                    body: dict[str, Any] = {"name": self.test_name(f"{pipeline}__{task}__{test_name}_{column_name}")}
                     if arguments:
                         body["arguments"] = arguments
-                    body["config"] = _meta(pipeline.name, task=task.name)
-                    if task.severity == "warn":
+                    body["config"] = _meta(pipeline, task=task)
+                    if test.severity == "warn":
                         body["config"]["severity"] = "Warn"
                     self.attach(target, column_name, {test_name: body})
                 continue
-            name = self.test_name(f"{pipeline.name}__{task.name}__{index}_{type(check).__name__.lower()}")
+            name = self.test_name(f"{pipeline}__{task}__{index}_{type(check).__name__.lower()}")
             body_sql = self.singular(pipeline, check, reference)
-            header = f"-- Check {index} of `{inert(task.name)}` in pipeline `{inert(pipeline.name)}`.\n"
-            meta = json.dumps(_meta(pipeline.name, task=task.name)["meta"], ensure_ascii=False)  # a Jinja literal too
-            severity = ", severity='warn'" if task.severity == "warn" else ""
+            header = f"-- Check {index} of `{inert(task)}` in pipeline `{inert(pipeline)}`.\n"
+            meta = json.dumps(_meta(pipeline, task=task)["meta"], ensure_ascii=False)  # a Jinja literal too
+            severity = ", severity='warn'" if test.severity == "warn" else ""
             header += f"{{{{ config(meta={meta}{severity}) }}}}\n"
             self.files[f"tests/{name}.sql"] = header + "\n" + body_sql + "\n"
 
@@ -183,10 +185,10 @@ class ProjectFiles:
         found.setdefault("data_tests", []).append(test)
 
     def source_entry(self, reference: str) -> dict[str, Any]:
-        source = next(s for s in self.plan.sources if f"source('{s.name}', '{s.table}')" == reference)
+        source = next(s for s in self.nodes.sources if f"source('{s.name}', '{s.table}')" == reference)
         return self.source_tests.setdefault((source.name, source.table), {})
 
-    def generic(self, pipeline: Pipeline, check: t.AnyCheck) -> list[tuple[str, str, dict[str, Any] | None]] | None:
+    def generic(self, pipeline: str, check: t.AnyCheck) -> list[tuple[str, str, dict[str, Any] | None]] | None:
         """Generic dbt tests for `check` as (column, test, arguments); None when it needs a singular test."""
         if isinstance(check, t.NotNull):
             return [(c, "not_null", None) for c in check.column_names]
@@ -196,11 +198,11 @@ class ProjectFiles:
             quote = isinstance(check.values[0], str)
             return [(check.column, "accepted_values", {"values": list(check.values)} | ({} if quote else {"quote": False}))]
         if isinstance(check, t.Relationships):
-            target = self.plan.references.get((pipeline.name, check.to), "")
+            target = self.nodes.references.get((pipeline, check.to), "")
             return [(check.column, "relationships", {"to": target, "field": check.field})]
         return None
 
-    def singular(self, pipeline: Pipeline, check: t.AnyCheck, reference: str) -> str:
+    def singular(self, pipeline: str, check: t.AnyCheck, reference: str) -> str:
         """A query returning the failing rows of `check` on the relation `reference`."""
         table = exp.to_table(_TABLE)
         if isinstance(check, t.Freshness):
@@ -213,9 +215,9 @@ class ProjectFiles:
             return self.custom_check(pipeline, check, reference)
         return sql_text(failing_rows(check, table)).replace(_TABLE, braces(reference))
 
-    def custom_check(self, pipeline: Pipeline, check: t.CustomSqlCheck, reference: str) -> str:
+    def custom_check(self, pipeline: str, check: t.CustomSqlCheck, reference: str) -> str:
         def resolve(name: str) -> str:
-            return reference if name == "input" else self.plan.references[(pipeline.name, name)]
+            return reference if name == "input" else self.nodes.references[(pipeline, name)]
         rendered = user_query(check.sql, resolve, f"check `{check.name}`", check.span)
         return f"-- {inert(check.name)}: the rows this returns fail the check.\n{rendered}"
 
@@ -223,7 +225,7 @@ class ProjectFiles:
 
     def sources(self) -> list[dict[str, Any]]:
         grouped: dict[str, list[Source]] = {}
-        for source in self.plan.sources:
+        for source in self.nodes.sources:
             grouped.setdefault(source.name, []).append(source)
         result = []
         used = "\n".join(self.files.values())
@@ -256,22 +258,22 @@ class ProjectFiles:
             result.append(entry)
         return result
 
-    def exposure(self, pipeline: Pipeline, exposure: Any) -> dict[str, Any]:
+    def exposure(self, pipeline: str, exposure: Exposure) -> dict[str, Any]:
         owner = {k: v for k, v in (("name", exposure.owner_name), ("email", exposure.owner_email)) if v}
         entry: dict[str, Any] = {"name": exposure.name, "type": exposure.type, "maturity": exposure.maturity}
         if exposure.url:
             entry["url"] = exposure.url
         if exposure.description:
             entry["description"] = exposure.description
-        entry["depends_on"] = [self.plan.references[(pipeline.name, d)]
-                               for d in exposure.depends_on if (pipeline.name, d) in self.plan.references]
-        entry["owner"] = owner or {"name": pipeline.name}
+        entry["depends_on"] = [self.nodes.references[(pipeline, d)]
+                               for d in exposure.depends_on if (pipeline, d) in self.nodes.references]
+        entry["owner"] = owner or {"name": pipeline}
         if exposure.tags:
             entry["config"] = {"tags": list(exposure.tags)}
         return entry
 
     def dbt_project(self) -> str:
-        folders = {p.name: {"+tags": [inert(p.name)]} for p in self.project.pipelines}  # dbt renders values
+        folders = {p.pipeline: {"+tags": [inert(p.pipeline)]} for p in self.plans}  # dbt renders values
         return yaml_text({
             "name": self.name, "version": "1.0.0", "config-version": 2, "profile": self.name,
             "model-paths": ["models"], "macro-paths": ["macros"], "test-paths": ["tests"],
@@ -281,7 +283,7 @@ class ProjectFiles:
         })
 
     def profiles(self) -> str:
-        catalog = next((d.catalog for p in self.project.pipelines for d in p.datasets if d.catalog), "main")
+        catalog = next((d.catalog for p in self.plans for d in p.datasets if d.catalog), "main")
         outputs: dict[str, Any] = {"local": {
             "type": "duckdb", "path": "{{ env_var('SPARKLEC_DUCKDB_PATH', 'local.duckdb') }}", "threads": 4,
         }}
@@ -297,7 +299,7 @@ class ProjectFiles:
         lines = [
             f"# {self.name}", "",
             "A dbt project generated by sparklec from "
-            + ", ".join(f"`{p.name}`" for p in self.project.pipelines) + ".", "",
+            + ", ".join(f"`{p.pipeline}`" for p in self.plans) + ".", "",
             "```sh",
             "pip install 'dbt-core~=1.11.0' 'dbt-duckdb~=1.11.0'    # and dbt-databricks for the warehouse",
             "dbt build --profiles-dir .                            # on a local DuckDB file (target `local`)",
@@ -307,9 +309,10 @@ class ProjectFiles:
             "Sources are declared in `models/sources.yml`; ingested tables are expected in the",
             "`landing_<system>` schemas where your extract-and-load tool writes them.",
         ]
-        if self.plan.skipped:
+        if self.nodes.skipped:
             lines += ["", "These tasks are not dbt's to run; the orchestrator backends run them:", ""]
-            lines += [f"- `{pipeline}.{task.name}` ({t.kind_name(task)})" for pipeline, task in sorted(self.plan.skipped, key=lambda s: (s[0], s[1].name))]
+            lines += [f"- `{pipeline}.{task.name}` ({task.kind})"
+                      for pipeline, task in sorted(self.nodes.skipped, key=lambda s: (s[0], s[1].name))]
         return "\n".join(lines) + "\n"
 
 

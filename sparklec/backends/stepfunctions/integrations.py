@@ -29,8 +29,8 @@ from sparklec.ir.pipeline import Pipeline
 from sparklec.ir.policy import Policy, Retry
 from sparklec.ir.template import Ref, pieces
 from sparklec.lowering import (
-    RUNTIME_NAMES, Approval, Container, JdbcRead, Job, Message, Pause, PlanTask, Resource, Script, Sql, TargetProfile,
-    defaults, inlined_transforms,
+    RUNTIME_NAMES, Approval, Checks, Container, JdbcRead, Job, Landing, Materialize, Message, Pause, PlanTask, Query,
+    Resource, Script, Sql, TargetProfile, defaults, inlined_transforms,
 )
 
 if TYPE_CHECKING:
@@ -115,6 +115,8 @@ class Integrations:
                     code="E402", message=f"{task.kind.replace('_', ' ')} task `{task.name}` cannot run on "
                                          f"{RUNTIME_NAMES.get(task.runtime or '', task.runtime)} from Step Functions",
                     span=task.span, help="run it on athena (SQL), or as a job on glue, emr_serverless or databricks")])
+            case Query() | Materialize() | Checks() | Landing():
+                raise ValueError(f"`{task.name}` is a warehouse's step, and Step Functions' profile has no warehouse")
             case _:
                 assert_never(action)
 
