@@ -52,11 +52,17 @@ def problems(folder: Path) -> list[str]:
     for path, document in documents(folder):
         if document["kind"] == "WorkflowTemplate":
             shared.setdefault(path.parent, {})[document["metadata"]["name"]] = document["spec"]
+    rbac: dict[Path, list[dict[str, Any]]] = {}
     for path, document in documents(folder):
         where = f"{path.relative_to(folder)} ({document.get('kind')})"
+        if document["kind"] == "List":
+            rbac.setdefault(path.parent, []).extend(document["items"])
+            continue
         for error in validator(document["kind"]).iter_errors(document):
             found.append(f"{where}: {error.message} at {list(error.absolute_path)}")
         found += [f"{where}: {p}" for p in references(document, shared.get(path.parent, {}))]
+    for parent, templates in shared.items():
+        found += [f"{parent.relative_to(folder)}: {p}" for p in permissions(rbac.get(parent, []), templates)]
     return found
 
 
@@ -113,6 +119,37 @@ def references(document: dict[str, Any], shared: dict[str, dict[str, Any]]) -> l
     return found
 
 
+def permissions(items: list[dict[str, Any]], shared: dict[str, dict[str, Any]]) -> list[str]:
+    """What the service account of each WorkflowTemplate beside `items` (its RBAC) cannot do that its steps need:
+    report outputs (`workflowtaskresults`), and create the Workflows its resource templates create."""
+    granted: dict[str, set[tuple[str, str, str]]] = {}
+    roles = {item["metadata"]["name"]: item for item in items if item["kind"] == "Role"}
+    accounts = {item["metadata"]["name"] for item in items if item["kind"] == "ServiceAccount"}
+    for binding in (item for item in items if item["kind"] == "RoleBinding"):
+        for rule in roles[binding["roleRef"]["name"]]["rules"]:
+            for subject in binding["subjects"]:
+                granted.setdefault(subject["name"], set()).update(
+                    (g, r, v) for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"])
+    found = []
+    for name, spec in shared.items():
+        if "entrypoint" not in spec:
+            continue  # a part of a split template: its templates run in the workflow that uses them
+        account = spec.get("serviceAccountName")
+        if account is None:
+            found.append(f"`{name}` runs as the namespace's default service account, which Argo's executor needs "
+                         "rights on workflowtaskresults for")
+            continue
+        if account not in accounts:
+            continue  # the user's own account (option `service_account`): bound, not created, here
+        needed = {("argoproj.io", "workflowtaskresults", "create"), ("argoproj.io", "workflowtaskresults", "patch")}
+        for template in spec["templates"]:
+            manifest = template.get("resource", {}).get("manifest")
+            if manifest and yaml.safe_load(manifest).get("kind") == "Workflow":
+                needed.add(("argoproj.io", "workflows", template["resource"]["action"]))
+        found += [f"`{account}` may not {v} {r}" for g, r, v in sorted(needed - granted.get(account, set()))]
+    return found
+
+
 def workflow_references(spec: dict[str, Any], shared: dict[str, dict[str, Any]]) -> list[str]:
     """Broken references in a WorkflowTemplate's `spec`; `shared` are the WorkflowTemplates beside it, by name."""
     templates = {t["name"]: t for t in spec["templates"]}
@@ -123,6 +160,11 @@ def workflow_references(spec: dict[str, Any], shared: dict[str, dict[str, Any]])
         if reference is not None and reference not in templates:
             found.append(f"template `{reference}` does not exist")
     parameters = {p["name"] for other in shared.values() for p in other.get("arguments", {}).get("parameters", [])}
+    for parameter in spec.get("arguments", {}).get("parameters", []):
+        source = parameter.get("valueFrom", {}).get("configMapKeyRef", {})
+        if "value" not in parameter and not (source.get("name") and source.get("key")):
+            found.append(f"parameter `{parameter['name']}` has no value or valueFrom: the controller rejects a run "
+                         "that gives none")
     for template in spec["templates"]:
         if not NAME.match(template["name"]):
             found.append(f"template name `{template['name']}`")

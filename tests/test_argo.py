@@ -59,6 +59,43 @@ def test_every_deploy_script_passes_shellcheck(generated: Path) -> None:
         assert shell_problems(path) == "", path
 
 
+def test_deploy_keeps_the_settings_runs_read_and_refuses_incomplete_ones(generated: Path, tmp_path: Path) -> None:
+    """deploy.sh, run against a kubectl that records its calls: the settings ConfigMap the WorkflowTemplate
+    reads its parameters from is created from every `key=value`, before anything else; a missing, unknown or
+    absent setting stops it with a usage error."""
+    folder = generated / "customer_etl"
+    spec = yaml.safe_load((folder / "workflow-template.yaml").read_text())["spec"]
+    keys = sorted(p["name"] for p in spec["arguments"]["parameters"] if "valueFrom" in p)
+    assert {p["valueFrom"]["configMapKeyRef"]["name"] for p in spec["arguments"]["parameters"] if "valueFrom" in p} \
+        == {"customer-etl-settings"} and len(keys) == 5, keys
+    log = tmp_path / "kubectl.log"
+    stub = tmp_path / "bin" / "kubectl"
+    stub.parent.mkdir()
+    stub.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$*" >> {log}\n'
+                    '[ "$1" != get ] || [ -e "$(dirname "$0")/has-settings" ]\n')
+    stub.chmod(0o755)
+
+    def deploy(*arguments: str) -> subprocess.CompletedProcess[str]:
+        log.write_text("")
+        return subprocess.run(["bash", str(folder / "deploy.sh"), *arguments], capture_output=True, text=True,
+                              env={"PATH": f"{stub.parent}:/usr/bin:/bin"})
+    settings = [f"{key}=value of {key}" for key in keys]
+    done = deploy("team-a", *settings)
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    [created] = [c for c in calls[:2] if c.startswith("create configmap customer-etl-settings --namespace team-a ")]
+    assert all(f"--from-literal={s}" in created for s in settings)  # piped to `apply`: the two in either order
+    assert "rbac.yaml" in calls[2] and "workflow-template.yaml" in calls[3], calls
+    for arguments, message in [(settings[1:], f"missing setting: {keys[0]}="), ([*settings, "regoin=x"], "unknown setting: regoin"),
+                               ((), "has no settings yet")]:
+        refused = deploy("team-a", *arguments)
+        assert refused.returncode == 2 and message in refused.stderr, (arguments, refused.stderr)
+        assert "apply" not in log.read_text(), "nothing is installed"
+    (stub.parent / "has-settings").touch()
+    assert deploy("team-a", "--submit").returncode == 0, "the settings are in the namespace already"
+    assert "create --namespace team-a --filename" in log.read_text()
+
+
 def test_the_seed_example_fans_out_over_partitions_then_fans_in(generated: Path) -> None:
     spec = yaml.safe_load((generated / "partition_fanout" / "workflow-template.yaml").read_text())["spec"]
     templates = {t["name"]: t for t in spec["templates"]}

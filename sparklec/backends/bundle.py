@@ -109,7 +109,8 @@ class Argument:
 def shell_script(purpose: str, arguments: Sequence[Argument], body: str, notes: Sequence[str] = (),
                  rest: str = "") -> str:
     """A bash script that checks its `arguments`, then runs `body` (``$here`` is the script's folder); `rest`
-    describes what may follow the arguments (passed on as ``"$@"``)."""
+    describes the ``key=value`` arguments that may follow them (passed on as ``"$@"``; an optional argument is
+    never one of them)."""
     required = [a for a in arguments if a.default is None]
     assert arguments[: len(required)] == required, "required arguments come first"
     usage = " ".join([a.usage for a in arguments] + ([f"[{rest}]"] if rest else []))
@@ -119,14 +120,16 @@ def shell_script(purpose: str, arguments: Sequence[Argument], body: str, notes: 
         lines.append(f'[ "$#" -ge {len(required)} ] || usage')
     if not rest:
         lines.append(f'[ "$#" -le {len(arguments)} ] || usage')
-    for position, argument in enumerate(arguments, start=1):
-        if argument.default is None:
-            lines.append(f'{argument.variable}="${position}"')
-        else:
-            lines.append(f'{argument.variable}={shlex.quote(argument.default)}')
-            lines.append(f'if [ "$#" -ge {position} ]; then {argument.variable}="${position}"; fi')
-    if rest:
+    for position, argument in enumerate(required, start=1):
+        lines.append(f'{argument.variable}="${position}"')
+    if rest and required:
         lines.append(f"shift {len(required)}")
+    for position, argument in enumerate(arguments[len(required):], start=len(required) + 1):
+        lines.append(f'{argument.variable}={shlex.quote(argument.default or "")}')
+        if rest:
+            lines.append(f'if [ "$#" -ge 1 ] && [[ "$1" != *=* ]]; then {argument.variable}="$1"; shift; fi')
+        else:
+            lines.append(f'if [ "$#" -ge {position} ]; then {argument.variable}="${position}"; fi')
     for argument in arguments:
         value = f"${argument.variable}"
         if argument.choices:

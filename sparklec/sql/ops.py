@@ -571,7 +571,7 @@ def _remove(lw: Lowering, op: tf.RemovePiiColumns, source: Relation) -> exp.Sele
 
 @lowers(tf.ScdType2)
 def _scd2(lw: Lowering, op: tf.ScdType2, source: Relation) -> exp.Select:
-    """The incoming rows as new current versions; closing the versions they replace is the write's merge."""
+    """The incoming rows as new current versions; the write keeps the history (`sparklec.sql.history`)."""
     return lw.project(op, source, add=[
         (op.effective_from, exp.CurrentTimestamp()),
         (op.effective_to, exp.Cast(this=exp.Null(), to=exp.DataType.build("timestamp"))),

@@ -12,7 +12,9 @@ targets written that way must be Iceberg tables, which need a location:
 they are created before the first run (Athena has no INSERT OVERWRITE and
 deletes only from Iceberg).  Spark writes with INSERT OVERWRITE (of the
 arriving partitions, when the write names `partition_by`) and MERGE INTO;
-DuckDB, for local runs, deletes and inserts by column name.
+DuckDB, for local runs, deletes and inserts by column name.  A write of a
+chain that ends in `scd_type2` keeps a type-2 history, whatever its mode
+(`sparklec.sql.history`).
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.graph import relation_readers
 from sparklec.ir.pipeline import Pipeline, Project
 from sparklec.ir.policy import SQL_KINDS
-from sparklec.ir.transformers import Schema
+from sparklec.ir.transformers import ScdType2, Schema
 from sparklec.ir.serialize import to_data
 from sparklec.sql import DIALECTS, Relation, chain_steps
 from sparklec.sql.checks import failing_rows
+from sparklec.sql.history import aliased, close_changed, open_versions
 from sparklec.sql.ops import column, identifier, parse_custom
 from sparklec.sql.user_sql import parse_query, syntax_error
 
@@ -208,6 +211,10 @@ class TaskSql:
         statements = [self.create_schema(target)]
         if self.dialect in SPARK or (self.dialect == "duckdb" and not replaces_table):
             statements.append(self.create_table(task, target, source))
+        history = self.history(task)
+        if history is not None:
+            return statements + [self.text(close_changed(history, self.tracked(task, history), target, arriving)),
+                                 self.text(open_versions(history, target, arriving, self.dialect == "duckdb"))]
         if task.mode == "merge" or (task.mode == "incremental" and task.unique_key):
             return statements + self.merge(task.unique_key, target, arriving)
         insert = exp.Insert(this=target.copy(), expression=exp.select(exp.Star()).from_(arriving.copy()),
@@ -228,6 +235,28 @@ class TaskSql:
                   else exp.Delete(this=target.copy()))
         return statements + [self.text(delete), self.text(insert)]
 
+    def history(self, task: t.Write) -> ScdType2 | None:
+        """The type-2 history `task` keeps: the `scd_type2` that ends the chain of the transform it writes."""
+        written = next((s for s in t.walk(self.pipeline.steps) if isinstance(s, t.Transform) and s.name == task.input),
+                       None)
+        last = written.steps[-1] if written is not None and written.steps else None
+        return last if isinstance(last, ScdType2) else None
+
+    def tracked(self, task: t.Write, history: ScdType2) -> tuple[str, ...]:
+        """The columns whose change opens a new version: `compare_columns`, else every column but the key's and
+        the history's own."""
+        if history.compare_columns:
+            return history.compare_columns
+        columns = self.columns.schema(task.input)
+        if columns is None:
+            raise LoweringError([Diagnostic(
+                code="E402", span=history.span or task.span,
+                message=f"`{task.input}` keeps a type-2 history of every column, and its columns are not known",
+                help="list the columns whose changes make a new version (`compare_columns`), or declare the "
+                     "columns of the source")])
+        kept = {*history.business_key, history.effective_from, history.effective_to, history.current_flag}
+        return tuple(c.name for c in columns if c.name not in kept)
+
     def create_table(self, task: t.Write, target: exp.Table, source: exp.Table) -> str:
         """CREATE TABLE IF NOT EXISTS `target` with the columns of `source` and no rows: on Spark a Delta table,
         partitioned as the write says."""
@@ -246,8 +275,8 @@ class TaskSql:
         if self.dialect in SPARK:
             merge = sqlglot.parse_one("MERGE INTO t USING s ON TRUE WHEN MATCHED THEN UPDATE SET * "
                                       "WHEN NOT MATCHED THEN INSERT *", read="databricks")
-            merge.set("this", _named(target, "t"))
-            merge.set("using", _named(source, "s"))
+            merge.set("this", aliased(target, "t"))
+            merge.set("using", aliased(source, "s"))
             merge.set("on", exp.and_(*(exp.EQ(this=exp.column(k, "t"), expression=exp.column(k, "s")) for k in keys)))
             return [self.text(merge)]
         insert = exp.Insert(this=target.copy(), expression=exp.select(exp.Star()).from_(source.copy()),
@@ -265,7 +294,7 @@ class TaskSql:
         # Trino compares one column with a subquery, so: EXISTS, correlated on the target's name
         pairs = (exp.EQ(this=exp.Column(this=identifier(c), table=identifier("s")),
                         expression=exp.Column(this=identifier(c), table=target.this.copy())) for c in columns)
-        exists = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(_named(source, "s")).where(exp.and_(*pairs)))
+        exists = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(aliased(source, "s")).where(exp.and_(*pairs)))
         return exp.Delete(this=target.copy(), where=exp.Where(this=exists))
 
     def check_queries(self, task: t.QualityCheck) -> list[tuple[t.AnyCheck, exp.Query]]:
@@ -391,10 +420,3 @@ def sql_problems(project: Project) -> list[Diagnostic]:
             if isinstance(task, t.Task) and t.kind_name(task) in SQL_KINDS:
                 attempt(partial(sql.task_statements, task))
     return problems
-
-
-def _named(source: exp.Table | exp.Subquery, alias: str) -> exp.Table | exp.Subquery:
-    """A copy of `source` under `alias`."""
-    named = source.copy()
-    named.set("alias", exp.TableAlias(this=identifier(alias)))
-    return named

@@ -22,7 +22,7 @@ from typing import Any
 
 from sparklec.backends import Artifacts, Backend, check_options
 from sparklec.backends.bundle import Argument, Readme, code, layout, shell_script
-from sparklec.backends.argo import events
+from sparklec.backends.argo import events, rbac
 from sparklec.backends.argo.names import sanitise
 from sparklec.backends.argo.split import MAX_OBJECT_BYTES, split
 from sparklec.backends.argo.steps import PROFILE
@@ -94,7 +94,10 @@ def pipeline_files(plan: ExecutionPlan, options: dict[str, str]
     if triggered is not None:
         files["event-source.yaml"] = yaml_text(triggered[0])
         files["sensor.yaml"] = yaml_text(triggered[1])
-    files["deploy.sh"] = deploy_script(builder.name, options.get("namespace", "argo"), sorted(files))
+    files["rbac.yaml"] = yaml_text({"apiVersion": "v1", "kind": "List", "items": rbac.manifests(
+        plan, builder.name, builder.service_account, "service_account" not in options, bool(builder.downstream),
+        labels)})
+    files["deploy.sh"] = deploy_script(builder, options.get("namespace", "argo"), sorted(files))
     files["README.md"] = readme(plan, builder, sorted(files))
     notes += builder.names.note(plan.pipeline, plan.span, "Kubernetes names",
                                 news=lambda name, label: name.replace("_", "-") != label)  # kebab-case is no news
@@ -119,20 +122,50 @@ def cron_workflows(plan: ExecutionPlan, name: str, labels: dict[str, str], optio
     return crons
 
 
-def deploy_script(name: str, namespace: str, files: list[str]) -> str:
+def deploy_script(builder: WorkflowBuilder, namespace: str, files: list[str]) -> str:
+    """The script that installs the manifests (the RBAC first, the settings when given) and may start a run."""
     parts = sorted((f for f in files if f.startswith("workflow-template-part-")),
                    key=lambda f: int(re.sub(r"\D", "", f)))
-    templates_first = [*parts, "workflow-template.yaml"] + [
+    templates_first = ["rbac.yaml", *parts, "workflow-template.yaml"] + [
         f for f in files if f in ("cron-workflow.yaml", "event-source.yaml", "sensor.yaml")]
     applies = [f'kubectl apply --server-side --force-conflicts --namespace "$namespace" --filename "$here/{f}"'
                for f in templates_first]
+    keys = sorted(p["name"] for p in builder.parameters.values() if "valueFrom" in p)
+    notes = [f"NAMESPACE defaults to {namespace}; --submit also starts a run now."]
+    if keys:
+        notes.append(f"The settings ({', '.join(keys)}) go to ConfigMap {builder.settings}: give all of them, once "
+                     "and whenever one changes.")
     return shell_script(
-        f"Installs pipeline {name} in a Kubernetes namespace that runs Argo Workflows (and Argo Events).",
+        f"Installs pipeline {builder.name} in a Kubernetes namespace that runs Argo Workflows (and Argo Events).",
         [Argument("namespace", "NAMESPACE", "a Kubernetes namespace name", pattern=NAMESPACE, default=namespace),
          Argument("submit", "--submit", "option", choices=("--submit",), default="")],
-        "\n".join([*applies, 'if [ "$submit" = "--submit" ]; then',
+        "\n".join([*_settings(builder.settings, keys), *applies, 'if [ "$submit" = "--submit" ]; then',
                    '  kubectl create --namespace "$namespace" --filename "$here/workflow.yaml"', "fi"]),
-        notes=[f"NAMESPACE defaults to {namespace}; --submit also starts a run now."])
+        notes=notes, rest="key=value ..." if keys else "")
+
+
+def _settings(configmap: str, keys: list[str]) -> list[str]:
+    """Shell lines that check the ``key=value`` arguments (every key, none unknown) and store them in `configmap`,
+    or, given none, check that the namespace has it."""
+    if not keys:
+        return []
+    choices = "|".join(keys)
+    return [
+        'if [ "$#" -gt 0 ]; then',
+        "  given=' '",
+        '  for setting in "$@"; do',
+        '    key="${setting%%=*}"',
+        f'    case "$key" in {choices}) given="$given$key " ;; *) echo "unknown setting: $key" >&2; usage ;; esac',
+        "  done",
+        *(f'  case "$given" in *" {key} "*) ;; *) echo "missing setting: {key}=..." >&2; usage ;; esac'
+          for key in keys),
+        f'  kubectl create configmap {configmap} --namespace "$namespace" "${{@/#/--from-literal=}}" '
+        '--dry-run=client --output yaml | kubectl apply --namespace "$namespace" --filename -',
+        f'elif ! kubectl get configmap {configmap} --namespace "$namespace" > /dev/null 2>&1; then',
+        f'  echo "namespace $namespace has no settings yet: give {" ".join(k + "=..." for k in keys)}" >&2',
+        "  usage",
+        "fi",
+    ]
 
 
 NAMESPACE = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -142,14 +175,23 @@ NAMESPACE = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 def readme(plan: ExecutionPlan, builder: WorkflowBuilder, files: list[str]) -> str:
     name = builder.name
     text = Readme(f"{plan.pipeline} on Argo Workflows", f"Generated by sparklec from pipeline `{plan.pipeline}`.")
-    text.code("sh", "./deploy.sh argo             # install the manifests in namespace `argo`",
+    settings = "".join(f" {p['name']}=..." for p in builder.parameters.values() if "valueFrom" in p)
+    text.code("sh", f"./deploy.sh argo{settings}   # install the manifests in namespace `argo`",
               f"argo submit --from workflowtemplate/{name} -n argo   # run it now",
               "argo list -n argo && argo logs @latest -n argo")
     text.bullets(f"`{f}`" for f in files)
-    required = [p for p in builder.parameters.values() if "value" not in p]
+    required = [p for p in builder.parameters.values() if "valueFrom" in p]
     if required:
-        text.section("Parameters to give when submitting").bullets(
-            f"`{p['name']}`: {p.get('description', '')}" for p in required)
+        text.section("Settings", f"Give them to `deploy.sh` as `key=value`, all together: they are kept in the "
+                                 f"ConfigMap `{builder.settings}`, read by every run (a submission's `-p key=value` "
+                                 "overrides one).").bullets(
+            f"`{p['name']}`" + (f": {p['description']}" if p.get("description") else "") for p in required)
+    text.section("Permissions", f"The workflows run as the service account `{builder.service_account}`; "
+                                f"`rbac.yaml` gives it what its steps do (the Role `{builder.name}`).")
+    unknown = rbac.unknown_kinds(plan)
+    if unknown:
+        text.paragraph("Add to that Role the objects these Kubernetes steps act on (their manifests are filled in "
+                       "as they run): " + ", ".join(f"`{task.name}`" for task in unknown) + ".")
     if builder.secrets:
         text.section("Secrets", "Create these Kubernetes Secrets in the namespace:").bullets(
             f"`{k}`: {v}" for k, v in sorted(builder.secrets.items()))

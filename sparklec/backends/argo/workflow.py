@@ -49,7 +49,24 @@ class WorkflowBuilder:
             entry: dict[str, Any] = {"name": parameter.name}
             if parameter.default is not None:
                 entry["value"] = literal(_string(parameter.default))
+            else:
+                entry["valueFrom"] = self.setting(parameter.name)
             self.parameters[parameter.name] = entry
+
+    @property
+    def settings(self) -> str:
+        """The ConfigMap that holds the values of the parameters that have no default."""
+        return f"{self.name}-settings"
+
+    def setting(self, key: str) -> dict[str, Any]:
+        """Where a parameter with no default takes its value when a submission gives none: its key in the
+        settings ConfigMap."""
+        return {"configMapKeyRef": {"name": self.settings, "key": key}}
+
+    @property
+    def service_account(self) -> str:
+        """The service account workflows run as: the `service_account` option, else the pipeline's own."""
+        return self.options.get("service_account", self.name)
 
     # --- values -------------------------------------------------------------------------------
 
@@ -59,6 +76,8 @@ class WorkflowBuilder:
         entry: dict[str, Any] = {"name": key, "description": description}
         if default is not None:
             entry["value"] = default
+        else:
+            entry["valueFrom"] = self.setting(key)
         self.parameters.setdefault(key, entry)
         return expression(f"workflow.parameters.{key}")
 
@@ -110,8 +129,7 @@ class WorkflowBuilder:
         spec: dict[str, Any] = {"entrypoint": "main"}
         if self.parameters:
             spec["arguments"] = {"parameters": list(self.parameters.values())}
-        if "service_account" in self.options:
-            spec["serviceAccountName"] = self.options["service_account"]
+        spec["serviceAccountName"] = self.service_account
         if "artifact_repository" in self.options:
             spec["artifactRepositoryRef"] = {"configMap": "artifact-repositories",
                                              "key": self.options["artifact_repository"]}

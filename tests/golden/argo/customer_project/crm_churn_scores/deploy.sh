@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # Installs pipeline crm-churn-scores in a Kubernetes namespace that runs Argo Workflows (and Argo Events).
-#   ./deploy.sh [NAMESPACE] [--submit]
+#   ./deploy.sh [NAMESPACE] [--submit] [key=value ...]
 # NAMESPACE defaults to argo; --submit also starts a run now.
+# The settings (score-job-id, write-scores-job-id) go to ConfigMap crm-churn-scores-settings: give all of them, once and whenever one changes.
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 [NAMESPACE] [--submit]" >&2
+  echo "usage: $0 [NAMESPACE] [--submit] [key=value ...]" >&2
   exit 2
 }
 
-[ "$#" -le 2 ] || usage
 namespace=argo
-if [ "$#" -ge 1 ]; then namespace="$1"; fi
+if [ "$#" -ge 1 ] && [[ "$1" != *=* ]]; then namespace="$1"; shift; fi
 submit=''
-if [ "$#" -ge 2 ]; then submit="$2"; fi
+if [ "$#" -ge 1 ] && [[ "$1" != *=* ]]; then submit="$1"; shift; fi
 if ! [[ "$namespace" =~ ^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$ ]]; then
   echo "not a Kubernetes namespace name: $namespace" >&2
   usage
@@ -24,6 +24,20 @@ case "$submit" in
 esac
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+if [ "$#" -gt 0 ]; then
+  given=' '
+  for setting in "$@"; do
+    key="${setting%%=*}"
+    case "$key" in score-job-id|write-scores-job-id) given="$given$key " ;; *) echo "unknown setting: $key" >&2; usage ;; esac
+  done
+  case "$given" in *" score-job-id "*) ;; *) echo "missing setting: score-job-id=..." >&2; usage ;; esac
+  case "$given" in *" write-scores-job-id "*) ;; *) echo "missing setting: write-scores-job-id=..." >&2; usage ;; esac
+  kubectl create configmap crm-churn-scores-settings --namespace "$namespace" "${@/#/--from-literal=}" --dry-run=client --output yaml | kubectl apply --namespace "$namespace" --filename -
+elif ! kubectl get configmap crm-churn-scores-settings --namespace "$namespace" > /dev/null 2>&1; then
+  echo "namespace $namespace has no settings yet: give score-job-id=... write-scores-job-id=..." >&2
+  usage
+fi
+kubectl apply --server-side --force-conflicts --namespace "$namespace" --filename "$here/rbac.yaml"
 kubectl apply --server-side --force-conflicts --namespace "$namespace" --filename "$here/workflow-template.yaml"
 kubectl apply --server-side --force-conflicts --namespace "$namespace" --filename "$here/cron-workflow.yaml"
 if [ "$submit" = "--submit" ]; then

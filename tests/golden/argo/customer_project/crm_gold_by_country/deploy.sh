@@ -24,6 +24,7 @@ case "$submit" in
 esac
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+kubectl apply --server-side --force-conflicts --namespace "$namespace" --filename "$here/rbac.yaml"
 kubectl apply --server-side --force-conflicts --namespace "$namespace" --filename "$here/workflow-template.yaml"
 kubectl apply --server-side --force-conflicts --namespace "$namespace" --filename "$here/cron-workflow.yaml"
 if [ "$submit" = "--submit" ]; then
