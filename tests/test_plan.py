@@ -15,7 +15,7 @@ from hypothesis import given, settings
 
 from conftest import EXAMPLES
 from sparklec.backends import get_backend
-from sparklec.compiler.driver import load, optimise
+from sparklec.compiler.driver import load, lower, optimise
 from sparklec.diagnostics import LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.pipeline import Dataset, Pipeline
@@ -174,3 +174,22 @@ def test_a_transform_creates_the_schema_of_its_view() -> None:
     view = t.Transform(name="v", input="raw")
     pipeline = attrs.evolve(_writing("append", {}), steps=(view,))
     assert TaskSql(pipeline, "spark", "p_work").task_statements(view)[:1] == ["CREATE SCHEMA IF NOT EXISTS p_work"]
+
+
+def test_a_scheduled_pipeline_runs_on_its_schedule_only_and_an_unscheduled_one_when_its_upstream_succeeds() -> None:
+    """`dim_customer` (schedule 30 3 * * *, dependencies [silver_customers]) runs on its schedule and is not also
+    started by its upstream; `customers_contract` (no schedule) is started by `silver_customers`, on Argo and on
+    Step Functions."""
+    project = optimise(load([EXAMPLES / "sparkle"], environ={})[0])
+    plans = {plan.pipeline: plan for plan in build_plans(project, PROFILES[0])}
+    assert plans["dim_customer"].schedules and plans["dim_customer"].started_by == ()
+    assert plans["customers_contract"].started_by == ("silver_customers",)
+    assert plans["silver_customers"].downstream == ("customers_contract",)
+    argo = lower(project, "argo", {})
+    assert "dim_customer/cron-workflow.yaml" in argo and "customers_contract/cron-workflow.yaml" not in argo
+    exit_handler = argo["silver_customers/workflow-template.yaml"]
+    assert '"name": "customers-contract"' in exit_handler and '"name": "dim-customer"' not in exit_handler
+    sfn = lower(project, "stepfunctions", {})
+    assert "ScheduleExpression" in sfn["dim_customer/cloudformation.yaml"]
+    assert "EventPattern" not in sfn["dim_customer/cloudformation.yaml"], "not also started by silver_customers"
+    assert "EventPattern" in sfn["customers_contract/cloudformation.yaml"]

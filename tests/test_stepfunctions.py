@@ -115,11 +115,15 @@ def test_schedules_become_eventbridge_cron(generated: Path) -> None:
     assert rule["detail"] == {"bucket": {"name": ["data-bucket"]}, "object": {"key": [{"prefix": "data/customers/"}]}}
 
 
-def test_linked_pipelines_start_after_their_upstream(generated: Path) -> None:
-    template = yaml.safe_load((generated / "customer_project" / "crm_silver" / "cloudformation.yaml").read_text())
-    patterns = [r["Properties"]["EventPattern"] for r in template["Resources"].values()
-                if r["Type"] == "AWS::Events::Rule" and "EventPattern" in r["Properties"]]
-    assert any(p["detail-type"] == ["Step Functions Execution Status Change"] for p in patterns)
+def test_linked_pipelines_without_a_schedule_start_after_their_upstream(generated: Path) -> None:
+    def started_by_upstream(path: Path) -> bool:
+        template = yaml.safe_load(path.read_text())
+        return any(r["Properties"]["EventPattern"]["detail-type"] == ["Step Functions Execution Status Change"]
+                   for r in template["Resources"].values()
+                   if r["Type"] == "AWS::Events::Rule" and "EventPattern" in r["Properties"])
+    assert started_by_upstream(generated / "sparkle" / "customers_contract" / "cloudformation.yaml")
+    assert not started_by_upstream(generated / "customer_project" / "crm_silver" / "cloudformation.yaml"), \
+        "a pipeline with a schedule runs on it only"
 
 
 def test_the_iam_policy_grants_only_the_integrations_used(generated: Path) -> None:

@@ -30,12 +30,15 @@ def build_plans(project: Project, profile: TargetProfile, options: Mapping[str, 
                 ) -> tuple[ExecutionPlan, ...]:
     """The plan of every pipeline of `project` on the target of `profile`; `options` may name the ``database``
     that holds the relations steps produce (default: the pipeline's name)."""
+    names = {pipeline.name for pipeline in project.pipelines}
+    started_by = {pipeline.name: tuple(u for u in pipeline.depends_on if u in names and u != pipeline.name)
+                  for pipeline in project.pipelines if not pipeline.schedules}
     downstream: dict[str, list[str]] = {}
-    for pipeline in project.pipelines:
-        for upstream in pipeline.depends_on:
-            downstream.setdefault(upstream, []).append(pipeline.name)
-    return tuple(_Builder(pipeline, profile, (options or {}).get("database")).plan(downstream.get(pipeline.name, []))
-                 for pipeline in project.pipelines)
+    for name, upstreams in started_by.items():
+        for upstream in upstreams:
+            downstream.setdefault(upstream, []).append(name)
+    return tuple(_Builder(pipeline, profile, (options or {}).get("database")).plan(
+        downstream.get(pipeline.name, []), started_by.get(pipeline.name, ())) for pipeline in project.pipelines)
 
 
 def work_database(pipeline: Pipeline, database: str | None = None) -> str:
@@ -60,7 +63,7 @@ class _Builder:
         self.sql: dict[str, TaskSql] = {}
         self.columns: ColumnFlow | None = None
 
-    def plan(self, downstream: list[str]) -> ExecutionPlan:
+    def plan(self, downstream: list[str], started_by: tuple[str, ...]) -> ExecutionPlan:
         pipeline = self.pipeline
         alerts = tuple(PlanTask(name=f"Alert {index}", kind="notify", policy=attrs.evolve(pipeline.defaults, runtime=None, span=None),
                                 action=Message(channel(text), f"Pipeline {pipeline.name} failed",
@@ -70,7 +73,7 @@ class _Builder:
             pipeline=pipeline.name, target=self.profile.name, steps=self.level(pipeline.steps),
             on_failure=self.level(pipeline.on_failure, failure=True), parameters=pipeline.parameters,
             schedules=pipeline.schedules, triggers=pipeline.triggers, upstream=pipeline.depends_on,
-            downstream=tuple(sorted(downstream)), alerts=alerts, description=pipeline.description, env=pipeline.env,
+            started_by=started_by, downstream=tuple(sorted(downstream)), alerts=alerts, description=pipeline.description, env=pipeline.env,
             pipeline_type=pipeline.pipeline_type, tags=pipeline.tags, datasets=pipeline.datasets,
             exposures=pipeline.exposures, custom_transformers=pipeline.custom_transformers, span=pipeline.span)
 

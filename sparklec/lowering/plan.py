@@ -95,8 +95,8 @@ class Level:
 @attrs.frozen
 class ExecutionPlan:
     """A pipeline on a target: its `steps`, the `on_failure` steps run when one fails, its run-time
-    `parameters`, when it starts (`schedules`, `triggers`, and the `upstream` pipelines it waits for), the
-    `downstream` pipelines of the project that wait for it, the notifications to its alert channels when it
+    `parameters`, when it starts (`schedules`, `triggers`, the `upstream` pipelines it depends on and those of
+    them that start it), the `downstream` pipelines it starts, the notifications to its alert channels when it
     fails (after `on_failure`; named ``Alert 1``, ``Alert 2``...), what describes it (`description`, `env`, `pipeline_type`, `tags`), and the datasets, exposures and
     custom transformers it names."""
 
@@ -108,7 +108,11 @@ class ExecutionPlan:
     schedules: tuple[Schedule, ...] = ()
     triggers: tuple[Trigger, ...] = ()
     upstream: tuple[str, ...] = ()
+    started_by: tuple[str, ...] = ()
+    """The pipelines of the project whose every success starts this one: its upstreams, when it has no schedule
+    (a pipeline with a schedule runs on it, and only on it)."""
     downstream: tuple[str, ...] = ()
+    """The pipelines of the project this one starts when it succeeds."""
     alerts: tuple[PlanTask, ...] = ()
     description: str = ""
     env: str = "dev"

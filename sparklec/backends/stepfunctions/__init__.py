@@ -48,7 +48,7 @@ def lower(project: Project, options: Mapping[str, str]) -> Artifacts:
     check_options("stepfunctions", options, OPTIONS)
     names = {p.name: resource_name(p.name) for p in project.pipelines}
     return layout(build_plans(project, PROFILE, options),
-                  lambda plan: pipeline_files(plan, dict(options), [names[u] for u in plan.upstream if u in names]))
+                  lambda plan: pipeline_files(plan, dict(options), [names[u] for u in plan.started_by if u in names]))
 
 
 def pipeline_files(plan: ExecutionPlan, options: dict[str, str], upstream: list[str]

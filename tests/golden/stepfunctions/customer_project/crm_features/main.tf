@@ -220,33 +220,6 @@ resource "aws_cloudwatch_event_target" "schedule1" {
   role_arn = aws_iam_role.events.arn
 }
 
-resource "aws_cloudwatch_event_rule" "after_crm_silver" {
-  name = "crm-features-${var.environment}-after-crm-silver"
-  event_pattern = jsonencode({
-    source = [
-      "aws.states",
-    ]
-    detail-type = [
-      "Step Functions Execution Status Change",
-    ]
-    detail = {
-      status = [
-        "SUCCEEDED",
-      ]
-      stateMachineArn = [
-        "arn:${data.aws_partition.current.partition}:states:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:stateMachine:crm-silver-${var.environment}",
-      ]
-    }
-  })
-  tags = local.tags
-}
-
-resource "aws_cloudwatch_event_target" "after_crm_silver" {
-  rule = aws_cloudwatch_event_rule.after_crm_silver.name
-  arn = aws_sfn_state_machine.this.arn
-  role_arn = aws_iam_role.events.arn
-}
-
 output "state_machine_arn" {
   value = aws_sfn_state_machine.this.arn
 }
