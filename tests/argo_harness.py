@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
+from zoneinfo import available_timezones
 from pathlib import Path
 from typing import Any
 
@@ -105,9 +106,13 @@ def references(document: dict[str, Any], shared: dict[str, dict[str, Any]]) -> l
         if len(value) > 63 or not re.match(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$", value):
             found.append(f"label {key}={value} is not a valid label value")
     if kind == "WorkflowTemplate":
-        found += workflow_references(spec, shared)
+        found += workflow_references(spec, shared) + admission(spec)
     if kind == "CronWorkflow":
         found += [f"cron `{c}` does not parse" for c in spec["schedules"] if not croniter.is_valid(c)]
+        if spec.get("startingDeadlineSeconds", 1) <= 0:
+            found.append("startingDeadlineSeconds must be positive")
+        if spec.get("timezone", "UTC") not in available_timezones():
+            found.append(f"invalid timezone {spec['timezone']}")
         if spec.get("concurrencyPolicy") not in (None, "Allow", "Forbid", "Replace"):
             found.append(f"concurrencyPolicy {spec['concurrencyPolicy']}")
     if kind == "Sensor":
@@ -147,6 +152,56 @@ def permissions(items: list[dict[str, Any]], shared: dict[str, dict[str, Any]]) 
             if manifest and yaml.safe_load(manifest).get("kind") == "Workflow":
                 needed.add(("argoproj.io", "workflows", template["resource"]["action"]))
         found += [f"`{account}` may not {v} {r}" for g, r, v in sorted(needed - granted.get(account, set()))]
+    return found
+
+
+TEMPLATE_TYPES = ("container", "containerSet", "steps", "script", "resource", "dag", "suspend")
+RESOURCE_ACTIONS = ("get", "create", "apply", "delete", "replace", "patch")
+POD_GC = ("", "OnPodCompletion", "OnPodSuccess", "OnWorkflowCompletion", "OnWorkflowSuccess")
+
+
+def admission(spec: dict[str, Any]) -> list[str]:
+    """What Argo's controller rejects that the schemas let through (its `workflow/validate` rules): one type per
+    template, resource actions and manifests, images, leaf-only deadlines, parallelism only where tasks are,
+    the DAG rules of `depends`, the pod GC strategy."""
+    found = []
+    if spec.get("podGC", {}).get("strategy", "") not in POD_GC:
+        found.append(f"podGC.strategy unknown strategy {spec['podGC']['strategy']}")
+    for template in spec["templates"]:
+        name = template["name"]
+        types = [kind for kind in TEMPLATE_TYPES if kind in template]
+        if len(types) != 1:
+            found.append(f"templates.{name} has {len(types) or 'no'} template types ({', '.join(types)})")
+        resource = template.get("resource")
+        if resource is not None:
+            if resource.get("action") not in RESOURCE_ACTIONS:
+                found.append(f"templates.{name}.resource.action must be one of {', '.join(RESOURCE_ACTIONS)}")
+            try:
+                yaml.safe_load(resource.get("manifest", ""))
+            except yaml.YAMLError:
+                found.append(f"templates.{name}.resource.manifest must be a valid yaml")
+        for kind in ("container", "script"):
+            if kind in template and not template[kind].get("image"):
+                found.append(f"templates.{name}.{kind}.image may not be empty")
+        deadline = template.get("activeDeadlineSeconds")
+        if deadline is not None:
+            if "steps" in template or "dag" in template:
+                found.append(f"templates.{name}.activeDeadlineSeconds is only valid for leaf templates")
+            elif not (isinstance(deadline, int) and deadline > 0 or str(deadline).startswith("{{")):
+                found.append(f"templates.{name}.activeDeadlineSeconds must be a positive integer")
+        if "parallelism" in template and not ("steps" in template or "dag" in template):
+            found.append(f"templates.{name}.parallelism is only valid for steps and dag templates")
+        tasks = template.get("dag", {}).get("tasks")
+        if tasks is not None:
+            if not tasks:
+                found.append(f"templates.{name} must have at least one task")
+            depends = any("depends" in task for task in tasks)
+            if depends and any("dependencies" in task for task in tasks):
+                found.append(f"templates.{name} cannot use both 'depends' and 'dependencies'")
+            if depends and any("continueOn" in task for task in tasks):
+                found.append(f"templates.{name} cannot use 'continueOn' with 'depends'")
+            found += [f"templates.{name}.tasks.{task['name']} name cannot begin with a digit with 'depends'"
+                      for task in tasks if depends and task["name"][:1].isdigit()]
     return found
 
 

@@ -54,8 +54,58 @@ def test_a_misspelt_key_is_caught(generated: Path, tmp_path: Path) -> None:
     assert any("dagg" in p for p in problems(tmp_path))
 
 
+def _template(spec: dict[str, Any], kind: str) -> dict[str, Any]:
+    return next(t for t in spec["templates"] if kind in t)
+
+
+ADMISSION_RULES: list[tuple[str, Any, str]] = [  # on customer_etl; the resource rules on spark_operator
+    ("two template types", lambda spec: _template(spec, "container").update(suspend={}), "2 template types"),
+    ("no template type", lambda spec: _template(spec, "container").pop("container"), "no template types"),
+    ("resource action", lambda spec: _template(spec, "resource")["resource"].update(action="create-or-update"),
+     "resource.action must be one of"),
+    ("resource manifest", lambda spec: _template(spec, "resource")["resource"].update(manifest="a: [b"),
+     "manifest must be a valid yaml"),
+    ("empty image", lambda spec: _template(spec, "container")["container"].update(image=""), "image may not be empty"),
+    ("deadline on a DAG", lambda spec: _template(spec, "dag").update(activeDeadlineSeconds=60), "only valid for leaf"),
+    ("negative deadline", lambda spec: _template(spec, "container").update(activeDeadlineSeconds=-1),
+     "must be a positive integer"),
+    ("parallelism on a leaf", lambda spec: _template(spec, "container").update(parallelism=2),
+     "parallelism is only valid"),
+    ("an empty DAG", lambda spec: _template(spec, "dag")["dag"].update(tasks=[]), "at least one task"),
+    ("depends and dependencies", lambda spec: _template(spec, "dag")["dag"]["tasks"][0].update(
+        dependencies=["x"]), "both 'depends' and 'dependencies'"),
+    ("continueOn with depends", lambda spec: _template(spec, "dag")["dag"]["tasks"][-1].update(
+        continueOn={"failed": True}), "'continueOn' with 'depends'"),
+    ("a parameter with no value", lambda spec: spec["arguments"]["parameters"][-1].pop("valueFrom"),
+     "has no value or valueFrom"),
+    ("pod GC strategy", lambda spec: spec["podGC"].update(strategy="Sometimes"), "podGC.strategy"),
+]
+
+
+@pytest.mark.parametrize(("rule", "break_it", "message"), ADMISSION_RULES, ids=[r[0] for r in ADMISSION_RULES])
+def test_each_admission_rule_of_argos_controller_is_checked(rule: str, break_it: Any, message: str,
+                                                           generated: Path, tmp_path: Path) -> None:
+    """The generated manifests pass; each broken one is caught with the controller's reason."""
+    example = "spark_operator" if rule.startswith("resource") else "customer_etl"
+    document = yaml.safe_load((generated / example / "workflow-template.yaml").read_text())
+    assert problems(generated / example) == []
+    break_it(document["spec"])
+    (tmp_path / "workflow-template.yaml").write_text(yaml.safe_dump(document))
+    assert any(message in p for p in problems(tmp_path)), (rule, problems(tmp_path))
+
+
+def test_cron_admission_rules(generated: Path, tmp_path: Path) -> None:
+    document = yaml.safe_load((generated / "customer_etl" / "cron-workflow.yaml").read_text())
+    document["spec"].update(startingDeadlineSeconds=0, timezone="Mars/Olympus")
+    (tmp_path / "cron-workflow.yaml").write_text(yaml.safe_dump(document))
+    found = problems(tmp_path)
+    assert any("startingDeadlineSeconds" in p for p in found) and any("invalid timezone" in p for p in found), found
+
+
 def test_every_deploy_script_passes_shellcheck(generated: Path) -> None:
-    for path in generated.rglob("deploy.sh"):
+    paths = sorted(generated.rglob("deploy.sh"))
+    assert len(paths) >= len(SOURCES), paths
+    for path in paths:
         assert shell_problems(path) == "", path
 
 
@@ -245,9 +295,10 @@ def test_every_spark_sql_script_is_spark_sql(generated: Path) -> None:
 
 def test_manifests_are_json_compatible(generated: Path) -> None:
     """What `kubectl apply` reads: YAML that is plain JSON data (no tags, no anchors)."""
-    for path in generated.rglob("*.yaml"):
-        for document in yaml.safe_load_all(path.read_text()):
-            assert json.loads(json.dumps(document)) == document
+    documents = [d for path in sorted(generated.rglob("*.yaml")) for d in yaml.safe_load_all(path.read_text())]
+    assert len(documents) >= 3 * len(SOURCES), len(documents)
+    for document in documents:
+        assert json.loads(json.dumps(document)) == document
 
 
 def test_the_scripts_in_the_templates_pass_shellcheck_and_compile(tmp_path: Path) -> None:

@@ -13,6 +13,10 @@ from dbt_harness import DATA, dbt, generate, load_sources, results, schema_probl
 DBT_EXAMPLES = sorted(p.stem for p in (EXAMPLES / "dsl").glob("*.spk"))
 
 
+NOTHING_FOR_DBT = ("backfill", "ml_champion_challenger", "partition_fanout", "spark_operator")
+"""Examples whose tasks all run in loops, containers or ML jobs."""
+
+
 @pytest.mark.parametrize("example", DBT_EXAMPLES)
 @pytest.mark.parametrize("fuse", ["true", "false"])
 def test_example_builds_green(example: str, fuse: str, tmp_path: Path) -> None:
@@ -24,8 +28,10 @@ def test_example_builds_green(example: str, fuse: str, tmp_path: Path) -> None:
     statuses = results(outcome)
     assert outcome.success, statuses
     assert all(s in ("success", "pass", "no-op") for s in statuses.values()), statuses
-    if not statuses:  # a pipeline of containers, loops or ML: dbt has nothing to build, and says so
-        assert "not dbt's to run" in (project / "README.md").read_text()
+    if example in NOTHING_FOR_DBT:  # a pipeline of containers, loops or ML: dbt has nothing to build, and says so
+        assert not statuses and "not dbt's to run" in (project / "README.md").read_text()
+    else:
+        assert sum(s == "success" for s in statuses.values()) >= 1, statuses
 
 
 def test_fused_has_fewer_models_and_the_same_tables(tmp_path: Path) -> None:

@@ -355,8 +355,10 @@ def test_run_agrees_with_dbt_on_random_pipelines(pipeline: Pipeline, data: st.Da
             dataset = pipeline.dataset(write.target)
             assert dataset is not None
             table = f'"{dataset.schema}"."{dataset.table}"'
-            if any(not table_exists(c, dataset.schema, dataset.table) for c in (ours, theirs)):
-                continue  # not written: a check failed before it (dbt builds a model before testing it)
+            written = [table_exists(c, dataset.schema, dataset.table) for c in (ours, theirs)]
+            assert written[0] == written[1], (table, "written by sparklec run, by dbt:", written)
+            if not any(written):
+                continue  # a check the write waits for failed, on both sides
             columns = [c for c in _columns(ours, table) if not _of_now(ours, table, c)]
             assert set(columns) <= set(_columns(theirs, table))
             assert _rows(ours, table, columns) == _rows(theirs, table, columns), table

@@ -46,7 +46,9 @@ def test_every_template_passes_cfn_lint(generated: Path) -> None:
 
 
 def test_every_terraform_file_parses_and_loads_the_same_definition(generated: Path) -> None:
-    for path in generated.rglob("main.tf"):
+    paths = sorted(generated.rglob("main.tf"))
+    assert len(paths) >= len(COMPILED_SOURCES), paths
+    for path in paths:
         parsed = hcl2.load(path.open())
         definition = parsed["locals"][0]["definition"]
         assert 'file("${path.module}/state_machine.json")' in definition, path
@@ -57,7 +59,9 @@ def test_every_terraform_file_parses_and_loads_the_same_definition(generated: Pa
 
 
 def test_every_deploy_script_passes_shellcheck(generated: Path) -> None:
-    for path in generated.rglob("deploy.sh"):
+    paths = sorted(generated.rglob("deploy.sh"))
+    assert len(paths) >= len(COMPILED_SOURCES), paths
+    for path in paths:
         assert shell_problems(path) == "", path
 
 
@@ -65,6 +69,7 @@ def test_only_real_integrations(generated: Path) -> None:
     used: set[str] = set()
     for path in generated.rglob("state_machine.json"):
         used |= resources(load_json(path))
+    assert len(used) >= 5, used
     assert used <= INTEGRATIONS, used - INTEGRATIONS
     assert not any("databricks:runNow" in r for r in used)
 
