@@ -54,8 +54,11 @@ def problems(folder: Path) -> list[str]:
         if document["kind"] == "WorkflowTemplate":
             shared.setdefault(path.parent, {})[document["metadata"]["name"]] = document["spec"]
     rbac: dict[Path, list[dict[str, Any]]] = {}
+    sensors: dict[Path, list[dict[str, Any]]] = {}
     for path, document in documents(folder):
         where = f"{path.relative_to(folder)} ({document.get('kind')})"
+        if document["kind"] == "Sensor":
+            sensors.setdefault(path.parent, []).append(document)
         if document["kind"] == "List":
             rbac.setdefault(path.parent, []).extend(document["items"])
             continue
@@ -63,7 +66,8 @@ def problems(folder: Path) -> list[str]:
             found.append(f"{where}: {error.message} at {list(error.absolute_path)}")
         found += [f"{where}: {p}" for p in references(document, shared.get(path.parent, {}))]
     for parent, templates in shared.items():
-        found += [f"{parent.relative_to(folder)}: {p}" for p in permissions(rbac.get(parent, []), templates)]
+        found += [f"{parent.relative_to(folder)}: {p}"
+                  for p in permissions(rbac.get(parent, []), templates, sensors.get(parent, []))]
     return found
 
 
@@ -124,9 +128,11 @@ def references(document: dict[str, Any], shared: dict[str, dict[str, Any]]) -> l
     return found
 
 
-def permissions(items: list[dict[str, Any]], shared: dict[str, dict[str, Any]]) -> list[str]:
+def permissions(items: list[dict[str, Any]], shared: dict[str, dict[str, Any]], sensors: list[dict[str, Any]]
+                ) -> list[str]:
     """What the service account of each WorkflowTemplate beside `items` (its RBAC) cannot do that its steps need:
-    report outputs (`workflowtaskresults`), and create the Workflows its resource templates create."""
+    report outputs (`workflowtaskresults`), and create the Workflows its resource templates create; and what
+    each Sensor's account cannot do: submit Workflows."""
     granted: dict[str, set[tuple[str, str, str]]] = {}
     roles = {item["metadata"]["name"]: item for item in items if item["kind"] == "Role"}
     accounts = {item["metadata"]["name"] for item in items if item["kind"] == "ServiceAccount"}
@@ -152,6 +158,11 @@ def permissions(items: list[dict[str, Any]], shared: dict[str, dict[str, Any]]) 
             if manifest and yaml.safe_load(manifest).get("kind") == "Workflow":
                 needed.add(("argoproj.io", "workflows", template["resource"]["action"]))
         found += [f"`{account}` may not {v} {r}" for g, r, v in sorted(needed - granted.get(account, set()))]
+    for sensor in sensors:
+        account = sensor["spec"].get("template", {}).get("serviceAccountName")
+        if ("argoproj.io", "workflows", "create") not in granted.get(account or "", set()):
+            found.append(f"Sensor `{sensor['metadata']['name']}` runs as `{account or 'default'}`, which may not "
+                         "create workflows")
     return found
 
 

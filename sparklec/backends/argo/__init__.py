@@ -96,7 +96,7 @@ def pipeline_files(plan: ExecutionPlan, options: dict[str, str]
         files["sensor.yaml"] = yaml_text(triggered[1])
     files["rbac.yaml"] = yaml_text({"apiVersion": "v1", "kind": "List", "items": rbac.manifests(
         plan, builder.name, builder.service_account, "service_account" not in options, bool(builder.downstream),
-        labels)})
+        labels, events.sensor_name(builder.name) if triggered is not None else None)})
     files["deploy.sh"] = deploy_script(builder, options.get("namespace", "argo"), sorted(files))
     files["README.md"] = readme(plan, builder, sorted(files))
     notes += builder.names.note(plan.pipeline, plan.span, "Kubernetes names",
@@ -204,7 +204,8 @@ def readme(plan: ExecutionPlan, builder: WorkflowBuilder, files: list[str]) -> s
         text.paragraph(f"Not wired (Argo Events has no event source for them here): {', '.join(unserved)}.")
     if "event-source.yaml" in files:
         text.paragraph("The EventSource reads credentials from the `object-store` or `github` Secrets where it needs",
-                       "them; the Sensor's service account must be allowed to create Workflows.")
+                       f"them; the Sensor submits runs as the service account `{events.sensor_name(builder.name)}`, "
+                       "which `rbac.yaml` allows to create Workflows.")
     return text.text()
 
 

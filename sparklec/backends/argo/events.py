@@ -87,10 +87,15 @@ def manifests(plan: ExecutionPlan, template: str, labels: dict[str, str]
             "parameters": [{"src": {"dependencyName": name, "dataKey": key},
                             "dest": f"spec.arguments.parameters.{i}.value"}
                            for i, key in enumerate(fields.values())]}}})
-    sensor = {"apiVersion": API_VERSION, "kind": "Sensor", "metadata": {"name": f"{template}-sensor"[:63],
-                                                                        "labels": labels},
-              "spec": {"dependencies": dependencies, "triggers": triggers}}
+    name = sensor_name(template)
+    sensor = {"apiVersion": API_VERSION, "kind": "Sensor", "metadata": {"name": name, "labels": labels},
+              "spec": {"template": {"serviceAccountName": name}, "dependencies": dependencies, "triggers": triggers}}
     return event_source, sensor
+
+
+def sensor_name(template: str) -> str:
+    """The name of the pipeline's Sensor, and of the service account it submits workflows as."""
+    return f"{template}-sensor"[:63]
 
 
 def unserved(plan: ExecutionPlan) -> list[str]:

@@ -21,8 +21,9 @@ VERBS = {"create": ("create",), "apply": ("get", "create", "patch"), "replace": 
 
 
 def manifests(plan: ExecutionPlan, name: str, account: str, own_account: bool, starts_workflows: bool,
-              labels: dict[str, str]) -> list[dict[str, Any]]:
-    """The ServiceAccount (when the workflows run as their own, `own_account`), Role and RoleBinding of `name`."""
+              labels: dict[str, str], sensor: str | None = None) -> list[dict[str, Any]]:
+    """The ServiceAccount (when the workflows run as their own, `own_account`), Role and RoleBinding of `name`;
+    with a `sensor`, the account, Role and RoleBinding that let it submit the pipeline's workflows."""
     rules: dict[tuple[str, str], set[str]] = {("argoproj.io", "workflowtaskresults"): {"create", "patch"}}
     if starts_workflows:
         rules.setdefault(("argoproj.io", "workflows"), set()).add("create")
@@ -31,6 +32,22 @@ def manifests(plan: ExecutionPlan, name: str, account: str, own_account: bool, s
             target = _kind(task.action.manifest)
             if target is not None:
                 rules.setdefault(target, set()).update({*VERBS[task.action.action], "list", "watch"})
+    granted = _granted(name, account, rules, labels)
+    if own_account:
+        granted.insert(0, _account(account, labels))
+    if sensor is not None:
+        granted += [_account(sensor, labels), *_granted(sensor, sensor, {("argoproj.io", "workflows"): {"create"}},
+                                                        labels)]
+    return granted
+
+
+def _account(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "labels": labels}}
+
+
+def _granted(name: str, account: str, rules: dict[tuple[str, str], set[str]], labels: dict[str, str]
+             ) -> list[dict[str, Any]]:
+    """The Role `name` with `rules`, bound to the service account `account`."""
     metadata = {"name": name, "labels": labels}
     role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": metadata,
             "rules": [{"apiGroups": [group], "resources": [resource], "verbs": sorted(verbs)}
@@ -38,8 +55,7 @@ def manifests(plan: ExecutionPlan, name: str, account: str, own_account: bool, s
     binding = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": metadata,
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
                "subjects": [{"kind": "ServiceAccount", "name": account}]}
-    account_manifest = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": account, "labels": labels}}
-    return [*([account_manifest] if own_account else []), role, binding]
+    return [role, binding]
 
 
 def unknown_kinds(plan: ExecutionPlan) -> list[PlanTask]:
