@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import datetime
 import json
 import shutil
 import tempfile
 from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from hypothesis import strategies as st
 
 from conftest import COMPILED_SOURCES, EXAMPLES
 from dbt_harness import DATA, dbt, generate, load_sources, results
+from tables import same_tables
 from messy_data import VALUES, create_table
 from sparklec.backends.dbt.models import PROFILE, nodes
 from sparklec.compiler.driver import load, lower, optimise
@@ -30,7 +29,6 @@ from sparklec.lowering import build_plans
 from sparklec.local.engine import table_exists
 from sparklec.testing import pipelines
 
-DBT_COLUMNS = ("_dbt_loaded_at", "_dbt_invocation_id")
 
 
 def run(source: Path, tmp_path: Path, data: Path = DATA, **options: Any) -> RunResult:
@@ -61,30 +59,6 @@ def test_every_example_runs_with_each_task_accounted_for(name: str, tmp_path: Pa
     assert all(r.detail for r in result.tasks if r.status == "skipped"), "every skip says why"
     for path in result.written:
         assert duckdb.connect().execute(f"SELECT count(*) FROM '{path}'").fetchone() is not None
-
-
-def _columns(connection: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    return [c[0] for c in connection.execute(f"DESCRIBE {table}").fetchall() if c[0] not in DBT_COLUMNS]
-
-
-def _rows(connection: duckdb.DuckDBPyConnection, table: str, columns: list[str], of_now: tuple[str, ...] = ()
-          ) -> Counter[tuple[Any, ...]]:
-    """The table's rows over `columns` and, of the `of_now` columns, whether they are set; numbers as floats."""
-    selected = [f'"{c}"' for c in columns] + [f'"{c}" IS NULL' for c in of_now]
-    rows = connection.execute(f"SELECT {', '.join(selected)} FROM {table}").fetchall()
-    return Counter(tuple(float(v) if isinstance(v, (Decimal, int)) and not isinstance(v, bool) else v for v in row)
-                   for row in rows)
-
-
-def _of_now(connection: duckdb.DuckDBPyConnection, table: str, column: str) -> bool:
-    """Whether the column holds the time of the run (audit and load columns), which no two runs share."""
-    values = [r[0] for r in connection.execute(f'SELECT DISTINCT "{column}" FROM {table} WHERE "{column}" IS NOT NULL'
-                                               ).fetchall()]
-    now = datetime.datetime.now()
-    return bool(values) and all(
-        isinstance(v, datetime.date) and abs((now - (v if isinstance(v, datetime.datetime) else
-                                                     datetime.datetime.combine(v, datetime.time()))
-                                              .replace(tzinfo=None)).days) < 2 for v in values)
 
 
 @pytest.mark.parametrize("name", sorted(COMPILED_SOURCES))
@@ -158,10 +132,7 @@ def _build_both(source: Path, project_dir: Path, tmp_path: Path, data: Path) -> 
     compared = sorted(targets & {r[0] for r in ours.execute(listed).fetchall()}
                       & {r[0] for r in theirs.execute(listed).fetchall()})
     for table in compared:
-        of_now = tuple(c for c in _columns(ours, table) if _of_now(ours, table, c))
-        columns = [c for c in _columns(ours, table) if c not in of_now]
-        assert set(columns) <= set(_columns(theirs, table)), table
-        assert _rows(ours, table, columns, of_now) == _rows(theirs, table, columns, of_now), table
+        same_tables(ours, theirs, table)
     ours.close()
     theirs.close()
     return len(compared)
@@ -361,9 +332,7 @@ def test_run_agrees_with_dbt_on_random_pipelines(pipeline: Pipeline, data: st.Da
             assert written[0] == written[1], (table, "written by sparklec run, by dbt:", written)
             if not any(written):
                 continue  # a check the write waits for failed, on both sides
-            columns = [c for c in _columns(ours, table) if not _of_now(ours, table, c)]
-            assert set(columns) <= set(_columns(theirs, table))
-            assert _rows(ours, table, columns) == _rows(theirs, table, columns), table
+            same_tables(ours, theirs, table)
         ours.close()
         theirs.close()
 

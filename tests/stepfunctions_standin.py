@@ -1,0 +1,145 @@
+"""Generated state machines run as written by moto's Step Functions interpreter, their Athena calls answered
+by a stand-in that runs the query on DuckDB.
+
+`athena:startQueryExecution.sync` runs the query it is given (Athena SQL, read by sqlglot and written for
+DuckDB) and answers as Athena's GetQueryExecution does; `aws-sdk:athena:getQueryResults` answers with the
+rows of that query in Athena's `ResultSet` shape.  A query DuckDB rejects fails the task, as a failing
+Athena query does.  Other integrations are moto's own (SNS).  moto's JSONPath is made to read a value
+behind array indices as AWS does, and retries do not wait.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+import types
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import duckdb
+import sqlglot
+
+
+class AthenaOnDuckDB:
+    """The queries run on `connection`, with their results kept for `getQueryResults`."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection):
+        self.connection = connection
+        self.results: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+        self.queries: list[str] = []
+
+    def start(self, query: str) -> dict[str, Any]:
+        """StartQueryExecution, to its end: the query's id and state."""
+        self.queries.append(query)
+        cursor = None
+        for statement in sqlglot.transpile(query, read="athena", write="duckdb"):
+            cursor = self.connection.execute(statement)
+        names = [d[0] for d in cursor.description] if cursor is not None and cursor.description else []
+        found = cursor.fetchall() if names else []
+        identifier = uuid.uuid4().hex
+        self.results[identifier] = (names, found)
+        return {"QueryExecution": {"QueryExecutionId": identifier, "Query": query,
+                                   "Status": {"State": "SUCCEEDED"}}}
+
+    def result(self, identifier: str) -> dict[str, Any]:
+        """GetQueryResults: a header row, then the rows, every value as text."""
+        names, found = self.results[identifier]
+        rows = [{"Data": [{"VarCharValue": n} for n in names]}]
+        rows += [{"Data": [{} if v is None else {"VarCharValue": str(v)} for v in row]} for row in found]
+        return {"ResultSet": {"Rows": rows}}
+
+
+@contextmanager
+def athena_on(connection: duckdb.DuckDBPyConnection) -> Iterator[AthenaOnDuckDB]:
+    """moto's Step Functions interpreter with Athena answered from `connection`."""
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk as aws_sdk, state_task_service_callback as callback,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    athena = AthenaOnDuckDB(connection)
+
+    class StartQuery(callback.StateTaskServiceCallback):
+        def __init__(self) -> None:
+            super().__init__(supported_integration_patterns={ResourceCondition.Sync})
+
+        def _get_supported_parameters(self) -> set[str]:
+            return {"QueryString", "WorkGroup", "ResultConfiguration", "QueryExecutionContext"}
+
+        def _eval_service_task(self, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any],
+                               state_credentials: Any) -> None:
+            env.stack.append(athena.start(normalised_parameters["QueryString"]))
+
+        def _eval_integration_pattern(self, *args: Any, **kwargs: Any) -> None:
+            """The query has run to its end: what `.sync` answers is what it started with."""
+
+    class Sdk(aws_sdk.StateTaskServiceAwsSdk):
+        def _eval_service_task(self, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any],
+                               state_credentials: Any) -> None:
+            if self._get_boto_service_name() == "athena":
+                env.stack.append(athena.result(normalised_parameters["QueryExecutionId"]))
+            else:
+                super()._eval_service_task(env, resource_runtime_part, normalised_parameters, state_credentials)
+
+    original = state_task_factory.state_task_service_for
+
+    def service_for(service_name: str) -> Any:
+        return StartQuery() if service_name == "athena" else Sdk() if service_name == "aws-sdk" \
+            else original(service_name)
+    state_task_factory.state_task_service_for = service_for
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+    clock, retrier_decl.time = retrier_decl.time, types.SimpleNamespace(sleep=lambda seconds: None)  # type: ignore
+    users = [m for name, m in sys.modules.items() if name.startswith("moto.stepfunctions.parser")
+             and getattr(m, "extract_json", None) is json_path.extract_json]
+    for module in users:
+        module.extract_json = _extract_as_aws  # type: ignore[attr-defined]
+    try:
+        yield athena
+    finally:
+        state_task_factory.state_task_service_for = original
+        retrier_decl.time = clock  # type: ignore[assignment]
+        for module in users:
+            module.extract_json = json_path.extract_json  # type: ignore[attr-defined]
+
+
+def _extract_as_aws(path: str, data: Any) -> Any:
+    """A JSONPath's value as AWS finds it: one match of a path with no wildcard or slice is that value, however
+    many array indices lead to it (moto answers `$.Rows[1].Data[0].VarCharValue` with a list)."""
+    from jsonpath_ng import parse
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    matches = parse(path).find(data)
+    if len(matches) == 1 and not re.search(r"\[\s*(\*|-?\d*\s*:)", path):
+        return matches[0].value
+    return json_path.extract_json(path, data)
+
+
+def run_machine(definition: str, connection: duckdb.DuckDBPyConnection, execution_input: dict[str, Any]
+                ) -> tuple[str, AthenaOnDuckDB]:
+    """Run the state machine `definition` (its `${...}` placeholders filled in: topics are made) once, its
+    Athena queries on `connection`; its final status and the queries it ran."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), athena_on(connection) as athena:
+        sns = boto3.client("sns", region_name="us-east-1")
+        filled = re.sub(r"\$\{(\w+Topic)\}", lambda m: sns.create_topic(Name=m.group(1))["TopicArn"], definition)
+        filled = re.sub(r"\$\{[\w.]+\}", "placeholder", filled)
+        client = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = client.create_state_machine(name="pipeline", definition=filled,
+                                          roleArn="arn:aws:iam::123456789012:role/pipeline")["stateMachineArn"]
+        execution = client.start_execution(stateMachineArn=arn, input=json.dumps(execution_input))["executionArn"]
+        for _ in range(2400):
+            status = client.describe_execution(executionArn=execution)["status"]
+            if status != "RUNNING":
+                return status, athena
+            time.sleep(0.05)
+        events = client.get_execution_history(executionArn=execution)["events"]
+    raise TimeoutError(f"the execution did not end: {events[-3:]}")

@@ -1,0 +1,110 @@
+"""The Step Functions state machines of the examples that run on Athena, executed as written by moto with
+their queries run on DuckDB (`stepfunctions_standin`), leave the tables `sparklec run` leaves: over two runs
+with new and changed rows in between, and a failing check fails the run and leaves the targets as they were."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import EXAMPLES
+from dbt_harness import DATA
+from sparklec.compiler.driver import load, lower, optimise
+from sparklec.ir import tasks as t
+from sparklec.local import run_project
+from stepfunctions_standin import run_machine
+from tables import rows, same_tables
+
+ATHENA_EXAMPLES = ["customer_silver_daily", "gold_aggregate", "scd2_dimension", "silver_transformation"]
+"""The examples whose every task runs on Athena (or is a Step Functions state)."""
+
+
+class Both:
+    """One example run by `sparklec run` (the reference) and by its state machine, each on its own database."""
+
+    def __init__(self, name: str, tmp_path: Path):
+        self.project = optimise(load([EXAMPLES / "dsl" / f"{name}.spk"], environ={})[0])
+        [self.pipeline] = self.project.pipelines
+        self.machine = lower(self.project, "stepfunctions", {})["state_machine.json"]
+        self.data = tmp_path / "data"
+        shutil.copytree(DATA, self.data)
+        self.reference = tmp_path / "run.duckdb"
+        self.machine_database = duckdb.connect(str(tmp_path / "machine.duckdb"))
+        written = {w.target for w in t.walk(self.pipeline.steps) if isinstance(w, t.Write)}
+        self.targets = [d for d in self.pipeline.datasets if d.name in written]
+        self.sources = [d for d in self.pipeline.datasets if d.name not in written]
+
+    def run(self) -> str:
+        """Both runs (the reference must succeed); the machine's status."""
+        result = run_project(self.project, data=self.data, database=self.reference)
+        assert all(task.status != "failed" for task in result.tasks), result.tasks
+        self.land()
+        status, _ = run_machine(self.machine, self.machine_database, {})
+        return status
+
+    def land(self) -> None:
+        """The sources as the data folder has them; the targets, when missing, as empty tables."""
+        for dataset in self.sources:
+            csv = self.data / dataset.schema / f"{dataset.table}.csv"
+            self.machine_database.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset.schema}"')
+            self.machine_database.execute(f'CREATE OR REPLACE TABLE "{dataset.schema}"."{dataset.table}" AS '
+                                          "SELECT * FROM read_csv(?, header = true)", [str(csv)])
+        self.machine_database.execute(f"ATTACH '{self.reference}' AS reference (READ_ONLY)")
+        for dataset in self.targets:  # Athena writes into tables made before the first run (Iceberg, on AWS)
+            self.machine_database.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset.schema}"')
+            self.machine_database.execute(
+                f'CREATE TABLE IF NOT EXISTS "{dataset.schema}"."{dataset.table}" AS '
+                f'SELECT * FROM reference."{dataset.schema}"."{dataset.table}" LIMIT 0')
+        self.machine_database.execute("DETACH reference")
+
+    def compared(self) -> int:
+        """The target tables, compared: how many."""
+        reference = duckdb.connect(str(self.reference), read_only=True)
+        for dataset in self.targets:
+            same_tables(reference, self.machine_database, f'"{dataset.schema}"."{dataset.table}"')
+        reference.close()
+        return len(self.targets)
+
+
+def _change(data: Path) -> None:
+    """New and changed rows: a customer changes where it lands, one arrives, a tracked column changes."""
+    bronze = data / "bronze" / "customers_raw.csv"
+    lines = bronze.read_text().splitlines()
+    changed = next(i for i, line in enumerate(lines) if line.startswith("3,"))
+    lines[changed] = "3,Chloe,Dupont,chloe@new.de,,de,2023-03-20,2024-02-02 08:00:00,2024-02-02"
+    bronze.write_text("\n".join([*lines, "6,Fay,Wong,fay@example.org,,us,2023-06-01,2024-02-01 08:00:00,2024-02-01"])
+                      + "\n")
+    silver = data / "silver" / "customers.csv"
+    silver.write_text(silver.read_text().replace("bob@shop.fr", "bob@shop.com")
+                      + "5,eve@example.org,,GB,2023-05-01,2024-02-05 10:00:00\n")
+    orders = data / "silver" / "orders.csv"
+    orders.write_text(orders.read_text() + "105,3,19.90,placed,2024-01-05,2024-01-05 10:00:00\n")
+
+
+@pytest.mark.parametrize("name", ATHENA_EXAMPLES)
+def test_the_state_machine_leaves_the_tables_sparklec_run_leaves_over_two_runs(name: str, tmp_path: Path) -> None:
+    both = Both(name, tmp_path)
+    assert both.run() == "SUCCEEDED"
+    first = both.compared()
+    _change(both.data)
+    assert both.run() == "SUCCEEDED"
+    assert both.compared() == first > 0, first
+
+
+def test_a_failing_check_fails_the_run_and_leaves_the_target_as_it_was(tmp_path: Path) -> None:
+    both = Both("customer_silver_daily", tmp_path)
+    assert both.run() == "SUCCEEDED"
+    [target] = both.targets
+    table = f'"{target.schema}"."{target.table}"'
+    names = [c[0] for c in both.machine_database.execute(f"DESCRIBE {table}").fetchall()]
+    before = rows(both.machine_database, table, names)
+    with (both.data / "bronze" / "customers_raw.csv").open("a") as stream:  # no e-mail: not_null fails
+        stream.write("7,Gus,Hale,,,fr,2023-07-01,2024-03-01 08:00:00,2024-03-01\n")
+    both.land()
+    status, athena = run_machine(both.machine, both.machine_database, {})
+    assert status == "FAILED" and before == rows(both.machine_database, table, names), status
+    assert not any(q.startswith(("DELETE", "INSERT", "MERGE")) for q in athena.queries[athena.queries.index(
+        next(q for q in athena.queries if "COUNT(*)" in q)):]), "nothing is written after the check"
