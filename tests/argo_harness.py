@@ -22,6 +22,11 @@ NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 
 @cache
+def timezones() -> set[str]:
+    return available_timezones()
+
+
+@cache
 def validator(kind: str) -> Any:
     family = KINDS[kind]
     path = SCHEMAS / f"argo-{'workflows' if family == 'workflow' else 'events'}.strict.schema.json"
@@ -115,7 +120,7 @@ def references(document: dict[str, Any], shared: dict[str, dict[str, Any]]) -> l
         found += [f"cron `{c}` does not parse" for c in spec["schedules"] if not croniter.is_valid(c)]
         if spec.get("startingDeadlineSeconds", 1) <= 0:
             found.append("startingDeadlineSeconds must be positive")
-        if spec.get("timezone", "UTC") not in available_timezones():
+        if spec.get("timezone", "UTC") not in timezones():
             found.append(f"invalid timezone {spec['timezone']}")
         if spec.get("concurrencyPolicy") not in (None, "Allow", "Forbid", "Replace"):
             found.append(f"concurrencyPolicy {spec['concurrencyPolicy']}")

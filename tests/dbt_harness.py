@@ -18,6 +18,22 @@ from sparklec.compiler.output import write_atomically
 DATA = EXAMPLES / "data"
 
 
+def deliver_changes(data: Path) -> None:
+    """A second delivery into a copy of the example data: in bronze a customer changes where it lands and one
+    arrives; in silver a tracked column changes and a customer arrives; an order arrives."""
+    bronze = data / "bronze" / "customers_raw.csv"
+    lines = bronze.read_text().splitlines()
+    changed = next(i for i, line in enumerate(lines) if line.startswith("3,"))
+    lines[changed] = "3,Chloe,Dupont,chloe@new.de,,de,2023-03-20,2024-02-02 08:00:00,2024-02-02"
+    bronze.write_text("\n".join([*lines, "6,Fay,Wong,fay@example.org,,us,2023-06-01,2024-02-01 08:00:00,2024-02-01"])
+                      + "\n")
+    silver = data / "silver" / "customers.csv"
+    silver.write_text(silver.read_text().replace("bob@shop.fr", "bob@shop.com")
+                      + "5,eve@example.org,,GB,2023-05-01,2024-02-05 10:00:00\n")
+    orders = data / "silver" / "orders.csv"
+    orders.write_text(orders.read_text() + "105,3,19.90,placed,2024-01-05,2024-01-05 10:00:00\n")
+
+
 def generate(paths: list[Path], out: Path, **options: str) -> dict[str, str]:
     project, _ = load(paths, environ={})
     artifacts = lower(optimise(project), "dbt", options)

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import COMPILED_SOURCES, EXAMPLES
-from dbt_harness import DATA, dbt, generate, load_sources, results
+from dbt_harness import DATA, dbt, deliver_changes, generate, load_sources, results
 from tables import same_tables
 from messy_data import VALUES, create_table
 from sparklec.backends.dbt.models import PROFILE, nodes
@@ -85,15 +85,7 @@ def test_a_second_run_over_new_and_changed_rows_leaves_the_tables_dbt_leaves(nam
     data = tmp_path / "data"
     shutil.copytree(DATA, data)
     first = _build_both(source, project_dir, tmp_path, data)
-    silver = data / "silver" / "customers.csv"
-    silver.write_text(silver.read_text().replace("bob@shop.fr", "bob@shop.com")
-                      + "5,eve@example.org,,ES,2023-05-01,2024-02-05 10:00:00\n")
-    bronze = data / "bronze" / "customers_raw.csv"
-    lines = bronze.read_text().splitlines()
-    changed = next(i for i, line in enumerate(lines) if line.startswith("3,"))  # a row changes where it lands
-    lines[changed] = "3,Chloe,Dupont,chloe@new.de,,de,2023-03-20,2024-02-02 08:00:00,2024-02-02"
-    bronze.write_text("\n".join([*lines, "6,Fay,Wong,fay@example.org,,sg,2023-06-01,2024-02-01 08:00:00,2024-02-01"])
-                      + "\n")
+    deliver_changes(data)
     second = _build_both(source, project_dir, tmp_path, data)
     assert first == second > 0, (first, second)
 

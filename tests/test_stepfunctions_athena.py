@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from conftest import EXAMPLES
-from dbt_harness import DATA
+from dbt_harness import DATA, deliver_changes
 from sparklec.compiler.driver import load, lower, optimise
 from sparklec.ir import tasks as t
 from sparklec.local import run_project
@@ -69,27 +69,12 @@ class Both:
         return len(self.targets)
 
 
-def _change(data: Path) -> None:
-    """New and changed rows: a customer changes where it lands, one arrives, a tracked column changes."""
-    bronze = data / "bronze" / "customers_raw.csv"
-    lines = bronze.read_text().splitlines()
-    changed = next(i for i, line in enumerate(lines) if line.startswith("3,"))
-    lines[changed] = "3,Chloe,Dupont,chloe@new.de,,de,2023-03-20,2024-02-02 08:00:00,2024-02-02"
-    bronze.write_text("\n".join([*lines, "6,Fay,Wong,fay@example.org,,us,2023-06-01,2024-02-01 08:00:00,2024-02-01"])
-                      + "\n")
-    silver = data / "silver" / "customers.csv"
-    silver.write_text(silver.read_text().replace("bob@shop.fr", "bob@shop.com")
-                      + "5,eve@example.org,,GB,2023-05-01,2024-02-05 10:00:00\n")
-    orders = data / "silver" / "orders.csv"
-    orders.write_text(orders.read_text() + "105,3,19.90,placed,2024-01-05,2024-01-05 10:00:00\n")
-
-
 @pytest.mark.parametrize("name", ATHENA_EXAMPLES)
 def test_the_state_machine_leaves_the_tables_sparklec_run_leaves_over_two_runs(name: str, tmp_path: Path) -> None:
     both = Both(name, tmp_path)
     assert both.run() == "SUCCEEDED"
     first = both.compared()
-    _change(both.data)
+    deliver_changes(both.data)
     assert both.run() == "SUCCEEDED"
     assert both.compared() == first > 0, first
 

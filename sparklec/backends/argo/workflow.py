@@ -64,6 +64,11 @@ class WorkflowBuilder:
         return {"configMapKeyRef": {"name": self.settings, "key": key}}
 
     @property
+    def from_settings(self) -> list[str]:
+        """The parameters read from the settings ConfigMap (those with no default), in the spec's order."""
+        return [p["name"] for p in self.parameters.values() if "valueFrom" in p]
+
+    @property
     def service_account(self) -> str:
         """The service account workflows run as: the `service_account` option, else the pipeline's own."""
         return self.options.get("service_account", self.name)

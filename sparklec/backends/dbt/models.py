@@ -56,11 +56,15 @@ class Model:
     task: PlanTask
     query: Query
     write: PlanTask | None = None
-    materialize: Materialize | None = None
 
     @property
     def pipeline(self) -> str:
         return self.plan.pipeline
+
+    @property
+    def materialize(self) -> Materialize | None:
+        """How the model is written, when it is."""
+        return self.write.action if self.write is not None and isinstance(self.write.action, Materialize) else None
 
     @property
     def target(self) -> Dataset | None:
@@ -163,8 +167,7 @@ def nodes(plans: tuple[ExecutionPlan, ...]) -> Nodes:
     models = tuple(
         Model(name=plain_identifier(name) if counts[plain_identifier(name)] == 1
               else plain_identifier(f"{plan.pipeline}__{name}"),
-              plan=plan, task=task, query=query, write=write,
-              materialize=write.action if write and isinstance(write.action, Materialize) else None)
+              plan=plan, task=task, query=query, write=write)
         for plan, task, query, write, name in candidates
     )
     references: dict[tuple[str, str], str] = {}

@@ -17,7 +17,7 @@ from sparklec.ir import tasks as t
 from sparklec import ENVS
 from sparklec.ir.pipeline import Exposure
 from sparklec.ir.transformers import ScdType2
-from sparklec.lowering import ExecutionPlan, PlanTask, Checks
+from sparklec.lowering import Checks, ExecutionPlan, PlanTask
 from sparklec.ir.values import format_duration
 from sparklec.sql.checks import failing_rows
 from sparklec.sql.ops import column
