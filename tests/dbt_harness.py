@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 from pathlib import Path
 from typing import Any
@@ -34,8 +35,8 @@ def deliver_changes(data: Path) -> None:
     orders.write_text(orders.read_text() + "105,3,19.90,placed,2024-01-05,2024-01-05 10:00:00\n")
 
 
-def generate(paths: list[Path], out: Path, **options: str) -> dict[str, str]:
-    project, _ = load(paths, environ={})
+def generate(paths: list[Path], out: Path, env: str | None = None, **options: str) -> dict[str, str]:
+    project, _ = load(paths, env=env, environ={})
     artifacts = lower(optimise(project), "dbt", options)
     write_atomically(artifacts, out)
     return artifacts
@@ -48,7 +49,8 @@ def load_sources(project_dir: Path, database: Path, data: Path = DATA) -> None:
     for source in sources:
         connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{source["schema"]}"')
         for table in source["tables"]:
-            csv = data / source["schema"] / f"{table['name']}.csv"
+            csv = next(path for schema in (source["schema"], re.sub("^(dev|qa)_", "", source["schema"]))
+                       if (path := data / schema / f"{table['name']}.csv").is_file())
             connection.execute(f'CREATE OR REPLACE TABLE "{source["schema"]}"."{table["name"]}" AS '
                                "SELECT * FROM read_csv(?, header = true)", [str(csv)])
     connection.close()

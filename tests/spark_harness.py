@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import ROOT
+from sparklec.ir.values import Column, normalize_type
 
 REQUIREMENTS = ROOT / "tests" / "envs" / "spark.txt"
 
@@ -64,6 +65,16 @@ class Spark:
         reply = self.ask_raw({"rows": sql})
         assert reply["error"] is None, f"Spark failed: {reply['error']}\n{sql}"
         return reply["columns"], reply["rows"]
+
+    def columns(self, table: str) -> tuple[Column, ...]:
+        """The columns Spark's catalog gives `table`."""
+        _, rows = self.rows(f"DESCRIBE TABLE {table}")
+        described = []
+        for name, kind, *_ in rows:
+            if not name or name.startswith("#"):
+                break  # the partitioning follows
+            described.append(Column(name=name, type=normalize_type(kind)))
+        return tuple(described)
 
     def load(self, table: str, path: Path) -> None:
         error = self.error({"load": {"table": table, "path": str(path)}})

@@ -31,8 +31,8 @@ from sparklec.testing import pipelines
 
 
 
-def run(source: Path, tmp_path: Path, data: Path = DATA, **options: Any) -> RunResult:
-    project, _ = load([source], environ={})
+def run(source: Path, tmp_path: Path, data: Path = DATA, env: str | None = None, **options: Any) -> RunResult:
+    project, _ = load([source], env=env, environ={})
     return run_project(optimise(project), data=data, **options)
 
 
@@ -87,21 +87,44 @@ def test_a_second_run_over_new_and_changed_rows_leaves_the_tables_dbt_leaves(nam
     first = _build_both(source, project_dir, tmp_path, data)
     deliver_changes(data)
     second = _build_both(source, project_dir, tmp_path, data)
-    assert first == second > 0, (first, second)
+    assert first == second != [], (first, second)
 
 
-def _build_both(source: Path, project_dir: Path, tmp_path: Path, data: Path) -> int:
-    """`dbt build` and `sparklec run` over `data` (each into its own database, kept between calls); the number
-    of tables both wrote, compared column by column."""
+@pytest.mark.parametrize("name", ["customer_silver_daily", "sparkle"])
+def test_a_dev_build_writes_the_dev_tables_only(name: str, tmp_path: Path) -> None:
+    """Compiled and run for `dev`, dbt and `sparklec run` leave the same tables, each in a `dev_` schema, and
+    neither writes the production tables."""
+    source = COMPILED_SOURCES[name]
+    project_dir = tmp_path / "dbt"
+    generate([source], project_dir, env="dev")
+    compared = _build_both(source, project_dir, tmp_path, DATA, env="dev")
+    assert compared and all(table.startswith("dev_") for table in compared), compared
+    project, _ = load([source], environ={})
+    production = {f"{d.schema}.{d.table}" for p in project.pipelines for d in p.datasets} - {
+        f"{d.schema}.{d.table}" for p in optimise(load([source], env="dev", environ={})[0]).pipelines
+        for d in p.datasets}
+    assert production, "the production names of the tables written"
+    for database in (tmp_path / "run.duckdb", project_dir / "local.duckdb"):
+        with duckdb.connect(str(database)) as connection:
+            found = [table for table in production if table_exists(connection, *table.split("."))]
+        assert not found, (database.name, found)
+
+
+def _build_both(source: Path, project_dir: Path, tmp_path: Path, data: Path, env: str | None = None) -> list[str]:
+    """`dbt build` and `sparklec run` over `data` (each into its own database, kept between calls), compiled
+    for `env`; the tables both wrote, compared column by column.  The models dbt fails to build are the tasks
+    `sparklec run` fails."""
     load_sources(project_dir, project_dir / "local.duckdb", data)
     outcome = dbt(project_dir, "build")
-    assert outcome.success, {node: status for node, status in results(outcome).items() if status not in ("success", "pass")}
-    run(source, tmp_path, data=data, database=tmp_path / "run.duckdb")
+    result = run(source, tmp_path, data=data, env=env, database=tmp_path / "run.duckdb")
+    assert ({node for node, status in results(outcome).items() if status in ("error", "fail")}
+            == {task.name for task in result.tasks if task.status == "failed"}), (results(outcome), statuses(result))
     ours = duckdb.connect(str(tmp_path / "run.duckdb"))
     theirs = duckdb.connect(str(project_dir / "local.duckdb"))
     listed = "SELECT table_schema || '.' || table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'"
-    project, _ = load([source], environ={})
-    not_dbts = {(pipeline, task.name) for pipeline, task in nodes(build_plans(optimise(project), PROFILE)).skipped}
+    loaded, _ = load([source], env=env, environ={})
+    project = optimise(loaded)
+    not_dbts = {(pipeline, task.name) for pipeline, task in nodes(build_plans(project, PROFILE)).skipped}
     writes: dict[str, set[str]] = {}  # pipeline → the tables it writes
     reads: dict[str, set[str]] = {}  # pipeline → the tables it reads
     tainted: set[str] = set()  # tables tasks dbt does not run write, and tables made from them
@@ -121,13 +144,15 @@ def _build_both(source: Path, project_dir: Path, tmp_path: Path, data: Path) -> 
                      for table in tables} - tainted:
         tainted |= spread
     targets = {table for tables in writes.values() for table in tables} - tainted
-    compared = sorted(targets & {r[0] for r in ours.execute(listed).fetchall()}
-                      & {r[0] for r in theirs.execute(listed).fetchall()})
+    mine = targets & {r[0] for r in ours.execute(listed).fetchall()}
+    their = targets & {r[0] for r in theirs.execute(listed).fetchall()}
+    assert mine == their, f"only sparklec run wrote {sorted(mine - their)}, only dbt {sorted(their - mine)}"
+    compared = sorted(mine)
     for table in compared:
         same_tables(ours, theirs, table)
     ours.close()
     theirs.close()
-    return len(compared)
+    return compared
 
 
 def test_failed_checks_stop_the_write_and_show_the_failing_rows(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]

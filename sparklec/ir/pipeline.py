@@ -15,6 +15,26 @@ from sparklec.ir.values import Column, Setting, Value, settings_field
 
 ENVS: tuple[str, ...] = ("dev", "qa", "prod")
 """The environments a pipeline is compiled for."""
+ISOLATIONS: tuple[str, ...] = ("schema", "catalog", "none")
+"""How the tables a project writes are kept apart per environment outside ``prod``: a schema (``dev_silver``)
+or a catalog (``dev_lake``) named after the environment, or not at all."""
+
+
+def isolated(catalog: str | None, schema: str, env: str, isolation: str) -> tuple[str | None, str]:
+    """The (catalog, schema) that holds, in environment `env`, what a project writes to `catalog`.`schema`:
+    unchanged in ``prod``, with ``none``, and when one of them already names the environment (``lake_dev``,
+    ``dev_silver``); else the catalog (``catalog`` isolation, when there is one) or the schema gets the
+    environment's name as a prefix."""
+    if env == "prod" or isolation == "none" or any(env in (part or "").lower().split("_") for part in (catalog, schema)):
+        return catalog, schema
+    if isolation == "catalog" and catalog:
+        return f"{env}_{catalog}", schema
+    return catalog, f"{env}_{schema}"
+
+
+def as_written(name: str, env: str) -> str:
+    """A catalog or schema without the prefix `isolated` may have given it in `env`."""
+    return name.removeprefix(f"{env}_") if env != "prod" else name
 
 PIPELINE_TYPES: tuple[str, ...] = (
     "bronze_raw_ingestion", "bronze_streaming_ingestion", "silver_batch_transformation",
@@ -181,6 +201,7 @@ class Pipeline:
 
     name: str
     env: str = "dev"
+    isolation: str = "schema"
     pipeline_type: str | None = None
     description: str = ""
     parameters: tuple[Parameter, ...] = ()

@@ -306,9 +306,14 @@ class Score(Task):
 
 @attrs.frozen(kw_only=True)
 class RunSql(Task):
-    """SQL statements run for their effect (maintenance, grants, tags, clones)."""
+    """SQL statements run for their effect (maintenance, grants, tags, clones); a dataset is named in them as
+    ``{{ name }}``, which becomes its table on each target."""
 
     statements: tuple[str, ...]
+
+    def tables(self) -> tuple[str, ...]:
+        """The datasets the statements name."""
+        return tuple(dict.fromkeys(n for s in self.statements for n in SQL_REFERENCE.findall(s)))
 
 
 @attrs.frozen(kw_only=True)

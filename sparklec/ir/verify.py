@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from typing import TYPE_CHECKING
 
-from sparklec.ir.pipeline import ENVS
+from sparklec.ir.pipeline import ENVS, ISOLATIONS
 from sparklec.diagnostics import Diagnostic, Severity, did_you_mean, ref_span
 from sparklec.ir.channels import ALERT_SCHEMES, channel
 from sparklec.ir.columns import ColumnFlow
@@ -125,6 +125,7 @@ class _PipelineVerifier:
     def run(self) -> list[Diagnostic]:
         pipeline = self.pipeline
         self._add(_choice(pipeline.env, ENVS, "environment", pipeline.span))
+        self._add(_choice(pipeline.isolation, ISOLATIONS, "environment isolation", pipeline.span))
         if pipeline.pipeline_type is not None:
             self._add(_choice(pipeline.pipeline_type, PIPELINE_TYPES, "pipeline type", pipeline.span))
         self._unique_names()
@@ -305,6 +306,9 @@ class _PipelineVerifier:
                 producer = artifact.source.split(".", 1)[0]
                 self._reference(producer, set(self.tasks), "task", artifact.span, task.name)
         match task:
+            case RunSql():
+                for dataset in task.tables():
+                    self._reference(dataset, self.datasets, "dataset", task.span, task.name)
             case Write():
                 self._add(_choice(task.mode, WRITE_MODES, "write mode", ref_span(task, task.mode)))
                 self._add(_choice(task.schema_change, SCHEMA_CHANGES, "schema change policy",

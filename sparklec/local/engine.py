@@ -35,7 +35,7 @@ from sparklec.ir.text import check_text
 from sparklec.ir import tasks as t
 from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.graph import StepGraph, dataset_writers
-from sparklec.ir.pipeline import Dataset, Parameter, Pipeline, Project
+from sparklec.ir.pipeline import Dataset, Parameter, Pipeline, Project, as_written
 from sparklec.ir.values import Column, Value, format_duration
 from sparklec.local import files
 from sparklec.sql.tasks import TaskSql, landing_table
@@ -98,7 +98,8 @@ def bind(project: Project, data: Path | None, explicit: Mapping[str, Path],
 
     `explicit` maps a dataset's name (or ``schema.table``), or an ingest
     task's name, to a file; otherwise the database's own table is used, or
-    a file under `data` (`files.candidates`).  What is found
+    a file under `data` (`files.candidates`; outside ``prod``, also under the
+    names as written, without the environment's prefix).  What is found
     nowhere is skipped when the pipeline runs, with what reads it; a source
     found nowhere is also warned about (W601) up front.
     """
@@ -116,7 +117,7 @@ def bind(project: Project, data: Path | None, explicit: Mapping[str, Path],
             if path is None and existing(dataset.schema, dataset.table):
                 bindings.append(Binding(pipeline.name, dataset.name, key, None, seeds))
                 continue
-            path = path or files.find(data, parts)
+            path = path or files.find(data, parts) or files.find(data, [as_written(p, pipeline.env) for p in parts])
             if path is not None:
                 bindings.append(Binding(pipeline.name, dataset.name, key, path, seeds))
             elif not seeds:

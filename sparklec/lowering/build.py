@@ -13,7 +13,7 @@ from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import tasks as t
 from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.graph import StepGraph, dataset_writers
-from sparklec.ir.pipeline import Pipeline, Project
+from sparklec.ir.pipeline import Pipeline, Project, isolated
 from sparklec.ir.policy import SQL_KINDS
 from sparklec.ir.text import check_text
 from sparklec.ir.channels import channel
@@ -42,8 +42,13 @@ def build_plans(project: Project, profile: TargetProfile, options: Mapping[str, 
 
 
 def work_database(pipeline: Pipeline, database: str | None = None) -> str:
-    """Where the relations a pipeline's steps produce are kept: `database`, else the pipeline's name."""
-    return database or re.sub(r"[^a-z0-9_]", "_", pipeline.name.lower())
+    """Where the relations a pipeline's steps produce are kept: `database`, else the pipeline's name (with the
+    environment's as a prefix outside ``prod``, unless the pipeline's `isolation` is ``none``)."""
+    if database:
+        return database
+    _, schema = isolated(None, re.sub(r"[^a-z0-9_]", "_", pipeline.name.lower()), pipeline.env,
+                         "none" if pipeline.isolation == "none" else "schema")
+    return schema
 
 
 def inlined_transforms(pipeline: Pipeline, profile: TargetProfile) -> dict[str, t.Transform]:
@@ -73,8 +78,8 @@ class _Builder:
             pipeline=pipeline.name, target=self.profile.name, steps=self.level(pipeline.steps),
             on_failure=self.level(pipeline.on_failure, failure=True), parameters=pipeline.parameters,
             schedules=pipeline.schedules, triggers=pipeline.triggers, upstream=pipeline.depends_on,
-            started_by=started_by, downstream=tuple(sorted(downstream)), alerts=alerts, description=pipeline.description, env=pipeline.env,
-            pipeline_type=pipeline.pipeline_type, tags=pipeline.tags, datasets=pipeline.datasets,
+            started_by=started_by, downstream=tuple(sorted(downstream)), alerts=alerts,
+            description=pipeline.description, env=pipeline.env, isolation=pipeline.isolation, pipeline_type=pipeline.pipeline_type, tags=pipeline.tags, datasets=pipeline.datasets,
             exposures=pipeline.exposures, custom_transformers=pipeline.custom_transformers, span=pipeline.span)
 
     def level(self, steps: tuple[t.Step, ...], failure: bool = False) -> Level:

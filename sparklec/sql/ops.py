@@ -60,9 +60,10 @@ class RuntimeStringColumns(exp.Expression):
 
 class RuntimeStar(exp.Expression):
     """Every column but `removed`, and but those of `present` (names) that the chain's input has when the query
-    runs: the columns an op sets, which replace the input's own.  Only dbt's generator writes it."""
+    runs: the columns an op sets, which replace the input's own; unless `adder` names an op that may not
+    replace a column, for which such a column is an error as the query runs.  Only dbt's generator writes it."""
 
-    arg_types = {"removed": False, "present": False}
+    arg_types = {"removed": False, "present": False, "adder": False}
 
 
 COLUMN_PLACEHOLDER = "__sparklec_column__"
@@ -157,7 +158,8 @@ class Lowering:
         unsure = [n for n, _ in add if n not in before and n not in source.removed]  # perhaps the input's
         star: exp.Expr
         if unsure and self.runtime_columns and not source.opaque:
-            star = RuntimeStar(removed=[column(n) for n in removed], present=[exp.Literal.string(n) for n in unsure])
+            star = RuntimeStar(removed=[column(n) for n in removed], present=[exp.Literal.string(n) for n in unsure],
+                               adder=None if op.replaces_existing() else exp.Literal.string(op.NAME))
         elif removed and not self.dialect.star_except:
             raise self.fail(op, f"`{op.NAME}` needs the input's columns for {self.dialect.name} SQL",
                             "declare the source's columns")

@@ -36,7 +36,7 @@ from sparklec.ir.columns import ColumnFlow
 from sparklec.ir.graph import relation_readers
 from sparklec.ir.pipeline import Pipeline, Project
 from sparklec.ir.policy import SQL_KINDS
-from sparklec.ir.transformers import ScdType2, Schema
+from sparklec.ir.transformers import CustomOp, ScdType2, Schema
 from sparklec.ir.serialize import to_data
 from sparklec.sql import DIALECTS, Relation, chain_steps
 from sparklec.sql.checks import failing_rows
@@ -345,6 +345,7 @@ class TaskSql:
         """The task's statements, each transpiled from Spark SQL; Spark-only statements are Spark's to run."""
         result = []
         for statement in task.statements:
+            statement = t.SQL_REFERENCE.sub(lambda match: self.text(self.table(match.group(1))), statement)
             try:
                 tree = sqlglot.parse_one(statement, read="databricks")
             except (ParseError, TokenError) as error:
@@ -382,16 +383,25 @@ class TaskSql:
         return self._statements[task.name]
 
     def job_arguments(self, task: t.AnyTask) -> dict[str, str]:
-        """What a job that runs `task` elsewhere receives: its kind, the task as sparklec IR JSON (`spec`),
-        the tables it reads (`input`, `input_2`, ...) and writes (`target`) and, for SQL tasks whose
-        columns are known well enough, the SQL to run (`sql`, its statements separated by ``; ``; for a
-        check, the one statement that fails when rows fail).  Worked examples stay behind: they are tests."""
+        """What a job that runs `task` elsewhere receives: its kind, its SQL dialect (`databricks` or Apache
+        `spark`), the task as sparklec IR JSON (`spec`),
+        the tables it reads (`input`, `input_2`, ...) and makes (`target`), the user transformers it names
+        (`custom`: name → SQL) and, for SQL tasks whose columns are known well enough, the SQL to run (`sql`,
+        its statements separated by ``;``; for a check, the one statement that fails when rows fail).
+        `sparklec-job` (`sparklec.job`) runs it, making the SQL as it runs when there is none.  Worked
+        examples stay behind: they are tests."""
         spec = attrs.evolve(task, examples=()) if isinstance(task, t.Transform) else task
-        arguments = {"task": t.kind_name(task), "spec": json.dumps(to_data(spec), sort_keys=True)}
+        arguments = {"task": t.kind_name(task), "dialect": self.dialect,
+                     "spec": json.dumps(to_data(spec), sort_keys=True)}
         for index, relation in enumerate(task.reads()):
             arguments["input" if index == 0 else f"input_{index + 1}"] = self.text(self.table(relation))
-        if task.produces_relation and not isinstance(task, t.Transform):
-            arguments["target"] = self.text(self.table(task.name))
+        if task.produces_relation or isinstance(task, t.Write):
+            arguments["target"] = self.text(self.table(task.target if isinstance(task, t.Write) else task.name))
+        named = {op.transformer for op in task.steps if isinstance(op, CustomOp)} if isinstance(task, t.Transform) \
+            else set()
+        if named:
+            arguments["custom"] = json.dumps({name: self.custom[name].sql for name in sorted(named)
+                                              if name in self.custom}, sort_keys=True)
         if t.kind_name(task) in SQL_KINDS:
             try:
                 arguments["sql"] = (self.enforced(task) if isinstance(task, t.QualityCheck)

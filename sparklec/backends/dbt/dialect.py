@@ -137,7 +137,9 @@ def _runtime_star(generator: _Generator, expression: exp.Expr) -> str:
     removed = [jinja_string(generator.sql(e)) for e in expression.args.get("removed") or []]
     present = [f"[{jinja_string(e.this.lower())}, {jinja_string(generator.sql(exp.column(e.this)))}]"
                for e in expression.args.get("present") or []]
-    return generator.call("star_replacing", INPUT_COLUMNS, f"[{', '.join(removed)}]", f"[{', '.join(present)}]")
+    adder = expression.args.get("adder")
+    return generator.call("star_replacing", INPUT_COLUMNS, f"[{', '.join(removed)}]", f"[{', '.join(present)}]",
+                          *([jinja_string(adder.this)] if adder is not None else []))
 
 
 def _runtime_string_columns(generator: _Generator, expression: exp.Expr) -> str:
@@ -373,10 +375,15 @@ MACROS: dict[str, str] = {
 {%- endmacro %}
 """,
     "star_replacing": """\
-{# Every column but `removed`, and but those of `present` ([name, as SQL] pairs) the input has. #}
-{% macro sparklec_star_replacing(columns, removed, present) -%}
+{# Every column but `removed`, and but those of `present` ([name, as SQL] pairs) the input has; when `adder`
+   names a transformer that may not replace a column, such a column is an error. #}
+{% macro sparklec_star_replacing(columns, removed, present, adder=none) -%}
   {%- set names = columns | map(attribute='name') | map('lower') | list -%}
-  {%- set dropped = removed + (present | selectattr(0, 'in', names) | map(attribute=1) | list) -%}
+  {%- set clashes = present | selectattr(0, 'in', names) | list -%}
+  {%- if adder and clashes and execute -%}
+    {{ exceptions.raise_compiler_error("`" ~ adder ~ "` adds column `" ~ clashes[0][0] ~ "`, which already exists [E206]; choose another target column name" ~ (", or set `overwrite: true`" if adder == "add_audit_columns" else "")) }}
+  {%- endif -%}
+  {%- set dropped = removed + (clashes | map(attribute=1) | list) -%}
   {%- if dropped -%}{{ sparklec_star_except(dropped) }}{%- else -%}*{%- endif -%}
 {%- endmacro %}
 """,

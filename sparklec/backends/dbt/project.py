@@ -15,7 +15,7 @@ from sparklec.backends.dbt.sql import model_files, sql_text, user_query
 from sparklec.diagnostics import Diagnostic, Severity
 from sparklec.ir import tasks as t
 from sparklec import ENVS
-from sparklec.ir.pipeline import Exposure
+from sparklec.ir.pipeline import Exposure, isolated
 from sparklec.ir.transformers import ScdType2
 from sparklec.lowering import Checks, ExecutionPlan, PlanTask
 from sparklec.ir.values import format_duration
@@ -287,9 +287,11 @@ class ProjectFiles:
         outputs: dict[str, Any] = {"local": {
             "type": "duckdb", "path": "{{ env_var('SPARKLEC_DUCKDB_PATH', 'local.duckdb') }}", "threads": 4,
         }}
-        for env in ENVS:
+        for env in sorted({plan.env for plan in self.plans}, key=ENVS.index):
+            isolation = next(plan.isolation for plan in self.plans if plan.env == env)
+            env_catalog, schema = isolated(catalog, "default", env, isolation)
             outputs[env] = {
-                "type": "databricks", "catalog": catalog, "schema": "default",
+                "type": "databricks", "catalog": env_catalog, "schema": schema,
                 "host": "{{ env_var('DATABRICKS_HOST') }}", "http_path": "{{ env_var('DATABRICKS_HTTP_PATH') }}",
                 "token": "{{ env_var('DATABRICKS_TOKEN') }}", "threads": 4,
             }
@@ -303,7 +305,7 @@ class ProjectFiles:
             "```sh",
             "pip install 'dbt-core~=1.11.0' 'dbt-duckdb~=1.11.0'    # and dbt-databricks for the warehouse",
             "dbt build --profiles-dir .                            # on a local DuckDB file (target `local`)",
-            "DBT_TARGET=prod dbt build --profiles-dir .            # on Databricks: set DATABRICKS_HOST,",
+            f"DBT_TARGET={self.plans[0].env:<4} dbt build --profiles-dir .            # on Databricks: set DATABRICKS_HOST,",
             "                                                      # DATABRICKS_HTTP_PATH and DATABRICKS_TOKEN",
             "```", "",
             "Sources are declared in `models/sources.yml`; ingested tables are expected in the",

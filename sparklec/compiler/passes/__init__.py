@@ -65,5 +65,6 @@ def default_passes() -> list[Pass]:
     """The passes every compile runs, in order."""
     from sparklec.compiler.passes.drop_redundant_after import DropRedundantAfter
     from sparklec.compiler.passes.fuse_transforms import FuseTransforms
+    from sparklec.compiler.passes.isolate_environments import IsolateEnvironments
 
-    return [FuseTransforms(), DropRedundantAfter()]
+    return [IsolateEnvironments(), FuseTransforms(), DropRedundantAfter()]

@@ -16,7 +16,7 @@ import attrs
 from sparklec.diagnostics import Diagnostic, Severity, Span
 from sparklec.frontends.config import extra as extras
 from sparklec.frontends.config.fields import SparkleConfig
-from sparklec.ir.pipeline import Dataset, Parameter, Pipeline, Schedule
+from sparklec.ir.pipeline import ISOLATIONS, Dataset, Parameter, Pipeline, Schedule
 from sparklec.ir.cron import expand_schedule_name
 from sparklec.ir.tasks import QualityCheck, Relationships, Step, Transform, Write
 from sparklec.ir.transformers import Op
@@ -28,7 +28,7 @@ COMMON_FIELDS = (
 )
 COMMON_EXTRA = (
     "runtime", "retries", "timeout", "resources", "triggers", "timezone", "parameters",
-    "custom_transformers", "exposures", "description",
+    "custom_transformers", "exposures", "description", "environment_isolation",
 )
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -189,6 +189,7 @@ class Expansion:
         main = next((d.name for d in reversed(self.datasets)), None)
         return Pipeline(
             name=cfg.pipeline_name, env=cfg.env, pipeline_type=cfg.pipeline_type,
+            isolation=self.extra.string("environment_isolation", "schema", ISOLATIONS) or "schema",
             description=self.extra.string("description", "") or "",
             parameters=extras.parameters(self.extra) + tuple(self.parameters),
             tags=tuple(Setting(key=k, value=v, span=s) for k, v, s in cfg.tags),

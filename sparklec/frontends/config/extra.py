@@ -56,6 +56,7 @@ EXTRA_CONFIG_KEYS: dict[str, str] = {
     "custom_transformers": "user transformers: {name: SQL expression or SELECT over {{ input }}}",
     "exposures": "downstream consumers: [{name, type, url, maturity, owner, email}]",
     "description": "what the pipeline is for",
+    "environment_isolation": "schema | catalog | none: how tables written outside prod are kept apart (default schema)",
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 from sparklec.frontends.config import extra as extras
+from sparklec.frontends.config.operations import qualified
 from sparklec.frontends.config.expand import Expansion, pipeline_type, sql_identifier, sql_string
 from sparklec.ir.pipeline import Parameter
 from sparklec.ir.tasks import ForEach, Ingest, RunSql, Step
@@ -65,16 +66,12 @@ def ingestion(x: Expansion) -> tuple[Step, ...]:
         steps.append(RunSql(
             name="apply_retention", after=("write",), span=x.extra.value_span("retention_days"),
             statements=(
-                f"ALTER TABLE {_qualified(target)} SET TBLPROPERTIES ("
+                f"ALTER TABLE {qualified(target)} SET TBLPROPERTIES ("
                 f"'delta.logRetentionDuration' = {interval}, "
                 f"'delta.deletedFileRetentionDuration' = {interval})",
             ),
         ))
     return tuple(steps)
-
-
-def _qualified(dataset: object) -> str:
-    return ".".join(sql_identifier(p) for p in dataset.qualified_name.split("."))  # type: ignore[attr-defined]
 
 
 @pipeline_type(

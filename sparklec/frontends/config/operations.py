@@ -13,8 +13,8 @@ from sparklec.ir.values import Setting
 
 
 def qualified(dataset: Dataset) -> str:
-    """The dataset's name as a Spark SQL table reference."""
-    return ".".join(sql_identifier(p) for p in dataset.qualified_name.split("."))
+    """The dataset's table in a statement of a SQL task: ``{{ name }}``."""
+    return f"{{{{ {dataset.name} }}}}"
 
 
 _ML_FIELDS = ("source_table", "transformers", "primary_key", "destination_catalog", "destination_schema",

@@ -8,12 +8,13 @@ from typing import Any
 
 import lark
 
-from sparklec.ir.pipeline import ENVS
 from sparklec.diagnostics import Diagnostic, did_you_mean
 from sparklec.frontends.dsl.steps import StepBuilder, Tree
 from sparklec.ir import pipeline as p
 from sparklec.ir.cron import expand_schedule_name
 from sparklec.ir.values import Setting
+
+_WHAT = {"kind": "pipeline type", "isolate": "environment isolation"}
 
 
 class ProjectBuilder(StepBuilder):
@@ -45,7 +46,8 @@ class ProjectBuilder(StepBuilder):
         lists: dict[str, list[Any]] = {key: [] for key in (
             "parameters", "tags", "schedules", "triggers", "alerts", "datasets", "custom_transformers", "steps",
             "on_failure", "exposures", "depends_on")}
-        single = {"env": "env", "kind": "pipeline_type", "description": "description"}
+        single = {"env": "env", "isolate": "isolation", "kind": "pipeline_type", "description": "description"}
+        choices = {"env": p.ENVS, "isolate": p.ISOLATIONS, "kind": p.PIPELINE_TYPES}
         defaults: list[Tree] = []
         for item in items:
             kind = item.data
@@ -54,7 +56,7 @@ class ProjectBuilder(StepBuilder):
                     self.error("E136", f"`{'type' if kind == 'kind' else kind}` is given twice", item,
                                "keep one of them")
                 fields[single[kind]] = self.string(item.children[0]) if kind == "description" else self.choice(
-                    item.children[0], ENVS if kind == "env" else p.PIPELINE_TYPES, kind)
+                    item.children[0], choices[kind], kind)
             elif kind == "defaults":
                 defaults.extend(c for c in item.children if c is not None)
             elif kind in ("task", "foreach", "branch"):
@@ -81,7 +83,7 @@ class ProjectBuilder(StepBuilder):
         """A name that must be one of `choices` (reported at the name when not)."""
         text = self.name(node)
         if text not in choices:
-            self.error("E109", f"`{text}` is not a valid {'pipeline type' if what == 'kind' else what}", node,
+            self.error("E109", f"`{text}` is not a valid {_WHAT.get(what, what)}", node,
                        did_you_mean(text, choices) or f"use one of {', '.join(choices)}")
         return text
 

@@ -112,6 +112,8 @@ class _Printer:
         self.emit(0, f"pipeline {name(pl.name)} {{{self.after(pl)}")
         if pl.env != "dev":
             self.emit(1, f"env {name(pl.env)}")
+        if pl.isolation != "schema":
+            self.emit(1, f"isolate {name(pl.isolation)}")
         if pl.pipeline_type:
             self.emit(1, f"type {name(pl.pipeline_type)}")
         if pl.description:

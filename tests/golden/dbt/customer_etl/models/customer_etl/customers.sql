@@ -29,7 +29,7 @@ step_2_clean_email_addresses as (
 
 step_3_add_hash_key as (
     SELECT
-      {{ sparklec_star_replacing(sparklec_input_columns, [], [["customer_key", "customer_key"]]) }},
+      {{ sparklec_star_replacing(sparklec_input_columns, [], [["customer_key", "customer_key"]], "add_hash_key") }},
       {{ sparklec_hash_key(["customer_id", "email"]) }} AS customer_key
     FROM step_2_clean_email_addresses
 ),

@@ -19,7 +19,7 @@ with source as (
 
 step_1_add_ingestion_metadata as (
     SELECT
-      {{ sparklec_star_replacing(sparklec_input_columns, [], [["_ingestion_timestamp", "_ingestion_timestamp"], ["_ingestion_date", "_ingestion_date"], ["_source_system", "_source_system"], ["_batch_id", "_batch_id"]]) }},
+      {{ sparklec_star_replacing(sparklec_input_columns, [], [["_ingestion_timestamp", "_ingestion_timestamp"], ["_ingestion_date", "_ingestion_date"], ["_source_system", "_source_system"], ["_batch_id", "_batch_id"]], "add_ingestion_metadata") }},
       CURRENT_TIMESTAMP AS _ingestion_timestamp,
       CURRENT_DATE AS _ingestion_date,
       'postgres_crm' AS _source_system,
