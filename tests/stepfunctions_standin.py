@@ -1,11 +1,15 @@
-"""Generated state machines run as written by moto's Step Functions interpreter, their Athena calls answered
-by a stand-in that runs the query on DuckDB.
+"""Generated state machines run as written by moto's Step Functions interpreter, their Athena and Databricks
+calls answered by stand-ins that run the SQL on DuckDB.
 
 `athena:startQueryExecution.sync` runs the query it is given (Athena SQL, read by sqlglot and written for
 DuckDB) and answers as Athena's GetQueryExecution does; `aws-sdk:athena:getQueryResults` answers with the
 rows of that query in Athena's `ResultSet` shape.  A query DuckDB rejects fails the task, as a failing
-Athena query does.  Other integrations are moto's own (SNS).  moto's JSONPath is made to read a value
-behind array indices as AWS does, and retries do not wait.
+Athena query does.  `http:invoke` of the Databricks Jobs API runs, for `jobs/run-now`, what `sparklec-job`
+runs with the run's job parameters (Databricks SQL written for DuckDB; an `INSERT OVERWRITE` as a delete and
+an insert; `assert_true` as Spark's) and answers with its `run_id`; `jobs/runs/get` answers with the run's
+`state` as the Jobs API does: a statement that fails makes a FAILED run, not a failed call.  Other
+integrations are moto's own (SNS).  moto's JSONPath is made to read a value behind array indices as AWS
+does, and retries and Wait states do not wait.
 """
 
 from __future__ import annotations
@@ -20,8 +24,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import attrs
 import duckdb
 import sqlglot
+
+from sparklec import job
+from sparklec.ir import Column
+from sparklec.local import files
+from sparklec.local.engine import describe
 
 
 class AthenaOnDuckDB:
@@ -53,17 +63,73 @@ class AthenaOnDuckDB:
         return {"ResultSet": {"Rows": rows}}
 
 
+class DatabricksOnDuckDB:
+    """The Jobs API runs of `sparklec-job`, on `connection`: each run's statements, and how it ended."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection):
+        self.connection = connection
+        self.runs: list[dict[str, Any]] = []
+        self.statements: list[str] = []
+        connection.execute("CREATE OR REPLACE MACRO assert_true(condition, message) AS "
+                           "CASE WHEN condition THEN NULL ELSE error(message) END")
+
+    def call(self, endpoint: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        """The response of `http:invoke` to the Jobs API `endpoint`."""
+        if endpoint.endswith("/api/2.1/jobs/run-now"):
+            body = parameters["RequestBody"]
+            return {"run_id": self.run(int(body["job_id"]), body["job_parameters"])}
+        assert endpoint.endswith("/api/2.1/jobs/runs/get"), endpoint
+        return self.runs[int(parameters["QueryParameters"]["run_id"])]
+
+    def run(self, job_id: int, given: dict[str, str]) -> int:
+        state = {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS", "state_message": ""}
+        try:
+            for statement in job.statements(given, self.columns):
+                self.statements.append(statement)
+                for translated in duckdb_statements(statement):
+                    self.connection.execute(translated)
+        except (duckdb.Error, SystemExit) as error:
+            state.update(result_state="FAILED", state_message=str(error))
+        self.runs.append({"run_id": len(self.runs), "job_id": job_id, "state": state})
+        return len(self.runs) - 1
+
+    def columns(self, table: str) -> tuple[Column, ...]:
+        found = self.connection.execute(f"SELECT count(*) FROM information_schema.tables WHERE "
+                                        f"table_schema || '.' || table_name = '{table}'").fetchone()
+        if not found or not found[0]:
+            return ()
+        return tuple(Column(name=name, type=files.ir_type(kind)) for name, kind in describe(self.connection, table).items())
+
+
+def duckdb_statements(statement: str) -> list[str]:
+    """A Databricks statement as DuckDB runs it: an `INSERT OVERWRITE` is a delete, then an insert."""
+    tree = sqlglot.parse_one(statement, read="databricks")
+    if isinstance(tree, sqlglot.exp.Insert) and tree.args.get("overwrite"):
+        tree.set("overwrite", None)
+        return [f"DELETE FROM {tree.this.sql(dialect='duckdb')}", tree.sql(dialect="duckdb")]
+    return [tree.sql(dialect="duckdb")]
+
+
+@attrs.define
+class StandIns:
+    """The services the state machine calls, answered from one database."""
+
+    athena: AthenaOnDuckDB
+    databricks: DatabricksOnDuckDB
+
+
 @contextmanager
-def athena_on(connection: duckdb.DuckDBPyConnection) -> Iterator[AthenaOnDuckDB]:
-    """moto's Step Functions interpreter with Athena answered from `connection`."""
+def stand_ins(connection: duckdb.DuckDBPyConnection) -> Iterator[StandIns]:
+    """moto's Step Functions interpreter with Athena and Databricks answered from `connection`."""
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-        state_task_service_aws_sdk as aws_sdk, state_task_service_callback as callback,
+        state_task_service as service, state_task_service_aws_sdk as aws_sdk, state_task_service_callback as callback,
     )
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.resource import ResourceCondition
     from moto.stepfunctions.parser.asl.utils import json_path
 
     athena = AthenaOnDuckDB(connection)
+    databricks = DatabricksOnDuckDB(connection)
 
     class StartQuery(callback.StateTaskServiceCallback):
         def __init__(self) -> None:
@@ -87,24 +153,37 @@ def athena_on(connection: duckdb.DuckDBPyConnection) -> Iterator[AthenaOnDuckDB]
             else:
                 super()._eval_service_task(env, resource_runtime_part, normalised_parameters, state_credentials)
 
+    class Http(service.StateTaskService):
+        def _get_supported_parameters(self) -> set[str]:
+            return {"ApiEndpoint", "Method", "Authentication", "RequestBody", "QueryParameters", "Headers"}
+
+        def _eval_service_task(self, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any],
+                               state_credentials: Any) -> None:
+            body = databricks.call(normalised_parameters["ApiEndpoint"], normalised_parameters)
+            env.stack.append({"StatusCode": 200, "StatusText": "OK", "Headers": {}, "ResponseBody": body})
+
     original = state_task_factory.state_task_service_for
 
     def service_for(service_name: str) -> Any:
         return StartQuery() if service_name == "athena" else Sdk() if service_name == "aws-sdk" \
-            else original(service_name)
+            else Http() if service_name == "http" else original(service_name)
     state_task_factory.state_task_service_for = service_for
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
     clock, retrier_decl.time = retrier_decl.time, types.SimpleNamespace(sleep=lambda seconds: None)  # type: ignore
+    waiting, WaitFunction._wait_interval = WaitFunction._wait_interval, lambda self, env, wait_seconds: None
     users = [m for name, m in sys.modules.items() if name.startswith("moto.stepfunctions.parser")
              and getattr(m, "extract_json", None) is json_path.extract_json]
     for module in users:
         module.extract_json = _extract_as_aws  # type: ignore[attr-defined]
     try:
-        yield athena
+        yield StandIns(athena, databricks)
     finally:
         state_task_factory.state_task_service_for = original
         retrier_decl.time = clock  # type: ignore[assignment]
+        WaitFunction._wait_interval = waiting  # type: ignore[method-assign]
         for module in users:
             module.extract_json = json_path.extract_json  # type: ignore[attr-defined]
 
@@ -122,15 +201,16 @@ def _extract_as_aws(path: str, data: Any) -> Any:
 
 
 def run_machine(definition: str, connection: duckdb.DuckDBPyConnection, execution_input: dict[str, Any]
-                ) -> tuple[str, AthenaOnDuckDB]:
-    """Run the state machine `definition` (its `${...}` placeholders filled in: topics are made) once, its
-    Athena queries on `connection`; its final status and the queries it ran."""
+                ) -> tuple[str, StandIns]:
+    """Run the state machine `definition` (its `${...}` placeholders filled in: topics are made, job ids are
+    1) once, its SQL on `connection`; its final status and the stand-ins, with what they ran."""
     import boto3
     from moto import mock_aws
 
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), athena_on(connection) as athena:
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), stand_ins(connection) as services:
         sns = boto3.client("sns", region_name="us-east-1")
         filled = re.sub(r"\$\{(\w+Topic)\}", lambda m: sns.create_topic(Name=m.group(1))["TopicArn"], definition)
+        filled = re.sub(r"\$\{\w+DatabricksJobId\}", "1", filled)
         filled = re.sub(r"\$\{[\w.]+\}", "placeholder", filled)
         client = boto3.client("stepfunctions", region_name="us-east-1")
         arn = client.create_state_machine(name="pipeline", definition=filled,
@@ -139,7 +219,7 @@ def run_machine(definition: str, connection: duckdb.DuckDBPyConnection, executio
         for _ in range(2400):
             status = client.describe_execution(executionArn=execution)["status"]
             if status != "RUNNING":
-                return status, athena
+                return status, services
             time.sleep(0.05)
         events = client.get_execution_history(executionArn=execution)["events"]
     raise TimeoutError(f"the execution did not end: {events[-3:]}")

@@ -89,7 +89,8 @@ def test_a_failing_check_fails_the_run_and_leaves_the_target_as_it_was(tmp_path:
     with (both.data / "bronze" / "customers_raw.csv").open("a") as stream:  # no e-mail: not_null fails
         stream.write("7,Gus,Hale,,,fr,2023-07-01,2024-03-01 08:00:00,2024-03-01\n")
     both.land()
-    status, athena = run_machine(both.machine, both.machine_database, {})
+    status, services = run_machine(both.machine, both.machine_database, {})
+    athena = services.athena
     assert status == "FAILED" and before == rows(both.machine_database, table, names), status
     assert not any(q.startswith(("DELETE", "INSERT", "MERGE")) for q in athena.queries[athena.queries.index(
         next(q for q in athena.queries if "COUNT(*)" in q)):]), "nothing is written after the check"
