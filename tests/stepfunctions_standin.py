@@ -7,7 +7,7 @@ rows of that query in Athena's `ResultSet` shape.  A query DuckDB rejects fails 
 Athena query does.  `http:invoke` of the Databricks Jobs API runs, for `jobs/run-now`, what `sparklec-job`
 runs with the run's job parameters (Databricks SQL written for DuckDB; an `INSERT OVERWRITE` as a delete and
 an insert; `assert_true` as Spark's) and answers with its `run_id`; `jobs/runs/get` answers with the run's
-`state` as the Jobs API does: a statement that fails makes a FAILED run, not a failed call.  Other
+`state` as the Jobs API does (`spark_on_duckdb`): a statement that fails makes a FAILED run, not a failed call.  Other
 integrations are moto's own (SNS).  moto's JSONPath is made to read a value behind array indices as AWS
 does, and retries and Wait states do not wait.
 """
@@ -32,6 +32,7 @@ from sparklec import job
 from sparklec.ir import Column
 from sparklec.local import files
 from sparklec.local.engine import describe
+from spark_on_duckdb import SparkOnDuckDB
 
 
 class AthenaOnDuckDB:
@@ -68,10 +69,8 @@ class DatabricksOnDuckDB:
 
     def __init__(self, connection: duckdb.DuckDBPyConnection):
         self.connection = connection
+        self.warehouse = SparkOnDuckDB(connection, "databricks")
         self.runs: list[dict[str, Any]] = []
-        self.statements: list[str] = []
-        connection.execute("CREATE OR REPLACE MACRO assert_true(condition, message) AS "
-                           "CASE WHEN condition THEN NULL ELSE error(message) END")
 
     def call(self, endpoint: str, parameters: dict[str, Any]) -> dict[str, Any]:
         """The response of `http:invoke` to the Jobs API `endpoint`."""
@@ -85,9 +84,7 @@ class DatabricksOnDuckDB:
         state = {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS", "state_message": ""}
         try:
             for statement in job.statements(given, self.columns):
-                self.statements.append(statement)
-                for translated in duckdb_statements(statement):
-                    self.connection.execute(translated)
+                self.warehouse.execute(statement)
         except (duckdb.Error, SystemExit) as error:
             state.update(result_state="FAILED", state_message=str(error))
         self.runs.append({"run_id": len(self.runs), "job_id": job_id, "state": state})
@@ -99,15 +96,6 @@ class DatabricksOnDuckDB:
         if not found or not found[0]:
             return ()
         return tuple(Column(name=name, type=files.ir_type(kind)) for name, kind in describe(self.connection, table).items())
-
-
-def duckdb_statements(statement: str) -> list[str]:
-    """A Databricks statement as DuckDB runs it: an `INSERT OVERWRITE` is a delete, then an insert."""
-    tree = sqlglot.parse_one(statement, read="databricks")
-    if isinstance(tree, sqlglot.exp.Insert) and tree.args.get("overwrite"):
-        tree.set("overwrite", None)
-        return [f"DELETE FROM {tree.this.sql(dialect='duckdb')}", tree.sql(dialect="duckdb")]
-    return [tree.sql(dialect="duckdb")]
 
 
 @attrs.define

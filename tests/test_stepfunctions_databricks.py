@@ -54,7 +54,7 @@ class Both:
         assert all(task.status == "succeeded" for task in result.tasks), result.tasks
         status, services = run_machine(self.machine, self.database, {})
         assert len(services.databricks.runs) == 3 if status == "SUCCEEDED" else True, services.databricks.runs
-        return status, services.databricks.statements
+        return status, services.databricks.warehouse.ran
 
     def same(self) -> None:
         with duckdb.connect(str(self.reference), read_only=True) as reference:

@@ -1,0 +1,202 @@
+"""Argo workflows executed: the executor's semantics on small workflows, then the WorkflowTemplates of the
+examples run with their `spark-sql` pods' SQL on DuckDB, leaving the tables `sparklec run` leaves over two
+runs, and a failing check failing the workflow with the target unchanged and the alert sent."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+import yaml
+
+from argo_executor import ArgoError, Executor
+from conftest import COMPILED_SOURCES, EXAMPLES
+from dbt_harness import DATA, deliver_changes
+from spark_on_duckdb import SparkOnDuckDB
+from sparklec import job
+from sparklec.compiler.driver import load, lower, optimise
+from sparklec.ir import tasks as t
+from sparklec.local import run_project
+from tables import rows, same_tables
+
+# --- the executor on small workflows ---------------------------------------------------------------------
+
+
+def workflow(templates: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+    return {"w": {"spec": {"entrypoint": "main", "templates": templates, **spec}}}
+
+
+def pod(name: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "container": {"image": "busybox", "args": [name]}, **extra}
+
+
+class Pods:
+    """Pods that print their last argument and fail when it is in `failing` (every attempt, or the first ones)."""
+
+    def __init__(self, failing: dict[str, int] | None = None):
+        self.failing, self.ran = failing or {}, []
+
+    def __call__(self, template: dict[str, Any]) -> tuple[bool, str]:
+        said = template["container"]["args"][-1]
+        self.ran.append(said)
+        if self.failing.get(said, 0) > 0:
+            self.failing[said] -= 1
+            return False, ""
+        return True, said
+
+
+def test_depends_omits_what_waits_on_a_failure_and_runs_what_waits_on_it() -> None:
+    pods = Pods({"a": 99})
+    spec = workflow([{"name": "main", "dag": {"tasks": [
+        {"name": "a", "template": "a"}, {"name": "b", "template": "b", "depends": "a"},
+        {"name": "c", "template": "c", "depends": "a.Failed"}, {"name": "d", "template": "d", "depends": "b || c"}]}},
+        pod("a"), pod("b"), pod("c"), pod("d")])
+    assert Executor(spec, "w", pods).run() == "Failed"
+    assert pods.ran == ["a", "c", "d"]
+
+
+def test_when_skips_items_fan_out_retries_repeat_and_the_exit_handler_sees_the_status() -> None:
+    pods = Pods({"flaky": 2})
+    spec = workflow([
+        {"name": "main", "dag": {"tasks": [
+            {"name": "gate", "template": "echo", "arguments": {"parameters": [{"name": "say", "value": "prod"}]}},
+            {"name": "skipped", "template": "echo", "depends": "gate",
+             "when": "'{{tasks.gate.outputs.result}}' == 'dev'",
+             "arguments": {"parameters": [{"name": "say", "value": "never"}]}},
+            {"name": "each", "template": "echo", "depends": "skipped", "withItems": ["x", "y"],
+             "arguments": {"parameters": [{"name": "say", "value": "{{item}}-{{workflow.parameters.env}}"}]}},
+            {"name": "flaky", "template": "flaky", "depends": "each"}]}},
+        {"name": "echo", "inputs": {"parameters": [{"name": "say"}]},
+         "container": {"image": "busybox", "args": ["{{inputs.parameters.say}}"]}},
+        pod("flaky", retryStrategy={"limit": 2}),
+        {"name": "exit", "steps": [[{"name": "alert", "template": "echo", "when": "{{workflow.status}} != Succeeded",
+                                     "arguments": {"parameters": [{"name": "say", "value": "alert"}]}}]]}],
+        onExit="exit", arguments={"parameters": [{"name": "env", "valueFrom": {"configMapKeyRef": {
+            "name": "w-settings", "key": "env"}}}]})
+    executor = Executor(spec, "w", pods, settings={"env": "prod"})
+    assert executor.run() == "Succeeded"
+    assert pods.ran == ["prod", "x-prod", "y-prod", "flaky", "flaky", "flaky"]
+    assert [n.phase for n in executor.nodes if n.template == "flaky"] == ["Succeeded"]
+    with pytest.raises(ArgoError, match="no key env"):
+        Executor(spec, "w", pods)
+
+
+def test_a_reference_nothing_resolves_is_an_error() -> None:
+    spec = workflow([{"name": "main", "container": {"image": "busybox", "args": ["{{inputs.parameters.x}}"]}}])
+    with pytest.raises(ArgoError, match="unresolved reference"):
+        Executor(spec, "w", Pods()).run()
+
+
+# --- the examples, their SQL on DuckDB -------------------------------------------------------------------
+
+EXAMPLES_ON_SPARK = ["backfill", "customer_silver_daily", "gold_aggregate", "scd2_dimension", "silver_transformation"]
+"""Examples whose every data task runs `spark-sql` in a pod."""
+
+
+class SqlPods:
+    """`spark-sql -e` pods run on DuckDB; other pods (the alerts' `curl`) only recorded."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection):
+        self.warehouse = SparkOnDuckDB(connection)
+        self.others: list[dict[str, Any]] = []
+
+    def __call__(self, template: dict[str, Any]) -> tuple[bool, str]:
+        container = template.get("container", {})
+        if not container.get("command", [""])[-1].endswith("spark-sql"):
+            self.others.append(template)
+            return True, ""
+        arguments = container["args"]
+        try:
+            for statement in job.split(arguments[arguments.index("-e") + 1]):
+                self.warehouse.execute(statement)
+        except duckdb.Error as error:
+            return False, str(error)
+        return True, ""
+
+
+class Both:
+    """One example run by `sparklec run` (the reference) and by the Argo executor, each on its own database."""
+
+    def __init__(self, name: str, tmp_path: Path):
+        self.project = optimise(load([EXAMPLES / "dsl" / f"{name}.spk"], environ={})[0])
+        [self.pipeline] = self.project.pipelines
+        artifacts = lower(self.project, "argo", {})
+        self.manifests = {m["metadata"]["name"]: m for path, text in artifacts.items()
+                          if path.startswith("workflow-template") for m in [yaml.safe_load(text)]}
+        self.name = yaml.safe_load(artifacts["workflow.yaml"])["spec"]["workflowTemplateRef"]["name"]
+        self.data = tmp_path / "data"
+        shutil.copytree(DATA, self.data)
+        self.reference = tmp_path / "run.duckdb"
+        self.database = duckdb.connect(str(tmp_path / "argo.duckdb"))
+        self.pods = SqlPods(self.database)
+        written = {w.target for w in t.walk(self.pipeline.steps) if isinstance(w, t.Write)}
+        self.targets = [d for d in self.pipeline.datasets if d.name in written]
+        self.sources = [d for d in self.pipeline.datasets if d.name not in written]
+
+    def run(self) -> str:
+        result = run_project(self.project, data=self.data, database=self.reference)
+        assert all(task.status != "failed" for task in result.tasks), result.tasks
+        return self.run_workflow()
+
+    def run_workflow(self) -> str:
+        for dataset in self.sources:
+            self.database.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset.schema}"')
+            self.database.execute(f'CREATE OR REPLACE TABLE "{dataset.schema}"."{dataset.table}" AS SELECT * FROM '
+                                  "read_csv(?, header = true)", [str(self.data / dataset.schema / f"{dataset.table}.csv")])
+        settings = {p["valueFrom"]["configMapKeyRef"]["key"]: "setting" for m in self.manifests.values()
+                    for p in m["spec"].get("arguments", {}).get("parameters", []) if "valueFrom" in p}
+        return Executor(self.manifests, self.name, self.pods, settings).run()
+
+    def compared(self) -> int:
+        with duckdb.connect(str(self.reference), read_only=True) as reference:
+            for dataset in self.targets:
+                same_tables(reference, self.database, f'"{dataset.schema}"."{dataset.table}"')
+        return len(self.targets)
+
+
+@pytest.mark.parametrize("name", EXAMPLES_ON_SPARK)
+def test_the_workflow_leaves_the_tables_sparklec_run_leaves_over_two_runs(name: str, tmp_path: Path) -> None:
+    both = Both(name, tmp_path)
+    assert both.run() == "Succeeded"
+    first = both.compared()
+    deliver_changes(both.data)
+    assert both.run() == "Succeeded"
+    assert both.compared() == first > 0, first
+    assert not both.pods.others, "no alert when the run succeeds"
+
+
+def test_a_failing_check_fails_the_workflow_leaves_the_target_and_sends_the_alert(tmp_path: Path) -> None:
+    both = Both("customer_silver_daily", tmp_path)
+    assert both.run() == "Succeeded"
+    [target] = both.targets
+    table = f'"{target.schema}"."{target.table}"'
+    names = [c[0] for c in both.database.execute(f"DESCRIBE {table}").fetchall()]
+    before = rows(both.database, table, names)
+    with (both.data / "bronze" / "customers_raw.csv").open("a") as stream:  # no e-mail: not_null fails
+        stream.write("7,Gus,Hale,,,fr,2023-07-01,2024-03-01 08:00:00,2024-03-01\n")
+    assert both.run_workflow() == "Failed"
+    assert rows(both.database, table, names) == before
+    assert len(both.pods.others) == 1, "the alert of the exit handler"
+
+
+@pytest.mark.parametrize("name", sorted(COMPILED_SOURCES))
+def test_every_workflow_runs_through_with_every_reference_resolved(name: str, tmp_path: Path) -> None:
+    """With pods that succeed, each workflow of each example runs to its end: its templates, references,
+    loops and conditions are ones Argo can run."""
+    project, _ = load([COMPILED_SOURCES[name]], environ={})
+    artifacts = lower(optimise(project), "argo", {})
+    manifests = {m["metadata"]["name"]: m for path, text in artifacts.items()
+                 if path.rsplit("/", 1)[-1].startswith("workflow-template") for m in [yaml.safe_load(text)]}
+    ran = 0
+    for path, text in artifacts.items():
+        if path.rsplit("/", 1)[-1] != "workflow.yaml":
+            continue
+        name_ = yaml.safe_load(text)["spec"]["workflowTemplateRef"]["name"]
+        settings = {p["valueFrom"]["configMapKeyRef"]["key"]: "1" for p in
+                    manifests[name_]["spec"].get("arguments", {}).get("parameters", []) if "valueFrom" in p}
+        assert Executor(manifests, name_, lambda template: (True, ""), settings).run() == "Succeeded", path
+        ran += 1
+    assert ran == len(project.pipelines) > 0
