@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -112,8 +113,10 @@ def test_incremental_models_process_only_new_rows(tmp_path: Path) -> None:
     assert len(first) == 1 and [count for _, count in runs] == [5, 1], "the second run loads only the new row"
 
 
-def test_the_shared_configs_build_green(tmp_path: Path) -> None:
-    """Bronze lands customers, silver cleans them; silver's columns are looked up when dbt runs."""
+def test_the_shared_configs_build_green_once_the_audit_columns_may_replace_the_sources(tmp_path: Path) -> None:
+    """Bronze lands customers, silver cleans them; silver's columns are looked up when dbt runs.  As written,
+    `add_audit_columns` meets the source's own `updated_at` as the model runs, and the model fails as the task
+    fails in `sparklec run` (E206); with `overwrite: true`, as the error says, it replaces it."""
     import duckdb
 
     from conftest import SHARED
@@ -121,6 +124,21 @@ def test_the_shared_configs_build_green(tmp_path: Path) -> None:
     project = tmp_path / "project"
     generate([SHARED / "sparkle-configs"], project)
     assert schema_problems(project) == []
+    load_sources(project, project / "local.duckdb")
+    outcome = dbt(project, "build")
+    assert {node for node, status in results(outcome).items() if status == "error"} == {"transform"}
+    assert "`add_audit_columns` adds column `updated_at`, which already exists [E206]" in str(
+        next(r.message for r in outcome.result if r.node.name == "transform"))
+    configs = tmp_path / "configs"
+    shutil.copytree(SHARED / "sparkle-configs", configs)
+    silver = configs / "silver_customer_transformation.json"
+    config = json.loads(silver.read_text())
+    for transformer in config["transformers"]:
+        if transformer["name"] == "add_audit_columns":
+            transformer["params"]["overwrite"] = True
+    silver.write_text(json.dumps(config))
+    shutil.rmtree(project)
+    generate([configs], project)
     load_sources(project, project / "local.duckdb")
     outcome = dbt(project, "build")
     assert outcome.success, results(outcome)
@@ -319,10 +337,11 @@ def test_key_value_tags_keep_their_keys_as_dbt_reads_them(tmp_path: Path) -> Non
 
 
 def test_a_column_an_op_sets_replaces_the_one_the_input_has(tmp_path: Path) -> None:
-    """`add_audit_columns` over a source with `updated_at` and no declared columns: one `updated_at`, the new one."""
+    """`add_audit_columns(overwrite: true)` over a source with `updated_at` and no declared columns: one
+    `updated_at`, the new one (without `overwrite`, the model fails as it runs: see the shared configs)."""
     spk = tmp_path / "p.spk"
-    spk.write_text('pipeline p {\n  source raw = bronze.customers_raw\n  target out = main.silver.audited\n'
-                   '  task audited = from raw | add_audit_columns | add_audit_columns\n'
+    spk.write_text('pipeline p {\n  env prod\n  source raw = bronze.customers_raw\n  target out = main.silver.audited\n'
+                   '  task audited = from raw | add_audit_columns(overwrite: true) | add_audit_columns\n'
                    '  task save = write audited into out\n}\n')
     project_dir = tmp_path / "project"
     generate([spk], project_dir)
