@@ -1,5 +1,5 @@
 """Generated state machines run as written by moto's Step Functions interpreter, their Athena and Databricks
-calls answered by stand-ins that run the SQL on DuckDB.
+calls, and the Glue and EMR Serverless jobs they start, answered by stand-ins that run the SQL on DuckDB.
 
 `athena:startQueryExecution.sync` runs the query it is given (Athena SQL, read by sqlglot and written for
 DuckDB) and answers as Athena's GetQueryExecution does; `aws-sdk:athena:getQueryResults` answers with the
@@ -7,7 +7,9 @@ rows of that query in Athena's `ResultSet` shape.  A query DuckDB rejects fails 
 Athena query does.  `http:invoke` of the Databricks Jobs API runs, for `jobs/run-now`, what `sparklec-job`
 runs with the run's job parameters (Databricks SQL written for DuckDB; an `INSERT OVERWRITE` as a delete and
 an insert; `assert_true` as Spark's) and answers with its `run_id`; `jobs/runs/get` answers with the run's
-`state` as the Jobs API does (`spark_on_duckdb`): a statement that fails makes a FAILED run, not a failed call.  Other
+`state` as the Jobs API does (`spark_on_duckdb`): a statement that fails makes a FAILED run, not a failed call.
+`glue:startJobRun.sync` and `emr-serverless:startJobRun.sync` run `sparklec-job` with the job's arguments
+(Glue's `--key value` map, EMR's entry-point arguments) and fail the task when it fails.  Other
 integrations are moto's own (SNS).  moto's JSONPath is made to read a value behind array indices as AWS
 does, and retries and Wait states do not wait.
 """
@@ -64,31 +66,35 @@ class AthenaOnDuckDB:
         return {"ResultSet": {"Rows": rows}}
 
 
-class DatabricksOnDuckDB:
-    """The Jobs API runs of `sparklec-job`, on `connection`: each run's statements, and how it ended."""
+class JobsOnDuckDB:
+    """The runs of `sparklec-job` that Databricks, Glue and EMR Serverless jobs start, on `connection`."""
 
     def __init__(self, connection: duckdb.DuckDBPyConnection):
         self.connection = connection
-        self.warehouse = SparkOnDuckDB(connection, "databricks")
         self.runs: list[dict[str, Any]] = []
+        self.statements: list[str] = []
 
     def call(self, endpoint: str, parameters: dict[str, Any]) -> dict[str, Any]:
-        """The response of `http:invoke` to the Jobs API `endpoint`."""
+        """The response of `http:invoke` to the Databricks Jobs API `endpoint`."""
         if endpoint.endswith("/api/2.1/jobs/run-now"):
             body = parameters["RequestBody"]
-            return {"run_id": self.run(int(body["job_id"]), body["job_parameters"])}
+            self.run(body["job_parameters"], int(body["job_id"]))
+            return {"run_id": len(self.runs) - 1}
         assert endpoint.endswith("/api/2.1/jobs/runs/get"), endpoint
         return self.runs[int(parameters["QueryParameters"]["run_id"])]
 
-    def run(self, job_id: int, given: dict[str, str]) -> int:
+    def run(self, given: dict[str, str], job_id: int | str = "") -> dict[str, Any]:
+        """A run to its end, as the Jobs API describes it: a failing statement makes a FAILED run."""
         state = {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS", "state_message": ""}
+        warehouse = SparkOnDuckDB(self.connection, given.get("dialect", "databricks"))
         try:
             for statement in job.statements(given, self.columns):
-                self.warehouse.execute(statement)
+                warehouse.execute(statement)
         except (duckdb.Error, SystemExit) as error:
             state.update(result_state="FAILED", state_message=str(error))
+        self.statements += warehouse.ran
         self.runs.append({"run_id": len(self.runs), "job_id": job_id, "state": state})
-        return len(self.runs) - 1
+        return self.runs[-1]
 
     def columns(self, table: str) -> tuple[Column, ...]:
         found = self.connection.execute(f"SELECT count(*) FROM information_schema.tables WHERE "
@@ -97,13 +103,21 @@ class DatabricksOnDuckDB:
             return ()
         return tuple(Column(name=name, type=files.ir_type(kind)) for name, kind in describe(self.connection, table).items())
 
+    def finished(self, given: dict[str, str], service: str) -> dict[str, Any]:
+        """A Glue or EMR Serverless job run, to its end (`.sync`): its description, or the error it fails with."""
+        state = self.run(given, service)["state"]
+        if state["result_state"] != "SUCCESS":
+            raise RuntimeError(f"{service} job run failed: {state['state_message']}")
+        return {"glue": {"JobRunState": "SUCCEEDED", "Id": f"jr_{len(self.runs)}"},
+                "emr-serverless": {"JobRun": {"State": "SUCCESS", "JobRunId": str(len(self.runs))}}}[service]
+
 
 @attrs.define
 class StandIns:
     """The services the state machine calls, answered from one database."""
 
     athena: AthenaOnDuckDB
-    databricks: DatabricksOnDuckDB
+    jobs: JobsOnDuckDB
 
 
 @contextmanager
@@ -117,7 +131,7 @@ def stand_ins(connection: duckdb.DuckDBPyConnection) -> Iterator[StandIns]:
     from moto.stepfunctions.parser.asl.utils import json_path
 
     athena = AthenaOnDuckDB(connection)
-    databricks = DatabricksOnDuckDB(connection)
+    jobs = JobsOnDuckDB(connection)
 
     class StartQuery(callback.StateTaskServiceCallback):
         def __init__(self) -> None:
@@ -147,14 +161,36 @@ def stand_ins(connection: duckdb.DuckDBPyConnection) -> Iterator[StandIns]:
 
         def _eval_service_task(self, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any],
                                state_credentials: Any) -> None:
-            body = databricks.call(normalised_parameters["ApiEndpoint"], normalised_parameters)
+            body = jobs.call(normalised_parameters["ApiEndpoint"], normalised_parameters)
             env.stack.append({"StatusCode": 200, "StatusText": "OK", "Headers": {}, "ResponseBody": body})
+
+    class JobRun(callback.StateTaskServiceCallback):
+        """`glue:startJobRun.sync` and `emr-serverless:startJobRun.sync`: the job's run, to its end."""
+
+        def __init__(self, service: str) -> None:
+            super().__init__(supported_integration_patterns={ResourceCondition.Sync})
+            self.service = service
+
+        def _get_supported_parameters(self) -> set[str]:
+            return {"JobName", "Arguments", "ApplicationId", "ExecutionRoleArn", "Name", "JobDriver"}
+
+        def _eval_service_task(self, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any],
+                               state_credentials: Any) -> None:
+            if self.service == "glue":
+                given = {key.removeprefix("--"): value for key, value in normalised_parameters["Arguments"].items()}
+            else:
+                given = job.arguments(normalised_parameters["JobDriver"]["SparkSubmit"]["EntryPointArguments"])
+            env.stack.append(jobs.finished(given, self.service))
+
+        def _eval_integration_pattern(self, *args: Any, **kwargs: Any) -> None:
+            """The run has ended: what `.sync` answers is what it started with."""
 
     original = state_task_factory.state_task_service_for
 
     def service_for(service_name: str) -> Any:
         return StartQuery() if service_name == "athena" else Sdk() if service_name == "aws-sdk" \
-            else Http() if service_name == "http" else original(service_name)
+            else Http() if service_name == "http" else JobRun(service_name) if service_name in ("glue", "emr-serverless") \
+            else original(service_name)
     state_task_factory.state_task_service_for = service_for
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
@@ -167,7 +203,7 @@ def stand_ins(connection: duckdb.DuckDBPyConnection) -> Iterator[StandIns]:
     for module in users:
         module.extract_json = _extract_as_aws  # type: ignore[attr-defined]
     try:
-        yield StandIns(athena, databricks)
+        yield StandIns(athena, jobs)
     finally:
         state_task_factory.state_task_service_for = original
         retrier_decl.time = clock  # type: ignore[assignment]

@@ -1,13 +1,14 @@
-"""A pipeline on Databricks, its state machine executed as written by moto, each step's Jobs API run doing what
-`sparklec-job` does, on DuckDB (`stepfunctions_standin`): a transform over an input whose columns are not
-declared (its SQL made as the job runs), a check and a merge leave the table `sparklec run` leaves over two
-runs, and a failing check fails the run with the target unchanged."""
+"""A pipeline on Databricks, Glue or EMR Serverless, its state machine executed as written by moto, each step's
+job run doing what `sparklec-job` does, on DuckDB (`stepfunctions_standin`): a transform over an input whose
+columns are not declared (its SQL made as the job runs), a check and a merge leave the table `sparklec run`
+leaves over two runs, and a failing check fails the run with the target unchanged."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from sparklec.compiler.driver import load_dsl, lower, optimise
 from sparklec.local import run_project
@@ -17,7 +18,7 @@ from tables import rows, same_tables
 PIPELINE = """
 pipeline crm_daily {
   env prod
-  defaults { runtime databricks }
+  defaults { runtime RUNTIME }
   source raw = bronze.customers_raw
   target customers = silver.customers
   task clean = from raw | standardize_nulls(null_values: ["", "N/A"]) | drop_exact_duplicates
@@ -28,13 +29,14 @@ pipeline crm_daily {
 FIRST = "customer_id,email,country\n1,a@x.io,fr\n2,b@x.io,N/A\n2,b@x.io,N/A\n"
 SECOND = "customer_id,email,country\n2,b@y.io,de\n3,c@x.io,\n"
 TARGET = "silver.customers"
+RUNTIMES = ["databricks", "glue", "emr_serverless"]
 
 
 class Both:
     """The pipeline run by `sparklec run` (the reference) and by its state machine, each on its own database."""
 
-    def __init__(self, tmp_path: Path):
-        project, _ = load_dsl(PIPELINE)
+    def __init__(self, tmp_path: Path, runtime: str):
+        project, _ = load_dsl(PIPELINE.replace("RUNTIME", runtime))
         self.project = optimise(project)
         self.machine = lower(self.project, "stepfunctions", {})["state_machine.json"]
         self.data = tmp_path / "data"
@@ -53,16 +55,17 @@ class Both:
         result = run_project(self.project, data=self.data, database=self.reference)
         assert all(task.status == "succeeded" for task in result.tasks), result.tasks
         status, services = run_machine(self.machine, self.database, {})
-        assert len(services.databricks.runs) == 3 if status == "SUCCEEDED" else True, services.databricks.runs
-        return status, services.databricks.warehouse.ran
+        assert len(services.jobs.runs) == 3 if status == "SUCCEEDED" else True, services.jobs.runs
+        return status, services.jobs.statements
 
     def same(self) -> None:
         with duckdb.connect(str(self.reference), read_only=True) as reference:
             same_tables(reference, self.database, TARGET)
 
 
-def test_the_databricks_runs_leave_the_table_sparklec_run_leaves_over_two_runs(tmp_path: Path) -> None:
-    both = Both(tmp_path)
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_the_job_runs_leave_the_table_sparklec_run_leaves_over_two_runs(runtime: str, tmp_path: Path) -> None:
+    both = Both(tmp_path, runtime)
     both.deliver(FIRST)
     status, statements = both.run()
     assert status == "SUCCEEDED", statements
@@ -75,8 +78,10 @@ def test_the_databricks_runs_leave_the_table_sparklec_run_leaves_over_two_runs(t
     assert both.database.execute(f"SELECT count(*) FROM {TARGET}").fetchone() == (3,)
 
 
-def test_a_failing_check_fails_the_databricks_run_and_the_execution_and_leaves_the_target(tmp_path: Path) -> None:
-    both = Both(tmp_path)
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_failing_check_fails_the_job_run_and_the_execution_and_leaves_the_target(runtime: str, tmp_path: Path
+                                                                                   ) -> None:
+    both = Both(tmp_path, runtime)
     both.deliver(FIRST)
     assert both.run()[0] == "SUCCEEDED"
     names = [c[0] for c in both.database.execute(f"DESCRIBE {TARGET}").fetchall()]
@@ -84,5 +89,5 @@ def test_a_failing_check_fails_the_databricks_run_and_the_execution_and_leaves_t
     both.deliver(SECOND + "4,,es\n")  # no e-mail: not_null fails
     status, services = run_machine(both.machine, both.database, {})
     assert status == "FAILED"
-    assert [run["state"]["result_state"] for run in services.databricks.runs] == ["SUCCESS", "FAILED"]
+    assert [run["state"]["result_state"] for run in services.jobs.runs] == ["SUCCESS", "FAILED"]
     assert rows(both.database, TARGET, names) == before
