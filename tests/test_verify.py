@@ -70,6 +70,10 @@ CASES = [
                                             unique_key=("customer",))), "E204"),
     ("check column missing", pipeline(ir.QualityCheck(name="q", input="raw", checks=(
         ir.NotNull(column_names=("nope",)),))), "E204"),
+    ("check column missing in what one overwrite leaves", pipeline(
+        ir.Write(name="w", input="raw", target="clean_table", mode="overwrite"),
+        ir.QualityCheck(name="q", input="clean_table", after=("w",), checks=(ir.EmailFormat(column="mail"),))),
+     "E204"),
     ("param default type", pipeline(parameters=(ir.Parameter(name="n", type="int", default="x"),)), "E207"),
     ("comparison type", pipeline(ir.Branch(name="b", condition=ir.Compare(
         left=ir.ParamRef(name="n"), op="==", right="five"), then=(ir.Wait(name="w", seconds=1),)),

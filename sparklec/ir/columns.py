@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sparklec.diagnostics import Diagnostic, did_you_mean, ref_span
 from sparklec.ir.pipeline import Pipeline
 from sparklec.diagnostics import Span
-from sparklec.ir.tasks import Ingest, Score, Task, Transform, walk
+from sparklec.ir.tasks import Ingest, Score, Task, Transform, Write, walk
 from sparklec.ir.transformers import CustomOp, Op, Schema
 from sparklec.ir.values import Column
 
@@ -41,7 +41,9 @@ class ColumnFlow:
         task = self.tasks.get(relation)
         if task is None:
             dataset = self.pipeline.dataset(relation)
-            return dataset.columns if dataset and dataset.columns else None
+            if dataset is not None and not dataset.columns:
+                return self._replaced(relation)
+            return dataset.columns if dataset else None
         if isinstance(task, Ingest):
             return task.columns or None
         if isinstance(task, Transform):
@@ -51,6 +53,14 @@ class ColumnFlow:
             base = self.schema(task.input)
             return None if base is None else base + (Column(name=task.prediction_column),)
         return None
+
+    def _replaced(self, dataset: str) -> Schema | None:
+        """The columns of a dataset whose columns are not declared and that one `overwrite` of the pipeline
+        replaces, whole, with a relation whose columns are known: those."""
+        writers = [task for task in self.tasks.values() if isinstance(task, Write) and task.target == dataset]
+        if len(writers) != 1 or writers[0].mode != "overwrite" or writers[0].partition_by:
+            return None
+        return self.schema(writers[0].input)
 
     def through_chain(self, schema: Schema | None, steps: tuple[Op, ...], span: Span | None) -> Schema | None:
         """Check each op against the columns before it; return the chain's output schema."""

@@ -218,6 +218,7 @@ class _PipelineBuilder:
             schema = self.relations[relation]
             if kind == "write":
                 target = self.dataset(with_columns=False)
+                self.relations[target.name] = schema  # what the table holds: only this write writes it
                 mode = draw(st.sampled_from(("append", "overwrite", "merge", "incremental")))
                 keys = (schema[0].name,) if schema else ("id",)
                 return Write(name=name, after=after, policy=policy, input=relation, target=target.name, mode=mode,
