@@ -5,21 +5,30 @@ runs, and a failing check failing the workflow with the target unchanged and the
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
+import attrs
 import duckdb
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
 
 from argo_executor import ArgoError, Executor
 from conftest import COMPILED_SOURCES, EXAMPLES
 from dbt_harness import DATA, deliver_changes
 from spark_on_duckdb import SparkOnDuckDB
 from sparklec import job
+from messy_data import VALUES, create_table
 from sparklec.compiler.driver import load, lower, optimise
+from sparklec.diagnostics import LoweringError
+from sparklec.ir import Column, Pipeline, Project
 from sparklec.ir import tasks as t
 from sparklec.local import run_project
+from sparklec.local.engine import table_exists
+from sparklec.testing import pipelines
 from tables import rows, same_tables
 
 # --- the executor on small workflows ---------------------------------------------------------------------
@@ -200,3 +209,69 @@ def test_every_workflow_runs_through_with_every_reference_resolved(name: str, tm
         assert Executor(manifests, name_, lambda template: (True, ""), settings).run() == "Succeeded", path
         ran += 1
     assert ran == len(project.pipelines) > 0
+
+
+def _on_spark_pods(steps: tuple[t.Step, ...]) -> tuple[t.Step, ...]:
+    """`steps` with every task on Argo's own runtime: `spark-sql` pods."""
+    result: list[t.Step] = []
+    for step in steps:
+        if isinstance(step, t.ForEach):
+            step = attrs.evolve(step, body=_on_spark_pods(step.body))
+        elif isinstance(step, t.Branch):
+            step = attrs.evolve(step, then=_on_spark_pods(step.then), otherwise=_on_spark_pods(step.otherwise))
+        else:
+            step = attrs.evolve(step, policy=attrs.evolve(step.policy, runtime=None))
+        result.append(step)
+    return tuple(result)
+
+
+@settings(max_examples=max(3, settings().max_examples // 10), deadline=None,
+          suppress_health_check=[HealthCheck.filter_too_much])
+@given(pipelines(max_steps=8), st.data())
+def test_the_workflow_of_a_random_pipeline_leaves_the_tables_sparklec_run_leaves(pipeline: Pipeline,
+                                                                                 data: st.DataObject) -> None:
+    """Random pipelines over messy rows, their tasks in `spark-sql` pods: every table `sparklec run` writes, the
+    workflow leaves the same, and one side writes a table only if the other does."""
+    if any(isinstance(task, (t.Ingest, t.Train, t.Score)) for task in t.walk(pipeline.steps)):
+        reject()  # no JDBC source or model registry here
+    pipeline = attrs.evolve(pipeline, steps=_on_spark_pods(pipeline.steps),
+                            defaults=attrs.evolve(pipeline.defaults, runtime=None))
+    project = optimise(Project(name=pipeline.name, pipelines=(pipeline,)))
+    try:
+        artifacts = lower(project, "argo", {})
+    except LoweringError:
+        reject()  # SQL the pods cannot say without the columns: an error of its own
+    [pipeline] = project.pipelines
+    written = {w.target for w in t.walk(pipeline.steps) if isinstance(w, t.Write)}
+    if not written:
+        reject()  # nothing to compare
+    with tempfile.TemporaryDirectory() as folder:
+        reference = duckdb.connect(str(Path(folder) / "run.duckdb"))
+        argo = duckdb.connect(str(Path(folder) / "argo.duckdb"))
+        for dataset in (d for d in pipeline.datasets if d.name not in written):
+            columns = dataset.columns or (Column(name="id", type="string"),)
+            rows_ = data.draw(st.lists(st.tuples(*(st.sampled_from(VALUES[c.type or "string"]) for c in columns)),
+                                       max_size=6))
+            for connection in (reference, argo):
+                connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset.schema}"')
+                create_table(connection, f'"{dataset.schema}"."{dataset.table}"', columns, rows_)
+        reference.close()
+        result = run_project(project, database=Path(folder) / "run.duckdb")
+        if any("not available in duckdb" in task.detail for task in result.tasks):
+            reject()  # the reference cannot say it (SHA-512)
+        manifests = {m["metadata"]["name"]: m for path, text in artifacts.items()
+                     if path.startswith("workflow-template") for m in [yaml.safe_load(text)]}
+        name = yaml.safe_load(artifacts["workflow.yaml"])["spec"]["workflowTemplateRef"]["name"]
+        settings_ = {p["valueFrom"]["configMapKeyRef"]["key"]: "1" for m in manifests.values()
+                     for p in m["spec"].get("arguments", {}).get("parameters", []) if "valueFrom" in p}
+        Executor(manifests, name, SqlPods(argo), settings_).run()
+        reference = duckdb.connect(str(Path(folder) / "run.duckdb"))
+        for dataset in (pipeline.dataset(name) for name in sorted(written)):
+            assert dataset is not None
+            found = [table_exists(c, dataset.schema, dataset.table) for c in (reference, argo)]
+            assert found[0] == found[1], (dataset.qualified_name, "written by sparklec run, by Argo:", found,
+                                          result.tasks)
+            if any(found):
+                same_tables(reference, argo, f'"{dataset.schema}"."{dataset.table}"')
+        reference.close()
+        argo.close()

@@ -203,6 +203,7 @@ def test_spark_sql_you_write_also_runs_locally(tmp_path: Path) -> None:
 
     spk = tmp_path / "recent.spk"
     spk.write_text("""pipeline recent_orders {
+  env prod
   source orders = silver.orders {
     columns {
       order_id: bigint,
