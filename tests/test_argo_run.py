@@ -9,7 +9,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import attrs
 import duckdb
 import pytest
 import yaml
@@ -28,7 +27,7 @@ from sparklec.ir import Column, Pipeline, Project
 from sparklec.ir import tasks as t
 from sparklec.local import run_project
 from sparklec.local.engine import table_exists
-from sparklec.testing import pipelines
+from sparklec.testing import on_default_runtime, pipelines
 from tables import rows, same_tables
 
 # --- the executor on small workflows ---------------------------------------------------------------------
@@ -211,20 +210,6 @@ def test_every_workflow_runs_through_with_every_reference_resolved(name: str, tm
     assert ran == len(project.pipelines) > 0
 
 
-def _on_spark_pods(steps: tuple[t.Step, ...]) -> tuple[t.Step, ...]:
-    """`steps` with every task on Argo's own runtime: `spark-sql` pods."""
-    result: list[t.Step] = []
-    for step in steps:
-        if isinstance(step, t.ForEach):
-            step = attrs.evolve(step, body=_on_spark_pods(step.body))
-        elif isinstance(step, t.Branch):
-            step = attrs.evolve(step, then=_on_spark_pods(step.then), otherwise=_on_spark_pods(step.otherwise))
-        else:
-            step = attrs.evolve(step, policy=attrs.evolve(step.policy, runtime=None))
-        result.append(step)
-    return tuple(result)
-
-
 @settings(max_examples=max(3, settings().max_examples // 10), deadline=None,
           suppress_health_check=[HealthCheck.filter_too_much])
 @given(pipelines(max_steps=8), st.data())
@@ -234,8 +219,7 @@ def test_the_workflow_of_a_random_pipeline_leaves_the_tables_sparklec_run_leaves
     workflow leaves the same, and one side writes a table only if the other does."""
     if any(isinstance(task, (t.Ingest, t.Train, t.Score)) for task in t.walk(pipeline.steps)):
         reject()  # no JDBC source or model registry here
-    pipeline = attrs.evolve(pipeline, steps=_on_spark_pods(pipeline.steps),
-                            defaults=attrs.evolve(pipeline.defaults, runtime=None))
+    pipeline = on_default_runtime(pipeline)  # spark-sql pods
     project = optimise(Project(name=pipeline.name, pipelines=(pipeline,)))
     try:
         artifacts = lower(project, "argo", {})

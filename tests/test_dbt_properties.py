@@ -52,7 +52,7 @@ def test_dbt_builds_the_table_the_chain_computes(case: Case) -> None:
     output = [d[0] for d in connection.description or ()]
     example = Example(name="the chain run in DuckDB", given=(Given(relation="raw", rows=_rows(
         [c.name for c in schema], rows)),), expect=_rows(output, expected))
-    pipeline = Pipeline(name="messy", datasets=(Dataset(name="raw", schema="bronze", table="raw", columns=schema),
+    pipeline = Pipeline(name="messy", env="prod", datasets=(Dataset(name="raw", schema="bronze", table="raw", columns=schema),
                                                  Dataset(name="cleaned", schema="silver", table="cleaned")),
                         steps=(Transform(name="clean", input="raw", steps=ops, examples=(example,)),
                                Write(name="store", input="clean", target="cleaned", mode="overwrite")))
@@ -129,7 +129,7 @@ def test_user_text_reaches_dbt_intact_and_inert(texts: list[str], example_value:
                       examples=(Example(name=example_value, given=(Given(relation="raw", rows=(
                           (Setting(key="id", value=1), Setting(key=column_name, value=example_value)),)),),
                           expect=((Setting(key=column_name, value=example_value),),)),))
-    pipeline = Pipeline(name="texts", datasets=(Dataset(name="raw", schema="bronze", table="raw", columns=columns),
+    pipeline = Pipeline(name="texts", env="prod", datasets=(Dataset(name="raw", schema="bronze", table="raw", columns=columns),
                                                  Dataset(name="out", schema="silver", table="out")),
                         steps=(clean, Write(name="store", input="clean", target="out", mode="overwrite")),
                         exposures=(Exposure(name="board", type="dashboard", owner_name=owner,

@@ -58,13 +58,14 @@ def test_a_pipeline_name_is_never_rendered_by_dbt(tmp_path: Path) -> None:
 # --- sparklec run -----------------------------------------------------------------------------------------------
 
 RUN = """pipeline runs {{
+  env prod
   param region: string = "{default}"
   source orders = main.bronze.orders {{ columns {{ id: bigint, region: string }} }}
   target picked = main.silver.picked
   task pick = from orders | filter_by_condition(condition: "region = '${{region}}' or region = ${{region}}")
   task save = write pick into picked
   foreach item in ["{default}"] as each after save {{
-    task per_item = execute "INSERT INTO silver.picked SELECT 99, '${{item}}'"
+    task per_item = execute "INSERT INTO {{{{ picked }}}} SELECT 99, '${{item}}'"
   }}
   task leak = sql "select 1 as id, * from read_csv('/etc/passwd') limit 1"
   target leaked = main.silver.leaked

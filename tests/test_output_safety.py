@@ -548,7 +548,7 @@ def test_the_run_table_stays_readable_when_piped(workplace: Path) -> None:
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": ""})
     assert done.returncode == 0, done.stderr
     [save] = [line for line in done.stdout.splitlines() if "│ save " in line]
-    assert "succeeded" in save and "append into silver.orders_clean (2 rows)" in save, done.stdout
+    assert "succeeded" in save and "append into dev_silver.orders_clean (2 rows)" in save, done.stdout
     assert any("┃ detail" in line for line in done.stdout.splitlines()), "the last column has a header"
     [progress] = [line for line in done.stderr.splitlines() if ".save " in line]
-    assert progress.endswith("append into silver.orders_clean (2 rows)"), "a progress line is one line"
+    assert progress.endswith("append into dev_silver.orders_clean (2 rows)"), "a progress line is one line"

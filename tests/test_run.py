@@ -284,6 +284,7 @@ def test_a_write_whose_columns_changed_follows_its_schema_change_policy(tmp_path
     (data / "raw").mkdir(parents=True)
     (data / "raw" / "events.csv").write_text("id,kind\n1,a\n2,b\n")
     template = """pipeline p {{
+  env prod
   source events = raw.events
   target kept = silver.events
   task shaped = from events | {op}

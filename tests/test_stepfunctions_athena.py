@@ -5,16 +5,24 @@ with new and changed rows in between, and a failing check fails the run and leav
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import strategies as st
 
 from conftest import EXAMPLES
 from dbt_harness import DATA, deliver_changes
+from messy_data import VALUES, create_table
 from sparklec.compiler.driver import load, lower, optimise
+from sparklec.diagnostics import LoweringError
+from sparklec.ir import Column, Pipeline, Project
 from sparklec.ir import tasks as t
 from sparklec.local import run_project
+from sparklec.local.engine import table_exists
+from sparklec.testing import on_default_runtime, pipelines
 from stepfunctions_standin import run_machine
 from tables import rows, same_tables
 
@@ -94,3 +102,58 @@ def test_a_failing_check_fails_the_run_and_leaves_the_target_as_it_was(tmp_path:
     assert status == "FAILED" and before == rows(both.machine_database, table, names), status
     assert not any(q.startswith(("DELETE", "INSERT", "MERGE")) for q in athena.queries[athena.queries.index(
         next(q for q in athena.queries if "COUNT(*)" in q)):]), "nothing is written after the check"
+
+
+@settings(max_examples=max(3, settings().max_examples // 10), deadline=None,
+          suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(pipelines(max_steps=8), st.data())
+def test_the_state_machine_of_a_random_pipeline_leaves_the_tables_sparklec_run_leaves(pipeline: Pipeline,
+                                                                                      data: st.DataObject) -> None:
+    """Random pipelines over messy rows, their SQL on Athena: every table `sparklec run` writes, the state
+    machine leaves the same (its targets made empty before it runs, as Athena's must be)."""
+    if any(isinstance(task, (t.Ingest, t.Train, t.Score, t.Container, t.Script, t.Approval, t.KubernetesResource))
+           for task in t.walk(pipeline.steps)):
+        reject()  # tasks that run elsewhere than Athena and Step Functions
+    pipeline = on_default_runtime(pipeline)  # Athena
+    project = optimise(Project(name=pipeline.name, pipelines=(pipeline,)))
+    try:
+        machine = lower(project, "stepfunctions", {})["state_machine.json"]
+    except LoweringError:
+        reject()  # SQL Athena cannot say without the columns: an error of its own
+    [pipeline] = project.pipelines
+    written = {w.target for w in t.walk(pipeline.steps) if isinstance(w, t.Write)}
+    if not written:
+        reject()  # nothing to compare
+    with tempfile.TemporaryDirectory() as folder:
+        reference, database = Path(folder) / "run.duckdb", duckdb.connect(str(Path(folder) / "machine.duckdb"))
+        sources = [d for d in pipeline.datasets if d.name not in written]
+        with duckdb.connect(str(reference)) as connection:
+            for dataset in sources:
+                columns = dataset.columns or (Column(name="id", type="string"),)
+                rows_ = data.draw(st.lists(st.tuples(*(st.sampled_from(VALUES[c.type or "string"]) for c in columns)),
+                                           max_size=6))
+                for target in (connection, database):
+                    target.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset.schema}"')
+                    create_table(target, f'"{dataset.schema}"."{dataset.table}"', columns, rows_)
+        result = run_project(project, database=reference)
+        if any("not available in duckdb" in task.detail for task in result.tasks):
+            reject()  # the reference cannot say it (SHA-512)
+        with duckdb.connect(str(reference), read_only=True) as connection:
+            made = [d for d in (pipeline.dataset(name) for name in sorted(written)) if d is not None
+                    and table_exists(connection, d.schema, d.table) and not table_exists(database, d.schema, d.table)]
+        database.execute(f"ATTACH '{reference}' AS reference (READ_ONLY)")
+        for dataset in made:  # made before the first run, as Athena's Iceberg targets must be (empty)
+            database.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset.schema}"')
+            database.execute(f'CREATE TABLE "{dataset.schema}"."{dataset.table}" AS SELECT * FROM '
+                             f'reference."{dataset.schema}"."{dataset.table}" LIMIT 0')
+        database.execute("DETACH reference")
+        run_machine(machine, database, {})
+        with duckdb.connect(str(reference), read_only=True) as connection:
+            for dataset in (pipeline.dataset(name) for name in sorted(written)):
+                assert dataset is not None
+                found = [table_exists(c, dataset.schema, dataset.table) for c in (connection, database)]
+                assert found[0] == found[1], (dataset.qualified_name, "written by sparklec run, by the machine:",
+                                              found, result.tasks)
+                if any(found):
+                    same_tables(connection, database, f'"{dataset.schema}"."{dataset.table}"')
+        database.close()

@@ -339,3 +339,21 @@ def projects(draw: Draw, max_pipelines: int = 3, max_steps: int = 10) -> Project
             pipeline = attrs.evolve(pipeline, depends_on=tuple(upstream))
         built.append(pipeline)
     return Project(name=built[0].name if count == 1 else "project", pipelines=tuple(built))
+
+
+def on_default_runtime(pipeline: Pipeline) -> Pipeline:
+    """`pipeline` with every task, and its defaults, on the target's own runtime (no `runtime` set)."""
+
+    def level(steps: tuple[Step, ...]) -> tuple[Step, ...]:
+        result: list[Step] = []
+        for step in steps:
+            if isinstance(step, ForEach):
+                step = attrs.evolve(step, body=level(step.body))
+            elif isinstance(step, Branch):
+                step = attrs.evolve(step, then=level(step.then), otherwise=level(step.otherwise))
+            else:
+                step = attrs.evolve(step, policy=attrs.evolve(step.policy, runtime=None))
+            result.append(step)
+        return tuple(result)
+
+    return attrs.evolve(pipeline, steps=level(pipeline.steps), defaults=attrs.evolve(pipeline.defaults, runtime=None))
