@@ -4,7 +4,6 @@ runs, and a failing check failing the workflow with the target unchanged and the
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,23 +11,23 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, reject, settings
+from hypothesis import HealthCheck, given, reject
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from argo_executor import ArgoError, Executor
-from conftest import COMPILED_SOURCES, EXAMPLES
-from dbt_harness import DATA, deliver_changes
+from conftest import COMPILED_SOURCES
+from dbt_harness import deliver_changes
 from spark_on_duckdb import SparkOnDuckDB
 from sparklec import job
-from messy_data import VALUES, create_table
+from oracle import Example, random_sources, same_written_tables, written
 from sparklec.compiler.driver import load, lower, optimise
 from sparklec.diagnostics import LoweringError
-from sparklec.ir import Column, Pipeline, Project
+from sparklec.ir import Pipeline, Project
 from sparklec.ir import tasks as t
 from sparklec.local import run_project
-from sparklec.local.engine import table_exists
 from sparklec.testing import on_default_runtime, pipelines
-from tables import rows, same_tables
+from tables import rows
 
 # --- the executor on small workflows ---------------------------------------------------------------------
 
@@ -125,44 +124,34 @@ class SqlPods:
         return True, ""
 
 
-class Both:
+class Both(Example):
     """One example run by `sparklec run` (the reference) and by the Argo executor, each on its own database."""
 
     def __init__(self, name: str, tmp_path: Path):
-        self.project = optimise(load([EXAMPLES / "dsl" / f"{name}.spk"], environ={})[0])
-        [self.pipeline] = self.project.pipelines
-        artifacts = lower(self.project, "argo", {})
-        self.manifests = {m["metadata"]["name"]: m for path, text in artifacts.items()
-                          if path.startswith("workflow-template") for m in [yaml.safe_load(text)]}
-        self.name = yaml.safe_load(artifacts["workflow.yaml"])["spec"]["workflowTemplateRef"]["name"]
-        self.data = tmp_path / "data"
-        shutil.copytree(DATA, self.data)
-        self.reference = tmp_path / "run.duckdb"
-        self.database = duckdb.connect(str(tmp_path / "argo.duckdb"))
+        super().__init__(name, tmp_path, "argo")
+        self.manifests, self.name = workflow_templates(lower(self.project, "argo", {}))
         self.pods = SqlPods(self.database)
-        written = {w.target for w in t.walk(self.pipeline.steps) if isinstance(w, t.Write)}
-        self.targets = [d for d in self.pipeline.datasets if d.name in written]
-        self.sources = [d for d in self.pipeline.datasets if d.name not in written]
 
     def run(self) -> str:
-        result = run_project(self.project, data=self.data, database=self.reference)
-        assert all(task.status != "failed" for task in result.tasks), result.tasks
+        self.run_reference()
         return self.run_workflow()
 
     def run_workflow(self) -> str:
-        for dataset in self.sources:
-            self.database.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset.schema}"')
-            self.database.execute(f'CREATE OR REPLACE TABLE "{dataset.schema}"."{dataset.table}" AS SELECT * FROM '
-                                  "read_csv(?, header = true)", [str(self.data / dataset.schema / f"{dataset.table}.csv")])
-        settings = {p["valueFrom"]["configMapKeyRef"]["key"]: "setting" for m in self.manifests.values()
-                    for p in m["spec"].get("arguments", {}).get("parameters", []) if "valueFrom" in p}
-        return Executor(self.manifests, self.name, self.pods, settings).run()
+        self.land()
+        return Executor(self.manifests, self.name, self.pods, settings(self.manifests)).run()
 
-    def compared(self) -> int:
-        with duckdb.connect(str(self.reference), read_only=True) as reference:
-            for dataset in self.targets:
-                same_tables(reference, self.database, f'"{dataset.schema}"."{dataset.table}"')
-        return len(self.targets)
+
+def workflow_templates(artifacts: dict[str, str]) -> tuple[dict[str, dict[str, Any]], str]:
+    """The WorkflowTemplates of a pipeline's manifests by name, and the one its Workflow runs."""
+    manifests = {m["metadata"]["name"]: m for path, text in artifacts.items()
+                 if path.rsplit("/", 1)[-1].startswith("workflow-template") for m in [yaml.safe_load(text)]}
+    return manifests, yaml.safe_load(artifacts["workflow.yaml"])["spec"]["workflowTemplateRef"]["name"]
+
+
+def settings(manifests: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """A value for every setting the templates read from their ConfigMap (what `deploy.sh` is given)."""
+    return {p["valueFrom"]["configMapKeyRef"]["key"]: "1" for m in manifests.values()
+            for p in m["spec"].get("arguments", {}).get("parameters", []) if "valueFrom" in p}
 
 
 @pytest.mark.parametrize("name", EXAMPLES_ON_SPARK)
@@ -200,17 +189,14 @@ def test_every_workflow_runs_through_with_every_reference_resolved(name: str, tm
                  if path.rsplit("/", 1)[-1].startswith("workflow-template") for m in [yaml.safe_load(text)]}
     ran = 0
     for path, text in artifacts.items():
-        if path.rsplit("/", 1)[-1] != "workflow.yaml":
-            continue
-        name_ = yaml.safe_load(text)["spec"]["workflowTemplateRef"]["name"]
-        settings = {p["valueFrom"]["configMapKeyRef"]["key"]: "1" for p in
-                    manifests[name_]["spec"].get("arguments", {}).get("parameters", []) if "valueFrom" in p}
-        assert Executor(manifests, name_, lambda template: (True, ""), settings).run() == "Succeeded", path
-        ran += 1
+        if path.rsplit("/", 1)[-1] == "workflow.yaml":
+            template = yaml.safe_load(text)["spec"]["workflowTemplateRef"]["name"]
+            assert Executor(manifests, template, lambda pod: (True, ""), settings(manifests)).run() == "Succeeded"
+            ran += 1
     assert ran == len(project.pipelines) > 0
 
 
-@settings(max_examples=max(3, settings().max_examples // 10), deadline=None,
+@examples(max_examples=max(3, examples().max_examples // 10), deadline=None,
           suppress_health_check=[HealthCheck.filter_too_much])
 @given(pipelines(max_steps=8), st.data())
 def test_the_workflow_of_a_random_pipeline_leaves_the_tables_sparklec_run_leaves(pipeline: Pipeline,
@@ -226,36 +212,17 @@ def test_the_workflow_of_a_random_pipeline_leaves_the_tables_sparklec_run_leaves
     except LoweringError:
         reject()  # SQL the pods cannot say without the columns: an error of its own
     [pipeline] = project.pipelines
-    written = {w.target for w in t.walk(pipeline.steps) if isinstance(w, t.Write)}
-    if not written:
+    if not written(pipeline):
         reject()  # nothing to compare
     with tempfile.TemporaryDirectory() as folder:
-        reference = duckdb.connect(str(Path(folder) / "run.duckdb"))
+        reference = Path(folder) / "run.duckdb"
         argo = duckdb.connect(str(Path(folder) / "argo.duckdb"))
-        for dataset in (d for d in pipeline.datasets if d.name not in written):
-            columns = dataset.columns or (Column(name="id", type="string"),)
-            rows_ = data.draw(st.lists(st.tuples(*(st.sampled_from(VALUES[c.type or "string"]) for c in columns)),
-                                       max_size=6))
-            for connection in (reference, argo):
-                connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset.schema}"')
-                create_table(connection, f'"{dataset.schema}"."{dataset.table}"', columns, rows_)
-        reference.close()
-        result = run_project(project, database=Path(folder) / "run.duckdb")
+        with duckdb.connect(str(reference)) as connection:
+            random_sources(pipeline, data, connection, argo)
+        result = run_project(project, database=reference)
         if any("not available in duckdb" in task.detail for task in result.tasks):
             reject()  # the reference cannot say it (SHA-512)
-        manifests = {m["metadata"]["name"]: m for path, text in artifacts.items()
-                     if path.startswith("workflow-template") for m in [yaml.safe_load(text)]}
-        name = yaml.safe_load(artifacts["workflow.yaml"])["spec"]["workflowTemplateRef"]["name"]
-        settings_ = {p["valueFrom"]["configMapKeyRef"]["key"]: "1" for m in manifests.values()
-                     for p in m["spec"].get("arguments", {}).get("parameters", []) if "valueFrom" in p}
-        Executor(manifests, name, SqlPods(argo), settings_).run()
-        reference = duckdb.connect(str(Path(folder) / "run.duckdb"))
-        for dataset in (pipeline.dataset(name) for name in sorted(written)):
-            assert dataset is not None
-            found = [table_exists(c, dataset.schema, dataset.table) for c in (reference, argo)]
-            assert found[0] == found[1], (dataset.qualified_name, "written by sparklec run, by Argo:", found,
-                                          result.tasks)
-            if any(found):
-                same_tables(reference, argo, f'"{dataset.schema}"."{dataset.table}"')
-        reference.close()
+        manifests, name = workflow_templates(artifacts)
+        Executor(manifests, name, SqlPods(argo), settings(manifests)).run()
+        same_written_tables(pipeline, reference, argo, result)
         argo.close()
