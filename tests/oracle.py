@@ -4,6 +4,7 @@ by a backend's output, each on a database of its own, and random pipelines' sour
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,14 +12,14 @@ import duckdb
 from hypothesis import strategies as st
 
 from conftest import EXAMPLES
-from dbt_harness import DATA
+from dbt_harness import DATA, deliver_changes
 from messy_data import VALUES, create_table
 from sparklec.compiler.driver import load, optimise
 from sparklec.ir import Column, Pipeline
 from sparklec.ir import tasks as t
 from sparklec.local import RunResult, run_project
 from sparklec.local.engine import table_exists
-from tables import same_tables
+from tables import rows, same_tables
 
 
 class Example:
@@ -46,6 +47,27 @@ class Example:
             self.database.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset.schema}"')
             self.database.execute(f'CREATE OR REPLACE TABLE "{dataset.schema}"."{dataset.table}" AS SELECT * FROM '
                                   "read_csv(?, header = true)", [str(self.data / dataset.schema / f"{dataset.table}.csv")])
+
+    def twice(self, run: Callable[[], str], succeeded: str) -> int:
+        """Two runs of both sides, with new and changed rows delivered between them, each ending `succeeded` and
+        leaving the same targets; how many targets were compared."""
+        assert run() == succeeded
+        first = self.compared()
+        deliver_changes(self.data)
+        assert run() == succeeded
+        assert self.compared() == first > 0, first
+        return first
+
+    def target_rows(self) -> list[tuple[Any, ...]]:
+        """The rows of the example's one target, in the backend's database."""
+        [target] = self.targets
+        table = f'"{target.schema}"."{target.table}"'
+        return rows(self.database, table, [c[0] for c in self.database.execute(f"DESCRIBE {table}").fetchall()])
+
+    def break_a_check(self) -> None:
+        """A customer with no e-mail, which the `not_null` check of `customer_silver_daily` fails."""
+        with (self.data / "bronze" / "customers_raw.csv").open("a") as stream:
+            stream.write("7,Gus,Hale,,,fr,2023-07-01,2024-03-01 08:00:00,2024-03-01\n")
 
     def compared(self) -> int:
         """The target tables, compared: how many."""
