@@ -63,12 +63,13 @@ def statements(given: Mapping[str, str], columns: Columns) -> list[str]:
     dialect = given.get("dialect", DEFAULT_DIALECT)
     if dialect not in DIALECTS:
         raise SystemExit(f"sparklec-job: --dialect is one of {', '.join(DIALECTS)}, not `{dialect}`")
-    task = from_json(given["spec"])
+    task = from_json(_required(given, "spec"))
     if t.kind_name(task) not in SQL_KINDS:
         raise SystemExit(f"sparklec-job runs transforms, writes, checks and SQL tasks; `{task.name}` is a "
                          f"{t.kind_name(task).replace('_', ' ')} task, which needs a job of your own")
     keys = ["input", *(f"input_{index}" for index in range(2, len(task.reads()) + 1))]
-    datasets = [_dataset(relation, given[key], columns(given[key])) for relation, key in zip(task.reads(), keys, strict=True)]
+    datasets = [_dataset(relation, _required(given, key), columns(given[key]))
+                for relation, key in zip(task.reads(), keys, strict=True)]
     target = exp.to_table(given["target"], dialect="spark") if "target" in given else None
     if isinstance(task, t.Write) and target is not None:
         datasets.append(_dataset(task.target, given["target"], ()))
@@ -85,6 +86,12 @@ def statements(given: Mapping[str, str], columns: Columns) -> list[str]:
     if isinstance(task, t.QualityCheck):
         return [sql.enforced(task)]
     return sql.task_statements(task)
+
+
+def _required(given: Mapping[str, str], key: str) -> str:
+    if key not in given:
+        raise SystemExit(f"sparklec-job: --{key} is missing (give the job the arguments its step passes)")
+    return given[key]
 
 
 def split(sql: str) -> list[str]:

@@ -47,6 +47,8 @@ def test_arguments_come_as_pairs_or_with_equals_signs() -> None:
     for bad in (["task"], ["--task"]):
         with pytest.raises(SystemExit):
             job.arguments(bad)
+    with pytest.raises(SystemExit, match="--spec is missing"):
+        job.statements({"task": "transform"}, lambda table: ())
 
 
 def test_statements_split_outside_strings_and_comments() -> None:
