@@ -218,8 +218,9 @@ class _PipelineBuilder:
             schema = self.relations[relation]
             if kind == "write":
                 target = self.dataset(with_columns=False)
-                self.relations[target.name] = schema  # what the table holds: only this write writes it
                 mode = draw(st.sampled_from(("append", "overwrite", "merge", "incremental")))
+                if mode == "overwrite":  # the table is what this write, its one writer, replaces it with
+                    self.relations[target.name] = schema
                 keys = (schema[0].name,) if schema else ("id",)
                 return Write(name=name, after=after, policy=policy, input=relation, target=target.name, mode=mode,
                              unique_key=keys if mode == "merge" else ())
