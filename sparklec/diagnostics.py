@@ -95,6 +95,10 @@ class Diagnostic:
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
 
+    def brief(self) -> str:
+        """The diagnostic on one line: ``message [code]; help``."""
+        return f"{self.message} [{self.code}]" + (f"; {self.help}" if self.help else "")
+
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {
             "code": self.code,

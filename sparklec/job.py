@@ -80,8 +80,7 @@ def statements(given: Mapping[str, str], columns: Columns) -> list[str]:
         problems: list[Diagnostic] = []
         ColumnFlow(pipeline, problems.append).schema(task.name)
         if problems:
-            raise SystemExit(f"sparklec-job: {task.name}: {problems[0].message} [{problems[0].code}]"
-                             + (f"; {problems[0].help}" if problems[0].help else ""))
+            raise SystemExit(f"sparklec-job: {task.name}: {problems[0].brief()}")
     sql = TaskSql(pipeline, dialect, pipeline.name)
     if isinstance(task, t.QualityCheck):
         return [sql.enforced(task)]

@@ -32,8 +32,7 @@ import sqlglot
 
 from sparklec import job
 from sparklec.ir import Column
-from sparklec.local import files
-from sparklec.local.engine import describe
+from sparklec.local.engine import relation_columns
 from spark_on_duckdb import SparkOnDuckDB
 
 
@@ -101,7 +100,7 @@ class JobsOnDuckDB:
                                         f"table_schema || '.' || table_name = '{table}'").fetchone()
         if not found or not found[0]:
             return ()
-        return tuple(Column(name=name, type=files.ir_type(kind)) for name, kind in describe(self.connection, table).items())
+        return relation_columns(self.connection, table)
 
     def finished(self, given: dict[str, str], service: str) -> dict[str, Any]:
         """A Glue or EMR Serverless job run, to its end (`.sync`): its description, or the error it fails with."""

@@ -27,8 +27,8 @@ from sparklec.diagnostics import LoweringError
 from sparklec.ir import Column, Pipeline, Project
 from sparklec.ir import tasks as t
 from sparklec.ir.graph import StepGraph
-from sparklec.local import files, load_sources
-from sparklec.local.engine import describe
+from sparklec.local import load_sources
+from sparklec.local.engine import relation_columns
 from sparklec.lowering import build_plans, inlined_transforms, work_database
 from sparklec.lowering.actions import Job, Sql
 from sparklec.lowering.profile import RUNTIME_DIALECTS
@@ -166,8 +166,7 @@ class Engines:
 
     def duck_columns(self, table: str) -> tuple[Column, ...]:
         """The columns DuckDB gives `table`."""
-        return tuple(Column(name=name, type=files.ir_type(kind))
-                     for name, kind in describe(self.duck, table).items())
+        return relation_columns(self.duck, table)
 
     def reads(self, task: t.AnyTask) -> set[str]:
         """The tables and views `task` reads, through the transforms inlined into its SQL (as DuckDB names them)."""

@@ -25,7 +25,8 @@ def isolated(catalog: str | None, schema: str, env: str, isolation: str) -> tupl
     unchanged in ``prod``, with ``none``, and when one of them already names the environment (``lake_dev``,
     ``dev_silver``); else the catalog (``catalog`` isolation, when there is one) or the schema gets the
     environment's name as a prefix."""
-    if env == "prod" or isolation == "none" or any(env in (part or "").lower().split("_") for part in (catalog, schema)):
+    named = any(env in (part or "").lower().split("_") for part in (catalog, schema))
+    if env == "prod" or isolation == "none" or named:
         return catalog, schema
     if isolation == "catalog" and catalog:
         return f"{env}_{catalog}", schema

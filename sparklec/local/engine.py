@@ -501,13 +501,11 @@ class _PipelineRun:
 
     def checked_input(self, cursor: duckdb.DuckDBPyConnection, task: t.Transform) -> tuple[Column, ...]:
         """The columns the input has now, through which the chain is checked as the verifier checks declared ones."""
-        columns = tuple(Column(name=name, type=files.ir_type(kind))
-                        for name, kind in self.columns(cursor, task.input or "").items())
+        columns = relation_columns(cursor, self.sql.table(task.input or "").sql(dialect="duckdb"))
         problems: list[Diagnostic] = []
         ColumnFlow(self.pipeline, problems.append).through_chain(columns, task.steps, task.span)
         if problems:
-            problem = problems[0]
-            raise Refused(f"{problem.message} [{problem.code}]" + (f"; {problem.help}" if problem.help else ""))
+            raise Refused(problems[0].brief())
         return columns
 
     def columns(self, cursor: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
@@ -641,6 +639,11 @@ def duckdb_statements(sql: TaskSql, task: t.RunSql) -> tuple[list[str], str | No
 def describe(connection: duckdb.DuckDBPyConnection, source: str) -> dict[str, str]:
     """Column name → DuckDB type of what `source` (a table, or a table function call) holds, in order."""
     return {row[0]: row[1] for row in connection.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+
+
+def relation_columns(connection: duckdb.DuckDBPyConnection, source: str) -> tuple[Column, ...]:
+    """The columns of `source` as sparklec types them (a type sparklec has no name for is None)."""
+    return tuple(Column(name=name, type=files.ir_type(kind)) for name, kind in describe(connection, source).items())
 
 
 def table_exists(connection: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

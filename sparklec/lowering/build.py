@@ -79,7 +79,8 @@ class _Builder:
             on_failure=self.level(pipeline.on_failure, failure=True), parameters=pipeline.parameters,
             schedules=pipeline.schedules, triggers=pipeline.triggers, upstream=pipeline.depends_on,
             started_by=started_by, downstream=tuple(sorted(downstream)), alerts=alerts,
-            description=pipeline.description, env=pipeline.env, isolation=pipeline.isolation, pipeline_type=pipeline.pipeline_type, tags=pipeline.tags, datasets=pipeline.datasets,
+            description=pipeline.description, env=pipeline.env, isolation=pipeline.isolation,
+            pipeline_type=pipeline.pipeline_type, tags=pipeline.tags, datasets=pipeline.datasets,
             exposures=pipeline.exposures, custom_transformers=pipeline.custom_transformers, span=pipeline.span)
 
     def level(self, steps: tuple[t.Step, ...], failure: bool = False) -> Level:

@@ -97,9 +97,9 @@ class ExecutionPlan:
     """A pipeline on a target: its `steps`, the `on_failure` steps run when one fails, its run-time
     `parameters`, when it starts (`schedules`, `triggers`, the `upstream` pipelines it depends on and those of
     them that start it), the `downstream` pipelines it starts, the notifications to its alert channels when it
-    fails (after `on_failure`; named ``Alert 1``, ``Alert 2``...), what describes it (`description`, `env` and how it is kept apart from other
-    environments' tables, `pipeline_type`, `tags`), and the datasets (with the environment's names), exposures
-    and custom transformers it names."""
+    fails (after `on_failure`; named ``Alert 1``, ``Alert 2``...), what describes it (`description`, `env` and
+    how it is kept apart from other environments' tables, `pipeline_type`, `tags`), and the datasets (with the
+    environment's names), exposures and custom transformers it names."""
 
     pipeline: str
     target: str
