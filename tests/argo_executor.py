@@ -2,7 +2,8 @@
 
 It walks a workflow as Argo's controller does, one node at a time: DAG tasks start once their
 `dependencies` succeeded or their `depends` expression holds (a task whose `when` is false is Skipped, one
-whose `depends` can no longer hold is Omitted), `withItems` and `withParam` fan a task out, steps run group
+whose `depends` can no longer hold is Omitted; with `failFast`, Argo's default, none starts after a
+failure), `withItems` and `withParam` fan a task out, steps run group
 by group, `retryStrategy.limit` reruns a failed pod, `templateRef` names a template of another
 WorkflowTemplate, and `onExit` runs last with `{{workflow.status}}`.  Parameters resolve from the workflow's
 arguments (a `configMapKeyRef` from the settings given), template inputs, items and task outputs; a
@@ -93,7 +94,7 @@ class Executor:
         node = Node(node_name, name)
         self.nodes.append(node)
         if "dag" in template:
-            node.phase = self.dag(template["dag"]["tasks"], scope)
+            node.phase = self.dag(template["dag"]["tasks"], scope, template["dag"].get("failFast", True))
         elif "steps" in template:
             node.phase = self.steps(template["steps"], scope)
         elif "container" in template or "script" in template:
@@ -111,7 +112,8 @@ class Executor:
             raise ArgoError(f"template {name} has no type")
         return node
 
-    def dag(self, tasks: list[dict[str, Any]], scope: Mapping[str, str]) -> str:
+    def dag(self, tasks: list[dict[str, Any]], scope: Mapping[str, str], fail_fast: bool) -> str:
+        """Run the DAG's tasks as they become ready; with `fail_fast`, none starts after one failed."""
         phases: dict[str, str] = {}
         outputs: dict[str, str] = {}
         pending = list(tasks)
@@ -122,7 +124,9 @@ class Executor:
             for task in ready:
                 pending.remove(task)
                 local = {**scope, **outputs}
-                if not self.may_start(task, phases):
+                if fail_fast and any(phase in ("Failed", "Error") for phase in phases.values()):
+                    phases[task["name"]] = "Omitted"  # never started: Argo schedules nothing more
+                elif not self.may_start(task, phases):
                     phases[task["name"]] = "Omitted"
                 elif "when" in task and not evaluate(self.fill(task["when"], local)):
                     phases[task["name"]] = "Skipped"

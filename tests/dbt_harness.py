@@ -56,11 +56,12 @@ def load_sources(project_dir: Path, database: Path, data: Path = DATA) -> None:
     connection.close()
 
 
-def dbt(project_dir: Path, *command: str) -> Any:
-    """Run dbt in-process against the project's `local` DuckDB target."""
+def dbt(project_dir: Path, *command: str, database: Path | None = None) -> Any:
+    """Run dbt in-process against the project's `local` DuckDB target (the file `database`, by default the
+    project's `local.duckdb`)."""
     from dbt.cli.main import dbtRunner
 
-    os.environ["SPARKLEC_DUCKDB_PATH"] = str(project_dir / "local.duckdb")
+    os.environ["SPARKLEC_DUCKDB_PATH"] = str(database or project_dir / "local.duckdb")
     return dbtRunner().invoke([*command, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
                                "--target", "local", "--quiet"])
 

@@ -4,21 +4,29 @@ by a backend's output, each on a database of its own, and random pipelines' sour
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
 import duckdb
+from hypothesis import event, reject
 from hypothesis import strategies as st
 
 from conftest import EXAMPLES
 from dbt_harness import DATA, deliver_changes
 from messy_data import VALUES, create_table
 from sparklec.compiler.driver import load, optimise
-from sparklec.ir import Column, Pipeline
+from sparklec.ir import Column, Dataset, Pipeline, Project
 from sparklec.ir import tasks as t
+from sparklec.frontends.dsl.printer import print_project
+from sparklec.ir.serialize import from_json
 from sparklec.local import RunResult, run_project
 from sparklec.local.engine import table_exists
+from sparklec.sql.tasks import landing_table
+from sparklec.testing import on_default_runtime
+from stepfunctions_standin import OwnJob
 from tables import rows, same_tables
 
 
@@ -82,26 +90,115 @@ def written(pipeline: Pipeline) -> list[str]:
     return sorted({w.target for w in t.walk(pipeline.steps) if isinstance(w, t.Write)})
 
 
-def random_sources(pipeline: Pipeline, data: Any, *connections: duckdb.DuckDBPyConnection) -> None:
-    """Every dataset `pipeline` reads and does not write, with the same drawn rows in each of `connections`
-    (one `id` column where the columns are not declared)."""
-    for dataset in (d for d in pipeline.datasets if d.name not in written(pipeline)):
+def written_tables(project: Project) -> dict[str, Dataset]:
+    """The tables the pipelines of `project` write, by `schema.table`."""
+    return {f"{d.schema}.{d.table}": d for p in project.pipelines for name in written(p)
+            if (d := p.dataset(name)) is not None}
+
+
+def writers(project: Project, table: str) -> set[tuple[str, str]]:
+    """The (pipeline, task) of the writes into `table` (`schema.table`)."""
+    return {(p.name, w.name) for p in project.pipelines for w in t.walk(p.steps) if isinstance(w, t.Write)
+            and (d := p.dataset(w.target)) is not None and f"{d.schema}.{d.table}" == table}
+
+
+def random_sources(project: Project, data: Any, *connections: duckdb.DuckDBPyConnection) -> None:
+    """Every table the pipelines of `project` read and none writes, (re)made with the same drawn rows in each of
+    `connections` (one `id` column where the columns are not declared)."""
+    made = set(written_tables(project))
+    for dataset in (d for p in project.pipelines for d in p.datasets):
+        if f"{dataset.schema}.{dataset.table}" in made:
+            continue
+        made.add(f"{dataset.schema}.{dataset.table}")
         columns = dataset.columns or (Column(name="id", type="string"),)
         rows = data.draw(st.lists(st.tuples(*(st.sampled_from(VALUES[c.type or "string"]) for c in columns)),
                                   max_size=6))
         for connection in connections:
             connection.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset.schema}"')
+            connection.execute(f'DROP TABLE IF EXISTS "{dataset.schema}"."{dataset.table}"')
             create_table(connection, f'"{dataset.schema}"."{dataset.table}"', columns, rows)
 
 
-def same_written_tables(pipeline: Pipeline, reference: Path, database: duckdb.DuckDBPyConnection,
-                        result: RunResult) -> None:
-    """Each table `pipeline` writes: made on both sides or on neither, and then the same."""
+def same_written_tables(project: Project, reference: Path, database: duckdb.DuckDBPyConnection,
+                        result: RunResult) -> int:
+    """Each table `project` writes: made on both sides or on neither (or, by the backend, empty when its writer
+    failed), and then the same; how many were made on both."""
+    made = 0
+    failed = {(task.pipeline, task.name) for task in result.tasks if task.status == "failed"}
     with duckdb.connect(str(reference), read_only=True) as connection:
-        for dataset in (pipeline.dataset(name) for name in written(pipeline)):
-            assert dataset is not None
+        for name, dataset in written_tables(project).items():
             found = [table_exists(c, dataset.schema, dataset.table) for c in (connection, database)]
-            assert found[0] == found[1], (dataset.qualified_name, "written by sparklec run, by the backend:", found,
-                                          result.tasks)
+            if found == [False, True] and failed & writers(project, name) and not database.execute(
+                    f'SELECT count(*) FROM "{dataset.schema}"."{dataset.table}"').fetchone()[0]:  # type: ignore[index]
+                continue  # made empty by its failed writer, where a write's statements are not one transaction
+            assert found[0] == found[1], (name, "written by sparklec run, by the backend:", found, result.tasks)
             if any(found):
                 same_tables(connection, database, f'"{dataset.schema}"."{dataset.table}"')
+                made += 1
+    return made
+
+
+Backend = Callable[[Project, Path, Path], None]
+"""Runs a project's compiled output on the database at the first path (the reference's at the second)."""
+
+
+def twice_at_random(project: Project, data: Any, backend: Backend, stops_at_a_failure: bool = False) -> int:
+    """`project` run twice by `sparklec run` and by `backend`, each on its own database, its sources drawn anew
+    before each run (new and changed rows); the tables both made, compared after each run: how many.
+
+    Rejects the example when the reference cannot run it (SHA-512), when a task fails and the backend
+    `stops_at_a_failure` (where `sparklec run` still runs what does not need the failed task), or when nothing
+    was made to compare."""
+    compared, runs = 0, []
+    with tempfile.TemporaryDirectory() as folder:
+        reference, database = Path(folder) / "run.duckdb", Path(folder) / "backend.duckdb"
+        for _ in range(2):
+            with duckdb.connect(str(reference)) as ours, duckdb.connect(str(database)) as theirs:
+                random_sources(project, data, ours, theirs)
+            result = run_project(project, database=reference)
+            if any("not available in duckdb" in task.detail for task in result.tasks):
+                reject()  # the reference cannot say it (SHA-512)
+            if stops_at_a_failure and any(task.status == "failed" for task in result.tasks):
+                reject()  # what else runs after a failure differs
+            backend(project, database, reference)
+            with duckdb.connect(str(database)) as theirs:
+                try:
+                    compared += same_written_tables(project, reference, theirs, result)
+                except AssertionError as error:
+                    raise AssertionError(f"{error}\nin run {len(runs) + 1} of\n{print_project(project)}") from None
+            runs.append(result)
+    if not compared:
+        reject()  # nothing made on either side: a run that compares nothing proves nothing
+    event(f"{len(project.pipelines)} pipeline(s), {compared} table(s) compared over two runs")
+    return compared
+
+
+def random_project(project: Project) -> Project:
+    """`project` on the target's own runtime, optimised; rejected when two pipelines write one table or nothing
+    is written."""
+    project = optimise(attrs.evolve(project, pipelines=tuple(on_default_runtime(p) for p in project.pipelines)))
+    tables = [f"{d.schema}.{d.table}" for p in project.pipelines for name in written(p)
+              if (d := p.dataset(name)) is not None]
+    if not tables or len(tables) != len(set(tables)):
+        reject()  # nothing to compare, or two writers of one table whose order no one fixed
+    return project
+
+
+def own_jobs(data: Path) -> dict[str, OwnJob]:
+    """The user's jobs: an ingestion landing the rows of the source system's table as `sparklec run` finds them
+    (`landing_<system>/<table>.csv`), and a scoring that gives every row a score of one half."""
+
+    def ingest(given: dict[str, str], connection: duckdb.DuckDBPyConnection) -> None:
+        task = from_json(given["spec"])
+        assert isinstance(task, t.Ingest)
+        schema, table = landing_table(task)
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {given['target'].split('.')[0]}")
+        connection.execute(f"CREATE OR REPLACE TABLE {given['target']} AS SELECT * FROM read_csv(?, header = true)",
+                           [str(data / schema / f"{table}.csv")])
+
+    def score(given: dict[str, str], connection: duckdb.DuckDBPyConnection) -> None:
+        target, scored = (".".join(given[key].split(".")[-2:]) for key in ("target", "input"))  # no catalog
+        connection.execute(f"CREATE SCHEMA IF NOT EXISTS {target.split('.')[0]}")
+        connection.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT *, 0.5 AS prediction FROM {scored}")
+
+    return {"ingest": ingest, "score": score}

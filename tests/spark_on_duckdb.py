@@ -4,7 +4,8 @@ sqlglot writes each statement for DuckDB; what DuckDB has no statement for is do
 with Delta tables: `INSERT OVERWRITE TABLE t` deletes the table's rows and inserts, and with
 ``partitionOverwriteMode = dynamic`` and a `PARTITION (...)` clause only the rows of the partitions that
 arrive; `assert_true` raises as Spark's does.  Table formats and partitioning (`USING DELTA`,
-`PARTITIONED BY`) have no meaning on DuckDB and are dropped.
+`PARTITIONED BY`) have no meaning on DuckDB and are dropped, and so are catalogs: Unity Catalog's
+`main.silver.customers` is `silver.customers` in DuckDB's one database, as `sparklec run` names it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ class SparkOnDuckDB:
         if isinstance(tree, exp.Set):
             self.dynamic_partitions = "partitionoverwritemode = dynamic" in statement.lower().replace("'", "")
             return
+        for table in tree.find_all(exp.Table):
+            table.set("catalog", None)
         for translated in self.translated(tree):
             self.connection.execute(translated)
 

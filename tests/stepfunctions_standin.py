@@ -2,15 +2,17 @@
 calls, and the Glue and EMR Serverless jobs they start, answered by stand-ins that run the SQL on DuckDB.
 
 `athena:startQueryExecution.sync` runs the query it is given (Athena SQL, read by sqlglot and written for
-DuckDB) and answers as Athena's GetQueryExecution does; `aws-sdk:athena:getQueryResults` answers with the
+DuckDB, Trino's `fail` raising) and answers as Athena's GetQueryExecution does; `aws-sdk:athena:getQueryResults` answers with the
 rows of that query in Athena's `ResultSet` shape.  A query DuckDB rejects fails the task, as a failing
 Athena query does.  `http:invoke` of the Databricks Jobs API runs, for `jobs/run-now`, what `sparklec-job`
 runs with the run's job parameters (Databricks SQL written for DuckDB; an `INSERT OVERWRITE` as a delete and
 an insert; `assert_true` as Spark's) and answers with its `run_id`; `jobs/runs/get` answers with the run's
 `state` as the Jobs API does (`spark_on_duckdb`): a statement that fails makes a FAILED run, not a failed call.
 `glue:startJobRun.sync` and `emr-serverless:startJobRun.sync` run `sparklec-job` with the job's arguments
-(Glue's `--key value` map, EMR's entry-point arguments) and fail the task when it fails.  Other
-integrations are moto's own (SNS).  moto's JSONPath is made to read a value behind array indices as AWS
+(Glue's `--key value` map, EMR's entry-point arguments) and fail the task when it fails; a task of a
+kind `sparklec-job` does not run (an ingestion, a model's scoring) runs the test's own job in its place.
+`ecs:runTask.sync` and `eks:runJob.sync` record the container's command and succeed, or fail when the
+test says so.  Other integrations are moto's own (SNS).  moto's JSONPath is made to read a value behind array indices as AWS
 does, and retries and Wait states do not wait.
 """
 
@@ -22,8 +24,9 @@ import sys
 import time
 import types
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -31,8 +34,8 @@ import duckdb
 import sqlglot
 
 from sparklec import job
-from sparklec.ir import Column
-from sparklec.local.engine import relation_columns
+from sparklec.ir import Column, Dataset
+from sparklec.local.engine import relation_columns, table_exists
 from spark_on_duckdb import SparkOnDuckDB
 
 
@@ -43,6 +46,7 @@ class AthenaOnDuckDB:
         self.connection = connection
         self.results: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
         self.queries: list[str] = []
+        connection.execute("CREATE OR REPLACE MACRO fail(message) AS error(message)")  # Trino's `fail`
 
     def start(self, query: str) -> dict[str, Any]:
         """StartQueryExecution, to its end: the query's id and state."""
@@ -65,11 +69,17 @@ class AthenaOnDuckDB:
         return {"ResultSet": {"Rows": rows}}
 
 
-class JobsOnDuckDB:
-    """The runs of `sparklec-job` that Databricks, Glue and EMR Serverless jobs start, on `connection`."""
+OwnJob = Callable[[dict[str, str], duckdb.DuckDBPyConnection], None]
+"""A job of the user's, run with its step's arguments on the database."""
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection):
+
+class JobsOnDuckDB:
+    """The runs of `sparklec-job` that Databricks, Glue and EMR Serverless jobs start, on `connection`; tasks
+    of the kinds `own` names run the user's job of that kind instead."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, own: Mapping[str, OwnJob] | None = None):
         self.connection = connection
+        self.own = dict(own or {})
         self.runs: list[dict[str, Any]] = []
         self.statements: list[str] = []
 
@@ -87,7 +97,9 @@ class JobsOnDuckDB:
         state = {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS", "state_message": ""}
         warehouse = SparkOnDuckDB(self.connection, given.get("dialect", "databricks"))
         try:
-            for statement in job.statements(given, self.columns):
+            if given.get("task") in self.own:
+                self.own[given["task"]](given, self.connection)
+            for statement in [] if given.get("task") in self.own else job.statements(given, self.columns):
                 warehouse.execute(statement)
         except (duckdb.Error, SystemExit) as error:
             state.update(result_state="FAILED", state_message=str(error))
@@ -111,17 +123,47 @@ class JobsOnDuckDB:
                 "emr-serverless": {"JobRun": {"State": "SUCCESS", "JobRunId": str(len(self.runs))}}}[service]
 
 
+class Containers:
+    """The ECS tasks and EKS jobs the state machine runs: each container's command is recorded, and the run
+    fails when `fails` says so of the command."""
+
+    def __init__(self, fails: Callable[[list[str]], bool] = lambda command: False):
+        self.fails = fails
+        self.commands: list[list[str]] = []
+
+    def run(self, service: str, parameters: dict[str, Any]) -> dict[str, Any]:
+        """`ecs:runTask.sync` or `eks:runJob.sync` to its end: what AWS describes when it stops, or the error."""
+        if service == "ecs":
+            [override] = parameters["Overrides"]["ContainerOverrides"]
+            command = list(override.get("Command", []))
+        else:
+            [container] = parameters["Job"]["spec"]["template"]["spec"]["containers"]
+            command = [*container.get("command", []), *container.get("args", [])]
+        self.commands.append(command)
+        if self.fails(command):
+            raise RuntimeError(f"{service}: the container exited with 1: {command}")
+        if service == "ecs":
+            return {"Tasks": [{"LastStatus": "STOPPED", "StopCode": "EssentialContainerExited",
+                               "Containers": [{"Name": "main", "ExitCode": 0}]}]}
+        return {"ResponseBody": {"status": {"succeeded": 1}}}
+
+
 @attrs.define
 class StandIns:
     """The services the state machine calls, answered from one database."""
 
     athena: AthenaOnDuckDB
     jobs: JobsOnDuckDB
+    containers: Containers
+    entered: list[str] = attrs.Factory(list)
+    """The states the execution entered, in order."""
 
 
 @contextmanager
-def stand_ins(connection: duckdb.DuckDBPyConnection) -> Iterator[StandIns]:
-    """moto's Step Functions interpreter with Athena and Databricks answered from `connection`."""
+def stand_ins(connection: duckdb.DuckDBPyConnection, containers: Containers, own: Mapping[str, OwnJob]
+              ) -> Iterator[StandIns]:
+    """moto's Step Functions interpreter with Athena and the jobs answered from `connection`, and `containers`
+    running the ECS tasks and EKS jobs."""
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
     from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
         state_task_service as service, state_task_service_aws_sdk as aws_sdk, state_task_service_callback as callback,
@@ -130,7 +172,7 @@ def stand_ins(connection: duckdb.DuckDBPyConnection) -> Iterator[StandIns]:
     from moto.stepfunctions.parser.asl.utils import json_path
 
     athena = AthenaOnDuckDB(connection)
-    jobs = JobsOnDuckDB(connection)
+    jobs = JobsOnDuckDB(connection, own)
 
     class StartQuery(callback.StateTaskServiceCallback):
         def __init__(self) -> None:
@@ -184,12 +226,30 @@ def stand_ins(connection: duckdb.DuckDBPyConnection) -> Iterator[StandIns]:
         def _eval_integration_pattern(self, *args: Any, **kwargs: Any) -> None:
             """The run has ended: what `.sync` answers is what it started with."""
 
+    class ContainerRun(callback.StateTaskServiceCallback):
+        """`ecs:runTask.sync` and `eks:runJob.sync`: the container's run, to its end."""
+
+        def __init__(self, service: str) -> None:
+            super().__init__(supported_integration_patterns={ResourceCondition.Sync})
+            self.service = service
+
+        def _get_supported_parameters(self) -> set[str]:
+            return {"LaunchType", "Cluster", "TaskDefinition", "NetworkConfiguration", "Overrides", "ClusterName",
+                    "CertificateAuthority", "Endpoint", "Namespace", "LogOptions", "Job"}
+
+        def _eval_service_task(self, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any],
+                               state_credentials: Any) -> None:
+            env.stack.append(containers.run(self.service, normalised_parameters))
+
+        def _eval_integration_pattern(self, *args: Any, **kwargs: Any) -> None:
+            """The run has ended: what `.sync` answers is what it started with."""
+
     original = state_task_factory.state_task_service_for
 
     def service_for(service_name: str) -> Any:
         return StartQuery() if service_name == "athena" else Sdk() if service_name == "aws-sdk" \
             else Http() if service_name == "http" else JobRun(service_name) if service_name in ("glue", "emr-serverless") \
-            else original(service_name)
+            else ContainerRun(service_name) if service_name in ("ecs", "eks") else original(service_name)
     state_task_factory.state_task_service_for = service_for
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 
@@ -202,7 +262,7 @@ def stand_ins(connection: duckdb.DuckDBPyConnection) -> Iterator[StandIns]:
     for module in users:
         module.extract_json = _extract_as_aws  # type: ignore[attr-defined]
     try:
-        yield StandIns(athena, jobs)
+        yield StandIns(athena, jobs, containers)
     finally:
         state_task_factory.state_task_service_for = original
         retrier_decl.time = clock  # type: ignore[assignment]
@@ -223,14 +283,17 @@ def _extract_as_aws(path: str, data: Any) -> Any:
     return json_path.extract_json(path, data)
 
 
-def run_machine(definition: str, connection: duckdb.DuckDBPyConnection, execution_input: dict[str, Any]
+def run_machine(definition: str, connection: duckdb.DuckDBPyConnection, execution_input: dict[str, Any],
+                containers: Containers | None = None, own: Mapping[str, OwnJob] | None = None
                 ) -> tuple[str, StandIns]:
     """Run the state machine `definition` (its `${...}` placeholders filled in: topics are made, job ids are
-    1) once, its SQL on `connection`; its final status and the stand-ins, with what they ran."""
+    1) once, its SQL on `connection`, its containers run by `containers`
+    (by default, each succeeds), the jobs of the user's `own` kinds by those; its final status and the stand-ins, with what they ran."""
     import boto3
     from moto import mock_aws
 
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), stand_ins(connection) as services:
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}), stand_ins(
+            connection, containers or Containers(), own or {}) as services:
         sns = boto3.client("sns", region_name="us-east-1")
         filled = re.sub(r"\$\{(\w+Topic)\}", lambda m: sns.create_topic(Name=m.group(1))["TopicArn"], definition)
         filled = re.sub(r"\$\{\w+DatabricksJobId\}", "1", filled)
@@ -242,7 +305,22 @@ def run_machine(definition: str, connection: duckdb.DuckDBPyConnection, executio
         for _ in range(2400):
             status = client.describe_execution(executionArn=execution)["status"]
             if status != "RUNNING":
+                events = client.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+                services.entered = [e["stateEnteredEventDetails"]["name"] for e in events
+                                    if "stateEnteredEventDetails" in e]
                 return status, services
             time.sleep(0.05)
         events = client.get_execution_history(executionArn=execution)["events"]
     raise TimeoutError(f"the execution did not end: {events[-3:]}")
+
+
+def made_first(database: duckdb.DuckDBPyConnection, reference: Path, targets: list[Dataset]) -> None:
+    """The `targets` missing in `database`, made empty with the columns the reference gave them, as Athena's
+    Iceberg targets must be made before the first run."""
+    missing = [d for d in targets if not table_exists(database, d.schema, d.table)]
+    database.execute(f"ATTACH '{reference}' AS reference (READ_ONLY)")
+    for dataset in missing:
+        database.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset.schema}"')
+        database.execute(f'CREATE TABLE "{dataset.schema}"."{dataset.table}" AS SELECT * FROM '
+                         f'reference."{dataset.schema}"."{dataset.table}" LIMIT 0')
+    database.execute("DETACH reference")

@@ -19,7 +19,9 @@ def same_tables(ours: duckdb.DuckDBPyConnection, theirs: duckdb.DuckDBPyConnecti
     of_now = tuple(c for c in columns(ours, table) if holds_now(ours, table, c))
     kept = [c for c in columns(ours, table) if c not in of_now]
     assert set(kept) <= set(columns(theirs, table)), table
-    assert rows(ours, table, kept, of_now) == rows(theirs, table, kept, of_now), table
+    mine, their = rows(ours, table, kept, of_now), rows(theirs, table, kept, of_now)
+    assert mine == their, (f"{table} ({', '.join(kept + [f'{c} is set' for c in of_now])}): only ours "
+                           f"{sorted(map(str, mine - their))[:5]}, only theirs {sorted(map(str, their - mine))[:5]}")
 
 
 def columns(connection: duckdb.DuckDBPyConnection, table: str) -> list[str]:

@@ -4,7 +4,10 @@ runs, and a failing check failing the workflow with the target unchanged and the
 
 from __future__ import annotations
 
-import tempfile
+import json
+import re
+import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +19,19 @@ from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from argo_executor import ArgoError, Executor
-from conftest import COMPILED_SOURCES
+from conftest import COMPILED_SOURCES, EXAMPLES
+from dbt_harness import DATA
 from spark_on_duckdb import SparkOnDuckDB
+from stepfunctions_standin import JobsOnDuckDB, OwnJob
 from sparklec import job
-from oracle import Example, random_sources, same_written_tables, written
+from oracle import Example, own_jobs, random_project, twice_at_random, written_tables
 from sparklec.compiler.driver import load, lower, optimise
 from sparklec.diagnostics import LoweringError
-from sparklec.ir import Pipeline, Project
-from sparklec.ir import tasks as t
+from sparklec.ir import Project
 from sparklec.local import run_project
-from sparklec.testing import on_default_runtime, pipelines
+from sparklec.local.engine import pipeline_order
+from tables import same_tables
+from sparklec.testing import TASK_KINDS, projects
 
 # --- the executor on small workflows ---------------------------------------------------------------------
 
@@ -54,13 +60,14 @@ class Pods:
 
 
 def test_depends_omits_what_waits_on_a_failure_and_runs_what_waits_on_it() -> None:
-    pods = Pods({"a": 99})
-    spec = workflow([{"name": "main", "dag": {"tasks": [
-        {"name": "a", "template": "a"}, {"name": "b", "template": "b", "depends": "a"},
-        {"name": "c", "template": "c", "depends": "a.Failed"}, {"name": "d", "template": "d", "depends": "b || c"}]}},
-        pod("a"), pod("b"), pod("c"), pod("d")])
-    assert Executor(spec, "w", pods).run() == "Failed"
-    assert pods.ran == ["a", "c", "d"]
+    tasks = [{"name": "a", "template": "a"}, {"name": "b", "template": "b", "depends": "a"},
+             {"name": "c", "template": "c", "depends": "a.Failed"}, {"name": "d", "template": "d", "depends": "b || c"}]
+    for fail_fast, ran in ((False, ["a", "c", "d"]), (True, ["a"])):
+        pods = Pods({"a": 99})
+        spec = workflow([{"name": "main", "dag": {"tasks": tasks, "failFast": fail_fast}},
+                         pod("a"), pod("b"), pod("c"), pod("d")])
+        assert Executor(spec, "w", pods).run() == "Failed"
+        assert pods.ran == ran, fail_fast
 
 
 def test_when_skips_items_fan_out_retries_repeat_and_the_exit_handler_sees_the_status() -> None:
@@ -101,22 +108,40 @@ EXAMPLES_ON_SPARK = ["backfill", "customer_silver_daily", "gold_aggregate", "scd
 """Examples whose every data task runs `spark-sql` in a pod."""
 
 
-class SqlPods:
-    """`spark-sql -e` pods run on DuckDB; other pods (the alerts' `curl`) only recorded."""
+JDBC_VIEW = re.compile(r"CREATE OR REPLACE TEMPORARY VIEW (\w+) USING jdbc OPTIONS \(.*\bdbtable '([^']+)'", re.S)
 
-    def __init__(self, connection: duckdb.DuckDBPyConnection):
+
+class SqlPods:
+    """`spark-sql -e` pods run on DuckDB, a JDBC source's table read from the file `jdbc` names for it; pods
+    that run a Databricks job run what the job does (`JobsOnDuckDB`, the user's `own` jobs for ingestion and
+    scoring); other pods (the alerts' `curl`) only recorded."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, jdbc: Mapping[str, Path] | None = None,
+                 own: Mapping[str, OwnJob] | None = None):
         self.warehouse = SparkOnDuckDB(connection)
+        self.jdbc = dict(jdbc or {})
+        self.jobs = JobsOnDuckDB(connection, own)
         self.others: list[dict[str, Any]] = []
 
     def __call__(self, template: dict[str, Any]) -> tuple[bool, str]:
         container = template.get("container", {})
+        script = template.get("script", {})
+        env = {e["name"]: e.get("value") for e in script.get("env", [])}
+        if "/api/2.1/jobs/run-now" in script.get("source", ""):
+            state = self.jobs.run(json.loads(env["JOB_PARAMETERS"]), env["JOB_ID"])["state"]
+            return state["result_state"] == "SUCCESS", state["state_message"]
         if not container.get("command", [""])[-1].endswith("spark-sql"):
             self.others.append(template)
             return True, ""
         arguments = container["args"]
         try:
             for statement in job.split(arguments[arguments.index("-e") + 1]):
-                self.warehouse.execute(statement)
+                if (read := JDBC_VIEW.match(statement)) is not None:
+                    path = str(self.jdbc[read.group(2)]).replace("'", "''")
+                    self.warehouse.connection.execute(f"CREATE OR REPLACE TEMPORARY VIEW {read.group(1)} AS "
+                                                      f"SELECT * FROM read_csv('{path}', header = true)")
+                else:
+                    self.warehouse.execute(statement)
         except duckdb.Error as error:
             return False, str(error)
         return True, ""
@@ -127,7 +152,8 @@ class Both(Example):
 
     def __init__(self, name: str, tmp_path: Path):
         super().__init__(name, tmp_path, "argo")
-        self.manifests, self.name = workflow_templates(lower(self.project, "argo", {}))
+        self.manifests, runs = workflow_templates(lower(self.project, "argo", {}))
+        self.name = runs[""]
         self.pods = SqlPods(self.database)
 
     def run(self) -> str:
@@ -139,11 +165,13 @@ class Both(Example):
         return Executor(self.manifests, self.name, self.pods, settings(self.manifests)).run()
 
 
-def workflow_templates(artifacts: dict[str, str]) -> tuple[dict[str, dict[str, Any]], str]:
-    """The WorkflowTemplates of a pipeline's manifests by name, and the one its Workflow runs."""
+def workflow_templates(artifacts: dict[str, str]) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """The WorkflowTemplates of a project's manifests by name, and the one each pipeline's Workflow runs, by the
+    pipeline's folder (`""` for a project of one pipeline)."""
     manifests = {m["metadata"]["name"]: m for path, text in artifacts.items()
                  if path.rsplit("/", 1)[-1].startswith("workflow-template") for m in [yaml.safe_load(text)]}
-    return manifests, yaml.safe_load(artifacts["workflow.yaml"])["spec"]["workflowTemplateRef"]["name"]
+    return manifests, {path.rpartition("/")[0]: yaml.safe_load(text)["spec"]["workflowTemplateRef"]["name"]
+                       for path, text in artifacts.items() if path.rsplit("/", 1)[-1] == "workflow.yaml"}
 
 
 def settings(manifests: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -169,50 +197,65 @@ def test_a_failing_check_fails_the_workflow_leaves_the_target_and_sends_the_aler
     assert len(both.pods.others) == 1, "the alert of the exit handler"
 
 
+def test_customer_project_leaves_the_tables_sparklec_run_leaves_its_workflows_run_in_order(tmp_path: Path) -> None:
+    """The five workflows of the project, run in dependency order twice with a changed and a new customer in
+    between, the ingestion reading the CRM's table through JDBC and the scoring a Databricks job of the user's:
+    every table `sparklec run` writes is the same; the scores, which it cannot make, are the user's job's."""
+    project = optimise(load([EXAMPLES / "dsl" / "customer_project.spk"], environ={})[0])
+    manifests, runs = workflow_templates(lower(project, "argo", {}))
+    data = tmp_path / "data"
+    shutil.copytree(DATA, data)
+    landed = data / "landing_postgres_crm" / "customers.csv"
+    reference, database = tmp_path / "run.duckdb", duckdb.connect(str(tmp_path / "argo.duckdb"))
+    for _ in range(2):
+        result = run_project(project, data=data, database=reference)
+        pods = SqlPods(database, {"public.customers": landed}, own_jobs(data))
+        for pipeline in pipeline_order(project):
+            assert Executor(manifests, runs[pipeline.name], pods, settings(manifests)).run() == "Succeeded", \
+                (pipeline.name, pods.jobs.runs)
+        with duckdb.connect(str(reference), read_only=True) as connection:
+            compared = [table for table in written_tables(project) if table != "ml.churn_scores"]
+            for table in compared:
+                same_tables(connection, database, table)
+        assert len(compared) == 4, result.tasks
+        assert database.execute("SELECT count(*), min(prediction) FROM ml.churn_scores").fetchone() == (
+            database.execute("SELECT count(*) FROM features.customer_features").fetchone()[0], 0.5)  # type: ignore
+        assert [run["state"]["result_state"] for run in pods.jobs.runs] == ["SUCCESS"] * 2, "score, write_scores"
+        landed.write_text(landed.read_text().replace("bob@shop.fr", "bob@shop.com")
+                          + "9,Ivy,Ng,ivy@example.org,,,NL,2023-09-01,2024-03-01 09:00:00,2024-03-01,2024-03-01 09:00:00\n")
+
+
 @pytest.mark.parametrize("name", sorted(COMPILED_SOURCES))
 def test_every_workflow_runs_through_with_every_reference_resolved(name: str, tmp_path: Path) -> None:
     """With pods that succeed, each workflow of each example runs to its end: its templates, references,
     loops and conditions are ones Argo can run."""
     project, _ = load([COMPILED_SOURCES[name]], environ={})
-    artifacts = lower(optimise(project), "argo", {})
-    manifests = {m["metadata"]["name"]: m for path, text in artifacts.items()
-                 if path.rsplit("/", 1)[-1].startswith("workflow-template") for m in [yaml.safe_load(text)]}
-    ran = 0
-    for path, text in artifacts.items():
-        if path.rsplit("/", 1)[-1] == "workflow.yaml":
-            template = yaml.safe_load(text)["spec"]["workflowTemplateRef"]["name"]
-            assert Executor(manifests, template, lambda pod: (True, ""), settings(manifests)).run() == "Succeeded"
-            ran += 1
-    assert ran == len(project.pipelines) > 0
+    manifests, runs = workflow_templates(lower(optimise(project), "argo", {}))
+    for template in runs.values():
+        assert Executor(manifests, template, lambda pod: (True, ""), settings(manifests)).run() == "Succeeded"
+    assert len(runs) == len(project.pipelines) > 0
 
 
 @examples(max_examples=max(3, examples().max_examples // 10), deadline=None,
           suppress_health_check=[HealthCheck.filter_too_much])
-@given(pipelines(max_steps=8), st.data())
-def test_the_workflow_of_a_random_pipeline_leaves_the_tables_sparklec_run_leaves(pipeline: Pipeline,
-                                                                                 data: st.DataObject) -> None:
-    """Random pipelines over messy rows, their tasks in `spark-sql` pods: every table `sparklec run` writes, the
-    workflow leaves the same, and one side writes a table only if the other does."""
-    if any(isinstance(task, (t.Ingest, t.Train, t.Score)) for task in t.walk(pipeline.steps)):
-        reject()  # no JDBC source or model registry here
-    pipeline = on_default_runtime(pipeline)  # spark-sql pods
-    project = optimise(Project(name=pipeline.name, pipelines=(pipeline,)))
+@given(projects(max_pipelines=3, max_steps=6, kinds=[k for k in TASK_KINDS if k not in ("ingest", "score", "train")]),
+       st.data())
+def test_the_workflows_of_a_random_project_leave_the_tables_sparklec_run_leaves(project: Project,
+                                                                                data: st.DataObject) -> None:
+    """Random projects over messy rows, their tasks in `spark-sql` pods, run twice with new rows: every table
+    `sparklec run` writes, the workflows (run in dependency order) leave the same, and one side writes a table
+    only if the other does."""
+    project = random_project(project)
     try:
-        artifacts = lower(project, "argo", {})
+        manifests, runs = workflow_templates(lower(project, "argo", {}))
     except LoweringError:
         reject()  # SQL the pods cannot say without the columns: an error of its own
-    [pipeline] = project.pipelines
-    if not written(pipeline):
-        reject()  # nothing to compare
-    with tempfile.TemporaryDirectory() as folder:
-        reference = Path(folder) / "run.duckdb"
-        argo = duckdb.connect(str(Path(folder) / "argo.duckdb"))
-        with duckdb.connect(str(reference)) as connection:
-            random_sources(pipeline, data, connection, argo)
-        result = run_project(project, database=reference)
-        if any("not available in duckdb" in task.detail for task in result.tasks):
-            reject()  # the reference cannot say it (SHA-512)
-        manifests, name = workflow_templates(artifacts)
-        Executor(manifests, name, SqlPods(argo), settings(manifests)).run()
-        same_written_tables(pipeline, reference, argo, result)
-        argo.close()
+    single = len(project.pipelines) == 1
+
+    def workflows(project: Project, database: Path, reference: Path) -> None:
+        with duckdb.connect(str(database)) as connection:
+            for pipeline in pipeline_order(project):
+                Executor(manifests, runs["" if single else pipeline.name], SqlPods(connection),
+                         settings(manifests)).run()
+
+    assert twice_at_random(project, data, workflows) > 0

@@ -1,6 +1,7 @@
 """Properties of the dbt backend, with dbt as the oracle: for random chains over messy data the table
 `dbt build` makes equals the chain's SQL run directly in DuckDB (and that result, written as a worked
-example, is a passing dbt unit test), and random pipelines run and test without errors."""
+example, is a passing dbt unit test), random pipelines run and test without errors, and random projects leave
+the tables `sparklec run` leaves."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from typing import Any
 
 import duckdb
 import yaml
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from dbt_harness import dbt, results, schema_problems
+from oracle import random_project, twice_at_random
 from messy_data import VALUES, Case, cases, create_table
+from sparklec.backends.dbt.models import PROFILE, nodes
 from sparklec.compiler.driver import lower, optimise
 from sparklec.compiler.output import write_atomically
 from sparklec.ir import Column, Dataset, Exposure, Pipeline, Project, Transform, Write
@@ -26,8 +29,9 @@ from sparklec.ir.transformers import FillNulls
 from sparklec.ir.transformers.base import FillValue
 from sparklec.ir.tasks import Example, Given, Row
 from sparklec.ir.values import Setting
+from sparklec.lowering import Materialize, build_plans
 from sparklec.sql import DIALECTS, Relation, chain_steps, with_ctes
-from sparklec.testing import pipelines
+from sparklec.testing import pipelines, projects
 
 FEW = max(3, settings().max_examples // 10)
 """dbt takes seconds per project: a tenth of the profile's examples."""
@@ -107,6 +111,25 @@ def test_random_pipelines_run_and_their_tests_execute(pipeline: Pipeline) -> Non
         assert ran.success, results(ran)
         tested = results(dbt(project_dir, "test"))
     assert all(status in ("pass", "fail", "warn") for status in tested.values()), tested
+
+
+@settings(max_examples=FEW, deadline=None, suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(projects(max_pipelines=3, max_steps=5, kinds=("transform", "write", "check")), st.data())
+def test_dbt_build_leaves_the_tables_sparklec_run_leaves_for_random_projects_over_two_runs(project: Project,
+                                                                                          data: st.DataObject) -> None:
+    """Random projects of transforms, checks and writes over messy rows, built twice with new rows: every table
+    `sparklec run` writes, `dbt build` leaves the same, and one writes a table only if the other does."""
+    project = random_project(project)
+    if any(isinstance(step.action, Materialize) for _, step in nodes(build_plans(project, PROFILE)).skipped):
+        reject()  # a write after a loop or a branch: dbt leaves it to the orchestrator, and says so
+    with tempfile.TemporaryDirectory() as folder:
+        project_dir = Path(folder)
+        write_atomically(lower(project, "dbt", {}), project_dir)
+
+        def build_with_dbt(project: Project, database: Path, reference: Path) -> None:
+            dbt(project_dir, "build", database=database)
+
+        assert twice_at_random(project, data, build_with_dbt) > 0
 
 
 TEXT = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), min_size=1, max_size=30)

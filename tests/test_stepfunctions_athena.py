@@ -4,7 +4,6 @@ with new and changed rows in between, and a failing check fails the run and leav
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import duckdb
@@ -12,18 +11,18 @@ import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from oracle import Example, random_sources, same_written_tables, written
-from sparklec.compiler.driver import lower, optimise
+from oracle import Example, random_project, twice_at_random, written_tables
+from sparklec.compiler.driver import lower
 from sparklec.diagnostics import LoweringError
-from sparklec.ir import Dataset, Pipeline, Project
-from sparklec.ir import tasks as t
-from sparklec.local import run_project
-from sparklec.local.engine import table_exists
-from sparklec.testing import on_default_runtime, pipelines
-from stepfunctions_standin import run_machine
+from sparklec.ir import Project
+from sparklec.local.engine import pipeline_order, table_exists
+from sparklec.testing import projects
+from stepfunctions_standin import made_first, run_machine
 
 ATHENA_EXAMPLES = ["customer_silver_daily", "gold_aggregate", "scd2_dimension", "silver_transformation"]
 """The examples whose every task runs on Athena (or is a Step Functions state)."""
+ATHENA_KINDS = ("transform", "write", "check", "sql", "notify", "wait")
+"""The kinds of task that run on Athena or as a Step Functions state."""
 
 
 class Both(Example):
@@ -44,18 +43,6 @@ class Both(Example):
         """The sources as the data folder has them; the targets, when missing, as empty tables."""
         super().land()
         made_first(self.database, self.reference, self.targets)
-
-
-def made_first(database: duckdb.DuckDBPyConnection, reference: Path, targets: list[Dataset]) -> None:
-    """The `targets` missing in `database`, made empty with the columns the reference gave them, as Athena's
-    Iceberg targets must be made before the first run."""
-    missing = [d for d in targets if not table_exists(database, d.schema, d.table)]
-    database.execute(f"ATTACH '{reference}' AS reference (READ_ONLY)")
-    for dataset in missing:
-        database.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset.schema}"')
-        database.execute(f'CREATE TABLE "{dataset.schema}"."{dataset.table}" AS SELECT * FROM '
-                         f'reference."{dataset.schema}"."{dataset.table}" LIMIT 0')
-    database.execute("DETACH reference")
 
 
 @pytest.mark.parametrize("name", ATHENA_EXAMPLES)
@@ -79,34 +66,27 @@ def test_a_failing_check_fails_the_run_and_leaves_the_target_as_it_was(tmp_path:
 
 @settings(max_examples=max(3, settings().max_examples // 10), deadline=None,
           suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
-@given(pipelines(max_steps=8), st.data())
-def test_the_state_machine_of_a_random_pipeline_leaves_the_tables_sparklec_run_leaves(pipeline: Pipeline,
-                                                                                      data: st.DataObject) -> None:
-    """Random pipelines over messy rows, their SQL on Athena: every table `sparklec run` writes, the state
-    machine leaves the same (its targets made empty before it runs, as Athena's must be)."""
-    if any(isinstance(task, (t.Ingest, t.Train, t.Score, t.Container, t.Script, t.Approval, t.KubernetesResource))
-           for task in t.walk(pipeline.steps)):
-        reject()  # tasks that run elsewhere than Athena and Step Functions
-    pipeline = on_default_runtime(pipeline)  # Athena
-    project = optimise(Project(name=pipeline.name, pipelines=(pipeline,)))
+@given(projects(max_pipelines=3, max_steps=6, kinds=ATHENA_KINDS), st.data())
+def test_the_state_machines_of_a_random_project_leave_the_tables_sparklec_run_leaves(project: Project,
+                                                                                     data: st.DataObject) -> None:
+    """Random projects over messy rows, their SQL on Athena, run twice with new rows: every table `sparklec run`
+    writes, the state machines (run in dependency order) leave the same, their targets made empty before the
+    first run, as Athena's must be.  A failing task fails a state machine at once, so runs where one fails
+    are left to the examples' tests."""
+    project = random_project(project)
     try:
-        machine = lower(project, "stepfunctions", {})["state_machine.json"]
+        artifacts = lower(project, "stepfunctions", {})
     except LoweringError:
         reject()  # SQL Athena cannot say without the columns: an error of its own
-    [pipeline] = project.pipelines
-    if not written(pipeline):
-        reject()  # nothing to compare
-    with tempfile.TemporaryDirectory() as folder:
-        reference, database = Path(folder) / "run.duckdb", duckdb.connect(str(Path(folder) / "machine.duckdb"))
-        with duckdb.connect(str(reference)) as connection:
-            random_sources(pipeline, data, connection, database)
-        result = run_project(project, database=reference)
-        if any("not available in duckdb" in task.detail for task in result.tasks):
-            reject()  # the reference cannot say it (SHA-512)
+    single = len(project.pipelines) == 1
+
+    def machines(project: Project, database: Path, reference: Path) -> None:
         with duckdb.connect(str(reference), read_only=True) as connection:
-            made = [d for d in pipeline.datasets if d.name in written(pipeline)
-                    and table_exists(connection, d.schema, d.table)]
-        made_first(database, reference, made)
-        run_machine(machine, database, {})
-        same_written_tables(pipeline, reference, database, result)
-        database.close()
+            made = [d for d in written_tables(project).values() if table_exists(connection, d.schema, d.table)]
+        with duckdb.connect(str(database)) as connection:
+            made_first(connection, reference, made)
+            for pipeline in pipeline_order(project):
+                run_machine(artifacts["state_machine.json" if single else f"{pipeline.name}/state_machine.json"],
+                            connection, {})
+
+    assert twice_at_random(project, data, machines, stops_at_a_failure=True) > 0

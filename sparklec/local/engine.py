@@ -439,8 +439,14 @@ class _PipelineRun:
     def write(self, cursor: duckdb.DuckDBPyConnection, task: t.Write, run: TaskRun, values: dict[str, Value]) -> str:
         """Write `task.input` into its target as its mode says."""
         task = self.fit_columns(cursor, task)
-        for statement in self.sql.write(task):
-            written = cursor.execute(*_bound(statement, values)).fetchall()
+        cursor.execute("BEGIN TRANSACTION")  # a write that fails leaves the target as it was, or not made
+        try:
+            for statement in self.sql.write(task):
+                written = cursor.execute(*_bound(statement, values)).fetchall()
+        except duckdb.Error:
+            cursor.execute("ROLLBACK")
+            raise
+        cursor.execute("COMMIT")
         run.rows_out = written[0][0]  # the last statement inserts the rows: DuckDB answers how many
         after = self.count(cursor, task.target)
         target = self.pipeline.dataset(task.target)

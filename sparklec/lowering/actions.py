@@ -66,11 +66,12 @@ class Job:
 @attrs.frozen
 class JdbcRead:
     """Copy table `source` of the JDBC connection named `connection` into `target` (Spark SQL, credentials
-    from the environment)."""
+    from the environment), once `create_schema` has made the target's schema."""
 
     source: str
     connection: str | None
     target: str
+    create_schema: str
 
 
 @attrs.frozen

@@ -175,7 +175,8 @@ class _Builder:
             return Sql(tuple(sql.task_statements(task)), gate)
         if isinstance(task, t.Ingest) and task.ingestor.startswith("jdbc") and runtime == "k8s":
             sql = self.dialect("spark")
-            return JdbcRead(task.source, task.connection, sql.text(sql.table(task.name)))
+            table = sql.table(task.name)
+            return JdbcRead(task.source, task.connection, sql.text(table), sql.create_schema(table))
         raise LoweringError([Diagnostic(
             code="E402", message=f"{t.kind_name(task).replace('_', ' ')} task `{task.name}` has no way to run on "
                                  f"{RUNTIME_NAMES.get(runtime or '', runtime)} by itself", span=task.span,

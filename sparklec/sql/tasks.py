@@ -216,7 +216,7 @@ class TaskSql:
             return statements + [self.text(close_changed(history, self.tracked(task, history), target, arriving)),
                                  self.text(open_versions(history, target, arriving, self.dialect == "duckdb"))]
         if task.mode == "merge" or (task.mode == "incremental" and task.unique_key):
-            return statements + self.merge(task.unique_key, target, arriving)
+            return statements + [self.keys_once(task, arriving)] + self.merge(task.unique_key, target, arriving)
         insert = exp.Insert(this=target.copy(), expression=exp.select(exp.Star()).from_(arriving.copy()),
                             by_name=self.dialect == "duckdb")
         if task.mode != "overwrite":
@@ -268,6 +268,24 @@ class TaskSql:
         empty = exp.select(exp.Star()).from_(source.copy()).limit(0)
         return self.text(exp.Create(this=target.copy(), kind="TABLE", exists=True, expression=empty,
                                     properties=properties))
+
+    def keys_once(self, task: t.Write, arriving: exp.Table | exp.Subquery) -> str:
+        """One statement that fails when two arriving rows hold the same `unique_key` (NULLs match nothing):
+        rows a merge could not write the same way everywhere (Delta's MERGE updates each target row its key
+        matches, or fails; deleting the keys that arrive, then inserting, keeps one)."""
+        keys = [column(k) for k in task.unique_key]
+        repeated = (exp.select(*keys).from_(arriving.copy()).where(exp.and_(*(exp.Not(this=exp.Is(
+            this=k.copy(), expression=exp.Null())) for k in keys))).group_by(*(k.copy() for k in keys))
+            .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1))))
+        message = exp.Literal.string(f"{task.name}: the rows to merge hold a value of "
+                                     f"{', '.join(task.unique_key)} more than once")
+        count = exp.Count(this=exp.Star())
+        if self.dialect in SPARK:
+            failing: exp.Expr = exp.func("assert_true", exp.EQ(this=count, expression=exp.Literal.number(0)), message)
+        else:
+            failing = exp.Case(ifs=[exp.If(this=exp.GT(this=count, expression=exp.Literal.number(0)), true=exp.func(
+                "fail" if self.dialect == "athena" else "error", message))], default=count.copy())
+        return self.text(exp.select(exp.alias_(failing, "repeated")).from_(repeated.subquery("repeated_keys")))
 
     def merge(self, keys: tuple[str, ...], target: exp.Table | exp.Subquery, source: exp.Table | exp.Subquery
               ) -> list[str]:

@@ -17,7 +17,7 @@ Requires the ``hypothesis`` package (installed with ``sparklec[test]``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import attrs
@@ -157,11 +157,17 @@ POLICIES = st.just(Policy()) | st.builds(
 """Task policies: mostly empty (inherit the defaults), otherwise random retries, timeouts and resources."""
 
 
+TASK_KINDS = ("transform", "transform", "write", "check", "container", "notify", "wait", "script", "sql", "approval",
+              "ingest", "score", "train", "k8s")
+"""The kinds of task the strategies draw (a transform twice as often as the others)."""
+
+
 class _PipelineBuilder:
     """Draws steps one by one; each may wait for any earlier step, so every DAG shape occurs."""
 
-    def __init__(self, draw: Draw):
+    def __init__(self, draw: Draw, kinds: Collection[str] | None = None):
         self.draw = draw
+        self.kinds = [k for k in TASK_KINDS if kinds is None or k in kinds] or ["wait"]
         self.taken: set[str] = set()
         self.datasets: list[Dataset] = []
         self.relations: dict[str, Schema | None] = {}
@@ -192,8 +198,7 @@ class _PipelineBuilder:
         name = self.name()
         policy = draw(POLICIES)
         relations = sorted(self.relations)
-        kind = draw(st.sampled_from(("transform", "transform", "write", "check", "container", "notify", "wait",
-                                     "script", "sql", "approval", "ingest", "score", "train", "k8s")))
+        kind = draw(st.sampled_from(self.kinds))
         if kind == "ingest" and not nested:
             columns = draw(st.none() | schemas())
             self.relations[name] = columns
@@ -301,9 +306,11 @@ class _PipelineBuilder:
 
 
 @st.composite
-def pipelines(draw: Draw, max_steps: int = 10, name: str | None = None) -> Pipeline:
-    """One valid pipeline with a random DAG of up to `max_steps` top-level steps."""
-    builder = _PipelineBuilder(draw)
+def pipelines(draw: Draw, max_steps: int = 10, name: str | None = None, kinds: Collection[str] | None = None
+              ) -> Pipeline:
+    """One valid pipeline with a random DAG of up to `max_steps` top-level steps; with `kinds` (of
+    `TASK_KINDS`), only tasks of those kinds, and waits where a kind cannot be drawn."""
+    builder = _PipelineBuilder(draw, kinds)
     pipeline_name = name or builder.name()
     builder.dataset(with_columns=True)
     steps = builder.steps(draw(st.integers(1, max_steps)), False, 0)
@@ -329,12 +336,13 @@ def pipelines(draw: Draw, max_steps: int = 10, name: str | None = None) -> Pipel
 
 
 @st.composite
-def projects(draw: Draw, max_pipelines: int = 3, max_steps: int = 10) -> Project:
-    """A project of pipelines, each possibly depending on earlier ones."""
+def projects(draw: Draw, max_pipelines: int = 3, max_steps: int = 10, kinds: Collection[str] | None = None
+             ) -> Project:
+    """A project of pipelines, each possibly depending on earlier ones (`kinds` as `pipelines` takes them)."""
     count = draw(st.integers(1, max_pipelines))
     built: list[Pipeline] = []
     for index in range(count):
-        pipeline = draw(pipelines(max_steps=max_steps, name=f"{draw(_WORD)}_{index}"))
+        pipeline = draw(pipelines(max_steps=max_steps, name=f"{draw(_WORD)}_{index}", kinds=kinds))
         if built:
             upstream = draw(st.lists(st.sampled_from([p.name for p in built]), max_size=2, unique=True))
             pipeline = attrs.evolve(pipeline, depends_on=tuple(upstream))

@@ -10,7 +10,8 @@ Options (``-O key=value``):
 - ``database`` — the database that holds the views and tables tasks produce.
 - ``artifact_repository`` — the key of the `artifact-repositories` ConfigMap to use.
 - ``s3_endpoint`` — the S3 endpoint of artifacts (``s3.amazonaws.com``).
-- ``fail_fast`` — ``true`` (default) stops a DAG at its first failure; ``false`` lets the rest run.
+- ``fail_fast`` — ``false`` (default): after a failure, the tasks that do not need the failed one still run,
+  as on every backend; ``true`` starts nothing more (Argo's own default).
 - ``concurrency`` — the CronWorkflow's `concurrencyPolicy`: ``Forbid`` (default), ``Allow``, ``Replace``.
 """
 

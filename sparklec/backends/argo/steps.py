@@ -311,7 +311,8 @@ class Steps:
 def _jdbc_read(action: JdbcRead) -> str:
     """Spark SQL that copies the source table through Spark's JDBC source, credentials from the environment."""
     source = action.source.replace("'", "''")
-    return ("CREATE OR REPLACE TEMPORARY VIEW source USING jdbc OPTIONS (url '${env:JDBC_URL}', "
+    return (f"{action.create_schema};\n"
+            "CREATE OR REPLACE TEMPORARY VIEW source USING jdbc OPTIONS (url '${env:JDBC_URL}', "
             f"dbtable '{source}', user '${{env:JDBC_USER}}', password '${{env:JDBC_PASSWORD}}');\n"
             f"CREATE OR REPLACE TABLE {action.target} AS SELECT * FROM source")
 

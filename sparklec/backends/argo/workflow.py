@@ -165,7 +165,7 @@ class WorkflowBuilder:
         if parallelism:
             template["parallelism"] = parallelism
         dag: dict[str, Any] = {"tasks": tasks}
-        if self.options.get("fail_fast") == "false":
+        if self.options.get("fail_fast") != "true":  # as every backend: a failure skips only what needs it
             dag["failFast"] = False
         template["dag"] = dag
         self.templates.append(template)

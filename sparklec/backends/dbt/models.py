@@ -5,7 +5,9 @@ target table's name and the write's configuration; any other is an
 intermediate model (a view by default).  A write that waits for a check is
 a model of its own reading the query's, so `dbt build` runs the check's tests
 on it before anything is written (a failing check leaves the table as it
-was).  Datasets nobody in the project writes, and the `Landing` tables of
+was).  A check whose relation another step reads without waiting for it
+gets a view of its own that holds its tests, so that only the steps that
+wait for it are skipped when it fails.  Datasets nobody in the project writes, and the `Landing` tables of
 ingestions, are sources.  Names are unique across the project: a name used
 twice is prefixed with its pipeline's name.
 """
@@ -135,6 +137,7 @@ def nodes(plans: tuple[ExecutionPlan, ...]) -> Nodes:
                    and isinstance(s.action.steps[-1], ScdType2)}  # its snapshot's tests gate the write
         gated = {s.name for s in top if isinstance(s.action, Materialize) and checks & set(before.get(s.name, ()))
                  and s.action.input not in history}
+        apart = _checks_apart(top, before)
         writes: dict[str, list[PlanTask]] = {}
         writers: dict[str, list[str]] = {}
         for step in tasks:
@@ -159,6 +162,8 @@ def nodes(plans: tuple[ExecutionPlan, ...]) -> Nodes:
             elif isinstance(action, Materialize) and action.input in computable and (
                     action.input not in queries or step.name in gated):
                 candidates.append(_candidate(plan, step, Query(action.input), [step]))
+            elif isinstance(action, Checks) and step.name in apart and action.input in computable:
+                candidates.append(_candidate(plan, step, Query(action.input), []))
             elif not _runs_in_dbt(step, computable):
                 skipped.append((plan.pipeline, step))
         skipped.extend((plan.pipeline, s) for s in plan.on_failure.walk()
@@ -201,7 +206,7 @@ def nodes(plans: tuple[ExecutionPlan, ...]) -> Nodes:
     runs_in = {(m.pipeline, task): m.name for m in models for task in m.tasks}
     runs_in |= {(plan.pipeline, step.name): model_of[(plan.pipeline, step.action.input)] for plan in plans
                 for step in plan.steps.walk() if isinstance(step, PlanTask) and isinstance(step.action, Checks)
-                and (plan.pipeline, step.action.input) in model_of}
+                and (plan.pipeline, step.action.input) in model_of and (plan.pipeline, step.name) not in runs_in}
     return Nodes(models=models, sources=tuple(sorted(sources.values(), key=lambda s: (s.name, s.table))),
                  references=references, model_of=model_of, runs_in=runs_in, skipped=tuple(skipped),
                  waits_for=waits_for)
@@ -218,6 +223,22 @@ def _predecessors(level: Level) -> dict[str, list[str]]:
     for upstream, downstream in level.edges:
         before.setdefault(downstream, []).append(upstream)
     return before
+
+
+def _checks_apart(top: list[PlanTask], before: dict[str, list[str]]) -> set[str]:
+    """The checks whose relation is read by a step that does not wait for them: each gets a view of its own
+    to hold its tests, since `dbt build` skips everything downstream of a model whose test fails."""
+    def upstream(name: str) -> set[str]:
+        found, todo = set(), list(before.get(name, ()))
+        while todo:
+            if (step := todo.pop()) not in found:
+                found.add(step)
+                todo.extend(before.get(step, ()))
+        return found
+
+    return {check.name for check in top if isinstance(check.action, Checks)
+            and any(check.action.input in step.reads and check.name not in upstream(step.name)
+                    for step in top if step is not check and not isinstance(step.action, Checks))}
 
 
 def _computable(plan: ExecutionPlan, tasks: list[PlanTask]) -> set[str]:

@@ -138,8 +138,9 @@ class ProjectFiles:
 
     def checks(self, pipeline: str, task: str, test: Checks) -> None:
         """The dbt tests of the check step `task` of `pipeline`."""
-        model = self.nodes.model_of.get((pipeline, test.input))
-        reference = self.nodes.references[(pipeline, test.input)]
+        own = (pipeline, task) if (pipeline, task) in self.nodes.model_of else (pipeline, test.input)  # a view apart
+        model = self.nodes.model_of.get(own)
+        reference = self.nodes.references[own]
         for index, check in enumerate(test.checks, start=1):
             generic = self.generic(pipeline, check)
             if generic is not None:

@@ -118,10 +118,19 @@ def _ctes(ctes: list[tuple[str, str]], model: Model, replaces_audit: bool = Fals
             f"    current_timestamp as {LOADED_AT},",
             f"    '{{{{ invocation_id }}}}' as {INVOCATION}",
             f"from {last}",
+            *_keys_once(model.materialize, last),
         ])))
         last = "final"
     parts = [f"{name} as (\n{_indent(body)}\n)" for name, body in ctes]
     return "with " + ",\n\n".join(parts) + f"\n\nselect * from {last}\n"
+
+
+def _keys_once(write: Materialize | None, relation: str) -> list[str]:
+    """The condition that fails a merge whose arriving rows hold a key twice (as every backend's merge does)."""
+    if write is None or not write.unique_key or write.mode not in ("merge", "incremental"):
+        return []
+    keys = ", ".join(jinja_string(sql_text(column(k))) for k in write.unique_key)
+    return [f"where {{{{ sparklec_keys_once('{relation}', [{keys}]) }}}} is null"]
 
 
 def _source_select(model: Model, nodes: Nodes) -> str:

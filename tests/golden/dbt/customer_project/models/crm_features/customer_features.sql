@@ -43,6 +43,7 @@ final as (
         current_timestamp as _dbt_loaded_at,
         '{{ invocation_id }}' as _dbt_invocation_id
     from step_2_remove_pii_columns
+    where {{ sparklec_keys_once('step_2_remove_pii_columns', ["customer_id"]) }} is null
 )
 
 select * from final

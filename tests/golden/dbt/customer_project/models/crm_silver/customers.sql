@@ -56,6 +56,7 @@ final as (
         current_timestamp as _dbt_loaded_at,
         '{{ invocation_id }}' as _dbt_invocation_id
     from step_3_normalize_case
+    where {{ sparklec_keys_once('step_3_normalize_case', ["customer_id"]) }} is null
 )
 
 select * from final

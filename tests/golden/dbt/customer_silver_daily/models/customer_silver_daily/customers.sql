@@ -26,6 +26,7 @@ final as (
         current_timestamp as _dbt_loaded_at,
         '{{ invocation_id }}' as _dbt_invocation_id
     from source
+    where {{ sparklec_keys_once('source', ["customer_id"]) }} is null
 )
 
 select * from final
