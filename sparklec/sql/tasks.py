@@ -12,8 +12,10 @@ targets written that way must be Iceberg tables, which need a location:
 they are created before the first run (Athena has no INSERT OVERWRITE and
 deletes only from Iceberg).  Spark writes with INSERT OVERWRITE (of the
 arriving partitions, when the write names `partition_by`) and MERGE INTO;
-DuckDB, for local runs, deletes and inserts by column name.  A write of a
-chain that ends in `scd_type2` keeps a type-2 history, whatever its mode
+DuckDB, for local runs, deletes and inserts by column name.  A merge first
+fails when the arriving rows hold a key twice, which the two ways of
+merging would write differently.  A write of a chain that ends in
+`scd_type2` keeps a type-2 history, whatever its mode
 (`sparklec.sql.history`).
 """
 

@@ -7,8 +7,8 @@ a model of its own reading the query's, so `dbt build` runs the check's tests
 on it before anything is written (a failing check leaves the table as it
 was).  A check whose relation another step reads without waiting for it
 gets a view of its own that holds its tests, so that only the steps that
-wait for it are skipped when it fails.  Datasets nobody in the project writes, and the `Landing` tables of
-ingestions, are sources.  Names are unique across the project: a name used
+wait for it are skipped when it fails.  Datasets nobody in the project
+writes, and the `Landing` tables of ingestions, are sources.  Names are unique across the project: a name used
 twice is prefixed with its pipeline's name.
 """
 
