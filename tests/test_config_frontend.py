@@ -16,7 +16,7 @@ from sparklec.diagnostics import FrontendError
 from sparklec.compiler.driver import load
 from sparklec.frontends.config import load_config
 from sparklec.frontends.config.expand import PIPELINE_TYPES
-from sparklec.frontends.config.fields import FIELDS
+from sparklec.frontends.config.fields import FIELDS, TEMPLATE_CLASSES
 from sparklec.frontends.documents import _parse_json, _parse_json_slowly
 from sparklec.ir.pipeline import PIPELINE_TYPES as TYPE_NAMES
 from sparklec.frontends.config.layers import date_slices
@@ -50,6 +50,19 @@ def test_shared_bronze_config() -> None:
     assert pipeline.schedules == (ir.Schedule(cron="0 */2 * * *"),)
     assert pipeline.alerts == ("slack://data-eng-alerts", "email://data-team@company.com")
     assert ("criticality", "high") in [(t.key, t.value) for t in pipeline.tags]
+
+
+def test_a_pipeline_type_given_by_its_class_name_is_that_template() -> None:
+    """Sparkle's docs name the templates by class (`BronzeRawIngestionPipeline`): each class name is one template,
+    and a config that names it loads as the one that names the template."""
+    text = (SHARED / "sparkle-configs" / "bronze_customer_ingestion.json").read_text()
+    config = json.loads(text)
+    assert config["pipeline_type"] == "bronze_raw_ingestion"
+    assert sorted(TEMPLATE_CLASSES.values()) == sorted(TYPE_NAMES) and len(TEMPLATE_CLASSES) == 24
+    named = json.dumps({**config, "pipeline_type": "BronzeRawIngestionPipeline"})
+    assert load_config(named, "bronze.json", environ={})[0] == load_config(text, "bronze.json", environ={})[0]
+    with pytest.raises(FrontendError, match="pipeline_type"):
+        load_config(json.dumps({**config, "pipeline_type": "BronzeRawPipeline"}), "bronze.json", environ={})
 
 
 def test_shared_silver_config() -> None:

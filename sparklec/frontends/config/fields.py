@@ -60,6 +60,35 @@ class SparkleConfig:
         return self.reader.value_span(field)
 
 
+TEMPLATE_CLASSES: dict[str, str] = {
+    "BronzeRawIngestionPipeline": "bronze_raw_ingestion",
+    "BronzeStreamingIngestionPipeline": "bronze_streaming_ingestion",
+    "SilverBatchTransformationPipeline": "silver_batch_transformation",
+    "SilverStreamingTransformationPipeline": "silver_streaming_transformation",
+    "GoldDailyAggregatePipeline": "gold_daily_aggregate",
+    "GoldRealtimeDashboardPipeline": "gold_realtime_dashboard",
+    "DimensionDailySCD2Pipeline": "dimension_daily_scd2",
+    "FactDailyIncrementalPipeline": "fact_daily_incremental",
+    "FeatureStoreDailyMaterializationPipeline": "feature_store_daily_materialization",
+    "FeatureStoreRealtimeSyncPipeline": "feature_store_realtime_sync",
+    "MLTrainingChampionChallengerPipeline": "ml_training_champion_challenger",
+    "MLBatchScoringPipeline": "ml_batch_scoring",
+    "MLRealtimeScoringPipeline": "ml_realtime_scoring",
+    "ModelDriftMonitoringPipeline": "model_drift_monitoring",
+    "DataQualityExpectationsPipeline": "data_quality_expectations",
+    "DataContractEnforcementPipeline": "data_contract_enforcement",
+    "BackfillHistoricalPipeline": "backfill_historical",
+    "CatchUpAfterOutagePipeline": "catchup_after_outage",
+    "TableReconciliationPipeline": "table_reconciliation",
+    "VacuumAndOptimizeMaintenancePipeline": "vacuum_optimize_maintenance",
+    "ZOrderAndAnalyzePipeline": "zorder_analyze",
+    "UnityCatalogGovernanceSyncPipeline": "unity_catalog_governance_sync",
+    "CostAttributionTaggingPipeline": "cost_attribution_tagging",
+    "DisasterRecoveryReplicationPipeline": "disaster_recovery_replication",
+}
+"""Sparkle's template classes, by the names its documentation gives pipeline types, and the type each is."""
+
+
 def read_config(node: Located, report: list[Diagnostic], env_override: str | None) -> SparkleConfig | None:
     """Check the shape of a config document and read its fields."""
     if not node.is_mapping:
@@ -79,7 +108,11 @@ def read_config(node: Located, report: list[Diagnostic], env_override: str | Non
         reader.error("E110", f"pipeline name `{name}` may only use lower-case letters, digits and `_`",
                      reader.value_span("pipeline_name"),
                      f"try `{re.sub(r'[^a-z0-9_]+', '_', name.lower()).strip('_') or 'pipeline'}`")
-    pipeline_type = reader.string("pipeline_type", choices=PIPELINE_TYPES) or ""
+    named = reader.raw("pipeline_type")
+    if named is not None and isinstance(named.value, str) and named.value in TEMPLATE_CLASSES:
+        pipeline_type = TEMPLATE_CLASSES[named.value]
+    else:
+        pipeline_type = reader.string("pipeline_type", choices=PIPELINE_TYPES) or ""
     env = reader.string("env", choices=ENVS) or ""
     strings = {f: v for f in STRING_FIELDS if (v := reader.string(f)) is not None}
     lists = {f: reader.strings(f) for f in LIST_FIELDS if f in reader}
