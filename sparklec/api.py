@@ -63,6 +63,8 @@ class Pipeline:
         """The pipeline called `name` in `config_dir` (default: the current directory), looked up as
 
         1. ``<config_dir>/<name>/<env>.json|.yaml|.yml`` (or a folder holding the project's pipelines),
+           else ``<config_dir>/config/orchestration/<name>/<env>...``, where Sparkle's loader looks from the
+           project's root,
         2. ``<config_dir>/<name>.spk``, ``.json``, ``.yaml`` or ``.yml``,
         3. the one file so named anywhere below `config_dir`.
 
@@ -229,9 +231,9 @@ def compile(source: Pipeline | Project | str | os.PathLike[str], backend: str, *
 
 def find_pipeline(name: str, config_dir: Path, env: str | None) -> Path:
     """The file or folder `Pipeline.get` reads for `name` (see there)."""
-    folder = config_dir / name
-    if folder.is_dir():
-        return folder
+    for folder in (config_dir / name, config_dir / "config" / "orchestration" / name):
+        if folder.is_dir():
+            return folder
     for suffix in driver.INPUT_SUFFIXES:
         if (config_dir / f"{name}{suffix}").is_file():
             return config_dir / f"{name}{suffix}"

@@ -99,6 +99,11 @@ def test_get_finds_a_config_per_environment_a_file_or_one_below(tmp_path: Path) 
     shutil.copy(EXAMPLES / "dsl" / "backfill.spk", tmp_path)
 
     assert Pipeline.get("silver_customers", env="qa", config_dir=tmp_path).name == "silver_customer_transformation"
+    sparkle = tmp_path / "project" / "config" / "orchestration" / "silver_daily"  # Sparkle's layout
+    sparkle.mkdir(parents=True)
+    shutil.copy(config, sparkle / "prod.json")
+    assert Pipeline.get("silver_daily", env="prod", config_dir=tmp_path / "project").name == \
+        "silver_customer_transformation"
     assert Pipeline.get("backfill", config_dir=tmp_path).build().pipelines[0].name == "january_orders_backfill"
     assert Pipeline.get("ingestion", config_dir=tmp_path).validate() == []
     with pytest.raises(SparklecError, match="choose one with --env"):
