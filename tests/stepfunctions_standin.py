@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
 import time
 import types
 import uuid
@@ -39,6 +40,11 @@ from sparklec.local.engine import relation_columns, table_exists
 from spark_on_duckdb import SparkOnDuckDB
 
 
+ONE_AT_A_TIME = threading.Lock()
+"""Held while a stand-in works on its database: the branches of a Parallel state run in threads, and a DuckDB
+connection takes one call at a time."""
+
+
 class AthenaOnDuckDB:
     """The queries run on `connection`, with their results kept for `getQueryResults`."""
 
@@ -52,10 +58,11 @@ class AthenaOnDuckDB:
         """StartQueryExecution, to its end: the query's id and state."""
         self.queries.append(query)
         cursor = None
-        for statement in sqlglot.transpile(query, read="athena", write="duckdb"):
-            cursor = self.connection.execute(statement)
-        names = [d[0] for d in cursor.description] if cursor is not None and cursor.description else []
-        found = cursor.fetchall() if names else []
+        with ONE_AT_A_TIME:
+            for statement in sqlglot.transpile(query, read="athena", write="duckdb"):
+                cursor = self.connection.execute(statement)
+            names = [d[0] for d in cursor.description] if cursor is not None and cursor.description else []
+            found = cursor.fetchall() if names else []
         identifier = uuid.uuid4().hex
         self.results[identifier] = (names, found)
         return {"QueryExecution": {"QueryExecutionId": identifier, "Query": query,
@@ -95,14 +102,15 @@ class JobsOnDuckDB:
     def run(self, given: dict[str, str], job_id: int | str = "") -> dict[str, Any]:
         """A run to its end, as the Jobs API describes it: a failing statement makes a FAILED run."""
         state = {"life_cycle_state": "TERMINATED", "result_state": "SUCCESS", "state_message": ""}
-        warehouse = SparkOnDuckDB(self.connection, given.get("dialect", "databricks"))
-        try:
-            if given.get("task") in self.own:
-                self.own[given["task"]](given, self.connection)
-            for statement in [] if given.get("task") in self.own else job.statements(given, self.columns):
-                warehouse.execute(statement)
-        except (duckdb.Error, SystemExit) as error:
-            state.update(result_state="FAILED", state_message=str(error))
+        with ONE_AT_A_TIME:
+            warehouse = SparkOnDuckDB(self.connection, given.get("dialect", "databricks"))
+            try:
+                if given.get("task") in self.own:
+                    self.own[given["task"]](given, self.connection)
+                for statement in [] if given.get("task") in self.own else job.statements(given, self.columns):
+                    warehouse.execute(statement)
+            except (duckdb.Error, SystemExit) as error:
+                state.update(result_state="FAILED", state_message=str(error))
         self.statements += warehouse.ran
         self.runs.append({"run_id": len(self.runs), "job_id": job_id, "state": state})
         return self.runs[-1]
