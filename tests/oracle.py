@@ -170,6 +170,8 @@ def twice_at_random(project: Project, data: Any, backend: Backend, stops_at_a_fa
     if not compared:
         reject()  # nothing made on either side: a run that compares nothing proves nothing
     event(f"{len(project.pipelines)} pipeline(s), {compared} table(s) compared over two runs")
+    if any(task.status == "failed" for result in runs for task in result.tasks):
+        event("a task failed in a run compared")
     return compared
 
 
@@ -182,6 +184,27 @@ def random_project(project: Project) -> Project:
     if not tables or len(tables) != len(set(tables)):
         reject()  # nothing to compare, or two writers of one table whose order no one fixed
     return project
+
+
+def customer_project_twice(project: Project, data: Path, reference: Path, database: duckdb.DuckDBPyConnection,
+                           orchestrate: Callable[[], None]) -> None:
+    """The customer project run by `sparklec run` into `reference` and by `orchestrate` (its pipelines, in
+    dependency order, on `database`), twice, with a changed and a new CRM customer in between: the 4 tables
+    `sparklec run` writes are the same after each run; the scores, which it cannot make, are the user's
+    scoring job's (one half for every customer with features)."""
+    landed = data / "landing_postgres_crm" / "customers.csv"
+    for _ in range(2):
+        result = run_project(project, data=data, database=reference)
+        orchestrate()
+        compared = [table for table in written_tables(project) if table != "ml.churn_scores"]
+        with duckdb.connect(str(reference), read_only=True) as connection:
+            for table in compared:
+                same_tables(connection, database, table)
+        assert len(compared) == 4, result.tasks
+        assert database.execute("SELECT count(*), min(prediction) FROM ml.churn_scores").fetchone() == (
+            database.execute("SELECT count(*) FROM features.customer_features").fetchone()[0], 0.5)  # type: ignore
+        landed.write_text(landed.read_text().replace("bob@shop.fr", "bob@shop.com")
+                          + "9,Ivy,Ng,ivy@example.org,,,NL,2023-09-01,2024-03-01 09:00:00,2024-03-01,2024-03-01 09:00:00\n")
 
 
 def own_jobs(data: Path) -> dict[str, OwnJob]:

@@ -12,7 +12,7 @@ an insert; `assert_true` as Spark's) and answers with its `run_id`; `jobs/runs/g
 (Glue's `--key value` map, EMR's entry-point arguments) and fail the task when it fails; a task of a
 kind `sparklec-job` does not run (an ingestion, a model's scoring) runs the test's own job in its place.
 `ecs:runTask.sync` and `eks:runJob.sync` record the container's command and succeed, or fail when the
-test says so.  Other integrations are moto's own (SNS).  moto's JSONPath is made to read a value behind array indices as AWS
+test says so; a Kubernetes job's artifact moves are carried out against an S3 of the test's.  Other integrations are moto's own (SNS).  moto's JSONPath is made to read a value behind array indices as AWS
 does, and retries and Wait states do not wait.
 """
 
@@ -25,7 +25,7 @@ import threading
 import time
 import types
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -131,29 +131,84 @@ class JobsOnDuckDB:
                 "emr-serverless": {"JobRun": {"State": "SUCCESS", "JobRunId": str(len(self.runs))}}}[service]
 
 
+Files = dict[str, str]
+"""Files by path (a container's view of its volumes) or by S3 URL (the bucket)."""
+
+
 class Containers:
     """The ECS tasks and EKS jobs the state machine runs: each container's command is recorded, and the run
-    fails when `fails` says so of the command."""
+    fails when `fails` says so of the command.  A Kubernetes job's artifact moves (`aws s3 sync` and `cp`
+    between its volumes and `s3`) are carried out, in the pod's order; `acts` does what the user's container
+    does to the files it sees."""
 
-    def __init__(self, fails: Callable[[list[str]], bool] = lambda command: False):
+    def __init__(self, fails: Callable[[list[str]], bool] = lambda command: False,
+                 acts: Callable[[list[str], Files], None] = lambda command, files: None):
         self.fails = fails
+        self.acts = acts
         self.commands: list[list[str]] = []
+        self.s3: Files = {}
 
     def run(self, service: str, parameters: dict[str, Any]) -> dict[str, Any]:
         """`ecs:runTask.sync` or `eks:runJob.sync` to its end: what AWS describes when it stops, or the error."""
         if service == "ecs":
             [override] = parameters["Overrides"]["ContainerOverrides"]
-            command = list(override.get("Command", []))
-        else:
-            [container] = parameters["Job"]["spec"]["template"]["spec"]["containers"]
+            self.user(service, list(override.get("Command", [])), {})
+            return {"Tasks": [{"LastStatus": "STOPPED", "StopCode": "EssentialContainerExited",
+                               "Containers": [{"Name": "main", "ExitCode": 0}]}]}
+        pod = parameters["Job"]["spec"]["template"]["spec"]
+        volumes: dict[str, Files] = {v["name"]: {} for v in pod.get("volumes", [])}
+        for container in [*pod.get("initContainers", []), *pod["containers"]]:
             command = [*container.get("command", []), *container.get("args", [])]
+            if container["name"] == "main":
+                self.user(service, command, volumes, container.get("volumeMounts", []))
+            else:
+                [mount] = container["volumeMounts"]
+                self.move(command, volumes[mount["name"]], mount["mountPath"])
+        return {"ResponseBody": {"status": {"succeeded": 1}}}
+
+    def user(self, service: str, command: list[str], volumes: dict[str, Files],
+             mounts: Sequence[Mapping[str, str]] = ()) -> None:
+        """The user's container: it sees its mounted volumes' files, and `acts` on them."""
         self.commands.append(command)
         if self.fails(command):
             raise RuntimeError(f"{service}: the container exited with 1: {command}")
-        if service == "ecs":
-            return {"Tasks": [{"LastStatus": "STOPPED", "StopCode": "EssentialContainerExited",
-                               "Containers": [{"Name": "main", "ExitCode": 0}]}]}
-        return {"ResponseBody": {"status": {"succeeded": 1}}}
+        seen: Files = {}
+        for mount in mounts:
+            files, at = volumes[mount["name"]], mount["mountPath"]
+            if "subPath" in mount:
+                seen |= {at: files[mount["subPath"]]} if mount["subPath"] in files else {}
+            else:
+                seen |= {f"{at}/{name}": text for name, text in files.items()}
+        before = dict(seen)
+        self.acts(command, seen)
+        for mount in mounts:
+            files, at = volumes[mount["name"]], mount["mountPath"]
+            if "subPath" in mount:
+                if at in seen and seen[at] != before.get(at):
+                    files[mount["subPath"]] = seen[at]
+            else:
+                files |= {path.removeprefix(at + "/"): text for path, text in seen.items()
+                          if path.startswith(at + "/")}
+
+    def move(self, command: list[str], files: Files, at: str) -> None:
+        """An artifact move as the AWS CLI makes it, between the volume `files` mounted at `at` and `s3`."""
+        match command:
+            case ["touch", path]:
+                files.setdefault(path.removeprefix(at + "/"), "")
+            case ["aws", "s3", "sync", source, target] if source.startswith("s3://"):
+                prefix = source.rstrip("/") + "/"
+                files |= {url.removeprefix(prefix): text for url, text in self.s3.items() if url.startswith(prefix)}
+            case ["aws", "s3", "sync", _, target]:
+                self.s3 |= {f"{target.rstrip('/')}/{name}": text for name, text in files.items()}
+            case ["aws", "s3", "cp", source, target] if source.startswith("s3://"):
+                if source not in self.s3:
+                    raise RuntimeError(f"fatal error: An error occurred (404) when calling the HeadObject operation: "
+                                       f"{source}")
+                files[target.removeprefix(at + "/")] = self.s3[source]
+            case ["aws", "s3", "cp", source, target]:
+                self.s3[target] = files[source.removeprefix(at + "/")]
+            case _:
+                raise AssertionError(f"not an artifact move: {command}")
 
 
 @attrs.define
@@ -265,10 +320,11 @@ def stand_ins(connection: duckdb.DuckDBPyConnection, containers: Containers, own
 
     clock, retrier_decl.time = retrier_decl.time, types.SimpleNamespace(sleep=lambda seconds: None)  # type: ignore
     waiting, WaitFunction._wait_interval = WaitFunction._wait_interval, lambda self, env, wait_seconds: None
+    moto_extract = json_path.extract_json
     users = [m for name, m in sys.modules.items() if name.startswith("moto.stepfunctions.parser")
-             and getattr(m, "extract_json", None) is json_path.extract_json]
+             and getattr(m, "extract_json", None) is moto_extract]
     for module in users:
-        module.extract_json = _extract_as_aws  # type: ignore[attr-defined]
+        module.extract_json = lambda path, data: _extract_as_aws(path, data, moto_extract)  # type: ignore
     try:
         yield StandIns(athena, jobs, containers)
     finally:
@@ -276,19 +332,19 @@ def stand_ins(connection: duckdb.DuckDBPyConnection, containers: Containers, own
         retrier_decl.time = clock  # type: ignore[assignment]
         WaitFunction._wait_interval = waiting  # type: ignore[method-assign]
         for module in users:
-            module.extract_json = json_path.extract_json  # type: ignore[attr-defined]
+            module.extract_json = moto_extract  # type: ignore[attr-defined]
 
 
-def _extract_as_aws(path: str, data: Any) -> Any:
+def _extract_as_aws(path: str, data: Any, moto_extract: Callable[[str, Any], Any]) -> Any:
     """A JSONPath's value as AWS finds it: one match of a path with no wildcard or slice is that value, however
-    many array indices lead to it (moto answers `$.Rows[1].Data[0].VarCharValue` with a list)."""
+    many array indices lead to it (moto answers `$.Rows[1].Data[0].VarCharValue` with a list); any other path
+    as `moto_extract` finds it."""
     from jsonpath_ng import parse
-    from moto.stepfunctions.parser.asl.utils import json_path
 
     matches = parse(path).find(data)
     if len(matches) == 1 and not re.search(r"\[\s*(\*|-?\d*\s*:)", path):
         return matches[0].value
-    return json_path.extract_json(path, data)
+    return moto_extract(path, data)
 
 
 def run_machine(definition: str, connection: duckdb.DuckDBPyConnection, execution_input: dict[str, Any],

@@ -358,3 +358,76 @@ def test_a_column_an_op_sets_replaces_the_one_the_input_has(tmp_path: Path) -> N
     connection.close()
     assert "updated_at" in raw and columns.count("updated_at") == 1 and "updated_at_1" not in columns, columns
     assert newest == (True,), "the audit time replaced the source's updated_at"
+
+
+def test_a_failing_check_skips_no_reader_of_its_table_in_another_pipeline(tmp_path: Path) -> None:
+    """`audit` checks `raw.orders` before keeping it; `copy` reads the same table without waiting for that
+    check, so when it fails, `copy` still writes, as in `sparklec run`."""
+    import duckdb
+
+    spk = tmp_path / "two.spk"
+    spk.write_text(TWO_READERS)
+    project = tmp_path / "project"
+    generate([spk], project)
+    data = tmp_path / "data"
+    (data / "raw").mkdir(parents=True)
+    (data / "raw" / "orders.csv").write_text("id,amount\n1,2.5\n2,\n")
+    load_sources(project, project / "local.duckdb", data)
+    statuses = results(dbt(project, "build"))
+    assert [s for name, s in statuses.items() if "not_null_amount" in name] == ["fail"], statuses
+    assert statuses["checked_orders"] == "skipped" and statuses["orders"] == "success", statuses
+    with duckdb.connect(str(project / "local.duckdb")) as connection:
+        assert connection.execute("SELECT count(*) FROM dev_gold.orders").fetchone() == (2,)
+
+
+TWO_READERS = '''pipeline audit {
+  source orders = raw.orders {
+    columns { id: bigint, amount: double }
+  }
+  target checked = audit.checked_orders
+  task amounts = check orders {
+    not_null(amount)
+  }
+  task keep = write orders into checked after amounts
+}
+
+pipeline copy {
+  source orders = raw.orders {
+    columns { id: bigint, amount: double }
+  }
+  target copied = gold.orders
+  task load = write orders into copied
+}
+'''
+
+
+def test_a_failing_check_skips_no_step_that_only_waits_for_the_write_it_checks(tmp_path: Path) -> None:
+    """`copy` runs after `keep` writes `kept` but does not wait for the check on `kept`: when the check fails,
+    `copy` still writes, as in `sparklec run`."""
+    import duckdb
+
+    spk = tmp_path / "waits.spk"
+    spk.write_text('''pipeline waits {
+  source orders = raw.orders {
+    columns { id: bigint, amount: double }
+  }
+  target kept = audit.kept_orders
+  target copied = gold.orders
+  task keep = write orders into kept
+  task amounts = check kept {
+    not_null(amount)
+  }
+  task copy = write orders into copied after keep
+}
+''')
+    project = tmp_path / "project"
+    generate([spk], project)
+    data = tmp_path / "data"
+    (data / "raw").mkdir(parents=True)
+    (data / "raw" / "orders.csv").write_text("id,amount\n1,2.5\n2,\n")
+    load_sources(project, project / "local.duckdb", data)
+    statuses = results(dbt(project, "build"))
+    assert [s for name, s in statuses.items() if "not_null_amount" in name] == ["fail"], statuses
+    assert statuses["orders"] == "success", statuses
+    with duckdb.connect(str(project / "local.duckdb")) as connection:
+        assert connection.execute("SELECT count(*) FROM dev_gold.orders").fetchone() == (2,)

@@ -22,7 +22,7 @@ from sparklec.ir.pipeline import Dataset, Pipeline
 from sparklec.ir.values import Column
 from sparklec.ir.policy import SQL_KINDS, can_run
 from sparklec.lowering import (
-    JOB_RUNTIMES, Checks, Job, Landing, Level, Materialize, PlanBranch, PlanLoop, Query, Sql, TargetProfile, build_plans,
+    JOB_RUNTIMES, Checks, Job, Landing, Materialize, Query, Sql, TargetProfile, build_plans,
     inlined_transforms,
 )
 from sparklec.lowering.profile import WAREHOUSE_KINDS
@@ -34,22 +34,12 @@ PROFILES = [p for p in (get_backend(name).profile for name in ("stepfunctions", 
 NO_RUNTIME = ("notify", "wait", "approval")
 
 
-def _plan_levels(level: Level) -> list[Level]:
-    found = [level]
-    for step in level.steps:
-        if isinstance(step, PlanLoop):
-            found += _plan_levels(step.body)
-        elif isinstance(step, PlanBranch):
-            found += _plan_levels(step.then) + _plan_levels(step.otherwise)
-    return found
-
-
 def _check(pipeline: Pipeline, profile: TargetProfile, plan: Any) -> int:
     inlined = inlined_transforms(pipeline, profile)
-    named = [s.name for level in _plan_levels(plan.steps) for s in level.steps]
+    named = [s.name for level in plan.steps.levels() for s in level.steps]
     expected = {s.name for s in t.walk(pipeline.steps)} - set(inlined)
     assert set(named) == expected and max(Counter(named).values(), default=1) == 1, "every step exactly once"
-    by_names = {frozenset(s.name for s in level.steps): level for level in _plan_levels(plan.steps)}
+    by_names = {frozenset(s.name for s in level.steps): level for level in plan.steps.levels()}
     compared = 0
     for steps in ir_levels(pipeline.steps):
         required = required_order(steps, pipeline)

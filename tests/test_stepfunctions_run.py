@@ -76,6 +76,35 @@ def test_a_failed_quality_check_stops_the_pipeline_before_the_write() -> None:
     assert execute(example("customer_silver_daily")).status == "SUCCEEDED"
 
 
+INDEPENDENT_BRANCHES = '''pipeline p {
+  task a = script "print(1)"
+  task a_next = script "print(2)" after a
+  task b = script "print(3)"
+  task b_next = script "print(4)" after b
+  task both = script "print(5)" after a_next, b_next
+  foreach day in ["mon", "tue", "wed"] as days {
+    task first = script "print(6)"
+    task second = script "print(7)" after first
+    task apart = script "print(8)"
+  }
+  on_failure task tell = notify "slack://team" {
+    message "p failed"
+  }
+}
+'''
+
+
+def test_a_failure_stops_only_what_depends_on_it() -> None:
+    from sparklec.frontends.dsl import parse
+
+    definition = definition_of(parse(INDEPENDENT_BRANCHES))
+    assert execute(definition).status == "SUCCEEDED"
+    run = execute(definition, failing=frozenset({"a", "first"}))
+    assert run.status == "FAILED" and run.entered("tell") and run.entered(FAILED)
+    assert {"b", "b_next"} <= set(run.calls) and not {"a_next", "both", "second"} & set(run.calls), run.calls
+    assert run.calls.count("apart") == run.calls.count("first") == 3, "every item runs"
+
+
 # --- the property --------------------------------------------------------------------------------
 
 

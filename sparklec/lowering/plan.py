@@ -91,6 +91,16 @@ class Level:
                 case _:
                     assert_never(step)
 
+    def levels(self) -> Iterator[Level]:
+        """This level, then the levels of its loops' bodies and its branches' arms, all the way down."""
+        yield self
+        for step in self.steps:
+            if isinstance(step, PlanLoop):
+                yield from step.body.levels()
+            elif isinstance(step, PlanBranch):
+                yield from step.then.levels()
+                yield from step.otherwise.levels()
+
 
 @attrs.frozen
 class ExecutionPlan:

@@ -279,15 +279,18 @@ class TaskSql:
         repeated = (exp.select(*keys).from_(arriving.copy()).where(exp.and_(*(exp.Not(this=exp.Is(
             this=k.copy(), expression=exp.Null())) for k in keys))).group_by(*(k.copy() for k in keys))
             .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1))))
-        message = exp.Literal.string(f"{task.name}: the rows to merge hold a value of "
-                                     f"{', '.join(task.unique_key)} more than once")
-        count = exp.Count(this=exp.Star())
-        if self.dialect in SPARK:
-            failing: exp.Expr = exp.func("assert_true", exp.EQ(this=count, expression=exp.Literal.number(0)), message)
-        else:
-            failing = exp.Case(ifs=[exp.If(this=exp.GT(this=count, expression=exp.Literal.number(0)), true=exp.func(
-                "fail" if self.dialect == "athena" else "error", message))], default=count.copy())
+        failing = self.raising(exp.Count(this=exp.Star()), f"{task.name}: the rows to merge hold a value of "
+                                                           f"{', '.join(task.unique_key)} more than once")
         return self.text(exp.select(exp.alias_(failing, "repeated")).from_(repeated.subquery("repeated_keys")))
+
+    def raising(self, count: exp.Expr, message: str) -> exp.Expr:
+        """`count`, failing the statement with `message` when it is above zero (Spark's `assert_true`, Trino's
+        `fail`, DuckDB's `error`)."""
+        text = exp.Literal.string(message)
+        if self.dialect in SPARK:
+            return exp.func("assert_true", exp.EQ(this=count, expression=exp.Literal.number(0)), text)
+        return exp.Case(ifs=[exp.If(this=exp.GT(this=count, expression=exp.Literal.number(0)), true=exp.func(
+            "fail" if self.dialect == "athena" else "error", text))], default=count.copy())
 
     def merge(self, keys: tuple[str, ...], target: exp.Table | exp.Subquery, source: exp.Table | exp.Subquery
               ) -> list[str]:
@@ -353,12 +356,7 @@ class TaskSql:
         `assert_true`, Trino's `fail`), else counts them as `failures`: a job or pod that runs it fails with it."""
         if task.severity == "warn" or self.dialect not in (*SPARK, "athena"):
             return self.failures(task)
-        failures, message = exp.column("failures"), exp.Literal.string(f"{task.name}: rows fail the checks")
-        if self.dialect == "athena":
-            failing: exp.Expr = exp.Case(ifs=[exp.If(this=exp.GT(this=failures, expression=exp.Literal.number(0)),
-                                                     true=exp.func("fail", message))], default=failures.copy())
-        else:
-            failing = exp.func("assert_true", exp.EQ(this=failures, expression=exp.Literal.number(0)), message)
+        failing = self.raising(exp.column("failures"), f"{task.name}: rows fail the checks")
         return self.text(exp.select(exp.alias_(failing, "failures")).from_(self.counting(task).subquery("counted")))
 
     def statements(self, task: t.RunSql) -> list[str]:

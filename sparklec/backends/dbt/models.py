@@ -6,8 +6,8 @@ intermediate model (a view by default).  A write that waits for a check is
 a model of its own reading the query's, so `dbt build` runs the check's tests
 on it before anything is written (a failing check leaves the table as it
 was).  A check whose relation another step reads without waiting for it
-gets a view of its own that holds its tests, so that only the steps that
-wait for it are skipped when it fails.  Datasets nobody in the project
+(or a table another pipeline uses) gets a view of its own that holds its tests,
+so that only the steps that wait for it are skipped when it fails.  Datasets nobody in the project
 writes, and the `Landing` tables of ingestions, are sources.  Names are unique across the project: a name used
 twice is prefixed with its pipeline's name.
 """
@@ -126,7 +126,10 @@ def nodes(plans: tuple[ExecutionPlan, ...]) -> Nodes:
     candidates: list[tuple[ExecutionPlan, PlanTask, Query, PlanTask | None, str]] = []
     skipped: list[tuple[str, PlanTask]] = []
     waits_for: dict[tuple[str, str], tuple[str, ...]] = {}
+    used = {plan.pipeline: _tables_used(plan) for plan in plans}
     for plan in plans:
+        shared = {d.name for d in plan.datasets
+                  if any(d.qualified_name in tables for other, tables in used.items() if other != plan.pipeline)}
         tasks = [s for s in plan.steps.walk() if isinstance(s, PlanTask)]
         top = [s for s in plan.steps.steps if isinstance(s, PlanTask)]
         top_names = {s.name for s in top}
@@ -137,7 +140,7 @@ def nodes(plans: tuple[ExecutionPlan, ...]) -> Nodes:
                    and isinstance(s.action.steps[-1], ScdType2)}  # its snapshot's tests gate the write
         gated = {s.name for s in top if isinstance(s.action, Materialize) and checks & set(before.get(s.name, ()))
                  and s.action.input not in history}
-        apart = _checks_apart(top, before)
+        apart = _checks_apart(top, before, shared)
         writes: dict[str, list[PlanTask]] = {}
         writers: dict[str, list[str]] = {}
         for step in tasks:
@@ -225,9 +228,10 @@ def _predecessors(level: Level) -> dict[str, list[str]]:
     return before
 
 
-def _checks_apart(top: list[PlanTask], before: dict[str, list[str]]) -> set[str]:
-    """The checks whose relation is read by a step that does not wait for them: each gets a view of its own
-    to hold its tests, since `dbt build` skips everything downstream of a model whose test fails."""
+def _checks_apart(top: list[PlanTask], before: dict[str, list[str]], shared: set[str]) -> set[str]:
+    """The checks whose relation a step that does not wait for them reads or waits for the making of, or is one of
+    the `shared` tables that other pipelines use (their steps never wait for this one's checks): each gets a view
+    of its own to hold its tests, since `dbt build` skips everything downstream of a model whose test fails."""
     def upstream(name: str) -> set[str]:
         found, todo = set(), list(before.get(name, ()))
         while todo:
@@ -236,9 +240,27 @@ def _checks_apart(top: list[PlanTask], before: dict[str, list[str]]) -> set[str]
                 todo.extend(before.get(step, ()))
         return found
 
+    def makers(relation: str) -> set[str]:
+        """The steps that make `relation`: its query, or the writes into it."""
+        return {s.name for s in top if s.name == relation
+                or isinstance(s.action, Materialize) and s.action.target.name == relation}
+
+    def after_relation(step: PlanTask, relation: str) -> bool:
+        """Whether dbt builds `step` after the model of `relation`: it reads it, or waits for what makes it."""
+        return relation in step.reads or bool(upstream(step.name) & makers(relation))
+
     return {check.name for check in top if isinstance(check.action, Checks)
-            and any(check.action.input in step.reads and check.name not in upstream(step.name)
-                    for step in top if step is not check and not isinstance(step.action, Checks))}
+            and (check.action.input in shared
+                 or any(after_relation(step, check.action.input) and check.name not in upstream(step.name)
+                        for step in top if step is not check and not isinstance(step.action, Checks)))}
+
+
+def _tables_used(plan: ExecutionPlan) -> set[str]:
+    """The qualified names of the tables the plan's steps read or write."""
+    names = {s.action.target.name for s in plan.steps.walk() if isinstance(s, PlanTask)
+             and isinstance(s.action, Materialize)}
+    names |= {read for s in plan.steps.walk() if isinstance(s, PlanTask) for read in s.reads}
+    return {d.qualified_name for d in plan.datasets if d.name in names}
 
 
 def _computable(plan: ExecutionPlan, tasks: list[PlanTask]) -> set[str]:

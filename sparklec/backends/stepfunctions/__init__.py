@@ -124,6 +124,7 @@ def fitted_machine(plan: ExecutionPlan, options: dict[str, str]
                     f"an execution at {MAX_HISTORY_EVENTS:,}",
             help="compile with `-O map=distributed` (each item runs as a child execution), or split the items"
             if loops and not builder.distributed else "split the pipeline into pipelines linked by `depends_on`"))
+    notes += builder.notes
     texts = {definition_file(key): json_text(d) for key, d in {"": definition, **builder.parts}.items()}
     for file, text in texts.items():
         if len(text.encode()) > MAX_DEFINITION_BYTES:

@@ -33,6 +33,7 @@ class State(TypedDict, total=False):
     ResultSelector: dict[str, Any]
     ResultPath: str | None
     OutputPath: str
+    InputPath: str
     TimeoutSeconds: int
     Retry: list[Retrier]
     Catch: list[Catcher]

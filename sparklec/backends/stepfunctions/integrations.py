@@ -21,6 +21,7 @@ import yaml
 
 from typing_extensions import assert_never
 
+from sparklec.backends.stepfunctions.artifacts import ArtifactMoves
 from sparklec.backends.stepfunctions.asl import Retrier, State
 from sparklec.backends.stepfunctions.stack import TaskDefinition, logical_id
 from sparklec.diagnostics import Diagnostic, LoweringError
@@ -156,10 +157,12 @@ class Integrations:
                          + (f" and {', '.join(sorted(fields))} of this one" if fields else ""))])
         return {"ResultSelector": selector, "ResultPath": f"${result_key(task.name)}"}
 
-    def text(self, key: str, text: str, scope: Scope) -> dict[str, str]:
-        """``{key: text}``, or ``{key.$: States.Format(...)}`` when `text` names loop variables or parameters."""
+    def text(self, key: str, text: str, scope: Scope, more: Mapping[str, str] = {}) -> dict[str, str]:
+        """``{key: text}``, or ``{key.$: States.Format(...)}`` when `text` names loop variables, parameters or
+        the `more` names (each to its intrinsic argument)."""
         names = {n: f"$.vars.{n}" for n in scope.vars} | {p.name: f"$.params{path_key(p.name)}"
                                                            for p in self.plan.parameters if p.name not in scope.vars}
+        names |= more
         parts = pieces(text)
         if not any(isinstance(part, Ref) and part.name in names for part in parts):
             return {key: text}
@@ -179,9 +182,9 @@ class Integrations:
             result.update(self.text(key, value, scope))
         return result
 
-    def texts(self, key: str, items: tuple[str, ...], scope: Scope) -> dict[str, Any]:
+    def texts(self, key: str, items: tuple[str, ...], scope: Scope, more: Mapping[str, str] = {}) -> dict[str, Any]:
         """A list of strings; with variables, built by `States.Array`."""
-        parts = [self.text("v", item, scope) for item in items]
+        parts = [self.text("v", item, scope, more) for item in items]
         if all("v" in p for p in parts):
             return {key: list(items)}
         values = [p["v.$"] if "v.$" in p else "'" + intrinsic_text(p["v"]) + "'" for p in parts]
@@ -297,6 +300,7 @@ class Integrations:
 
     def ecs(self, task: PlanTask, image: str, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
             scope: Scope) -> State:
+        ArtifactMoves(self).unmoved(task, "ECS")
         cluster = self.stack.parameter("EcsCluster", "ECS cluster (name or ARN) that runs container tasks")
         self.stack.parameter("Subnets", "Comma-separated subnet ids for Fargate tasks", type="CommaDelimitedList")
         self.stack.parameter("SecurityGroups", "Comma-separated security group ids for Fargate tasks",
@@ -322,6 +326,7 @@ class Integrations:
 
     def batch(self, task: PlanTask, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
               scope: Scope) -> State:
+        ArtifactMoves(self).unmoved(task, "AWS Batch")
         queue = self.stack.parameter("BatchJobQueue", "AWS Batch job queue (name or ARN)")
         definition = self.stack.parameter(logical_id(task.name, "BatchJobDefinition"),
                                           f"AWS Batch job definition that runs the image of `{task.name}`")
@@ -355,9 +360,10 @@ class Integrations:
             requests = {k: v for k, v in (("cpu", resources.cpu_request), ("memory", resources.memory_request)) if v}
             limits = {k: v for k, v in (("cpu", resources.cpu_limit), ("memory", resources.memory_limit)) if v}
             container["resources"] = {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
+        pod = ArtifactMoves(self).pod(task, container, scope)
         job = {"apiVersion": "batch/v1", "kind": "Job",
                "metadata": {"generateName": _job_name(task.name).lower().replace("_", "-")[:50] + "-"},
-               "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never", "containers": [container]}}}}
+               "spec": {"backoffLimit": 0, "template": {"spec": pod}}}
         parameters = {**self.eks(), "Namespace": namespace, "LogOptions": {"RetrieveLogs": True}, "Job": job}
         return self.state(task, "arn:aws:states:::eks:runJob.sync", parameters, "eks")
 

@@ -10,10 +10,17 @@ the 256 KB limit.  A parallel block whose branches produce results that are
 read later merges the branches' states (their keys are distinct); a loop
 iteration starts from the whole state plus its variables.
 
-Errors: top-level states catch everything into the failure handler (the
-pipeline's `on_failure` tasks and alerts, then a `Fail` state); inside a
-parallel block or a loop a failure fails the block, which the top level
-catches.
+Errors: a failure stops only the steps after it in its own sequence, as
+in `sparklec run`.  Top-level states catch everything into the failure
+handler (the pipeline's `on_failure` tasks and alerts, then a `Fail` state).
+In a parallel branch or a loop iteration, a failure ends that branch or
+iteration with the error at ``$.error``, and the other branches and items
+run on; the block collects the errors (``$.branches.errors``), and a Choice
+after it sends the first one to the failure of the scope around it.  A
+part's machine fails with the error, which the Task that started it
+catches.  The series-parallel tree may order steps that do not depend on
+each other (synchronisation edges, `N301`, and the flattening of deep
+blocks): a failure also stops those.
 """
 
 from __future__ import annotations
@@ -39,7 +46,11 @@ Steps = Mapping[str, PlanStep]
 MAX_NAME = 80
 MAX_NESTED_FUNCTIONS = 10
 START, READ_PARAMETERS, FAILED = "Start", "Read parameters", "Failed"
+PART_FAILED = "Part failed"
+"""The state that fails a part's machine (each part is a machine of its own, so they share the name)."""
 START_PART = "arn:aws:states:::states:startExecution.sync:2"
+BLOCK = "$.branches"
+"""Where a parallel block or a loop leaves what its branches or items end with."""
 
 
 @attrs.frozen(cache_hash=True)
@@ -54,7 +65,8 @@ class Scope:
     """Where states go: the machine's top level, or a parallel branch or loop body of it."""
 
     states: dict[str, State]
-    top: bool
+    failure: str | None
+    """The state a failure in the scope goes to, with the error at ``$.error`` (None: none is caught)."""
     vars: tuple[str, ...] = ()
     loop: str | None = None
     """The innermost loop the scope is the body of."""
@@ -88,6 +100,8 @@ class MachineBuilder:
         self.trees: dict[tuple[str, ...], Tree] = like.trees if like else {}
         """The series-parallel tree of each level (by its step names), shared with `like`."""
         self.handler = ""
+        self.notes: list[Diagnostic] = []
+        """Warnings about the pipeline's steps, found while building."""
         self._weights: dict[Tree | Part, int] = {}
         self._produced: dict[Tree | Part, frozenset[str]] = {}
 
@@ -111,10 +125,10 @@ class MachineBuilder:
     # --- the machine --------------------------------------------------------------------
 
     def definition(self) -> Machine:
-        top = Scope(states={}, top=True)
-        self.names.update((START, READ_PARAMETERS, FAILED))
+        self.names.update((START, READ_PARAMETERS, FAILED, PART_FAILED))
         handlers = self.failure_tasks()
         self.handler = handlers[0].name if handlers else FAILED
+        top = Scope(states={}, failure=self.handler)
         entry = self.level(self.plan.steps, top, None)
         if self.handler in _targets(top.states):
             self.failure_handler(top, handlers)
@@ -141,7 +155,7 @@ class MachineBuilder:
         """The states a caught failure goes to: `tasks`, then `Failed` (only built when something fails there)."""
         top.states[FAILED] = {"Type": "Fail", "Error": "PipelineFailed", "CausePath": "$.error.Cause"}
         entry = FAILED
-        handler_scope = Scope(states=top.states, top=False)
+        handler_scope = Scope(states=top.states, failure=None)
         for task in reversed(tasks):
             entry = self.attach(self.integrations.task(task, handler_scope, failure=True), handler_scope, entry)
 
@@ -227,8 +241,9 @@ class MachineBuilder:
     def part(self, tree: Tree, graph: Steps, scope: Scope, next_state: str | None) -> str:
         """A Task that runs `tree` as a state machine of its own, passing it the whole state and taking its
         output as the new state."""
-        inner = Scope(states={}, top=False, vars=scope.vars, loop=scope.loop)
+        inner = Scope(states={}, failure=PART_FAILED, vars=scope.vars, loop=scope.loop)
         entry = self.tree(tree, graph, inner, None)
+        self.ending(inner, {"Type": "Fail", "Error": "StepFailed", "CausePath": "$.error.Cause"})
         key = f"Part{len(self.parts) + 1}"
         self.parts[key] = {"Comment": f"Pipeline {self.plan.pipeline}, part {len(self.parts) + 1}",
                            "StartAt": entry, "States": inner.states}
@@ -242,12 +257,14 @@ class MachineBuilder:
         self.parallels += 1
         name = self.name(f"Parallel {self.parallels}")
         branches: list[Machine] = []
-        for part in parts:
-            inner = Scope(states={}, top=False, vars=scope.vars, loop=scope.loop)
+        for index, part in enumerate(parts):
+            inner = Scope(states={}, failure=self.name(f"{name}: branch {index + 1} failed"), vars=scope.vars,
+                          loop=scope.loop)
             entry = self.tree(part, graph, inner, None)
+            self.ending(inner, {"Type": "Pass", "End": True})
             branches.append({"StartAt": entry, "States": inner.states})
         producing = [i for i, part in enumerate(parts) if self.consumed and self.consumed.keys() & self.produced(part, graph)]
-        state: State = {"Type": "Parallel", "Branches": branches, "ResultPath": None}
+        merged = None
         if producing:
             if len(producing) > MAX_NESTED_FUNCTIONS - 1:
                 raise LoweringError([Diagnostic(
@@ -258,8 +275,32 @@ class MachineBuilder:
             merged = f"States.ArrayGetItem($, {producing[0]})"
             for index in producing[1:]:
                 merged = f"States.JsonMerge({merged}, States.ArrayGetItem($, {index}), false)"
-            state.update({"ResultSelector": {"state.$": merged}, "ResultPath": "$", "OutputPath": "$.state"})
-        return self.add(name, state, scope, next_state)
+        return self.block(name, {"Type": "Parallel", "Branches": branches}, merged, scope, next_state)
+
+    def block(self, name: str, state: State, merged: str | None, scope: Scope, next_state: str | None) -> str:
+        """A Parallel or Map state whose branches or items end with ``$.error`` when they fail, followed by a
+        Choice that sends the first error to the scope's failure, else goes on with the state as it was (or as
+        `merged`, an intrinsic over the branches' outputs, makes it)."""
+        selector = {"errors.$": "$[*].error"} | ({"state.$": merged} if merged else {})
+        state |= {"ResultSelector": selector, "ResultPath": BLOCK}
+        go_on = next_state
+        if merged:
+            go_on = self.add(self.name(f"{name}: merge"), {"Type": "Pass", "InputPath": f"{BLOCK}.state"}, scope,
+                             next_state)
+        elif go_on is None:
+            go_on = self.done(scope, f"{name}: done")
+        check = self.name(f"{name}: any failed?")
+        assert scope.failure is not None, "blocks are steps, and steps catch their failures"
+        failed = self.add(self.name(f"{name}: failed"), {"Type": "Pass", "InputPath": f"{BLOCK}.errors[0]",
+                                                         "ResultPath": "$.error"}, scope, scope.failure)
+        self.add(check, {"Type": "Choice", "Choices": [
+            {"Variable": f"{BLOCK}.errors[0]", "IsPresent": True, "Next": failed}], "Default": go_on}, scope, None)
+        return self.add(name, state, scope, check)
+
+    def ending(self, scope: Scope, state: State) -> None:
+        """Add the scope's failure state, `state`, when something in the scope goes to it."""
+        if scope.failure is not None and scope.failure in _targets(scope.states):
+            scope.states[scope.failure] = state
 
     def step(self, step: PlanStep, scope: Scope, next_state: str | None) -> str:
         match step:
@@ -290,11 +331,11 @@ class MachineBuilder:
                     state["Default"] = target if state["Default"] == NEXT else state["Default"]
             elif name in fragment.exits:
                 _link(state, next_state)
-            if scope.top and state["Type"] in ("Task", "Parallel", "Map"):
-                state["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": self.handler}]
-            if scope.top and state["Type"] == "Fail" and self.handler:
+            if scope.failure is not None and state["Type"] in ("Task", "Parallel", "Map"):
+                state["Catch"] = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": scope.failure}]
+            if scope.failure is not None and state["Type"] == "Fail":
                 state = {"Type": "Pass", "Parameters": {"Error": state["Error"], "Cause": state["Cause"]},
-                         "ResultPath": "$.error", "Next": self.handler}
+                         "ResultPath": "$.error", "Next": scope.failure}
             scope.states[name] = state
         return fragment.entry
 
@@ -308,8 +349,10 @@ class MachineBuilder:
     def foreach(self, step: PlanLoop, scope: Scope, next_state: str | None) -> str:
         """A Map state; each iteration starts from the whole state plus the loop variables in ``vars``."""
         name = self.name(step.name, step.span, synthetic=False)
-        inner = Scope(states={}, top=False, vars=(*scope.vars, step.var), loop=step.name)
+        inner = Scope(states={}, failure=self.name(f"{step.name}: item failed"), vars=(*scope.vars, step.var),
+                      loop=step.name)
         body = self.level(step.body, inner, None)
+        self.ending(inner, {"Type": "Pass", "End": True})
         entry = self.name(f"{step.name}: item")
         inner.states = {entry: {"Type": "Pass", "Parameters": {"state.$": "States.JsonMerge($.outer, $.loop, false)"},
                                 "OutputPath": "$.state", "Next": body}, **inner.states}
@@ -325,11 +368,11 @@ class MachineBuilder:
             "ItemsPath": f"$.params{path_key(step.items_param)}" if step.items_param
             else f"$.items{path_key(step.name)}",
             "ItemSelector": {"outer.$": "$", "loop": {"vars": variables}},
-            "ItemProcessor": processor, "ResultPath": None,
+            "ItemProcessor": processor,
         }
         if step.max_concurrency:
             state["MaxConcurrency"] = step.max_concurrency
-        return self.add(name, state, scope, next_state)
+        return self.block(name, state, None, scope, next_state)
 
     def own_arn(self, kind: str) -> str:
         """The ARN of this pipeline's state machine (`stateMachine`) or of its executions (`execution`)."""
@@ -383,7 +426,7 @@ class MachineBuilder:
 
 
 def _targets(states: dict[str, State]) -> list[str]:
-    """Every state name the top-level states go to (Next, Default, Choices and Catch)."""
+    """Every state name `states` go to (Next, Default, Choices and Catch)."""
     found = []
     for state in states.values():
         found += [state.get("Next", ""), state.get("Default", "")]

@@ -32,6 +32,23 @@ variable "eks_namespace" {
   default     = "default"
 }
 
+variable "artifact_bucket" {
+  type        = string
+  description = "S3 bucket that keeps the artifacts passed between tasks"
+}
+
+variable "aws_cli_image" {
+  type        = string
+  description = "Image with the AWS CLI that moves artifacts to and from S3"
+  default     = "public.ecr.aws/aws-cli/aws-cli:2.22.0"
+}
+
+variable "eks_artifact_service_account" {
+  type        = string
+  description = "Kubernetes service account whose IAM role reads and writes the artifacts' S3 locations"
+  default     = "default"
+}
+
 variable "eks_cluster_name" {
   type        = string
   description = "EKS cluster that runs Kubernetes tasks"
@@ -55,9 +72,12 @@ data "aws_caller_identity" "current" {}
 
 locals {
   name = "monthly-report-${var.environment}"
-  definition = replace(replace(replace(replace(replace(replace(
+  definition = replace(replace(replace(replace(replace(replace(replace(replace(replace(
     file("${path.module}/state_machine.json"),
+    "$${ArtifactBucket}", var.artifact_bucket),
+    "$${AwsCliImage}", var.aws_cli_image),
     "$${DataAlertsTopic}", aws_sns_topic.data_alerts_topic.arn),
+    "$${EksArtifactServiceAccount}", var.eks_artifact_service_account),
     "$${EksCertificateAuthority}", var.eks_certificate_authority),
     "$${EksClusterName}", var.eks_cluster_name),
     "$${EksEndpoint}", var.eks_endpoint),
