@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from conftest import EXAMPLE_CONFIGS, EXAMPLES, SHARED
 from sparklec import ir
-from sparklec.diagnostics import FrontendError
+from sparklec.diagnostics import FrontendError, VerifyError
 from sparklec.compiler.driver import load
 from sparklec.frontends.config import load_config
 from sparklec.frontends.config.expand import PIPELINE_TYPES
@@ -248,6 +248,8 @@ def test_the_readme_documents_every_type_and_extra_key() -> None:
     readme = (ROOT / "README.md").read_text()
     assert all(f"`{name}`" in readme for name in TYPE_NAMES)
     assert all(f"`{key}`" in readme for key in EXTRA_CONFIG_KEYS)
+    table = readme.split("### Transformers")[1].split("\n\n")[1]
+    assert all(f"`{name}`" in table for name in tf.CATALOGUE), "every transformer in the README's table"
 
 
 _JSON_VALUES = st.recursive(
@@ -284,3 +286,97 @@ def test_an_empty_list_of_columns_to_check_checks_nothing(tmp_path: Path) -> Non
     assert "null_check_columns: []" in config.read_text()
     project = optimise(load([config], environ={})[0])
     assert sum(len(lower(project, backend, {})) > 0 for backend in BUILTIN) == 3
+
+
+SPARKLE_AGGREGATE = {
+    "pipeline_name": "regional_orders", "pipeline_type": "GoldDailyAggregatePipeline", "env": "prod",
+    "source_table": "main.silver.orders", "destination_catalog": "main", "destination_schema": "gold",
+    "destination_table": "regional_orders",
+    "extra_config": {
+        "source_columns": {"order_id": "bigint", "customer_id": "bigint", "region": "string", "amount": "double"},
+        "aggregations": {"group_by": ["region"], "measures": [
+            {"name": "customers", "expression": "count(distinct customer_id)"},
+            {"name": "average_amount", "expression": "avg(amount)"},
+            {"name": "big_orders", "expression": "count(distinct case when amount > 100 then order_id end)"}]},
+    },
+}
+
+
+def test_sparkle_aggregations_group_and_measure_as_written(tmp_path: Path) -> None:
+    """Sparkle's `aggregations: {group_by, measures}`: the rows are those the SQL of the measures gives by hand."""
+    import duckdb
+
+    from sparklec.compiler.driver import optimise
+    from sparklec.local import run_project
+
+    config = tmp_path / "regional_orders.json"
+    config.write_text(json.dumps(SPARKLE_AGGREGATE))
+    (tmp_path / "data" / "silver").mkdir(parents=True)
+    (tmp_path / "data" / "silver" / "orders.csv").write_text(
+        "order_id,customer_id,region,amount\n1,10,north,50\n2,10,north,150\n3,11,north,200\n4,12,south,20\n")
+    project, diagnostics = load([config], environ={})
+    assert [d for d in diagnostics if d.severity.name == "ERROR"] == []
+    [transform] = [s for s in project.pipelines[0].steps if isinstance(s, ir.Transform)]
+    assert [op.NAME for op in transform.steps] == ["aggregate"]
+    result = run_project(optimise(project), data=tmp_path / "data", database=tmp_path / "run.duckdb")
+    assert all(task.status != "failed" for task in result.tasks), result.tasks
+    with duckdb.connect(str(tmp_path / "run.duckdb")) as connection:
+        rows = connection.execute("SELECT * FROM gold.regional_orders ORDER BY region").fetchall()
+    assert rows == [("north", 2, 400 / 3, 2), ("south", 1, 20.0, 0)]
+
+
+def test_sparkle_aggregations_with_two_different_groupings_is_an_error(tmp_path: Path) -> None:
+    config = dict(SPARKLE_AGGREGATE, extra_config={**SPARKLE_AGGREGATE["extra_config"], "group_by": ["customer_id"]})
+    path = tmp_path / "regional_orders.json"
+    path.write_text(json.dumps(config))
+    with pytest.raises(FrontendError) as raised:
+        load([path], environ={})
+    assert [d.code for d in raised.value.diagnostics] == ["E112"], raised.value.diagnostics
+
+
+def test_a_measure_naming_a_column_the_source_lacks_is_an_error(tmp_path: Path) -> None:
+    measures = [{"name": "customers", "expression": "count(distinct case when amount > 0 then client_id end)"}]
+    extra = {**SPARKLE_AGGREGATE["extra_config"], "aggregations": {"group_by": ["region"], "measures": measures}}
+    path = tmp_path / "regional_orders.json"
+    path.write_text(json.dumps(dict(SPARKLE_AGGREGATE, extra_config=extra)))
+    with pytest.raises(VerifyError) as raised:
+        load([path], environ={})
+    [problem] = raised.value.diagnostics
+    assert problem.code == "E204" and "`client_id`" in problem.message and "customer_id" in (problem.help or "")
+
+
+def test_min_and_max_filters_keep_the_rows_within_their_bounds_and_other_keys_are_warned_of(tmp_path: Path) -> None:
+    import duckdb
+
+    from sparklec.compiler.driver import optimise
+    from sparklec.local import run_project
+
+    extra = {**SPARKLE_AGGREGATE["extra_config"],
+             "filters": {"min_amount": 50, "max_region": "north", "colour": "red"}}
+    config = tmp_path / "regional_orders.json"
+    config.write_text(json.dumps(dict(SPARKLE_AGGREGATE, extra_config=extra)))
+    (tmp_path / "data" / "silver").mkdir(parents=True)
+    (tmp_path / "data" / "silver" / "orders.csv").write_text(
+        "order_id,customer_id,region,amount\n1,10,north,49.5\n2,10,north,150\n3,11,north,50\n4,12,south,200\n")
+    project, diagnostics = load([config], environ={})
+    assert [(d.code, "colour" in d.message) for d in diagnostics] == [("W101", True)], diagnostics
+    run_project(optimise(project), data=tmp_path / "data", database=tmp_path / "run.duckdb")
+    with duckdb.connect(str(tmp_path / "run.duckdb")) as connection:
+        rows = connection.execute("SELECT * FROM gold.regional_orders ORDER BY region").fetchall()
+    assert rows == [("north", 2, 100.0, 1)], "orders 2 and 3: amount at least 50, region at most north"
+
+
+def test_zorder_columns_on_a_pipeline_that_writes_optimize_its_table_after_the_write(tmp_path: Path) -> None:
+    from sparklec.compiler.driver import lower, optimise
+
+    extra = {**SPARKLE_AGGREGATE["extra_config"], "zorder_columns": ["region"]}
+    config = tmp_path / "regional_orders.json"
+    config.write_text(json.dumps(dict(SPARKLE_AGGREGATE, extra_config=extra)))
+    project, diagnostics = load([config], environ={})
+    assert diagnostics == []
+    [optimize] = [s for s in project.pipelines[0].steps if isinstance(s, ir.RunSql)]
+    write = next(s for s in project.pipelines[0].steps if isinstance(s, ir.Write))
+    assert optimize.after == (write.name,) and optimize.statements == (
+        f"OPTIMIZE {{{{ {write.target} }}}} ZORDER BY (region)",)
+    for backend in ("argo", "stepfunctions", "dbt"):
+        assert lower(optimise(project), backend, {})

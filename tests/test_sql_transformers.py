@@ -182,6 +182,34 @@ def test_row_number_and_ranks() -> None:
     assert sorted(n for g, _, n, _, _ in result if g == "a") == [1, 2, 3]
 
 
+def test_ntiles_deal_rows_into_buckets_and_percentile_ranks_run_from_zero_to_one() -> None:
+    columns = {"g": "VARCHAR", "v": "BIGINT"}
+    rows = [("a", 40), ("a", 10), ("a", 30), ("a", 20), ("a", 50), ("b", 7)]
+    ops = [tf.AddNtile(partition_by=("g",), order_by=("v",), n=2, target_column="half"),
+           tf.AddPercentileRank(partition_by=("g",), order_by=("v",))]
+    assert sorted(run(ops, columns, rows)) == [("a", 10, 1, 0.0), ("a", 20, 1, 0.25), ("a", 30, 1, 0.5),
+                                               ("a", 40, 2, 0.75), ("a", 50, 2, 1.0), ("b", 7, 1, 0.0)]
+
+
+def test_validation_rules_flag_each_row_true_or_false_or_filter_the_rows() -> None:
+    columns = {"v": "BIGINT", "s": "VARCHAR"}
+    rows = [(5, "ab"), (0, "abcd"), (None, None), (12, "a1")]
+    flags = [tf.ValidateRange(column="v", min_value=1, max_value=10, flag_column="in_range"),
+             tf.ValidateLength(column="s", min_length=2, max_length=3, flag_column="sized"),
+             tf.ValidatePattern(column="s", pattern="^[a-z]+$", flag_column="letters"),
+             tf.MarkInvalidRows(condition="v > 10 OR s IS NULL")]
+    assert run(flags, columns, rows) == [(0, "abcd", False, False, True, False), (5, "ab", True, True, True, False),
+                                         (12, "a1", False, True, False, True), (None, None, False, False, False, True)]
+    assert run([tf.ValidateRange(column="v", max_value=5)], columns, rows) == [(0, "abcd"), (5, "ab")]
+    assert run([tf.ValidatePattern(column="s", pattern="[0-9]")], columns, rows) == [(12, "a1")]
+
+
+def test_enforce_not_null_fills_every_named_column() -> None:
+    columns = {"a": "VARCHAR", "b": "VARCHAR", "c": "VARCHAR"}
+    op = tf.EnforceNotNull(columns=("a", "b"), default_value="MISSING")
+    assert run([op], columns, [(None, "x", None), ("y", None, None)]) == [("MISSING", "x", None), ("y", "MISSING", None)]
+
+
 def test_age_counts_completed_years() -> None:
     columns = {"born": "DATE"}
     op = tf.AddAgeFromBirthdate(birthdate_column="born", reference_date="2024-06-14")

@@ -15,7 +15,7 @@ import attrs
 from sparklec.ir import pipeline, policy, tasks, transformers, values
 
 _MODULES = (pipeline, policy, tasks, values, transformers)
-_BASES = (transformers.Op, transformers.WindowOp, tasks.Task, tasks.Check)
+_BASES = (transformers.Op, transformers.WindowOp, transformers.RuleOp, tasks.Task, tasks.Check)
 KINDS: dict[str, type] = {
     name: cls
     for module in _MODULES

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import attrs
 from sqlglot import exp
+from typing_extensions import assert_never
 
 from sparklec.diagnostics import Diagnostic, LoweringError
 from sparklec.ir import transformers as tf
@@ -357,6 +358,43 @@ def _fill(lw: Lowering, op: tf.FillNulls, source: Relation) -> exp.Select:
                                            for f in op.fill_values})
 
 
+@lowers(tf.EnforceNotNull)
+def _enforce(lw: Lowering, op: tf.EnforceNotNull, source: Relation) -> exp.Select:
+    return lw.project(op, source, replace={c: exp.Coalesce(this=column(c), expressions=[literal(op.default_value)])
+                                           for c in op.columns})
+
+
+@lowers(tf.ValidateRange, tf.ValidateLength, tf.ValidatePattern)
+def _rule(lw: Lowering, op: tf.ValidateRange | tf.ValidateLength | tf.ValidatePattern, source: Relation
+          ) -> exp.Select:
+    value: exp.Expr = column(op.column)
+    bounds: tuple[float | int | None, float | int | None] = (None, None)
+    match op:
+        case tf.ValidateRange():
+            bounds = (op.min_value, op.max_value)
+        case tf.ValidateLength():
+            value, bounds = exp.Length(this=value), (op.min_length, op.max_length)
+        case tf.ValidatePattern():
+            pass
+        case _:
+            assert_never(op)
+    terms: list[exp.Expr] = [comparison(this=value.copy(), expression=literal(bound)) for comparison, bound in
+                             zip((exp.GTE, exp.LTE), bounds, strict=True) if bound is not None]
+    if isinstance(op, tf.ValidatePattern):
+        terms.append(exp.RegexpLike(this=value, expression=exp.Literal.string(op.pattern)))
+    passes = exp.and_(*terms) if terms else exp.true()
+    if op.flag_column is None:
+        return lw.where(source, passes)
+    return lw.project(op, source, add=[(op.flag_column, exp.Coalesce(this=passes, expressions=[exp.false()]))])
+
+
+@lowers(tf.MarkInvalidRows)
+def _mark_invalid(lw: Lowering, op: tf.MarkInvalidRows, source: Relation) -> exp.Select:
+    invalid = parse_expression(op.condition, "the invalid-row condition", op.span)
+    return lw.project(op, source, add=[(op.invalid_column, exp.Coalesce(this=exp.Paren(this=invalid),
+                                                                        expressions=[exp.false()]))])
+
+
 @lowers(tf.CoalesceColumns)
 def _coalesce(lw: Lowering, op: tf.CoalesceColumns, source: Relation) -> exp.Select:
     first, *rest = op.source_columns
@@ -438,12 +476,22 @@ def _date_parts(lw: Lowering, op: tf.AddDateComponents, source: Relation) -> exp
                                        (f"{op.prefix}day", exp.Day(this=date.copy()))])
 
 
-@lowers(tf.AddRowNumber, tf.AddRank)
-def _numbering(lw: Lowering, op: tf.AddRowNumber | tf.AddRank, source: Relation) -> exp.Select:
-    function: exp.Expr = exp.RowNumber()
-    if isinstance(op, tf.AddRank):
-        function = exp.DenseRank() if op.dense else exp.Rank()
-    return lw.project(op, source, add=[(op.column_name, lw.window(function, op.partition_by, op.order_by))])
+@lowers(tf.AddRowNumber, tf.AddRank, tf.AddNtile, tf.AddPercentileRank)
+def _numbering(lw: Lowering, op: tf.AddRowNumber | tf.AddRank | tf.AddNtile | tf.AddPercentileRank,
+               source: Relation) -> exp.Select:
+    function: exp.Expr
+    match op:
+        case tf.AddRowNumber():
+            function, name = exp.RowNumber(), op.column_name
+        case tf.AddRank():
+            function, name = exp.DenseRank() if op.dense else exp.Rank(), op.column_name
+        case tf.AddNtile():
+            function, name = exp.Ntile(this=exp.Literal.number(op.n)), op.target_column
+        case tf.AddPercentileRank():
+            function, name = exp.PercentRank(), op.target_column
+        case _:
+            assert_never(op)
+    return lw.project(op, source, add=[(name, lw.window(function, op.partition_by, op.order_by))])
 
 
 def _whole_years(start: exp.Expr, end: exp.Expr) -> exp.Expr:

@@ -104,6 +104,10 @@ def ops(draw: Draw, schema: Schema, deterministic: bool = False,
         lambda: tf.AddBusinessKey(key_columns=_some(draw, names), target_column=_fresh(draw, schema)),
         lambda: tf.Aggregate(group_by=_some(draw, names), measures=(
             tf.Measure(name=_fresh(draw, schema), expression="count(*)"),)),
+        lambda: tf.AddPercentileRank(partition_by=_some(draw, names), order_by=_some(draw, names),
+                                     target_column=_fresh(draw, schema)),
+        lambda: tf.MarkInvalidRows(condition=f"{draw(st.sampled_from(names))} IS NULL",
+                                   invalid_column=_fresh(draw, schema)),
     ]
     if strings:
         choices += [
@@ -113,6 +117,9 @@ def ops(draw: Draw, schema: Schema, deterministic: bool = False,
             lambda: tf.CleanEmailAddresses(columns=(draw(st.sampled_from(strings)),)),
             lambda: tf.FillNulls(fill_values=(tf.FillValue(column=draw(st.sampled_from(strings)), value="n/a"),)),
             lambda: tf.MaskColumn(columns=(draw(st.sampled_from(strings)),), visible_chars=draw(st.integers(0, 6))),
+            lambda: tf.ValidateLength(column=draw(st.sampled_from(strings)), min_length=draw(st.integers(0, 3)),
+                                      max_length=draw(st.none() | st.integers(3, 9)),
+                                      flag_column=draw(st.none() | st.just(_fresh(draw, schema)))),
         ]
     if temporal:
         choices.append(lambda: tf.AddDateComponents(date_column=draw(st.sampled_from(temporal)),
@@ -120,6 +127,8 @@ def ops(draw: Draw, schema: Schema, deterministic: bool = False,
     if not deterministic:
         choices.append(lambda: tf.AddRowNumber(order_by=(draw(st.sampled_from(names)),),
                                                column_name=_fresh(draw, schema)))
+        choices.append(lambda: tf.AddNtile(order_by=(draw(st.sampled_from(names)),), n=draw(st.integers(1, 5)),
+                                           target_column=_fresh(draw, schema)))
     if audit_free and not deterministic:
         choices.append(lambda: tf.AddAuditColumns(user=draw(_WORD)))
     if len(names) > 2:

@@ -18,8 +18,8 @@ from sparklec.frontends.config import extra as extras
 from sparklec.frontends.config.fields import SparkleConfig
 from sparklec.ir.pipeline import ISOLATIONS, Dataset, Parameter, Pipeline, Schedule
 from sparklec.ir.cron import expand_schedule_name
-from sparklec.ir.tasks import QualityCheck, Relationships, Step, Transform, Write
-from sparklec.ir.transformers import Op
+from sparklec.ir.tasks import QualityCheck, Relationships, RunSql, Step, Transform, Write
+from sparklec.ir.transformers import FilterByCondition, Op
 from sparklec.ir.values import Column, Setting
 
 COMMON_FIELDS = (
@@ -77,6 +77,8 @@ class Expansion:
         self.report = report
         self.extra = config.extra
         self.datasets: list[Dataset] = []
+        self.source_name: str | None = None
+        """The name of the `source_table` dataset, once read."""
         self.parameters: list[Parameter] = []
 
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
@@ -121,6 +123,7 @@ class Expansion:
             source = attrs.evolve(source, primary_key=self.config.list("primary_key"),
                                   watermark=self.config.get("watermark_column"))
             self.datasets[-1] = source
+            self.source_name = source.name
         return source
 
     def source_columns_of_contract(self) -> tuple[Column, ...]:
@@ -141,6 +144,10 @@ class Expansion:
         return target
 
     def transform(self, name: str, input: str, steps: tuple[Op, ...], after: tuple[str, ...] = ()) -> Transform:
+        """A chain of `steps` over `input`; over the source, the `filters` come first."""
+        condition = extras.range_filters(self.extra) if input == self.source_name else None
+        if condition:
+            steps = (FilterByCondition(condition=condition, span=self.extra.value_span("filters")), *steps)
         return Transform(name=name, input=input, steps=steps, after=after, span=self.config.span("pipeline_type"))
 
     def checks(self, relation: str) -> tuple[QualityCheck, ...]:
@@ -179,8 +186,22 @@ class Expansion:
             schema_change=schema_change, after=tuple(g.name for g in gates), span=cfg.span("write_mode") if "write_mode" in cfg.reader else target.span,
         )
 
+    def optimizations(self, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+        """With `optimize_on_write` or `zorder_columns`, an OPTIMIZE of each table the pipeline writes (Z-ordered
+        by the columns), after the write."""
+        zorder = self.extra.strings("zorder_columns")
+        if not (zorder or self.extra.boolean("optimize_on_write", False)):
+            return ()
+        writes = [s for s in steps if isinstance(s, Write)]
+        by = f" ZORDER BY ({', '.join(sql_identifier(c) for c in zorder)})" if zorder else ""
+        span = self.extra.value_span("zorder_columns" if zorder else "optimize_on_write")
+        return tuple(RunSql(name="optimize" if len(writes) == 1 else f"optimize_{write.name}",
+                            statements=(f"OPTIMIZE {{{{ {write.target} }}}}{by}",), after=(write.name,), span=span)
+                     for write in writes)
+
     def pipeline(self, steps: tuple[Step, ...]) -> Pipeline:
         cfg = self.config
+        steps += self.optimizations(steps)
         schedules: tuple[Schedule, ...] = ()
         if cfg.get("schedule"):
             schedules = (Schedule(cron=expand_schedule_name(cfg.get("schedule") or ""),

@@ -7,6 +7,9 @@ dropped).  Each reader turns one key into IR values.
 
 from __future__ import annotations
 
+from sqlglot import exp
+
+from sparklec.diagnostics import Severity
 from sparklec.frontends.config.reader import Reader
 from sparklec.ir.pipeline import (
     EXPOSURE_TYPES, MATURITIES, OBJECT_STORES, PARAM_TYPES, CustomEventTrigger, CustomTransformer,
@@ -25,6 +28,7 @@ EXTRA_CONFIG_KEYS: dict[str, str] = {
     "aggregations": "gold: {column: [sum, avg, count, min, max, stddev, variance]} or [{name, expression}]",
     "group_by": "gold: the grouping columns",
     "filter_condition": "gold and backfill: a SQL condition applied before aggregating",
+    "filters": "the source's rows kept: {min_<column>: value, max_<column>: value} (bounds included)",
     "jdbc_options": "ingestion: options passed to the JDBC reader",
     "retention_days": "ingestion and maintenance: how long deleted files and history are kept",
     "add_provenance": "ingestion: add _ingestion_timestamp/_source_system columns (default true)",
@@ -42,7 +46,8 @@ EXTRA_CONFIG_KEYS: dict[str, str] = {
     "drift_threshold": "drift monitoring: the largest allowed shift in standard deviations (default 3)",
     "compare_table": "reconciliation: the table compared with source_table",
     "tolerance": "reconciliation: the allowed difference in row counts (default 0)",
-    "zorder_columns": "maintenance: columns to Z-order by",
+    "zorder_columns": "maintenance, and any pipeline that writes: columns to Z-order the table by (OPTIMIZE)",
+    "optimize_on_write": "any pipeline that writes: OPTIMIZE the table after each write (default false)",
     "vacuum_retention_hours": "maintenance: VACUUM retention in hours (default 168)",
     "grants": "governance: [{principal, privilege}] granted on the table",
     "replica_catalog": "disaster recovery: the catalog that receives the deep clones",
@@ -254,6 +259,31 @@ def custom_transformers(extra: Reader) -> tuple[CustomTransformer, ...]:
         for name in (custom.keys() if custom else ())
         if custom is not None and (sql := custom.string(name)) is not None
     )
+
+
+def range_filters(extra: Reader) -> str | None:
+    """`filters` as one SQL condition: `min_<column>` keeps rows whose column is at least the value,
+    `max_<column>` at most; any other key is warned of and ignored."""
+    filters = extra.mapping("filters")
+    if filters is None:
+        return None
+    terms: list[exp.Expr] = []
+    for key in filters.keys():
+        bound, _, column = key.partition("_")
+        if bound not in ("min", "max") or not column:
+            filters.error("W101", f"`extra_config.filters.{key}` is ignored: sparklec reads `min_<column>` and "
+                                  "`max_<column>` filters", filters.key_span(key),
+                          "write it as `filter_condition` (a SQL condition)", Severity.WARNING)
+            continue
+        value = filters.literal(key)
+        if value is None or isinstance(value, bool):
+            filters.error("E103", f"`extra_config.filters.{key}` must be a number, a date or a string",
+                          filters.value_span(key))
+            continue
+        literal = exp.Literal.number(value) if isinstance(value, (int, float)) else exp.Literal.string(str(value))
+        comparison = exp.GTE if bound == "min" else exp.LTE
+        terms.append(comparison(this=exp.column(column, quoted=True), expression=literal))
+    return exp.and_(*terms).sql("databricks") if terms else None
 
 
 def declared_columns(reader: Reader | None, key: str) -> tuple[Column, ...]:

@@ -16,7 +16,8 @@ from sparklec.ir.values import Setting
 
 _TRANSFORM_FIELDS = ("source_table", "transformers", "primary_key", "partition_columns", "watermark_column",
                      "write_mode", "destination_catalog", "destination_schema", "source_system")
-_WRITE_EXTRA = ("quality_checks", "schema_enforcement", "schema_evolution", "source_columns")
+_WRITE_EXTRA = ("quality_checks", "schema_enforcement", "schema_evolution", "source_columns", "filters",
+                "zorder_columns", "optimize_on_write")
 
 
 @pipeline_type(
@@ -122,9 +123,16 @@ def gold(x: Expansion) -> tuple[Step, ...]:
         steps_ops.insert(0, FilterByCondition(condition=condition, span=x.extra.value_span("filter_condition")))
     group_by = x.extra.strings("group_by")
     raw = x.extra.raw("aggregations")
+    if raw is not None and raw.is_mapping and "measures" in raw.value:  # Sparkle's {group_by, measures}
+        spec = x.extra.mapping("aggregations")
+        assert spec is not None
+        spec.check_keys(("group_by", "measures"))
+        group_by = _one_grouping(x, group_by, spec.strings("group_by"))
+        raw = spec.raw("measures")
     if raw is None:
         x.error("E106", f"`{cfg.pipeline_type}` needs `extra_config.aggregations`", x.extra.node.span,
-                'e.g. "aggregations": {"amount": ["sum", "avg"]}')
+                'e.g. "aggregations": {"group_by": ["region"], "measures": [{"name": "revenue", '
+                '"expression": "sum(amount)"}]}')
     else:
         try:
             steps_ops.append(Aggregate(group_by=group_by, measures=as_measures(raw.plain()), span=raw.span))
@@ -139,6 +147,14 @@ def gold(x: Expansion) -> tuple[Step, ...]:
     steps.append(x.write("aggregate", target, mode="merge" if realtime else "overwrite",
                          unique_key=group_by if realtime else (), gates=checks))
     return tuple(steps)
+
+
+def _one_grouping(x: Expansion, outside: tuple[str, ...], inside: tuple[str, ...]) -> tuple[str, ...]:
+    """The group keys, from `extra_config.group_by` or `aggregations.group_by` (both only when they agree)."""
+    if outside and inside and outside != inside:
+        x.error("E112", "`extra_config.group_by` and `extra_config.aggregations.group_by` name different keys",
+                x.extra.value_span("group_by"), "keep one of them")
+    return inside or outside
 
 
 @pipeline_type(

@@ -15,7 +15,7 @@ import attrs
 
 from sparklec.diagnostics import RefSpans, Span, did_you_mean
 from sparklec.ir.transformers.aggregation import (
-    Aggregate, AddLagLeadColumns, AddMovingAverage, AddRunningTotal, WindowOp,
+    Aggregate, AddLagLeadColumns, AddMovingAverage, AddNtile, AddPercentileRank, AddRunningTotal, WindowOp,
 )
 from sparklec.ir.transformers.base import (
     AGGREGATE_FUNCTIONS, AUDIT_COLUMNS, DEFAULT_NULL_VALUES, FillValue, Measure, Op, ParamError,
@@ -30,6 +30,9 @@ from sparklec.ir.transformers.enrichment import (
     AddAgeFromBirthdate, AddAuditColumns, AddBusinessKey, AddDateComponents, AddHashKey,
     AddIngestionMetadata, AddRank, AddRowNumber, AddSurrogateKey, AddTenureMonths,
 )
+from sparklec.ir.transformers.validation import (
+    EnforceNotNull, MarkInvalidRows, RuleOp, ValidateLength, ValidatePattern, ValidateRange,
+)
 from sparklec.ir.transformers.pii import (
     CustomOp, MaskColumn, RedactEmail, RemovePiiColumns, ScdType2, TokenizeColumn,
 )
@@ -42,8 +45,9 @@ CATALOGUE: dict[str, type[Op]] = {
         FillNulls, CoalesceColumns, CleanEmailAddresses, CleanPhoneNumbers,
         AddAuditColumns, AddIngestionMetadata, AddHashKey, AddBusinessKey, AddSurrogateKey,
         AddDateComponents, AddRowNumber, AddRank, AddAgeFromBirthdate, AddTenureMonths,
-        Aggregate, AddRunningTotal, AddMovingAverage, AddLagLeadColumns,
+        Aggregate, AddRunningTotal, AddMovingAverage, AddLagLeadColumns, AddNtile, AddPercentileRank,
         MaskColumn, TokenizeColumn, RedactEmail, RemovePiiColumns, ScdType2,
+        ValidateRange, ValidateLength, ValidatePattern, MarkInvalidRows, EnforceNotNull,
     )
 }
 
@@ -156,19 +160,21 @@ def _type_word(expected: type) -> str:
     )
 
 
-for _op_class in (*CATALOGUE.values(), WindowOp, CustomOp):
+for _op_class in (*CATALOGUE.values(), WindowOp, RuleOp, CustomOp):
     attrs.resolve_types(_op_class)
 del _op_class
 
 __all__ = [
     "AGGREGATE_FUNCTIONS", "AUDIT_COLUMNS", "CATALOGUE", "DEFAULT_NULL_VALUES", "DIALLING_PREFIXES",
     "Aggregate", "AddAgeFromBirthdate", "AddAuditColumns", "AddBusinessKey", "AddDateComponents",
-    "AddHashKey", "AddIngestionMetadata", "AddLagLeadColumns", "AddMovingAverage", "AddRank",
+    "AddHashKey", "AddIngestionMetadata", "AddLagLeadColumns", "AddMovingAverage", "AddNtile",
+    "AddPercentileRank", "AddRank",
     "AddRowNumber", "AddRunningTotal", "AddSurrogateKey", "AddTenureMonths", "CleanEmailAddresses",
     "CleanPhoneNumbers", "CoalesceColumns", "CustomOp", "DropDuplicatesByKey", "DropExactDuplicates",
-    "DropNullRows", "FillNulls", "FillValue", "FilterByCondition", "InvalidParams", "MaskColumn", "Measure",
+    "DropNullRows", "EnforceNotNull", "FillNulls", "FillValue", "FilterByCondition", "InvalidParams", "MarkInvalidRows", "MaskColumn", "Measure",
     "NormalizeCase", "Op", "ParamError", "RedactEmail", "RemoveOutliersIqr", "RemovePiiColumns",
     "RemoveSpecialCharacters", "Replacement", "ReplaceValues", "Schema", "ScdType2",
-    "StandardizeNulls", "TokenizeColumn", "TrimAndCleanStrings", "WindowOp", "build_op",
+    "StandardizeNulls", "TokenizeColumn", "TrimAndCleanStrings", "RuleOp", "ValidateLength", "ValidatePattern",
+    "ValidateRange", "WindowOp", "build_op",
     "is_literal", "parameter_names", "parameters",
 ]

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 import attrs
 
 from sparklec.ir.transformers.base import (
-    AGGREGATE_FUNCTIONS, Measure, Op, Schema, as_columns, param, require_numeric,
+    AGGREGATE_FUNCTIONS, Measure, Op, RankingOp, Schema, as_columns, param, require_numeric,
 )
+from sparklec.ir.expressions import columns_named, value_type
 from sparklec.ir.values import Column, is_numeric_type
 
 
@@ -40,13 +41,7 @@ def as_measures(value: object) -> tuple[Measure, ...]:
 
 
 def _measure_type(measure: Measure, columns: Mapping[str, Column]) -> str | None:
-    function = measure.function
-    if function == "count":
-        return "bigint"
-    if function in ("avg", "stddev", "variance"):
-        return "double"
-    source = columns.get(measure.column or "")
-    return source.type if source and function in ("min", "max", "sum") else None
+    return value_type(measure.expression, {name: c.type for name, c in columns.items() if c.type})
 
 
 @attrs.frozen(kw_only=True)
@@ -60,7 +55,7 @@ class Aggregate(Op):
     measures: tuple[Measure, ...] = param(aliases=("aggregations",), convert=as_measures)
 
     def columns_read(self) -> tuple[str, ...]:
-        return self.group_by + tuple(m.column for m in self.measures if m.column)
+        return tuple(dict.fromkeys((*self.group_by, *(c for m in self.measures for c in columns_named(m.expression)))))
 
     def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
         numeric_only = ("sum", "avg", "stddev", "variance")
@@ -133,3 +128,34 @@ class AddLagLeadColumns(WindowOp):
             Column(name=f"{stem}_lag_{self.periods}", type=source),
             Column(name=f"{stem}_lead_{self.periods}", type=source),
         )
+
+
+def _bucket_count(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"expected a whole number of buckets, at least 1, got {value!r}")
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class AddNtile(RankingOp):
+    """Add the bucket (1 to `n`) of each row when the rows of its `partition_by` group, ordered by `order_by`,
+    are dealt into `n` buckets of sizes that differ by at most one (``ntile(n)``)."""
+
+    NAME = "add_ntile"
+    n: int = param(aliases=("buckets",), convert=_bucket_count)
+    target_column: str = param("ntile")
+
+    def columns_added(self, columns: Schema) -> Schema:
+        return (Column(name=self.target_column, type="int"),)
+
+
+@attrs.frozen(kw_only=True)
+class AddPercentileRank(RankingOp):
+    """Add each row's relative rank in its `partition_by` group ordered by `order_by`: (rank - 1) / (rows - 1),
+    from 0 to 1, and 0 for a group of one row (``percent_rank()``)."""
+
+    NAME = "add_percentile_rank"
+    target_column: str = param("percentile")
+
+    def columns_added(self, columns: Schema) -> Schema:
+        return (Column(name=self.target_column, type="double"),)

@@ -140,6 +140,19 @@ def as_columns(value: object) -> tuple[str, ...]:
     raise ValueError("expected a column name or a list of column names")
 
 
+@attrs.frozen(kw_only=True)
+class RankingOp(Op):
+    """A column numbering the rows of each `partition_by` group in `order_by` order (row numbers, ranks,
+    buckets)."""
+
+    CHANGES_GRAIN = True
+    partition_by: tuple[str, ...] = param((), convert=as_columns)
+    order_by: tuple[str, ...] = param(convert=as_columns)
+
+    def columns_read(self) -> tuple[str, ...]:
+        return self.partition_by + self.order_by
+
+
 def as_literals(value: object) -> tuple[Scalar, ...]:
     if isinstance(value, (list, tuple)) and all(is_literal(v) for v in value):
         return tuple(value)

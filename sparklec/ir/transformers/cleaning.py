@@ -8,6 +8,7 @@ import re
 
 import attrs
 
+from sparklec.ir.expressions import columns_named
 from sparklec.ir.transformers.base import (
     DEFAULT_NULL_VALUES, FillValue, Op, Replacement, Schema, is_literal, require_numeric, require_strings,
     as_literals, as_columns, param,
@@ -67,6 +68,9 @@ class FilterByCondition(Op):
 
     NAME = "filter_by_condition"
     condition: str = param()
+
+    def columns_read(self) -> tuple[str, ...]:
+        return columns_named(self.condition)
 
 
 @attrs.frozen(kw_only=True)

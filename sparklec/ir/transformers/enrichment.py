@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from sparklec.ir.transformers.base import AUDIT_COLUMNS, Op, Schema, as_columns, param
+from sparklec.ir.transformers.base import AUDIT_COLUMNS, Op, RankingOp, Schema, as_columns, param
 from sparklec.ir.values import TEMPORAL_TYPES, Column
 
 HASH_ALGORITHMS = ("md5", "sha256", "sha512")
@@ -120,35 +120,23 @@ class AddDateComponents(Op):
 
 
 @attrs.frozen(kw_only=True)
-class AddRowNumber(Op):
+class AddRowNumber(RankingOp):
     """Add ``row_number()`` over `partition_by` ordered by `order_by`."""
 
     NAME = "add_row_number"
-    CHANGES_GRAIN = True
-    partition_by: tuple[str, ...] = param((), convert=as_columns)
-    order_by: tuple[str, ...] = param(convert=as_columns)
     column_name: str = param("row_num", aliases=("target_column",))
-
-    def columns_read(self) -> tuple[str, ...]:
-        return self.partition_by + self.order_by
 
     def columns_added(self, columns: Schema) -> Schema:
         return (Column(name=self.column_name, type="bigint"),)
 
 
 @attrs.frozen(kw_only=True)
-class AddRank(Op):
+class AddRank(RankingOp):
     """Add ``rank()`` (or ``dense_rank()``) over `partition_by` ordered by `order_by`."""
 
     NAME = "add_rank"
-    CHANGES_GRAIN = True
-    partition_by: tuple[str, ...] = param((), convert=as_columns)
-    order_by: tuple[str, ...] = param(convert=as_columns)
     column_name: str = param("rank", aliases=("target_column",))
     dense: bool = param(False)
-
-    def columns_read(self) -> tuple[str, ...]:
-        return self.partition_by + self.order_by
 
     def columns_added(self, columns: Schema) -> Schema:
         return (Column(name=self.column_name, type="bigint"),)
