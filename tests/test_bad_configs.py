@@ -35,6 +35,7 @@ EXPECTED = {
     "path_name.json": ("E110", 1, 19),
     "single_quotes.json": ("E101", 2, 3),
     "streaming_without_checkpoint.yaml": ("E106", 1, 1),
+    "string_for_a_list.json": ("E103", 7, 18),
     "trailing_comma.json": ("E101", 4, 1),
     "transformer_not_mapping.json": ("E103", 4, 20),
     "undefined_variable.json": ("E108", 5, 26),
@@ -62,6 +63,11 @@ def test_bad_config(name: str, cli, monkeypatch: pytest.MonkeyPatch) -> None:  #
     code, line, column = EXPECTED[name]
     assert (errors[0]["code"], errors[0]["line"], errors[0]["column"]) == (code, line, column)
     assert errors[0]["file"] == str(BAD / name)
+
+
+def test_a_string_where_a_list_belongs_shows_the_list_to_write(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("check", BAD / "string_for_a_list.json")
+    assert '`primary_key` must be a list of strings' in result.err and '["customer_id"]' in result.err
 
 
 @pytest.mark.parametrize("name", ["unknown_field.json", "unknown_column.yaml", "bad_yaml_indent.yaml"])

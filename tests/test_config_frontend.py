@@ -380,3 +380,86 @@ def test_zorder_columns_on_a_pipeline_that_writes_optimize_its_table_after_the_w
         f"OPTIMIZE {{{{ {write.target} }}}} ZORDER BY (region)",)
     for backend in ("argo", "stepfunctions", "dbt"):
         assert lower(optimise(project), backend, {})
+
+
+def test_a_feature_table_keeps_its_key_watermark_and_feature_columns_and_silver_warns_of_them(tmp_path: Path) -> None:
+    import duckdb
+
+    from sparklec.compiler.driver import optimise
+    from sparklec.local import run_project
+
+    config = {"pipeline_name": "customer_features", "pipeline_type": "feature_store_daily_materialization",
+              "env": "prod", "source_table": "main.silver.customers", "destination_catalog": "main",
+              "destination_schema": "features", "destination_table": "customer_features",
+              "primary_key": ["customer_id"], "feature_columns": ["orders", "spend"],
+              "extra_config": {"source_columns": {"customer_id": "bigint", "email": "string", "orders": "bigint",
+                                                  "spend": "double"}}}
+    path = tmp_path / "customer_features.json"
+    path.write_text(json.dumps(config))
+    (tmp_path / "data" / "silver").mkdir(parents=True)
+    (tmp_path / "data" / "silver" / "customers.csv").write_text(
+        "customer_id,email,orders,spend\n1,a@example.com,3,12.5\n")
+    project, _ = load([path], environ={})
+    run_project(optimise(project), data=tmp_path / "data", database=tmp_path / "run.duckdb")
+    with duckdb.connect(str(tmp_path / "run.duckdb")) as connection:
+        assert connection.execute("SELECT * FROM features.customer_features").fetchall() == [(1, 3, 12.5)]
+        assert [row[0] for row in connection.execute("DESCRIBE features.customer_features").fetchall()] == [
+            "customer_id", "orders", "spend"]
+    path.write_text(json.dumps(dict(config, pipeline_type="silver_batch_transformation")))
+    _, diagnostics = load([path], environ={})
+    assert [(d.code, "feature_columns" in d.message) for d in diagnostics] == [("W102", True)], diagnostics
+
+
+SPARKLE_TRAINING = """pipeline_name: churn_training
+pipeline_type: MLTrainingChampionChallengerPipeline
+env: prod
+source_table: main.features.customers
+destination_catalog: main
+destination_schema: ml
+destination_table: churn_predictions
+model_name: churn
+feature_columns: [orders, spend]
+target_column: churned
+extra_config:
+  source_columns: {customer_id: bigint, orders: bigint, spend: double, churned: boolean}
+  models_to_train:
+    - {name: xgb, type: xgboost, params: {max_depth: 6}}
+    - {name: rf, type: random_forest}
+  champion_criteria: {metric: rmse, threshold: 0.3, improvement_threshold: 0.01}
+  training_config: {train_test_split: 0.8, stratify: true, random_state: 42}
+  feature_importance: true
+  mlflow_config: {experiment_name: /churn}
+  unity_catalog_registration: {catalog: main, schema: ml}
+  model_validation: {validation_checks: ["rmse <= 0.4"], fail_on_validation_error: false}
+"""
+
+
+def test_sparkle_training_fields_reach_the_tasks_and_round_trip_through_the_dsl(tmp_path: Path) -> None:
+    from sparklec.frontends.dsl import parse
+    from sparklec.frontends.dsl.printer import print_project
+
+    path = tmp_path / "churn_training.yaml"
+    path.write_text(SPARKLE_TRAINING)
+    project, diagnostics = load([path], environ={})
+    assert diagnostics == []
+    steps = {s.name: s for s in project.pipelines[0].steps}
+    xgb, select, predict = steps["train_xgb"], steps["select_champion"], steps["predict"]
+    assert isinstance(xgb, ir.Train) and xgb.algorithm == "xgboost"
+    assert {s.key: s.value for s in xgb.training} == {
+        "train_test_split": 0.8, "stratify": True, "random_state": 42, "feature_importance": True}
+    assert isinstance(select, ir.SelectModel) and (select.metric, select.higher_is_better) == ("rmse", False)
+    assert (select.minimum, select.improvement, select.validation, select.fail_on_invalid) == (
+        0.3, 0.01, ("rmse <= 0.4",), False)
+    assert {s.key for s in select.registration} == {"mlflow.experiment_name", "unity_catalog.catalog",
+                                                    "unity_catalog.schema"}
+    assert isinstance(predict, ir.Score) and predict.after == ("select_champion",)
+    assert [s.target for s in steps.values() if isinstance(s, ir.Write)] == ["churn_predictions"]
+    assert parse(print_project(project)) == project
+
+
+def test_a_model_validation_check_that_is_not_a_comparison_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "churn_training.yaml"
+    path.write_text(SPARKLE_TRAINING.replace('"rmse <= 0.4"', '"rmse is small"'))
+    with pytest.raises(VerifyError) as raised:
+        load([path], environ={})
+    assert [d.code for d in raised.value.diagnostics] == ["E209"], raised.value.diagnostics

@@ -107,6 +107,7 @@ SAMPLES: list[object] = [
     tf.ValidatePattern(column="email", pattern="@", flag_column="has_at"),
     tf.MarkInvalidRows(condition="amount < 0"),
     tf.EnforceNotNull(columns=("a",), default_value="?"),
+    tf.SelectColumns(columns=("a", "d")),
     tf.MaskColumn(columns=("card",)),
     tf.TokenizeColumn(columns=("ssn",), salt="pepper"),
     tf.RedactEmail(columns=("email",)),

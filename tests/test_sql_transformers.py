@@ -204,6 +204,11 @@ def test_validation_rules_flag_each_row_true_or_false_or_filter_the_rows() -> No
     assert run([tf.ValidatePattern(column="s", pattern="[0-9]")], columns, rows) == [(12, "a1")]
 
 
+def test_select_columns_keeps_the_named_columns_in_their_order() -> None:
+    assert run([tf.SelectColumns(columns=("c", "a"))], {"a": "BIGINT", "b": "VARCHAR", "c": "VARCHAR"},
+               [(1, "x", "y")]) == [("y", 1)]
+
+
 def test_enforce_not_null_fills_every_named_column() -> None:
     columns = {"a": "VARCHAR", "b": "VARCHAR", "c": "VARCHAR"}
     op = tf.EnforceNotNull(columns=("a", "b"), default_value="MISSING")

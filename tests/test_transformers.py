@@ -50,6 +50,7 @@ PARAMS: dict[str, dict[str, object]] = {
     "validate_pattern": {"column": "email", "pattern": "@", "flag_column": "has_at"},
     "mark_invalid_rows": {"condition": "amount < 0 OR email IS NULL"},
     "enforce_not_null": {"columns": ["email", "phone"], "default_value": "MISSING"},
+    "select_columns": {"columns": ["amount", "id"]},
     "mask_column": {"columns": ["phone"], "visible_chars": 2},
     "tokenize_column": {"columns": ["email"], "salt": "s"},
     "redact_email": {"columns": ["email"]},

@@ -268,19 +268,33 @@ class Train(Task):
     target_column: str = ""
     algorithm: str = "default"
     params: tuple[Setting, ...] = settings_field()
+    training: tuple[Setting, ...] = settings_field()
+    """How the job trains: `train_test_split`, `stratify`, `random_state`, `feature_importance`, ..."""
 
     def reads(self) -> tuple[str, ...]:
         return (self.input,)
 
 
+VALIDATION_CHECK = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_]*\s*(>=|<=|==|!=|>|<)\s*-?\d+(\.\d+)?\s*$")
+"""A model validation check: a metric, a comparison and a number (``auc >= 0.75``)."""
+
+
 @attrs.frozen(kw_only=True)
 class SelectModel(Task):
-    """Compare trained `candidates` on `metric` and promote the best as `model_name`'s champion."""
+    """Compare trained `candidates` on `metric` and promote the best as `model_name`'s champion: only when its
+    metric reaches `minimum` and beats the current champion's by `improvement`, and, with `validation` checks,
+    when they hold (else the task fails, or with `fail_on_invalid` false, the champion stays)."""
 
     model_name: str
     candidates: tuple[str, ...]
     metric: str = "auc"
     higher_is_better: bool = True
+    minimum: float | None = None
+    improvement: float | None = None
+    validation: tuple[str, ...] = ()
+    fail_on_invalid: bool = True
+    registration: tuple[Setting, ...] = settings_field()
+    """Where the champion is registered: ``mlflow.*`` and ``unity_catalog.*`` settings."""
 
     def waits_for(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((*super().waits_for(), *self.candidates)))

@@ -31,8 +31,8 @@ from sparklec.diagnostics import Span
 from sparklec.ir.tasks import (
     CHECK_SEVERITIES, COMPARISONS, K8S_ACTIONS, SCHEMA_CHANGES, WRITE_MODES, AllOf, AnyOf, AnyTask, Approval, Branch,
     Compare, Condition, Container, ForEach, Ingest, IsSet, KubernetesResource, Not, NotNull, Notify, ParamRef,
-    QualityCheck, Relationships, Row, RunSql, Score, Script, SelectModel, Step, Task, TaskResult, Train, Transform,
-    Unique, Wait, Write, kind_name, walk,
+    VALIDATION_CHECK, QualityCheck, Relationships, Row, RunSql, Score, Script, SelectModel, Step, Task, TaskResult,
+    Train, Transform, Unique, Wait, Write, kind_name, walk,
 )
 from typing_extensions import assert_never
 from sparklec.ir.values import Value, scalar_fits_type
@@ -338,6 +338,10 @@ class _PipelineVerifier:
                         self.tasks[candidate], Train
                     ):
                         self.error("E213", f"`{candidate}` is not a training task", task.span)
+                for rule in task.validation:
+                    if not VALIDATION_CHECK.match(rule):
+                        self.error("E209", f"model validation check `{rule}` of `{task.name}` is not a metric, a "
+                                           "comparison and a number", task.span, 'write it as e.g. "auc >= 0.75"')
             case KubernetesResource():
                 self._add(_choice(task.action, K8S_ACTIONS, "resource action", task.span))
                 problem = manifest_problem(task.manifest)

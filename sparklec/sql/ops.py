@@ -614,6 +614,11 @@ def _redact(lw: Lowering, op: tf.RedactEmail, source: Relation) -> exp.Select:
     ) for name in op.columns})
 
 
+@lowers(tf.SelectColumns)
+def _select(lw: Lowering, op: tf.SelectColumns, source: Relation) -> exp.Select:
+    return exp.select(*(column(c) for c in op.columns)).from_(identifier(source.name), copy=False)
+
+
 @lowers(tf.RemovePiiColumns)
 def _remove(lw: Lowering, op: tf.RemovePiiColumns, source: Relation) -> exp.Select:
     return lw.project(op, source, drop=op.columns)

@@ -115,7 +115,7 @@ def read_config(node: Located, report: list[Diagnostic], env_override: str | Non
         pipeline_type = reader.string("pipeline_type", choices=PIPELINE_TYPES) or ""
     env = reader.string("env", choices=ENVS) or ""
     strings = {f: v for f in STRING_FIELDS if (v := reader.string(f)) is not None}
-    lists = {f: reader.strings(f) for f in LIST_FIELDS if f in reader}
+    lists = {f: reader.strings(f, one=False) for f in LIST_FIELDS if f in reader}
     write_mode = reader.string("write_mode", "append", WRITE_MODES_IN_CONFIGS) or "append"
     tags = _tags(reader)
     extra = reader.mapping("extra_config") or Reader(Located({}, node.span), report, "extra_config")

@@ -10,7 +10,7 @@ from sparklec.frontends.config.operations import qualified
 from sparklec.frontends.config.expand import Expansion, pipeline_type, sql_identifier, sql_string
 from sparklec.ir.pipeline import Parameter
 from sparklec.ir.tasks import ForEach, Ingest, RunSql, Step
-from sparklec.ir.transformers import Aggregate, AddIngestionMetadata, FilterByCondition, ScdType2
+from sparklec.ir.transformers import Aggregate, AddIngestionMetadata, FilterByCondition, ScdType2, SelectColumns
 from sparklec.ir.transformers.aggregation import as_measures
 from sparklec.ir.values import Setting
 
@@ -77,6 +77,9 @@ def ingestion(x: Expansion) -> tuple[Step, ...]:
 
 @pipeline_type(
     "silver_batch_transformation", "silver_streaming_transformation", "fact_daily_incremental",
+    required=("source_table", "destination_table"), fields=_TRANSFORM_FIELDS, extra=_WRITE_EXTRA,
+)
+@pipeline_type(
     "feature_store_daily_materialization", "feature_store_realtime_sync",
     required=("source_table", "destination_table"), fields=(*_TRANSFORM_FIELDS, "feature_columns"),
     extra=_WRITE_EXTRA,
@@ -86,7 +89,8 @@ def transformation(x: Expansion) -> tuple[Step, ...]:
 
     silver_batch writes with `write_mode`; silver_streaming and the feature-store sync write
     incrementally by `watermark_column`; fact_daily_incremental writes incrementally keyed by
-    `primary_key`; feature_store_daily_materialization merges on `primary_key`."""
+    `primary_key`; feature_store_daily_materialization merges on `primary_key`.  A feature table keeps its
+    `primary_key`, `watermark_column` and `feature_columns` when those are given."""
     cfg = x.config
     source, target = x.source(), x.target()
     kind = cfg.pipeline_type
@@ -99,7 +103,11 @@ def transformation(x: Expansion) -> tuple[Step, ...]:
     if source is None or target is None:
         return ()
     mode = "incremental" if incremental else "merge" if kind == "feature_store_daily_materialization" else None
-    steps: list[Step] = [x.transform("transform", source.name, cfg.transformers)]
+    chain = cfg.transformers
+    if kind.startswith("feature_store") and cfg.list("feature_columns"):
+        kept = (*cfg.list("primary_key"), *filter(None, [cfg.get("watermark_column")]), *cfg.list("feature_columns"))
+        chain += (SelectColumns(columns=tuple(dict.fromkeys(kept)), span=cfg.span("feature_columns")),)
+    steps: list[Step] = [x.transform("transform", source.name, chain)]
     checks = x.checks("transform")
     steps.extend(checks)
     steps.append(x.write("transform", target, mode=mode, gates=checks))

@@ -21,41 +21,90 @@ _ML_FIELDS = ("source_table", "transformers", "primary_key", "destination_catalo
               "feature_columns", "target_column", "write_mode", "partition_columns", "watermark_column")
 
 
+LOWER_IS_BETTER = ("rmse", "mse", "mae", "mape", "log_loss", "logloss")
+"""Metrics for which a smaller value wins, unless `higher_is_better` says otherwise."""
+_TRAINING_EXTRA = ("candidates", "models_to_train", "metric", "higher_is_better", "champion_criteria",
+                   "training_config", "feature_importance", "mlflow_config", "unity_catalog_registration",
+                   "model_validation", "source_columns")
+
+
 @pipeline_type(
     "ml_training_champion_challenger", required=("source_table", "model_name", "feature_columns", "target_column"),
-    fields=_ML_FIELDS, extra=("candidates", "metric", "higher_is_better", "source_columns"),
+    fields=(*_ML_FIELDS, "destination_table"), extra=_TRAINING_EXTRA,
 )
 def training(x: Expansion) -> tuple[Step, ...]:
-    """training_data (the `transformers` chain) → train_<candidate> for every entry of
-    `candidates`, in parallel → select_champion (best `metric`, registered as `model_name`)."""
+    """training_data (the `transformers` chain) → train_<candidate> for every entry of `candidates` (or
+    Sparkle's `models_to_train`), in parallel → select_champion (best metric of `champion_criteria`,
+    registered as `model_name`) → with `destination_table`, the champion's predictions on the training data."""
     cfg = x.config
     source = x.source()
     if source is None:
         return ()
-    candidates = x.extra.entry_readers("candidates")
+    key = "models_to_train" if "models_to_train" in x.extra else "candidates"
+    candidates = x.extra.entry_readers(key)
     if not candidates:
-        x.error("E106", "champion/challenger training needs `extra_config.candidates` (two or more)",
-                x.extra.node.span, 'e.g. "candidates": [{"name": "xgb", "algorithm": "xgboost"}, '
-                '{"name": "rf", "algorithm": "random_forest"}]')
+        x.error("E106", "champion/challenger training needs `extra_config.models_to_train` (two or more)",
+                x.extra.node.span, 'e.g. "models_to_train": [{"name": "xgb", "type": "xgboost"}, '
+                '{"name": "rf", "type": "random_forest"}]')
+    training = _settings(x, "training_config") + tuple(
+        Setting(key="feature_importance", value=value, span=x.extra.value_span("feature_importance"))
+        for value in [x.extra.literal("feature_importance")] if value is not None)
     trains: list[Train] = []
     for candidate in candidates:
-        candidate.check_keys(("name", "algorithm", "params"))
-        if not (candidate.require("name") and candidate.require("algorithm")):
+        kind = "type" if key == "models_to_train" else "algorithm"
+        candidate.check_keys(("name", kind, "params"))
+        if not (candidate.require("name") and candidate.require(kind)):
             continue
         params = candidate.mapping("params")
         trains.append(Train(
             name=f"train_{candidate.string('name')}", input="training_data", model_name=cfg.get("model_name") or "",
             feature_columns=cfg.list("feature_columns"), target_column=cfg.get("target_column") or "",
-            algorithm=candidate.string("algorithm") or "", span=candidate.node.span,
+            algorithm=candidate.string(kind) or "", span=candidate.node.span, training=training,
             params=tuple(Setting(key=k, value=params.literal(k), span=params.key_span(k)) for k in params.keys())
             if params else (),
         ))
-    select = SelectModel(
-        name="select_champion", model_name=cfg.get("model_name") or "", candidates=tuple(t.name for t in trains),
-        metric=x.extra.string("metric", "auc") or "auc", higher_is_better=x.extra.boolean("higher_is_better", True),
-        span=cfg.span("model_name"),
+    steps: list[Step] = [x.transform("training_data", source.name, cfg.transformers), *trains, _champion(x, trains)]
+    target = x.target() if cfg.get("destination_table") else None
+    if target is not None:
+        steps.append(Score(name="predict", input="training_data", model_name=cfg.get("model_name") or "",
+                           feature_columns=cfg.list("feature_columns"), after=("select_champion",),
+                           span=cfg.span("destination_table")))
+        steps.append(x.write("predict", target, mode="overwrite"))
+    return tuple(steps)
+
+
+def _champion(x: Expansion, trains: list[Train]) -> SelectModel:
+    """select_champion, from `champion_criteria` (or `metric` and `higher_is_better`), `model_validation` and
+    the registration settings."""
+    criteria = x.extra.mapping("champion_criteria")
+    if criteria is not None:
+        criteria.check_keys(("metric", "threshold", "improvement_threshold", "higher_is_better"))
+    metric = (criteria.string("metric") if criteria else None) or x.extra.string("metric", "auc") or "auc"
+    higher = criteria.raw("higher_is_better") if criteria else None
+    validation = x.extra.mapping("model_validation")
+    if validation is not None:
+        validation.check_keys(("validation_checks", "fail_on_validation_error"))
+    return SelectModel(
+        name="select_champion", model_name=x.config.get("model_name") or "", candidates=tuple(t.name for t in trains),
+        metric=metric,
+        higher_is_better=criteria.boolean("higher_is_better", True) if criteria and higher else
+        x.extra.boolean("higher_is_better", metric.lower() not in LOWER_IS_BETTER),
+        minimum=criteria.number("threshold") if criteria else None,
+        improvement=criteria.number("improvement_threshold") if criteria else None,
+        validation=validation.strings("validation_checks", one=False) if validation else (),
+        fail_on_invalid=validation.boolean("fail_on_validation_error", True) if validation else True,
+        registration=_settings(x, "mlflow_config", "mlflow.") + _settings(x, "unity_catalog_registration",
+                                                                         "unity_catalog."),
+        span=x.config.span("model_name"),
     )
-    return (x.transform("training_data", source.name, cfg.transformers), *trains, select)
+
+
+def _settings(x: Expansion, key: str, prefix: str = "") -> tuple[Setting, ...]:
+    """The literal entries of the mapping `extra_config.<key>` as settings named `prefix` + key."""
+    reader = x.extra.mapping(key)
+    if reader is None:
+        return ()
+    return tuple(Setting(key=prefix + k, value=reader.literal(k), span=reader.key_span(k)) for k in reader.keys())
 
 
 @pipeline_type(

@@ -8,6 +8,7 @@ pass over a config reports all of its problems.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -101,13 +102,18 @@ class Reader:
                 return default
         return str(value)
 
-    def strings(self, key: str) -> tuple[str, ...]:
-        """A list of strings (a single string is taken as a list of one)."""
+    def strings(self, key: str, one: bool = True) -> tuple[str, ...]:
+        """A list of strings; a single string is taken as a list of one when `one`, else it is an error that
+        shows the list to write."""
         node = self.raw(key)
         if node is None:
             return ()
-        if isinstance(node.value, str):
+        if isinstance(node.value, str) and one:
             return (node.value,)
+        if isinstance(node.value, str):
+            self.error("E103", f"`{self._name(key)}` must be a list of strings, not a string", node.span,
+                       f"write it as a list: {json.dumps([node.value])}")
+            return ()
         if node.is_list and all(isinstance(item.value, str) for item in node.value):
             return tuple(item.value for item in node.value)
         bad = next((item for item in node.value if not isinstance(item.value, str)), node) if node.is_list else node

@@ -463,10 +463,16 @@ def _task_parts(
             body += [f"target {name(task.target_column)}"] if task.target_column else []
             body += [f"algorithm {literal(task.algorithm, bare_names=True)}"] if task.algorithm != "default" else []
             body += _settings("params", task.params)
+            body += _settings("training", task.training)
             return f"train {name(task.model_name)} on {name(task.input)}", body
         case t.SelectModel():
             body += [f"metric {literal(task.metric, bare_names=True)}"] if task.metric != "auc" else []
             body += ["lower_is_better"] if not task.higher_is_better else []
+            body += [f"minimum {literal(task.minimum)}"] if task.minimum is not None else []
+            body += [f"improvement {literal(task.improvement)}"] if task.improvement is not None else []
+            body += [f"validate {', '.join(literal(c) for c in task.validation)}"] if task.validation else []
+            body += ["warn_on_invalid"] if not task.fail_on_invalid else []
+            body += _settings("registration", task.registration)
             return f"select_model {name(task.model_name)} from {names(task.candidates)}", body
         case t.Score():
             body += [f"stage {literal(task.stage, bare_names=True)}"] if task.stage != "champion" else []

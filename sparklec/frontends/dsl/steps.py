@@ -21,8 +21,9 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "ingest_expr": ("system", "connection", "options", "columns", "watermark", "streaming", "checkpoint"),
     "write_expr": ("mode", "unique_key", "partition_by", "watermark", "on_schema_change"),
     "check_expr": ("severity", "checks"),
-    "train_expr": ("features", "target", "algorithm", "params"),
-    "select_expr": ("metric", "lower_is_better"),
+    "train_expr": ("features", "target", "algorithm", "params", "training"),
+    "select_expr": ("metric", "lower_is_better", "minimum", "improvement", "validate", "warn_on_invalid",
+                    "registration"),
     "score_expr": ("stage", "features", "prediction"),
     "notify_expr": ("message", "subject"),
     "container_expr": ("command", "args", "env"),
@@ -329,6 +330,22 @@ class _Settings:
             return ()
         return tuple(flat)
 
+    def number(self, key: str) -> float | None:
+        values = self.values(key)
+        if not values:
+            return None
+        if len(values) > 1 or isinstance(values[0], bool) or not isinstance(values[0], (int, float)):
+            self.builder.error("E113", f"`{key}` takes one number", self.items[key])
+            return None
+        return float(values[0])
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        flat = [v for value in self.values(key) for v in (value if isinstance(value, list) else [value])]
+        if not all(isinstance(v, str) for v in flat):
+            self.builder.error("E113", f"`{key}` takes strings", self.items[key])
+            return ()
+        return tuple(flat)
+
     def flag(self, key: str) -> bool:
         return key in self.items
 
@@ -372,12 +389,16 @@ def _check(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: 
 def _train(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     return t.Train(model_name=b.name(expr.children[0]), input=b.name(expr.children[1]),
                    feature_columns=s.names("features"), target_column=s.one("target", ""),
-                   algorithm=s.one("algorithm", "default"), params=s.settings("params"), **common)
+                   algorithm=s.one("algorithm", "default"), params=s.settings("params"),
+                   training=s.settings("training"), **common)
 
 
 def _select(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:
     return t.SelectModel(model_name=b.name(expr.children[0]), candidates=b.names(expr.children[1]),
-                         metric=s.one("metric", "auc"), higher_is_better=not s.flag("lower_is_better"), **common)
+                         metric=s.one("metric", "auc"), higher_is_better=not s.flag("lower_is_better"),
+                         minimum=s.number("minimum"), improvement=s.number("improvement"),
+                         validation=s.strings("validate"), fail_on_invalid=not s.flag("warn_on_invalid"),
+                         registration=s.settings("registration"), **common)
 
 
 def _score(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common: dict[str, Any]) -> t.AnyTask:

@@ -24,7 +24,7 @@ from sparklec.ir.transformers.base import (
 from sparklec.ir.transformers.cleaning import (
     DIALLING_PREFIXES, CleanEmailAddresses, CleanPhoneNumbers, CoalesceColumns, DropDuplicatesByKey,
     DropExactDuplicates, DropNullRows, FillNulls, FilterByCondition, NormalizeCase, RemoveOutliersIqr,
-    RemoveSpecialCharacters, ReplaceValues, StandardizeNulls, TrimAndCleanStrings,
+    RemoveSpecialCharacters, ReplaceValues, SelectColumns, StandardizeNulls, TrimAndCleanStrings,
 )
 from sparklec.ir.transformers.enrichment import (
     AddAgeFromBirthdate, AddAuditColumns, AddBusinessKey, AddDateComponents, AddHashKey,
@@ -40,7 +40,7 @@ from sparklec.ir.transformers.pii import (
 CATALOGUE: dict[str, type[Op]] = {
     cls.NAME: cls
     for cls in (
-        DropExactDuplicates, DropDuplicatesByKey, FilterByCondition, DropNullRows, RemoveOutliersIqr,
+        DropExactDuplicates, DropDuplicatesByKey, FilterByCondition, SelectColumns, DropNullRows, RemoveOutliersIqr,
         StandardizeNulls, TrimAndCleanStrings, NormalizeCase, RemoveSpecialCharacters, ReplaceValues,
         FillNulls, CoalesceColumns, CleanEmailAddresses, CleanPhoneNumbers,
         AddAuditColumns, AddIngestionMetadata, AddHashKey, AddBusinessKey, AddSurrogateKey,
@@ -174,7 +174,7 @@ __all__ = [
     "DropNullRows", "EnforceNotNull", "FillNulls", "FillValue", "FilterByCondition", "InvalidParams", "MarkInvalidRows", "MaskColumn", "Measure",
     "NormalizeCase", "Op", "ParamError", "RedactEmail", "RemoveOutliersIqr", "RemovePiiColumns",
     "RemoveSpecialCharacters", "Replacement", "ReplaceValues", "Schema", "ScdType2",
-    "StandardizeNulls", "TokenizeColumn", "TrimAndCleanStrings", "RuleOp", "ValidateLength", "ValidatePattern",
+    "SelectColumns", "StandardizeNulls", "TokenizeColumn", "TrimAndCleanStrings", "RuleOp", "ValidateLength", "ValidatePattern",
     "ValidateRange", "WindowOp", "build_op",
     "is_literal", "parameter_names", "parameters",
 ]

@@ -74,6 +74,22 @@ class FilterByCondition(Op):
 
 
 @attrs.frozen(kw_only=True)
+class SelectColumns(Op):
+    """Keep only `columns`, in that order."""
+
+    NAME = "select_columns"
+    NAMES_EVERY_COLUMN = True
+    columns: tuple[str, ...] = param(convert=as_columns)
+
+    def columns_read(self) -> tuple[str, ...]:
+        return self.columns
+
+    def output_columns(self, columns: Schema) -> Schema | None:
+        by_name = {c.name: c for c in columns}
+        return tuple(by_name.get(name, Column(name=name)) for name in self.columns)
+
+
+@attrs.frozen(kw_only=True)
 class DropNullRows(Op):
     """Drop rows where any (or all) of `columns` are NULL."""
 
