@@ -204,6 +204,19 @@ def test_validation_rules_flag_each_row_true_or_false_or_filter_the_rows() -> No
     assert run([tf.ValidatePattern(column="s", pattern="[0-9]")], columns, rows) == [(12, "a1")]
 
 
+def test_rollup_and_cube_add_subtotals_and_the_grand_total() -> None:
+    columns = {"r": "VARCHAR", "c": "VARCHAR", "s": "BIGINT"}
+    rows = [("n", "x", 1), ("n", "y", 2), ("s", "x", 4)]
+    assert run([tf.RollupAggregation(group_by=("r", "c"), agg_column="s")], columns, rows) == [
+        ("n", "x", 1), ("n", "y", 2), ("n", None, 3), ("s", "x", 4), ("s", None, 4), (None, None, 7)]
+    assert run([tf.CubeAggregation(group_by=("r", "c"), agg_column="s", agg_func="max")], columns, rows) == [
+        ("n", "x", 1), ("n", "y", 2), ("n", None, 2), ("s", "x", 4), ("s", None, 4), (None, "x", 4), (None, "y", 2),
+        (None, None, 4)]
+    by_key = tf.AggregateByKey(group_by=("r",), measures=(tf.Measure(name="s_sum", expression="sum(s)"),
+                                                          tf.Measure(name="s_count", expression="count(s)")))
+    assert run([by_key], columns, rows) == [("n", 3, 2), ("s", 4, 1)]
+
+
 def test_select_columns_keeps_the_named_columns_in_their_order() -> None:
     assert run([tf.SelectColumns(columns=("c", "a"))], {"a": "BIGINT", "b": "VARCHAR", "c": "VARCHAR"},
                [(1, "x", "y")]) == [("y", 1)]

@@ -542,7 +542,15 @@ def _tenure(lw: Lowering, op: tf.AddTenureMonths, source: Relation) -> exp.Selec
 # --- aggregation and windows -------------------------------------------------------------
 
 
-@lowers(tf.Aggregate)
+@lowers(tf.RollupAggregation, tf.CubeAggregation)
+def _subtotals(lw: Lowering, op: tf.RollupAggregation, source: Relation) -> exp.Select:
+    keys = [column(c) for c in op.group_by]
+    measure = exp.alias_(parse_expression(op.measure.expression, f"`{op.NAME}`", op.span), identifier(op.measure.name))
+    grouping = (exp.Cube if isinstance(op, tf.CubeAggregation) else exp.Rollup)(expressions=[k.copy() for k in keys])
+    return exp.select(*keys, measure).from_(identifier(source.name), copy=False).group_by(grouping, copy=False)
+
+
+@lowers(tf.Aggregate, tf.AggregateByKey)
 def _aggregate(lw: Lowering, op: tf.Aggregate, source: Relation) -> exp.Select:
     keys = [column(c) for c in op.group_by]
     measures = [exp.alias_(parse_expression(m.expression, f"measure `{m.name}`", op.span), identifier(m.name))

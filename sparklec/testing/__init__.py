@@ -108,6 +108,8 @@ def ops(draw: Draw, schema: Schema, deterministic: bool = False,
                                      target_column=_fresh(draw, schema)),
         lambda: tf.MarkInvalidRows(condition=f"{draw(st.sampled_from(names))} IS NULL",
                                    invalid_column=_fresh(draw, schema)),
+        lambda: tf.RollupAggregation(group_by=_some(draw, names), agg_column=draw(st.sampled_from(names)),
+                                     agg_func="count"),
     ]
     if strings:
         choices += [

@@ -15,7 +15,8 @@ import attrs
 
 from sparklec.diagnostics import RefSpans, Span, did_you_mean
 from sparklec.ir.transformers.aggregation import (
-    Aggregate, AddLagLeadColumns, AddMovingAverage, AddNtile, AddPercentileRank, AddRunningTotal, WindowOp,
+    Aggregate, AddLagLeadColumns, AddMovingAverage, AddNtile, AddPercentileRank, AddRunningTotal, AggregateByKey,
+    CubeAggregation, RollupAggregation, WindowOp,
 )
 from sparklec.ir.transformers.base import (
     AGGREGATE_FUNCTIONS, AUDIT_COLUMNS, DEFAULT_NULL_VALUES, FillValue, Measure, Op, ParamError,
@@ -45,7 +46,8 @@ CATALOGUE: dict[str, type[Op]] = {
         FillNulls, CoalesceColumns, CleanEmailAddresses, CleanPhoneNumbers,
         AddAuditColumns, AddIngestionMetadata, AddHashKey, AddBusinessKey, AddSurrogateKey,
         AddDateComponents, AddRowNumber, AddRank, AddAgeFromBirthdate, AddTenureMonths,
-        Aggregate, AddRunningTotal, AddMovingAverage, AddLagLeadColumns, AddNtile, AddPercentileRank,
+        Aggregate, AggregateByKey, RollupAggregation, CubeAggregation, AddRunningTotal, AddMovingAverage,
+        AddLagLeadColumns, AddNtile, AddPercentileRank,
         MaskColumn, TokenizeColumn, RedactEmail, RemovePiiColumns, ScdType2,
         ValidateRange, ValidateLength, ValidatePattern, MarkInvalidRows, EnforceNotNull,
     )
@@ -166,7 +168,7 @@ del _op_class
 
 __all__ = [
     "AGGREGATE_FUNCTIONS", "AUDIT_COLUMNS", "CATALOGUE", "DEFAULT_NULL_VALUES", "DIALLING_PREFIXES",
-    "Aggregate", "AddAgeFromBirthdate", "AddAuditColumns", "AddBusinessKey", "AddDateComponents",
+    "Aggregate", "AggregateByKey", "CubeAggregation", "RollupAggregation", "AddAgeFromBirthdate", "AddAuditColumns", "AddBusinessKey", "AddDateComponents",
     "AddHashKey", "AddIngestionMetadata", "AddLagLeadColumns", "AddMovingAverage", "AddNtile",
     "AddPercentileRank", "AddRank",
     "AddRowNumber", "AddRunningTotal", "AddSurrogateKey", "AddTenureMonths", "CleanEmailAddresses",

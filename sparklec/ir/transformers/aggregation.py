@@ -74,6 +74,50 @@ class Aggregate(Op):
 
 
 @attrs.frozen(kw_only=True)
+class AggregateByKey(Aggregate):
+    """``GROUP BY`` `group_by` with ``{column: [sum, avg, ...]}`` measures named ``<column>_<function>`` (Sparkle's
+    name for `aggregate`)."""
+
+    NAME = "aggregate_by_key"
+
+
+@attrs.frozen(kw_only=True)
+class RollupAggregation(Op):
+    """`agg_func` of `agg_column` for every prefix of `group_by` (``GROUP BY ROLLUP``): each group, then
+    subtotals with the later keys NULL, then the grand total with every key NULL."""
+
+    NAME = "rollup_aggregation"
+    CHANGES_GRAIN = True
+    NAMES_EVERY_COLUMN = True
+    group_by: tuple[str, ...] = param(convert=as_columns)
+    agg_column: str = param()
+    agg_func: str = param("sum", choices=("sum", "avg", "count", "min", "max"))
+
+    @property
+    def measure(self) -> Measure:
+        return Measure(name=f"{self.agg_column}_{self.agg_func}", expression=f"{self.agg_func}({self.agg_column})")
+
+    def columns_read(self) -> tuple[str, ...]:
+        return (*self.group_by, self.agg_column)
+
+    def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
+        return require_numeric(columns, self.agg_column, self.NAME) if self.agg_func in ("sum", "avg") else []
+
+    def output_columns(self, columns: Schema) -> Schema | None:
+        by_name = {c.name: c for c in columns}
+        keys = tuple(by_name.get(g, Column(name=g)) for g in self.group_by)
+        return keys + (Column(name=self.measure.name, type=_measure_type(self.measure, by_name)),)
+
+
+@attrs.frozen(kw_only=True)
+class CubeAggregation(RollupAggregation):
+    """`agg_func` of `agg_column` for every subset of `group_by` (``GROUP BY CUBE``); a NULL key is a subtotal
+    over that key (or a group whose key is NULL)."""
+
+    NAME = "cube_aggregation"
+
+
+@attrs.frozen(kw_only=True)
 class WindowOp(Op):
     """Shared parameters of the window transformers over one `column`."""
 
