@@ -222,6 +222,14 @@ def test_select_columns_keeps_the_named_columns_in_their_order() -> None:
                [(1, "x", "y")]) == [("y", 1)]
 
 
+def test_validation_flags_hold_when_every_rule_holds_for_the_row() -> None:
+    columns = {"v": "BIGINT", "s": "VARCHAR"}
+    op = tf.AddValidationFlags(rules=(tf.Measure(name="positive", expression="v > 0"),
+                                      tf.Measure(name="named", expression="s IS NOT NULL")))
+    assert run([op], columns, [(1, "a"), (-1, "b"), (2, None), (None, "c")]) == [
+        (-1, "b", False), (1, "a", True), (2, None, False), (None, "c", False)]
+
+
 def test_enforce_not_null_fills_every_named_column() -> None:
     columns = {"a": "VARCHAR", "b": "VARCHAR", "c": "VARCHAR"}
     op = tf.EnforceNotNull(columns=("a", "b"), default_value="MISSING")

@@ -388,6 +388,12 @@ def _rule(lw: Lowering, op: tf.ValidateRange | tf.ValidateLength | tf.ValidatePa
     return lw.project(op, source, add=[(op.flag_column, exp.Coalesce(this=passes, expressions=[exp.false()]))])
 
 
+@lowers(tf.AddValidationFlags)
+def _validation_flags(lw: Lowering, op: tf.AddValidationFlags, source: Relation) -> exp.Select:
+    rules = [exp.Paren(this=parse_expression(r.expression, f"validation rule `{r.name}`", op.span)) for r in op.rules]
+    return lw.project(op, source, add=[(op.flag_column, exp.Coalesce(this=exp.and_(*rules), expressions=[exp.false()]))])
+
+
 @lowers(tf.MarkInvalidRows)
 def _mark_invalid(lw: Lowering, op: tf.MarkInvalidRows, source: Relation) -> exp.Select:
     invalid = parse_expression(op.condition, "the invalid-row condition", op.span)

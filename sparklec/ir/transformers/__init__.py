@@ -32,7 +32,7 @@ from sparklec.ir.transformers.enrichment import (
     AddIngestionMetadata, AddRank, AddRowNumber, AddSurrogateKey, AddTenureMonths,
 )
 from sparklec.ir.transformers.validation import (
-    EnforceNotNull, MarkInvalidRows, RuleOp, ValidateLength, ValidatePattern, ValidateRange,
+    AddValidationFlags, EnforceNotNull, MarkInvalidRows, RuleOp, ValidateLength, ValidatePattern, ValidateRange,
 )
 from sparklec.ir.transformers.pii import (
     CustomOp, MaskColumn, RedactEmail, RemovePiiColumns, ScdType2, TokenizeColumn,
@@ -49,7 +49,7 @@ CATALOGUE: dict[str, type[Op]] = {
         Aggregate, AggregateByKey, RollupAggregation, CubeAggregation, AddRunningTotal, AddMovingAverage,
         AddLagLeadColumns, AddNtile, AddPercentileRank,
         MaskColumn, TokenizeColumn, RedactEmail, RemovePiiColumns, ScdType2,
-        ValidateRange, ValidateLength, ValidatePattern, MarkInvalidRows, EnforceNotNull,
+        ValidateRange, ValidateLength, ValidatePattern, AddValidationFlags, MarkInvalidRows, EnforceNotNull,
     )
 }
 
@@ -171,7 +171,7 @@ __all__ = [
     "Aggregate", "AggregateByKey", "CubeAggregation", "RollupAggregation", "AddAgeFromBirthdate", "AddAuditColumns", "AddBusinessKey", "AddDateComponents",
     "AddHashKey", "AddIngestionMetadata", "AddLagLeadColumns", "AddMovingAverage", "AddNtile",
     "AddPercentileRank", "AddRank",
-    "AddRowNumber", "AddRunningTotal", "AddSurrogateKey", "AddTenureMonths", "CleanEmailAddresses",
+    "AddRowNumber", "AddRunningTotal", "AddValidationFlags", "AddSurrogateKey", "AddTenureMonths", "CleanEmailAddresses",
     "CleanPhoneNumbers", "CoalesceColumns", "CustomOp", "DropDuplicatesByKey", "DropExactDuplicates",
     "DropNullRows", "EnforceNotNull", "FillNulls", "FillValue", "FilterByCondition", "InvalidParams", "MarkInvalidRows", "MaskColumn", "Measure",
     "NormalizeCase", "Op", "ParamError", "RedactEmail", "RemoveOutliersIqr", "RemovePiiColumns",

@@ -64,7 +64,7 @@ _SIMPLE_AGGREGATE = re.compile(r"^\s*(sum|avg|count|min|max|stddev|variance)\(\s
 
 @attrs.frozen(kw_only=True)
 class Measure:
-    """An aggregate output column: ``name`` = SQL ``expression``."""
+    """A named SQL expression: an aggregate's output column ``name`` = ``expression``, or a validation rule."""
 
     name: str
     expression: str

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 import attrs
 
 from sparklec.ir.expressions import columns_named
+from sparklec.ir.transformers.aggregation import as_measures
 from sparklec.ir.transformers.base import (
-    Op, Schema, as_columns, is_literal, param, require_numeric, require_strings,
+    Measure, Op, Schema, as_columns, is_literal, param, require_numeric, require_strings,
 )
 from sparklec.ir.values import Column, Scalar, scalar_fits_type
 
@@ -65,6 +66,33 @@ class ValidatePattern(RuleOp):
 
     def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
         return require_strings(columns, (self.column,), self.NAME)
+
+
+def _rules(value: object) -> tuple[Measure, ...]:
+    """Rules from ``{name: condition}`` (Sparkle's shape) or from ``[{name, expression}]``."""
+    if isinstance(value, Mapping) and value and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return tuple(Measure(name=k, expression=v) for k, v in value.items())
+    try:
+        return as_measures(value) if isinstance(value, (list, tuple)) else ()
+    except ValueError:
+        pass
+    raise ValueError("expected a map {rule name: SQL condition}")
+
+
+@attrs.frozen(kw_only=True)
+class AddValidationFlags(Op):
+    """Add `flag_column`: TRUE where every rule (a SQL condition) holds for the row, else FALSE.  (Sparkle's
+    PySpark takes each rule's value on the first row for every row.)"""
+
+    NAME = "add_validation_flags"
+    rules: tuple[Measure, ...] = param(convert=_rules)
+    flag_column: str = param("is_valid")
+
+    def columns_read(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c for rule in self.rules for c in columns_named(rule.expression)))
+
+    def columns_added(self, columns: Schema) -> Schema:
+        return (Column(name=self.flag_column, type="boolean"),)
 
 
 @attrs.frozen(kw_only=True)
