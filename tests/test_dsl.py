@@ -46,6 +46,15 @@ def test_worked_examples_print_and_parse_back(examples: list[tuple[str, ROW_LIST
     assert parse(print_project(project)) == project
 
 
+def test_a_key_ending_in_a_newline_is_quoted_not_written_bare() -> None:
+    """`$` in a pattern also matches before a final newline: names are matched whole."""
+    row = (ir.Setting(key="A\n", value=None),)
+    transform = ir.Transform(name="t", input="raw", examples=(
+        ir.Example(name="", given=(ir.Given(relation="raw", rows=()),), expect=(row,)),))
+    project = ir.Project(name="p", pipelines=(ir.Pipeline(name="p", steps=(transform,)),))
+    assert parse(print_project(project)) == project
+
+
 @pytest.mark.parametrize("path", DSL_EXAMPLES, ids=lambda p: p.stem)
 def test_examples_parse_verify_and_are_formatted(path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     text = path.read_text()

@@ -207,7 +207,7 @@ def test_hostile_text_leaves_every_backends_files_parseable_and_its_scripts_iner
     from sparklec.ir.pipeline import Dataset
     from sparklec.ir.values import Column, Setting
 
-    literal = "'" + argument.replace("'", "''") + "'"
+    literal = "'" + argument.replace("\\", "\\\\").replace("'", "\\'") + "'"  # a Spark SQL string
     pipeline = Pipeline(name=name or "p", description=description,
                         parameters=(Parameter(name="region", default=default),),
                         datasets=(Dataset(name="raw", schema="bronze", table="raw", description=description,

@@ -108,6 +108,7 @@ SAMPLES: list[object] = [
     tf.MarkInvalidRows(condition="amount < 0"),
     tf.EnforceNotNull(columns=("a",), default_value="?"),
     tf.SelectColumns(columns=("a", "d")),
+    tf.SplitDelimitedColumn(column="a", delimiter=".", target_columns=("first", "second")),
     tf.AddValidationFlags(rules=(tf.Measure(name="positive", expression="amount > 0"),)),
     tf.AggregateByKey(group_by=("d",), measures=(tf.Measure(name="n", expression="count(*)"),)),
     tf.RollupAggregation(group_by=("a", "d"), agg_column="amount"),

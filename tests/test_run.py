@@ -26,6 +26,7 @@ from sparklec.ir import Column, Pipeline, Project
 from sparklec.ir import tasks as t
 from sparklec.local import Output, RunResult, run_project
 from sparklec.lowering import build_plans
+from sparklec.sql.tasks import landing_table
 from sparklec.local.engine import table_exists
 from sparklec.testing import pipelines
 
@@ -323,11 +324,14 @@ def test_run_agrees_with_dbt_on_random_pipelines(pipeline: Pipeline, data: st.Da
         write_atomically(lower(optimise(project), "dbt", {}), project_dir)
         connection = duckdb.connect(str(project_dir / "local.duckdb"))
         datasets = {(d.schema, d.table): d for d in pipeline.datasets}
+        landed = {landing_table(task): task.columns for task in t.walk(pipeline.steps) if isinstance(task, t.Ingest)}
         sources = yaml.safe_load((project_dir / "models" / "sources.yml").read_text() or "{}").get("sources", [])
         for schema, entry in ((s["schema"], tb) for s in sources for tb in s["tables"]):
             table = entry["name"]
             dataset = datasets.get((schema, table))
-            declared = tuple(Column(name=c["name"], type="string") for c in entry.get("columns", []))  # a landing
+            # a landing holds the columns the ingestion declares, typed as the extract-and-load tool lands them
+            declared = landed.get((schema, table)) or tuple(Column(name=c["name"], type="string")
+                                                             for c in entry.get("columns", []))
             columns = dataset.columns if dataset and dataset.columns else declared or (Column(name="id", type="string"),)
             rows = data.draw(st.lists(st.tuples(*(st.sampled_from(VALUES[c.type or "string"]) for c in columns)),
                                       max_size=6))

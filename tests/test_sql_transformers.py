@@ -217,6 +217,12 @@ def test_rollup_and_cube_add_subtotals_and_the_grand_total() -> None:
     assert run([by_key], columns, rows) == [("n", 3, 2), ("s", 4, 1)]
 
 
+def test_split_delimited_column_takes_the_delimiter_as_written() -> None:
+    op = tf.SplitDelimitedColumn(column="s", delimiter=".", target_columns=("a", "b", "c"))
+    assert run([op], {"s": "VARCHAR"}, [("x.y",), ("p..q.r",), (None,)]) == [
+        ("p..q.r", "p", None, "q"), ("x.y", "x", "y", None), (None, None, None, None)]
+
+
 def test_select_columns_keeps_the_named_columns_in_their_order() -> None:
     assert run([tf.SelectColumns(columns=("c", "a"))], {"a": "BIGINT", "b": "VARCHAR", "c": "VARCHAR"},
                [(1, "x", "y")]) == [("y", 1)]

@@ -51,6 +51,7 @@ PARAMS: dict[str, dict[str, object]] = {
     "mark_invalid_rows": {"condition": "amount < 0 OR email IS NULL"},
     "enforce_not_null": {"columns": ["email", "phone"], "default_value": "MISSING"},
     "select_columns": {"columns": ["amount", "id"]},
+    "split_delimited_column": {"column": "email", "delimiter": "@", "target_columns": ["user", "domain"]},
     "add_validation_flags": {"rules": {"positive": "amount > 0", "reachable": "email IS NOT NULL"}},
     "aggregate_by_key": {"group_by": ["email"], "aggregations": {"amount": ["sum", "avg"]}},
     "rollup_aggregation": {"group_by": ["email", "phone"], "agg_column": "amount"},

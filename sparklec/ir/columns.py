@@ -55,12 +55,16 @@ class ColumnFlow:
         return None
 
     def _replaced(self, dataset: str) -> Schema | None:
-        """The columns of a dataset whose columns are not declared and that one `overwrite` of the pipeline
-        replaces, whole, with a relation whose columns are known: those."""
+        """The columns of a dataset whose columns are not declared and that one write of the pipeline fills
+        from a relation whose columns are known: those, when the write replaces the table whole (`overwrite`)
+        or refuses other columns (`schema_change` fail, the default)."""
         writers = [task for task in self.tasks.values() if isinstance(task, Write) and task.target == dataset]
-        if len(writers) != 1 or writers[0].mode != "overwrite" or writers[0].partition_by:
+        if len(writers) != 1:
             return None
-        return self.schema(writers[0].input)
+        writer = writers[0]
+        if writer.schema_change != "fail" and (writer.mode != "overwrite" or writer.partition_by):
+            return None
+        return self.schema(writer.input)
 
     def through_chain(self, schema: Schema | None, steps: tuple[Op, ...], span: Span | None) -> Schema | None:
         """Check each op against the columns before it; return the chain's output schema."""

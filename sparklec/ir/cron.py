@@ -45,7 +45,7 @@ def _number(text: str) -> int | None:
 
 
 def _item_problem(item: str, low: int, high: int, names: tuple[str, ...]) -> str | None:
-    match = _ITEM.match(item)
+    match = _ITEM.fullmatch(item)
     if not match:
         return f"`{item}` is not a value, range, list or step"
     if match.group(2) is not None and _number(match.group(2)) in (None, 0):

@@ -19,7 +19,7 @@ _RESERVED = frozenset({"true", "false", "null", "not"})
 
 def name(text: str) -> str:
     """A name, in backticks when it is not a plain identifier or is reserved."""
-    if _NAME.match(text) and text not in _RESERVED:
+    if _NAME.fullmatch(text) and text not in _RESERVED:
         return text
     if "`" in text or "\n" in text or not text:
         raise ValueError(f"the name {text!r} cannot be written in .spk")
@@ -40,7 +40,7 @@ def string(text: str) -> str:
 
 def key(text: str) -> str:
     """A key of a map: bare when it is a name, else a string."""
-    return text if _NAME.match(text) and text not in _RESERVED else string(text)
+    return text if _NAME.fullmatch(text) and text not in _RESERVED else string(text)
 
 
 def literal(item: Any, bare_names: bool = False) -> str:
@@ -52,7 +52,7 @@ def literal(item: Any, bare_names: bool = False) -> str:
     if isinstance(item, (int, float)):
         return repr(item)
     if isinstance(item, str):
-        return item if bare_names and _NAME.match(item) and item not in _RESERVED else string(item)
+        return item if bare_names and _NAME.fullmatch(item) and item not in _RESERVED else string(item)
     if isinstance(item, (list, tuple)):
         return "[" + ", ".join(literal(v, bare_names) for v in item) + "]"
     if isinstance(item, dict):

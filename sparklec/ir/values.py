@@ -42,7 +42,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def parse_duration(text: str) -> int | None:
     """Seconds in a duration such as ``30s``, ``10m``, ``1h`` or ``2d``; None if malformed."""
-    match = _DURATION.match(text.strip())
+    match = _DURATION.fullmatch(text.strip())
     if not match or match.group(2) == "ms":
         return None
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
@@ -84,7 +84,7 @@ def normalize_type(text: str) -> str | None:
     name = _TYPE_ALIASES.get(name, name)
     if name in SCALAR_TYPES:
         return name
-    decimal = _DECIMAL.match(name)
+    decimal = _DECIMAL.fullmatch(name)
     if decimal:
         precision, scale = decimal.group(2) or "38", decimal.group(4) or "0"
         return f"decimal({precision},{scale})" if int(scale) <= int(precision) <= 38 else None

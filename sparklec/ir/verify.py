@@ -339,7 +339,7 @@ class _PipelineVerifier:
                     ):
                         self.error("E213", f"`{candidate}` is not a training task", task.span)
                 for rule in task.validation:
-                    if not VALIDATION_CHECK.match(rule):
+                    if not VALIDATION_CHECK.fullmatch(rule):
                         self.error("E209", f"model validation check `{rule}` of `{task.name}` is not a metric, a "
                                            "comparison and a number", task.span, 'write it as e.g. "auc >= 0.75"')
             case KubernetesResource():

@@ -628,6 +628,15 @@ def _redact(lw: Lowering, op: tf.RedactEmail, source: Relation) -> exp.Select:
     ) for name in op.columns})
 
 
+@lowers(tf.SplitDelimitedColumn)
+def _split(lw: Lowering, op: tf.SplitDelimitedColumn, source: Relation) -> exp.Select:
+    def piece(index: int) -> exp.Expr:
+        part = exp.SplitPart(this=column(op.column), delimiter=exp.Literal.string(op.delimiter),
+                             part_index=exp.Literal.number(index))
+        return exp.Nullif(this=part, expression=exp.Literal.string(""))
+    return lw.project(op, source, add=[(name, piece(index)) for index, name in enumerate(op.target_columns, 1)])
+
+
 @lowers(tf.SelectColumns)
 def _select(lw: Lowering, op: tf.SelectColumns, source: Relation) -> exp.Select:
     return exp.select(*(column(c) for c in op.columns)).from_(identifier(source.name), copy=False)

@@ -235,8 +235,7 @@ class _PipelineBuilder:
             if kind == "write":
                 target = self.dataset(with_columns=False)
                 mode = draw(st.sampled_from(("append", "overwrite", "merge", "incremental")))
-                if mode == "overwrite":  # the table is what this write, its one writer, replaces it with
-                    self.relations[target.name] = schema
+                self.relations[target.name] = schema  # its one writer refuses other columns
                 keys = (schema[0].name,) if schema else ("id",)
                 return Write(name=name, after=after, policy=policy, input=relation, target=target.name, mode=mode,
                              unique_key=keys if mode == "merge" else ())

@@ -61,7 +61,7 @@ def pipeline_type(
 
 def sql_identifier(name: str) -> str:
     """A Spark SQL identifier, back-quoted when needed."""
-    return name if _IDENTIFIER.match(name) else "`" + name.replace("`", "``") + "`"
+    return name if _IDENTIFIER.fullmatch(name) else "`" + name.replace("`", "``") + "`"
 
 
 def sql_string(value: str) -> str:
@@ -96,7 +96,7 @@ class Expansion:
         if not text:
             return None
         parts = text.split(".")
-        if len(parts) > 3 or not all(_IDENTIFIER.match(p) for p in parts):
+        if len(parts) > 3 or not all(_IDENTIFIER.fullmatch(p) for p in parts):
             self.error("E113", f"`{text}` is not a table name", span,
                        "write `table`, `schema.table` or `catalog.schema.table` with letters, digits and `_`")
             return None

@@ -104,7 +104,7 @@ def read_config(node: Located, report: list[Diagnostic], env_override: str | Non
     if given_name == "":
         reader.error("E110", "the pipeline name is empty", reader.value_span("pipeline_name"),
                      "name it with lower-case letters, digits and `_`, e.g. \"customer_silver\"")
-    elif name and not _NAME.match(name):
+    elif name and not _NAME.fullmatch(name):
         reader.error("E110", f"pipeline name `{name}` may only use lower-case letters, digits and `_`",
                      reader.value_span("pipeline_name"),
                      f"try `{re.sub(r'[^a-z0-9_]+', '_', name.lower()).strip('_') or 'pipeline'}`")

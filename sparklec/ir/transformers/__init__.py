@@ -25,7 +25,8 @@ from sparklec.ir.transformers.base import (
 from sparklec.ir.transformers.cleaning import (
     DIALLING_PREFIXES, CleanEmailAddresses, CleanPhoneNumbers, CoalesceColumns, DropDuplicatesByKey,
     DropExactDuplicates, DropNullRows, FillNulls, FilterByCondition, NormalizeCase, RemoveOutliersIqr,
-    RemoveSpecialCharacters, ReplaceValues, SelectColumns, StandardizeNulls, TrimAndCleanStrings,
+    RemoveSpecialCharacters, ReplaceValues, SelectColumns, SplitDelimitedColumn, StandardizeNulls,
+    TrimAndCleanStrings,
 )
 from sparklec.ir.transformers.enrichment import (
     AddAgeFromBirthdate, AddAuditColumns, AddBusinessKey, AddDateComponents, AddHashKey,
@@ -43,7 +44,7 @@ CATALOGUE: dict[str, type[Op]] = {
     for cls in (
         DropExactDuplicates, DropDuplicatesByKey, FilterByCondition, SelectColumns, DropNullRows, RemoveOutliersIqr,
         StandardizeNulls, TrimAndCleanStrings, NormalizeCase, RemoveSpecialCharacters, ReplaceValues,
-        FillNulls, CoalesceColumns, CleanEmailAddresses, CleanPhoneNumbers,
+        FillNulls, CoalesceColumns, CleanEmailAddresses, CleanPhoneNumbers, SplitDelimitedColumn,
         AddAuditColumns, AddIngestionMetadata, AddHashKey, AddBusinessKey, AddSurrogateKey,
         AddDateComponents, AddRowNumber, AddRank, AddAgeFromBirthdate, AddTenureMonths,
         Aggregate, AggregateByKey, RollupAggregation, CubeAggregation, AddRunningTotal, AddMovingAverage,
@@ -176,7 +177,7 @@ __all__ = [
     "DropNullRows", "EnforceNotNull", "FillNulls", "FillValue", "FilterByCondition", "InvalidParams", "MarkInvalidRows", "MaskColumn", "Measure",
     "NormalizeCase", "Op", "ParamError", "RedactEmail", "RemoveOutliersIqr", "RemovePiiColumns",
     "RemoveSpecialCharacters", "Replacement", "ReplaceValues", "Schema", "ScdType2",
-    "SelectColumns", "StandardizeNulls", "TokenizeColumn", "TrimAndCleanStrings", "RuleOp", "ValidateLength", "ValidatePattern",
+    "SelectColumns", "SplitDelimitedColumn", "StandardizeNulls", "TokenizeColumn", "TrimAndCleanStrings", "RuleOp", "ValidateLength", "ValidatePattern",
     "ValidateRange", "WindowOp", "build_op",
     "is_literal", "parameter_names", "parameters",
 ]

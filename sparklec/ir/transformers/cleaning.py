@@ -73,6 +73,32 @@ class FilterByCondition(Op):
         return columns_named(self.condition)
 
 
+def _delimiter(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("expected a delimiter of one or more characters")
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class SplitDelimitedColumn(Op):
+    """Set each of `target_columns` to the next piece of the string `column` split at `delimiter` (taken as
+    written, not as a regular expression as Spark's `split` takes it); a missing or empty piece is NULL."""
+
+    NAME = "split_delimited_column"
+    column: str = param()
+    delimiter: str = param(convert=_delimiter)
+    target_columns: tuple[str, ...] = param(convert=as_columns)
+
+    def columns_read(self) -> tuple[str, ...]:
+        return (self.column,)
+
+    def columns_added(self, columns: Schema) -> Schema:
+        return tuple(Column(name=name, type="string") for name in self.target_columns)
+
+    def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
+        return require_strings(columns, (self.column,), self.NAME)
+
+
 @attrs.frozen(kw_only=True)
 class SelectColumns(Op):
     """Keep only `columns`, in that order."""
