@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -306,20 +307,11 @@ def test_sparkle_aggregations_group_and_measure_as_written(tmp_path: Path) -> No
     """Sparkle's `aggregations: {group_by, measures}`: the rows are those the SQL of the measures gives by hand."""
     import duckdb
 
-    from sparklec.compiler.driver import optimise
-    from sparklec.local import run_project
-
-    config = tmp_path / "regional_orders.json"
-    config.write_text(json.dumps(SPARKLE_AGGREGATE))
-    (tmp_path / "data" / "silver").mkdir(parents=True)
-    (tmp_path / "data" / "silver" / "orders.csv").write_text(
-        "order_id,customer_id,region,amount\n1,10,north,50\n2,10,north,150\n3,11,north,200\n4,12,south,20\n")
-    project, diagnostics = load([config], environ={})
-    assert [d for d in diagnostics if d.severity.name == "ERROR"] == []
+    project, _ = _run_config(tmp_path, SPARKLE_AGGREGATE, "orders",
+                             "order_id,customer_id,region,amount\n1,10,north,50\n2,10,north,150\n3,11,north,200\n"
+                             "4,12,south,20\n")
     [transform] = [s for s in project.pipelines[0].steps if isinstance(s, ir.Transform)]
     assert [op.NAME for op in transform.steps] == ["aggregate"]
-    result = run_project(optimise(project), data=tmp_path / "data", database=tmp_path / "run.duckdb")
-    assert all(task.status != "failed" for task in result.tasks), result.tasks
     with duckdb.connect(str(tmp_path / "run.duckdb")) as connection:
         rows = connection.execute("SELECT * FROM gold.regional_orders ORDER BY region").fetchall()
     assert rows == [("north", 2, 400 / 3, 2), ("south", 1, 20.0, 0)]
@@ -348,19 +340,12 @@ def test_a_measure_naming_a_column_the_source_lacks_is_an_error(tmp_path: Path) 
 def test_min_and_max_filters_keep_the_rows_within_their_bounds_and_other_keys_are_warned_of(tmp_path: Path) -> None:
     import duckdb
 
-    from sparklec.compiler.driver import optimise
-    from sparklec.local import run_project
-
     extra = {**SPARKLE_AGGREGATE["extra_config"],
              "filters": {"min_amount": 50, "max_region": "north", "colour": "red"}}
-    config = tmp_path / "regional_orders.json"
-    config.write_text(json.dumps(dict(SPARKLE_AGGREGATE, extra_config=extra)))
-    (tmp_path / "data" / "silver").mkdir(parents=True)
-    (tmp_path / "data" / "silver" / "orders.csv").write_text(
-        "order_id,customer_id,region,amount\n1,10,north,49.5\n2,10,north,150\n3,11,north,50\n4,12,south,200\n")
-    project, diagnostics = load([config], environ={})
+    _, diagnostics = _run_config(tmp_path, dict(SPARKLE_AGGREGATE, extra_config=extra), "orders",
+                                 "order_id,customer_id,region,amount\n1,10,north,49.5\n2,10,north,150\n"
+                                 "3,11,north,50\n4,12,south,200\n")
     assert [(d.code, "colour" in d.message) for d in diagnostics] == [("W101", True)], diagnostics
-    run_project(optimise(project), data=tmp_path / "data", database=tmp_path / "run.duckdb")
     with duckdb.connect(str(tmp_path / "run.duckdb")) as connection:
         rows = connection.execute("SELECT * FROM gold.regional_orders ORDER BY region").fetchall()
     assert rows == [("north", 2, 100.0, 1)], "orders 2 and 3: amount at least 50, region at most north"
@@ -385,22 +370,14 @@ def test_zorder_columns_on_a_pipeline_that_writes_optimize_its_table_after_the_w
 def test_a_feature_table_keeps_its_key_watermark_and_feature_columns_and_silver_warns_of_them(tmp_path: Path) -> None:
     import duckdb
 
-    from sparklec.compiler.driver import optimise
-    from sparklec.local import run_project
-
     config = {"pipeline_name": "customer_features", "pipeline_type": "feature_store_daily_materialization",
               "env": "prod", "source_table": "main.silver.customers", "destination_catalog": "main",
               "destination_schema": "features", "destination_table": "customer_features",
               "primary_key": ["customer_id"], "feature_columns": ["orders", "spend"],
               "extra_config": {"source_columns": {"customer_id": "bigint", "email": "string", "orders": "bigint",
                                                   "spend": "double"}}}
-    path = tmp_path / "customer_features.json"
-    path.write_text(json.dumps(config))
-    (tmp_path / "data" / "silver").mkdir(parents=True)
-    (tmp_path / "data" / "silver" / "customers.csv").write_text(
-        "customer_id,email,orders,spend\n1,a@example.com,3,12.5\n")
-    project, _ = load([path], environ={})
-    run_project(optimise(project), data=tmp_path / "data", database=tmp_path / "run.duckdb")
+    _run_config(tmp_path, config, "customers", "customer_id,email,orders,spend\n1,a@example.com,3,12.5\n")
+    path = tmp_path / "config.json"
     with duckdb.connect(str(tmp_path / "run.duckdb")) as connection:
         assert connection.execute("SELECT * FROM features.customer_features").fetchall() == [(1, 3, 12.5)]
         assert [row[0] for row in connection.execute("DESCRIBE features.customer_features").fetchall()] == [
@@ -463,3 +440,19 @@ def test_a_model_validation_check_that_is_not_a_comparison_is_an_error(tmp_path:
     with pytest.raises(VerifyError) as raised:
         load([path], environ={})
     assert [d.code for d in raised.value.diagnostics] == ["E209"], raised.value.diagnostics
+
+
+def _run_config(tmp_path: Path, config: dict[str, object], table: str, rows: str) -> tuple[ir.Project, list[Any]]:
+    """`config` loaded and run by `sparklec run` into `tmp_path / "run.duckdb"`, over `silver.<table>` holding
+    the CSV `rows`: the project and the warnings; no task fails."""
+    from sparklec.compiler.driver import optimise
+    from sparklec.local import run_project
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    (tmp_path / "data" / "silver").mkdir(parents=True)
+    (tmp_path / "data" / "silver" / f"{table}.csv").write_text(rows)
+    project, diagnostics = load([path], environ={})
+    result = run_project(optimise(project), data=tmp_path / "data", database=tmp_path / "run.duckdb")
+    assert all(task.status != "failed" for task in result.tasks), result.tasks
+    return project, diagnostics

@@ -363,21 +363,9 @@ def test_a_column_an_op_sets_replaces_the_one_the_input_has(tmp_path: Path) -> N
 def test_a_failing_check_skips_no_reader_of_its_table_in_another_pipeline(tmp_path: Path) -> None:
     """`audit` checks `raw.orders` before keeping it; `copy` reads the same table without waiting for that
     check, so when it fails, `copy` still writes, as in `sparklec run`."""
-    import duckdb
-
-    spk = tmp_path / "two.spk"
-    spk.write_text(TWO_READERS)
-    project = tmp_path / "project"
-    generate([spk], project)
-    data = tmp_path / "data"
-    (data / "raw").mkdir(parents=True)
-    (data / "raw" / "orders.csv").write_text("id,amount\n1,2.5\n2,\n")
-    load_sources(project, project / "local.duckdb", data)
-    statuses = results(dbt(project, "build"))
-    assert [s for name, s in statuses.items() if "not_null_amount" in name] == ["fail"], statuses
+    statuses, copied = _built_over_an_order_without_amount(tmp_path, TWO_READERS)
     assert statuses["checked_orders"] == "skipped" and statuses["orders"] == "success", statuses
-    with duckdb.connect(str(project / "local.duckdb")) as connection:
-        assert connection.execute("SELECT count(*) FROM dev_gold.orders").fetchone() == (2,)
+    assert copied == 2
 
 
 TWO_READERS = '''pipeline audit {
@@ -404,10 +392,7 @@ pipeline copy {
 def test_a_failing_check_skips_no_step_that_only_waits_for_the_write_it_checks(tmp_path: Path) -> None:
     """`copy` runs after `keep` writes `kept` but does not wait for the check on `kept`: when the check fails,
     `copy` still writes, as in `sparklec run`."""
-    import duckdb
-
-    spk = tmp_path / "waits.spk"
-    spk.write_text('''pipeline waits {
+    statuses, copied = _built_over_an_order_without_amount(tmp_path, '''pipeline waits {
   source orders = raw.orders {
     columns { id: bigint, amount: double }
   }
@@ -420,6 +405,17 @@ def test_a_failing_check_skips_no_step_that_only_waits_for_the_write_it_checks(t
   task copy = write orders into copied after keep
 }
 ''')
+    assert statuses["orders"] == "success", statuses
+    assert copied == 2
+
+
+def _built_over_an_order_without_amount(tmp_path: Path, text: str) -> tuple[dict[str, str], int]:
+    """`dbt build` of the pipelines `text` over `raw.orders` with an order whose amount is NULL, so that a
+    `not_null(amount)` check fails: the statuses, and how many rows `gold.orders` got."""
+    import duckdb
+
+    spk = tmp_path / "pipelines.spk"
+    spk.write_text(text)
     project = tmp_path / "project"
     generate([spk], project)
     data = tmp_path / "data"
@@ -428,6 +424,6 @@ def test_a_failing_check_skips_no_step_that_only_waits_for_the_write_it_checks(t
     load_sources(project, project / "local.duckdb", data)
     statuses = results(dbt(project, "build"))
     assert [s for name, s in statuses.items() if "not_null_amount" in name] == ["fail"], statuses
-    assert statuses["orders"] == "success", statuses
     with duckdb.connect(str(project / "local.duckdb")) as connection:
-        assert connection.execute("SELECT count(*) FROM dev_gold.orders").fetchone() == (2,)
+        row = connection.execute("SELECT count(*) FROM dev_gold.orders").fetchone()
+    return statuses, row[0] if row else 0

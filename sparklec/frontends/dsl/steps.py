@@ -323,10 +323,11 @@ class _Settings:
             return default
         return values[0]
 
-    def names(self, key: str) -> tuple[str, ...]:
+    def names(self, key: str, what: str = "names") -> tuple[str, ...]:
+        """The names (or strings) given to `key`, in order."""
         flat = [v for value in self.values(key) for v in (value if isinstance(value, list) else [value])]
         if not all(isinstance(v, str) for v in flat):
-            self.builder.error("E113", f"`{key}` takes names", self.items[key])
+            self.builder.error("E113", f"`{key}` takes {what}", self.items[key])
             return ()
         return tuple(flat)
 
@@ -338,13 +339,6 @@ class _Settings:
             self.builder.error("E113", f"`{key}` takes one number", self.items[key])
             return None
         return float(values[0])
-
-    def strings(self, key: str) -> tuple[str, ...]:
-        flat = [v for value in self.values(key) for v in (value if isinstance(value, list) else [value])]
-        if not all(isinstance(v, str) for v in flat):
-            self.builder.error("E113", f"`{key}` takes strings", self.items[key])
-            return ()
-        return tuple(flat)
 
     def flag(self, key: str) -> bool:
         return key in self.items
@@ -397,7 +391,7 @@ def _select(b: StepBuilder, expr: Tree, s: _Settings, calls: list[Tree], common:
     return t.SelectModel(model_name=b.name(expr.children[0]), candidates=b.names(expr.children[1]),
                          metric=s.one("metric", "auc"), higher_is_better=not s.flag("lower_is_better"),
                          minimum=s.number("minimum"), improvement=s.number("improvement"),
-                         validation=s.strings("validate"), fail_on_invalid=not s.flag("warn_on_invalid"),
+                         validation=s.names("validate", "strings"), fail_on_invalid=not s.flag("warn_on_invalid"),
                          registration=s.settings("registration"), **common)
 
 
