@@ -35,17 +35,16 @@ class ArtifactMoves:
             return {"restartPolicy": "Never", "containers": [main]}
         return self.moving(main, moved, scope)
 
-    def moving(self, main: dict[str, Any], moved: list[tuple[bool, Artifact, str]], scope: Scope
-                         ) -> dict[str, Any]:
+    def moving(self, main: dict[str, Any], moved: list[tuple[bool, Artifact, str]], scope: Scope) -> dict[str, Any]:
         """A pod that copies each input from S3 to its path before `main` runs, and each output from its path to
         S3 after `main` succeeds.  Init containers run one by one, so `main` is the last of them when there are
         outputs, and the uploads are the pod's containers.  Each artifact is an ``emptyDir`` volume: mounted at
         the path when that is a directory (synced), or holding the file that `main` mounts (copied) when the
         path's last part has an extension."""
         image = self.of.stack.parameter("AwsCliImage", "Image with the AWS CLI that moves artifacts to and from S3",
-                                     "public.ecr.aws/aws-cli/aws-cli:2.22.0")
+                                        "public.ecr.aws/aws-cli/aws-cli:2.22.0")
         account = self.of.stack.parameter("EksArtifactServiceAccount", "Kubernetes service account whose IAM role "
-                                       "reads and writes the artifacts' S3 locations", "default")
+                                          "reads and writes the artifacts' S3 locations", "default")
         volumes: list[dict[str, Any]] = []
         before: list[dict[str, Any]] = []
         after: list[dict[str, Any]] = []
