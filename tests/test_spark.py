@@ -207,11 +207,25 @@ class Engines:
         return len(duck_rows)
 
 
+UNDECLARED = """pipeline undeclared {
+  source customers_raw = bronze.customers_raw
+  task clean = from customers_raw
+      | drop_exact_duplicates
+      | clean_email_addresses(columns: [email])
+      | add_hash_key(source_columns: [customer_id, email], target_column: customer_key)
+}
+"""
+"""A transform over a table whose columns are declared nowhere: Spark's SQL for it is made by the job."""
+
+
 def test_transforms_leave_the_same_rows_on_spark_as_on_duckdb(spark: Spark, tmp_path: Path) -> None:
     """Every transform whose inputs the sample data holds runs on both engines (ingestions land their source's
     rows, writes fill their empty targets); every view and written table is compared."""
     compared = rows = made_by_job = 0
-    for source in sorted((EXAMPLES / "dsl").glob("*.spk")) + [EXAMPLES / "sparkle", COMPILED_SOURCES["shared"]]:
+    undeclared = tmp_path / "undeclared.spk"  # columns only the job sees, as it runs
+    undeclared.write_text(UNDECLARED)
+    for source in sorted((EXAMPLES / "dsl").glob("*.spk")) + [EXAMPLES / "sparkle", COMPILED_SOURCES["shared"],
+                                                              undeclared]:
         project = optimise(load([source], environ={})[0])
         database = tmp_path / f"samples_of_{source.stem}.duckdb"  # a catalog named like no schema
         made, _ = load_sources(project, data=EXAMPLES / "data", database=database)
