@@ -385,20 +385,24 @@ def _rule(lw: Lowering, op: tf.ValidateRange | tf.ValidateLength | tf.ValidatePa
     passes = exp.and_(*terms) if terms else exp.true()
     if op.flag_column is None:
         return lw.where(source, passes)
-    return lw.project(op, source, add=[(op.flag_column, exp.Coalesce(this=passes, expressions=[exp.false()]))])
+    return lw.project(op, source, add=[(op.flag_column, _flag(passes))])
 
 
 @lowers(tf.AddValidationFlags)
 def _validation_flags(lw: Lowering, op: tf.AddValidationFlags, source: Relation) -> exp.Select:
     rules = [exp.Paren(this=parse_expression(r.expression, f"validation rule `{r.name}`", op.span)) for r in op.rules]
-    return lw.project(op, source, add=[(op.flag_column, exp.Coalesce(this=exp.and_(*rules), expressions=[exp.false()]))])
+    return lw.project(op, source, add=[(op.flag_column, _flag(exp.and_(*rules)))])
 
 
 @lowers(tf.MarkInvalidRows)
 def _mark_invalid(lw: Lowering, op: tf.MarkInvalidRows, source: Relation) -> exp.Select:
     invalid = parse_expression(op.condition, "the invalid-row condition", op.span)
-    return lw.project(op, source, add=[(op.invalid_column, exp.Coalesce(this=exp.Paren(this=invalid),
-                                                                        expressions=[exp.false()]))])
+    return lw.project(op, source, add=[(op.invalid_column, _flag(exp.Paren(this=invalid)))])
+
+
+def _flag(condition: exp.Expr) -> exp.Expr:
+    """`condition` as a boolean that is never NULL: a condition that is not known to hold does not hold."""
+    return exp.Coalesce(this=condition, expressions=[exp.false()])
 
 
 @lowers(tf.CoalesceColumns)
@@ -548,20 +552,16 @@ def _tenure(lw: Lowering, op: tf.AddTenureMonths, source: Relation) -> exp.Selec
 # --- aggregation and windows -------------------------------------------------------------
 
 
-@lowers(tf.RollupAggregation, tf.CubeAggregation)
-def _subtotals(lw: Lowering, op: tf.RollupAggregation, source: Relation) -> exp.Select:
-    keys = [column(c) for c in op.group_by]
-    measure = exp.alias_(parse_expression(op.measure.expression, f"`{op.NAME}`", op.span), identifier(op.measure.name))
-    grouping = (exp.Cube if isinstance(op, tf.CubeAggregation) else exp.Rollup)(expressions=[k.copy() for k in keys])
-    return exp.select(*keys, measure).from_(identifier(source.name), copy=False).group_by(grouping, copy=False)
-
-
-@lowers(tf.Aggregate, tf.AggregateByKey)
-def _aggregate(lw: Lowering, op: tf.Aggregate, source: Relation) -> exp.Select:
+@lowers(tf.Aggregate, tf.AggregateByKey, tf.RollupAggregation, tf.CubeAggregation)
+def _aggregate(lw: Lowering, op: tf.Aggregate | tf.RollupAggregation, source: Relation) -> exp.Select:
+    """``GROUP BY`` the keys, or by their ``ROLLUP`` or ``CUBE``, with the measures."""
     keys = [column(c) for c in op.group_by]
     measures = [exp.alias_(parse_expression(m.expression, f"measure `{m.name}`", op.span), identifier(m.name))
                 for m in op.measures]
     query = exp.select(*keys, *measures).from_(identifier(source.name), copy=False)
+    if isinstance(op, tf.RollupAggregation):
+        grouping = exp.Cube if isinstance(op, tf.CubeAggregation) else exp.Rollup
+        return query.group_by(grouping(expressions=[k.copy() for k in keys]), copy=False)
     return query.group_by(*(k.copy() for k in keys), copy=False) if keys else query
 
 

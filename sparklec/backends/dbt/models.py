@@ -245,14 +245,20 @@ def _checks_apart(top: list[PlanTask], before: dict[str, list[str]], shared: set
         return {s.name for s in top if s.name == relation
                 or isinstance(s.action, Materialize) and s.action.target.name == relation}
 
-    def after_relation(step: PlanTask, relation: str) -> bool:
-        """Whether dbt builds `step` after the model of `relation`: it reads it, or waits for what makes it."""
-        return relation in step.reads or bool(upstream(step.name) & makers(relation))
+    def unwaited(check: PlanTask, relation: str) -> bool:
+        """Whether dbt builds a step after the model of `relation` (it reads it, or waits for what makes it)
+        that does not wait for `check`."""
+        made_by = makers(relation)
+        for step in top:
+            if step is check or isinstance(step.action, Checks):
+                continue
+            above = upstream(step.name)
+            if check.name not in above and (relation in step.reads or above & made_by):
+                return True
+        return False
 
     return {check.name for check in top if isinstance(check.action, Checks)
-            and (check.action.input in shared
-                 or any(after_relation(step, check.action.input) and check.name not in upstream(step.name)
-                        for step in top if step is not check and not isinstance(step.action, Checks)))}
+            and (check.action.input in shared or unwaited(check, check.action.input))}
 
 
 def _tables_used(plan: ExecutionPlan) -> set[str]:

@@ -88,6 +88,7 @@ class Integrations:
         self.machine = machine
         self.stack = machine.stack
         self.plan = machine.plan
+        self.artifacts = ArtifactMoves(self)
 
     # --- dispatch ----------------------------------------------------------------------
 
@@ -300,7 +301,7 @@ class Integrations:
 
     def ecs(self, task: PlanTask, image: str, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
             scope: Scope) -> State:
-        ArtifactMoves(self).unmoved(task, "ECS")
+        self.artifacts.unmoved(task, "ECS")
         cluster = self.stack.parameter("EcsCluster", "ECS cluster (name or ARN) that runs container tasks")
         self.stack.parameter("Subnets", "Comma-separated subnet ids for Fargate tasks", type="CommaDelimitedList")
         self.stack.parameter("SecurityGroups", "Comma-separated security group ids for Fargate tasks",
@@ -326,7 +327,7 @@ class Integrations:
 
     def batch(self, task: PlanTask, command: tuple[str, ...], environment: tuple[tuple[str, str], ...],
               scope: Scope) -> State:
-        ArtifactMoves(self).unmoved(task, "AWS Batch")
+        self.artifacts.unmoved(task, "AWS Batch")
         queue = self.stack.parameter("BatchJobQueue", "AWS Batch job queue (name or ARN)")
         definition = self.stack.parameter(logical_id(task.name, "BatchJobDefinition"),
                                           f"AWS Batch job definition that runs the image of `{task.name}`")
@@ -360,7 +361,7 @@ class Integrations:
             requests = {k: v for k, v in (("cpu", resources.cpu_request), ("memory", resources.memory_request)) if v}
             limits = {k: v for k, v in (("cpu", resources.cpu_limit), ("memory", resources.memory_limit)) if v}
             container["resources"] = {k: v for k, v in (("requests", requests), ("limits", limits)) if v}
-        pod = ArtifactMoves(self).pod(task, container, scope)
+        pod = self.artifacts.pod(task, container, scope)
         job = {"apiVersion": "batch/v1", "kind": "Job",
                "metadata": {"generateName": _job_name(task.name).lower().replace("_", "-")[:50] + "-"},
                "spec": {"backoffLimit": 0, "template": {"spec": pod}}}

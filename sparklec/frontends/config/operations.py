@@ -4,6 +4,7 @@ maintenance, governance, cost tagging and replication.  Each docstring is the ta
 from __future__ import annotations
 
 from sparklec.frontends.config.expand import Expansion, pipeline_type, sql_identifier, sql_string
+from sparklec.frontends.config.reader import Reader
 from sparklec.ir.pipeline import Dataset
 from sparklec.ir.tasks import (
     AcceptedValues, AnyCheck, CustomSqlCheck, Ingest, NotNull, QualityCheck, RunSql, Score, SelectModel, Step,
@@ -46,7 +47,7 @@ def training(x: Expansion) -> tuple[Step, ...]:
         x.error("E106", "champion/challenger training needs `extra_config.models_to_train` (two or more)",
                 x.extra.node.span, 'e.g. "models_to_train": [{"name": "xgb", "type": "xgboost"}, '
                 '{"name": "rf", "type": "random_forest"}]')
-    training = _settings(x, "training_config") + tuple(
+    training = _settings(x.extra.mapping("training_config")) + tuple(
         Setting(key="feature_importance", value=value, span=x.extra.value_span("feature_importance"))
         for value in [x.extra.literal("feature_importance")] if value is not None)
     trains: list[Train] = []
@@ -55,13 +56,11 @@ def training(x: Expansion) -> tuple[Step, ...]:
         candidate.check_keys(("name", kind, "params"))
         if not (candidate.require("name") and candidate.require(kind)):
             continue
-        params = candidate.mapping("params")
         trains.append(Train(
             name=f"train_{candidate.string('name')}", input="training_data", model_name=cfg.get("model_name") or "",
             feature_columns=cfg.list("feature_columns"), target_column=cfg.get("target_column") or "",
             algorithm=candidate.string(kind) or "", span=candidate.node.span, training=training,
-            params=tuple(Setting(key=k, value=params.literal(k), span=params.key_span(k)) for k in params.keys())
-            if params else (),
+            params=_settings(candidate.mapping("params")),
         ))
     steps: list[Step] = [x.transform("training_data", source.name, cfg.transformers), *trains, _champion(x, trains)]
     target = x.target() if cfg.get("destination_table") else None
@@ -93,15 +92,14 @@ def _champion(x: Expansion, trains: list[Train]) -> SelectModel:
         improvement=criteria.number("improvement_threshold") if criteria else None,
         validation=validation.strings("validation_checks", one=False) if validation else (),
         fail_on_invalid=validation.boolean("fail_on_validation_error", True) if validation else True,
-        registration=_settings(x, "mlflow_config", "mlflow.") + _settings(x, "unity_catalog_registration",
-                                                                         "unity_catalog."),
+        registration=_settings(x.extra.mapping("mlflow_config"), "mlflow.")
+        + _settings(x.extra.mapping("unity_catalog_registration"), "unity_catalog."),
         span=x.config.span("model_name"),
     )
 
 
-def _settings(x: Expansion, key: str, prefix: str = "") -> tuple[Setting, ...]:
-    """The literal entries of the mapping `extra_config.<key>` as settings named `prefix` + key."""
-    reader = x.extra.mapping(key)
+def _settings(reader: Reader | None, prefix: str = "") -> tuple[Setting, ...]:
+    """The literal entries of a mapping, if there is one, as settings named `prefix` + key."""
     if reader is None:
         return ()
     return tuple(Setting(key=prefix + k, value=reader.literal(k), span=reader.key_span(k)) for k in reader.keys())

@@ -40,8 +40,12 @@ def as_measures(value: object) -> tuple[Measure, ...]:
     )
 
 
-def _measure_type(measure: Measure, columns: Mapping[str, Column]) -> str | None:
-    return value_type(measure.expression, {name: c.type for name, c in columns.items() if c.type})
+def grouped_columns(group_by: tuple[str, ...], measures: tuple[Measure, ...], columns: Schema) -> Schema:
+    """The columns of a grouping of `columns`: its keys, then its measures typed from their SQL."""
+    by_name = {c.name: c for c in columns}
+    types = {name: c.type for name, c in by_name.items() if c.type}
+    return tuple(by_name.get(g, Column(name=g)) for g in group_by) + tuple(
+        Column(name=m.name, type=value_type(m.expression, types)) for m in measures)
 
 
 @attrs.frozen(kw_only=True)
@@ -68,9 +72,7 @@ class Aggregate(Op):
         return problems
 
     def output_columns(self, columns: Schema) -> Schema | None:
-        by_name = {c.name: c for c in columns}
-        keys = tuple(by_name.get(g, Column(name=g)) for g in self.group_by)
-        return keys + tuple(Column(name=m.name, type=_measure_type(m, by_name)) for m in self.measures)
+        return grouped_columns(self.group_by, self.measures, columns)
 
 
 @attrs.frozen(kw_only=True)
@@ -94,8 +96,8 @@ class RollupAggregation(Op):
     agg_func: str = param("sum", choices=("sum", "avg", "count", "min", "max"))
 
     @property
-    def measure(self) -> Measure:
-        return Measure(name=f"{self.agg_column}_{self.agg_func}", expression=f"{self.agg_func}({self.agg_column})")
+    def measures(self) -> tuple[Measure, ...]:
+        return (Measure(name=f"{self.agg_column}_{self.agg_func}", expression=f"{self.agg_func}({self.agg_column})"),)
 
     def columns_read(self) -> tuple[str, ...]:
         return (*self.group_by, self.agg_column)
@@ -104,9 +106,7 @@ class RollupAggregation(Op):
         return require_numeric(columns, self.agg_column, self.NAME) if self.agg_func in ("sum", "avg") else []
 
     def output_columns(self, columns: Schema) -> Schema | None:
-        by_name = {c.name: c for c in columns}
-        keys = tuple(by_name.get(g, Column(name=g)) for g in self.group_by)
-        return keys + (Column(name=self.measure.name, type=_measure_type(self.measure, by_name)),)
+        return grouped_columns(self.group_by, self.measures, columns)
 
 
 @attrs.frozen(kw_only=True)

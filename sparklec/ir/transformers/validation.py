@@ -72,10 +72,11 @@ def _rules(value: object) -> tuple[Measure, ...]:
     """Rules from ``{name: condition}`` (Sparkle's shape) or from ``[{name, expression}]``."""
     if isinstance(value, Mapping) and value and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
         return tuple(Measure(name=k, expression=v) for k, v in value.items())
-    try:
-        return as_measures(value) if isinstance(value, (list, tuple)) else ()
-    except ValueError:
-        pass
+    if isinstance(value, (list, tuple)):
+        try:
+            return as_measures(value)
+        except ValueError:
+            pass
     raise ValueError("expected a map {rule name: SQL condition}")
 
 
