@@ -19,6 +19,7 @@ from sqlglot import exp
 from conftest import COMPILED_SOURCES, EXAMPLES, compile_sources
 from argo_harness import spark_sql_scripts
 from spark_harness import Spark
+from test_transformers import PARAMS, SCHEMA
 from sparklec.backends.argo.steps import PROFILE as ARGO
 from sparklec.backends.stepfunctions.integrations import PROFILE as STEP_FUNCTIONS
 from sparklec import job
@@ -26,12 +27,14 @@ from sparklec.compiler.driver import load, optimise
 from sparklec.diagnostics import LoweringError
 from sparklec.ir import Column, Pipeline, Project
 from sparklec.ir import tasks as t
+from sparklec.ir.transformers import CATALOGUE, build_op
 from sparklec.ir.graph import StepGraph
 from sparklec.local import load_sources
 from sparklec.local.engine import relation_columns
 from sparklec.lowering import build_plans, inlined_transforms, work_database
 from sparklec.lowering.actions import Job, Sql
 from sparklec.lowering.profile import RUNTIME_DIALECTS
+from sparklec.sql import DIALECTS, Relation, chain_steps, with_ctes
 from sparklec.sql.tasks import TaskSql, landing_table
 from sparklec.testing import projects
 
@@ -313,3 +316,49 @@ def test_a_failing_check_fails_the_spark_statement_every_spark_runtime_is_given(
     assert spark.rows(sql["lenient"])[1] == [[1]]
     spark.execute("CREATE OR REPLACE VIEW gate.raw AS SELECT * FROM VALUES (1), (2) AS t(id)")
     assert spark.rows(sql["strict"])[1] == [[None]], "assert_true passed (it returns NULL)"
+
+
+# --- every transformer on both engines -------------------------------------------------------------------------
+
+SAMPLE_ROWS = [
+    (1, "ann@example.com", "+1 (555) 010-0001", datetime.date(1990, 5, 17), 10.5),
+    (2, "ann@example.com", "555.010.0002", datetime.date(1985, 12, 1), 99.0),
+    (3, " Bob@Example.COM ", None, datetime.date(2001, 2, 28), -3.0),
+    (4, "n/a", "5550100004", None, 0.0),
+    (5, None, "", datetime.date(1970, 1, 1), None),
+    (6, "bob@example.com", "555-010-0006", datetime.date(2000, 2, 29), 10.5),
+    (6, "bob@example.com", "555-010-0006", datetime.date(2000, 2, 29), 10.5),
+    (7, "-", "12", datetime.date(1999, 7, 4), 1000.0),
+]
+"""Rows of `test_transformers.SCHEMA`, with ties, duplicates, NULLs, blanks and untidy text."""
+
+
+@pytest.fixture(scope="module")
+def samples(spark: Spark, tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    """The sample rows as the table `samples`, on Spark and in the DuckDB connection returned."""
+    duck = duckdb.connect()
+    duck.execute("CREATE TABLE samples (id BIGINT, email VARCHAR, phone VARCHAR, born DATE, amount DOUBLE)")
+    duck.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?)", SAMPLE_ROWS)
+    path = tmp_path_factory.mktemp("samples") / "samples.parquet"
+    duck.execute(f"COPY samples TO '{path}' (FORMAT parquet)")
+    spark.load("samples", path)
+    return duck
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+def test_every_transformer_leaves_the_same_rows_on_spark_as_on_duckdb(
+        spark: Spark, samples: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Each catalogue transformer, with its sample parameters, over the same rows on both engines: the same
+    columns and the same rows (times of the run aside)."""
+    op = build_op(name, PARAMS[name])
+    source = Relation("samples", SCHEMA)
+    on_spark, on_duckdb = (with_ctes("samples", chain_steps(source, [op], DIALECTS[d])).sql(dialect=d)
+                           for d in ("spark", "duckdb"))
+    columns, spark_rows = spark.rows(on_spark)
+    result = samples.execute(on_duckdb)
+    duck_columns = [d[0] for d in result.description]
+    duck_rows = [list(row) for row in result.fetchall()]
+    assert columns == duck_columns
+    assert spark_rows, "the sample rows leave some rows"
+    skip = fresh_columns(columns, spark_rows) | fresh_columns(duck_columns, duck_rows)
+    assert rows_of(columns, spark_rows, skip) == rows_of(columns, duck_rows, skip), (on_spark, on_duckdb)
