@@ -427,3 +427,55 @@ def _built_over_an_order_without_amount(tmp_path: Path, text: str) -> tuple[dict
     with duckdb.connect(str(project / "local.duckdb")) as connection:
         row = connection.execute("SELECT count(*) FROM dev_gold.orders").fetchone()
     return statuses, row[0] if row else 0
+
+
+def test_every_transformer_builds_in_dbt_the_rows_its_duckdb_sql_leaves(tmp_path: Path) -> None:
+    """One model per catalogue transformer (sample parameters, sample rows): `dbt build` on DuckDB leaves the
+    rows that the transformer's DuckDB SQL, what `sparklec run` runs, leaves (times of the run aside)."""
+    from collections import Counter
+
+    import duckdb
+
+    from sparklec.compiler.driver import lower, optimise
+    from sparklec.compiler.output import write_atomically
+    from sparklec.ir import Dataset, Pipeline, Project, Transform, Write
+    from sparklec.ir.transformers import CATALOGUE, build_op
+    from sparklec.local.files import duckdb_type
+    from sparklec.sql import DIALECTS, Relation, chain_steps, with_ctes
+    from test_spark import fresh_columns
+    from test_transformers import PARAMS, SAMPLE_ROWS, SCHEMA
+
+    names = sorted(set(CATALOGUE) - {"scd_type2"})  # a history write of its own: test_scd2_keeps_history...
+    ops = {name: build_op(name, PARAMS[name]) for name in names}
+    pipeline = Pipeline(name="every", env="prod", datasets=(
+        Dataset(name="raw", schema="bronze", table="raw", columns=SCHEMA),
+        *(Dataset(name=f"{name}_out", schema="silver", table=name) for name in names)), steps=tuple(
+        step for name in names for step in (Transform(name=name, input="raw", steps=(ops[name],)),
+                                            Write(name=f"store_{name}", input=name, target=f"{name}_out",
+                                                  mode="overwrite"))))
+    write_atomically(lower(optimise(Project(name="every", pipelines=(pipeline,))), "dbt", {}), tmp_path)
+    connection = duckdb.connect(str(tmp_path / "local.duckdb"))
+    connection.execute("CREATE SCHEMA bronze")
+    connection.execute("CREATE TABLE bronze.raw (" + ", ".join(
+        f"{c.name} {duckdb_type(c.type or 'string')}" for c in SCHEMA) + ")")
+    connection.executemany(f"INSERT INTO bronze.raw VALUES ({', '.join('?' for _ in SCHEMA)})", SAMPLE_ROWS)
+    connection.execute("CREATE TEMPORARY VIEW samples AS SELECT * FROM bronze.raw")
+    expected = {}
+    for name in names:
+        query = with_ctes("samples", chain_steps(Relation("samples", SCHEMA), [ops[name]], DIALECTS["duckdb"]))
+        result = connection.execute(query.sql(dialect="duckdb"))
+        expected[name] = ([d[0] for d in result.description], [list(r) for r in result.fetchall()])
+    connection.close()
+    outcome = dbt(tmp_path, "build")
+    assert outcome.success, {k: v for k, v in results(outcome).items() if v != "success"}
+    connection = duckdb.connect(str(tmp_path / "local.duckdb"))
+    compared = 0
+    for name in names:
+        result = connection.execute(f"SELECT * EXCLUDE (_dbt_loaded_at, _dbt_invocation_id) FROM silver.{name}")
+        columns, rows = [d[0] for d in result.description], [list(r) for r in result.fetchall()]
+        assert columns == expected[name][0], name
+        keep = [i for i, c in enumerate(columns) if c not in fresh_columns(columns, rows)]
+        assert Counter(repr([r[i] for i in keep]) for r in rows) == \
+            Counter(repr([r[i] for i in keep]) for r in expected[name][1]), name
+        compared += bool(rows)
+    assert compared == len(names), compared

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -284,3 +285,22 @@ def test_parser_tables_are_cached_and_reused(tmp_path: Path, monkeypatch: pytest
     cache.write_bytes(cache.read_bytes()[:100])  # cut short, as by a crash while writing: built again
     assert lalr_parser("json", propagate_positions=True).parse('{"a": [1]}') == first.parse('{"a": [1]}')
     assert cache.stat().st_size > 100
+
+
+@pytest.mark.parametrize("name", sorted(tf.CATALOGUE))
+def test_every_transformer_prints_and_parses_back(name: str) -> None:
+    """Each catalogue transformer with its sample parameters, in a chain over a source of the sample columns:
+    printed as .spk and parsed back, the same op, and the pipeline still verifies."""
+    from test_transformers import PARAMS, SCHEMA
+
+    columns = ", ".join(f"{c.name}: {c.type}" for c in SCHEMA)
+    project = parse(f"pipeline p {{\n  source raw = b.raw {{ columns {{ {columns} }} }}\n"
+                    "  task t = from raw | drop_exact_duplicates\n}\n")
+    [pipeline] = project.pipelines
+    [task] = [s for s in pipeline.steps if isinstance(s, ir.Transform)]
+    op = tf.build_op(name, PARAMS[name])
+    changed = attrs.evolve(project, pipelines=(attrs.evolve(pipeline, steps=tuple(
+        attrs.evolve(s, steps=(op,)) if s is task else s for s in pipeline.steps)),))
+    again = parse(print_project(changed))
+    assert again == changed
+    verify(again)

@@ -19,7 +19,7 @@ from sqlglot import exp
 from conftest import COMPILED_SOURCES, EXAMPLES, compile_sources
 from argo_harness import spark_sql_scripts
 from spark_harness import Spark
-from test_transformers import PARAMS, SCHEMA
+from test_transformers import PARAMS, SAMPLE_ROWS, SCHEMA
 from sparklec.backends.argo.steps import PROFILE as ARGO
 from sparklec.backends.stepfunctions.integrations import PROFILE as STEP_FUNCTIONS
 from sparklec import job
@@ -30,6 +30,7 @@ from sparklec.ir import tasks as t
 from sparklec.ir.transformers import CATALOGUE, build_op
 from sparklec.ir.graph import StepGraph
 from sparklec.local import load_sources
+from sparklec.local.files import duckdb_type
 from sparklec.local.engine import relation_columns
 from sparklec.lowering import build_plans, inlined_transforms, work_database
 from sparklec.lowering.actions import Job, Sql
@@ -118,9 +119,14 @@ def test_the_spark_parser_is_no_pushover(spark: Spark) -> None:
 
 
 def cell(value: Any) -> Any:
-    """A value as both engines can agree on: numbers rounded to 9 significant digits, times as ISO text."""
+    """A value as both engines can agree on: numbers rounded to 9 significant digits, times as ISO text, structs
+    as the list of their fields' values."""
     if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return tuple(cell(v) for v in value)
     if isinstance(value, (int, float)) or type(value).__name__ == "Decimal":
         number = float(value)
         return round(number, 9 - int(math.floor(math.log10(abs(number)))) - 1) if number else 0.0
@@ -320,25 +326,15 @@ def test_a_failing_check_fails_the_spark_statement_every_spark_runtime_is_given(
 
 # --- every transformer on both engines -------------------------------------------------------------------------
 
-SAMPLE_ROWS = [
-    (1, "ann@example.com", "+1 (555) 010-0001", datetime.date(1990, 5, 17), 10.5),
-    (2, "ann@example.com", "555.010.0002", datetime.date(1985, 12, 1), 99.0),
-    (3, " Bob@Example.COM ", None, datetime.date(2001, 2, 28), -3.0),
-    (4, "n/a", "5550100004", None, 0.0),
-    (5, None, "", datetime.date(1970, 1, 1), None),
-    (6, "bob@example.com", "555-010-0006", datetime.date(2000, 2, 29), 10.5),
-    (6, "bob@example.com", "555-010-0006", datetime.date(2000, 2, 29), 10.5),
-    (7, "-", "12", datetime.date(1999, 7, 4), 1000.0),
-]
-"""Rows of `test_transformers.SCHEMA`, with ties, duplicates, NULLs, blanks and untidy text."""
 
 
 @pytest.fixture(scope="module")
 def samples(spark: Spark, tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
     """The sample rows as the table `samples`, on Spark and in the DuckDB connection returned."""
     duck = duckdb.connect()
-    duck.execute("CREATE TABLE samples (id BIGINT, email VARCHAR, phone VARCHAR, born DATE, amount DOUBLE)")
-    duck.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?)", SAMPLE_ROWS)
+    duck.execute("CREATE TABLE samples (" + ", ".join(f"{c.name} {duckdb_type(c.type or 'string')}" for c in SCHEMA)
+                 + ")")
+    duck.executemany(f"INSERT INTO samples VALUES ({', '.join('?' for _ in SCHEMA)})", SAMPLE_ROWS)
     path = tmp_path_factory.mktemp("samples") / "samples.parquet"
     duck.execute(f"COPY samples TO '{path}' (FORMAT parquet)")
     spark.load("samples", path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from sparklec.ir import Column
@@ -11,7 +13,25 @@ from sparklec.ir.transformers import CATALOGUE, InvalidParams, build_op
 SCHEMA = (
     Column(name="id", type="bigint"), Column(name="email", type="string"), Column(name="phone", type="string"),
     Column(name="born", type="date"), Column(name="amount", type="double"),
+    Column(name="tags", type="array<string>"), Column(name="payload", type="string"),
+    Column(name="address", type="struct<city:string,zip:int>"), Column(name="is_valid", type="boolean"),
 )
+
+SAMPLE_ROWS = [
+    (1, "ann@example.com", "+1 (555) 010-0001", datetime.date(1990, 5, 17), 10.5, ["a", "b", "a", None],
+     '{"user": {"id": "u1"}, "score": 1.5, "active": true}', {"city": "Lyon", "zip": 69001}, True),
+    (2, "ann@example.com", "555.010.0002", datetime.date(1985, 12, 1), 99.0, [],
+     '{"user": {"id": 7}, "score": "high"}', {"city": None, "zip": None}, False),
+    (3, " Bob@Example.COM ", None, datetime.date(2001, 2, 28), -3.0, None, "not json", None, None),
+    (4, "n/a", "5550100004", None, 0.0, ["c"], '{"user": null, "active": false}', {"city": "Oslo", "zip": 150}, True),
+    (5, None, "", datetime.date(1970, 1, 1), None, [None, None], None, {"city": "Rome", "zip": None}, False),
+    (6, "bob@example.com", "555-010-0006", datetime.date(2000, 2, 29), 10.5, ["b", "a"], '{"user": {"id": "u6"}}',
+     {"city": "Lima", "zip": 15001}, True),
+    (6, "bob@example.com", "555-010-0006", datetime.date(2000, 2, 29), 10.5, ["b", "a"], '{"user": {"id": "u6"}}',
+     {"city": "Lima", "zip": 15001}, True),
+    (7, "-", "12", datetime.date(1999, 7, 4), 1000.0, ["z", "z"], '{"score": 2}', None, False),
+]
+"""Rows of `SCHEMA`, with ties, duplicates, NULLs, blanks and untidy text."""
 
 # One valid parameter set per catalogue entry, written as in real configs (aliases included).
 PARAMS: dict[str, dict[str, object]] = {
@@ -52,7 +72,8 @@ PARAMS: dict[str, dict[str, object]] = {
     "enforce_not_null": {"columns": ["email", "phone"], "default_value": "MISSING"},
     "select_columns": {"columns": ["amount", "id"]},
     "split_delimited_column": {"column": "email", "delimiter": "@", "target_columns": ["user", "domain"]},
-    "add_validation_flags": {"rules": {"positive": "amount > 0", "reachable": "email IS NOT NULL"}},
+    "add_validation_flags": {"rules": {"positive": "amount > 0", "reachable": "email IS NOT NULL"},
+                             "flag_column": "rules_hold"},
     "aggregate_by_key": {"group_by": ["email"], "aggregations": {"amount": ["sum", "avg"]}},
     "rollup_aggregation": {"group_by": ["email", "phone"], "agg_column": "amount"},
     "cube_aggregation": {"group_by": ["email"], "agg_column": "amount", "agg_func": "max"},
@@ -61,21 +82,42 @@ PARAMS: dict[str, dict[str, object]] = {
     "redact_email": {"columns": ["email"]},
     "remove_pii_columns": {"columns": ["phone"]},
     "scd_type2": {"business_key": ["id"], "compare_columns": ["email"]},
+    "apply_scd_type3": {"key_columns": ["email"], "order_by": ["id"], "columns_to_track": ["phone", "amount"]},
+    "close_scd_records": {"key_columns": ["id"], "end_date": "2025-11-19", "end_date_column": "valid_to"},
+    "anonymize_with_lookup": {"column": "email", "lookup_dict": {"ann@example.com": "anon_1", "n/a": "anon_2"}},
+    "pivot_table": {"index": ["email"], "columns": "phone", "values": "amount", "agg_func": "max",
+                    "pivot_values": ["12", "555-010-0006"]},
+    "split_valid_invalid": {"validation_column": "is_valid", "keep": "invalid"},
+    "extract_json_field": {"json_column": "payload", "json_path": "$.user.id", "target_column": "user_id"},
+    "parse_json_column": {"json_column": "payload", "schema": {"score": "double", "active": "boolean"},
+                          "drop_source": True},
+    "explode_array_column": {"array_column": "tags", "exploded_column_name": "tag", "keep_position": True},
+    "flatten_struct_column": {"struct_column": "address"},
+    "deduplicate_array_column": {"column": "tags"},
+    "remove_empty_arrays": {"column": "tags"},
 }
 
+BASE = [c.name for c in SCHEMA]
 EXPECTED_COLUMNS: dict[str, list[str]] = {
-    "coalesce_columns": ["id", "born", "amount", "contact"],
-    "add_audit_columns": ["id", "email", "phone", "born", "amount", "created_at", "updated_at", "created_by", "updated_by"],
-    "add_ingestion_metadata": ["id", "email", "phone", "born", "amount", "_ingestion_timestamp", "_ingestion_date",
+    "coalesce_columns": ["id", "born", "amount", "tags", "payload", "address", "is_valid", "contact"],
+    "add_audit_columns": ["id", "email", "phone", "born", "amount", "tags", "payload", "address", "is_valid", "created_at", "updated_at", "created_by", "updated_by"],
+    "add_ingestion_metadata": ["id", "email", "phone", "born", "amount", "tags", "payload", "address", "is_valid", "_ingestion_timestamp", "_ingestion_date",
                                "_source_system", "_batch_id"],
-    "add_hash_key": ["id", "email", "phone", "born", "amount", "h"],
-    "add_date_components": ["id", "email", "phone", "born", "amount", "b_year", "b_month", "b_day"],
+    "add_hash_key": ["id", "email", "phone", "born", "amount", "tags", "payload", "address", "is_valid", "h"],
+    "add_date_components": ["id", "email", "phone", "born", "amount", "tags", "payload", "address", "is_valid", "b_year", "b_month", "b_day"],
     "aggregate": ["email", "amount_sum", "amount_max"],
-    "add_lag_lead_columns": ["id", "email", "phone", "born", "amount", "amount_lag_2", "amount_lead_2"],
-    "add_moving_average": ["id", "email", "phone", "born", "amount", "amount_moving_avg_7"],
-    "remove_pii_columns": ["id", "email", "born", "amount"],
-    "scd_type2": ["id", "email", "phone", "born", "amount", "valid_from", "valid_to", "is_current"],
+    "add_lag_lead_columns": ["id", "email", "phone", "born", "amount", "tags", "payload", "address", "is_valid", "amount_lag_2", "amount_lead_2"],
+    "add_moving_average": ["id", "email", "phone", "born", "amount", "tags", "payload", "address", "is_valid", "amount_moving_avg_7"],
+    "remove_pii_columns": ["id", "email", "born", "amount", "tags", "payload", "address", "is_valid"],
+    "scd_type2": ["id", "email", "phone", "born", "amount", "tags", "payload", "address", "is_valid", "valid_from", "valid_to", "is_current"],
+    "apply_scd_type3": [*BASE, "phone_previous", "amount_previous"],
+    "pivot_table": ["email", "12", "555-010-0006"],
+    "parse_json_column": ["id", "email", "phone", "born", "amount", "tags", "address", "is_valid", "score", "active"],
+    "explode_array_column": ["id", "email", "phone", "born", "amount", "payload", "address", "is_valid", "tag_position", "tag"],
+    "flatten_struct_column": ["id", "email", "phone", "born", "amount", "tags", "payload", "is_valid", "address_city",
+                              "address_zip"],
 }
+
 
 
 def test_every_transformer_has_a_test_case() -> None:

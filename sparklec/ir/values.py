@@ -76,7 +76,7 @@ def normalize_type(text: str) -> str | None:
     """The canonical spelling of a column type (``long`` → ``bigint``), or None if unknown.
 
     Accepted: the scalar types above, their common aliases, ``decimal(p,s)``,
-    ``array<T>`` and ``map<K,V>`` (nested at most 32 deep).
+    ``array<T>``, ``map<K,V>`` and ``struct<name:T,...>`` (nested at most 32 deep; field names lower case).
     """
     name = re.sub(r"\s+", "", text.strip().lower())
     if name.count("<") > _MAX_TYPE_NESTING:
@@ -90,14 +90,38 @@ def normalize_type(text: str) -> str | None:
         return f"decimal({precision},{scale})" if int(scale) <= int(precision) <= 38 else None
     for prefix, arity in (("array<", 1), ("map<", 2)):
         if name.startswith(prefix) and name.endswith(">"):
-            parts = _split_top_level(name[len(prefix):-1])
+            parts = split_top_level(name[len(prefix):-1])
             normal = [normalize_type(p) for p in parts]
             if len(parts) == arity and all(normal):
                 return f"{prefix}{','.join(n for n in normal if n)}>"
+    if name.startswith("struct<") and name.endswith(">"):
+        fields = [part.partition(":") for part in split_top_level(name[len("struct<"):-1])]
+        typed = [(field, normalize_type(kind)) for field, colon, kind in fields if colon]
+        if len(typed) == len(fields) and all(_FIELD.fullmatch(f) and t for f, t in typed) and \
+                len({f for f, _ in typed}) == len(typed):
+            return "struct<" + ",".join(f"{f}:{t}" for f, t in typed) + ">"
     return None
 
 
-def _split_top_level(text: str) -> list[str]:
+_FIELD = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def array_element(type_: str | None) -> str | None:
+    """The element type of ``array<T>``; None for any other type."""
+    if type_ and type_.startswith("array<"):
+        return type_[len("array<"):-1]
+    return None
+
+
+def struct_fields(type_: str | None) -> tuple[tuple[str, str], ...] | None:
+    """The (name, type) fields of ``struct<...>``; None for any other type."""
+    if not (type_ and type_.startswith("struct<")):
+        return None
+    fields = (part.partition(":") for part in split_top_level(type_[len("struct<"):-1]))
+    return tuple((name, kind) for name, _, kind in fields)
+
+
+def split_top_level(text: str) -> list[str]:
     parts, depth, current = [], 0, ""
     for char in text:
         depth += {"<": 1, "(": 1, ">": -1, ")": -1}.get(char, 0)

@@ -17,7 +17,8 @@ from sqlglot import exp
 from sparklec.ir.pipeline import CustomTransformer
 from sparklec.ir.transformers import Aggregate, CustomOp, Op, Schema
 from sparklec.sql.dialects import DEFAULT_DIALECT, DIALECTS, Dialect
-from sparklec.sql.ops import Lowering, Relation, identifier
+from sparklec.sql import nested, windows  # noqa: F401  (their lowerings register themselves)
+from sparklec.sql.ops import Lowering, Relation, identifier, missing_lowerings
 
 
 @attrs.frozen
@@ -71,5 +72,7 @@ def with_ctes(source_name: str, steps: Sequence[Step]) -> exp.Select:
         query = query.with_(identifier(step.name), as_=step.query, copy=False)
     return query
 
+
+assert not missing_lowerings(), f"transformers without a SQL lowering: {missing_lowerings()}"
 
 __all__ = ["DEFAULT_DIALECT", "DIALECTS", "Dialect", "Relation", "Step", "chain_steps", "with_ctes"]

@@ -220,12 +220,6 @@ class Lowering:
         return exp.Window(this=function, partition_by=[column(c) for c in partition_by], order=order, spec=frame)
 
 
-def _rows(preceding: int | None) -> exp.WindowSpec:
-    """ROWS BETWEEN `preceding` (None: unbounded) PRECEDING AND CURRENT ROW."""
-    start = "UNBOUNDED" if preceding is None else exp.Literal.number(preceding)
-    return exp.WindowSpec(kind="ROWS", start=start, start_side="PRECEDING", end="CURRENT ROW")
-
-
 def _non_default(op: tf.Op, *names: str) -> dict[str, object]:
     """The parameters of `op` among `names` whose values are not the defaults."""
     fields = attrs.fields_dict(type(op))
@@ -388,6 +382,11 @@ def _rule(lw: Lowering, op: tf.ValidateRange | tf.ValidateLength | tf.ValidatePa
     return lw.project(op, source, add=[(op.flag_column, _flag(passes))])
 
 
+@lowers(tf.SplitValidInvalid)
+def _split_valid(lw: Lowering, op: tf.SplitValidInvalid, source: Relation) -> exp.Select:
+    return lw.where(source, exp.EQ(this=column(op.validation_column), expression=exp.Boolean(this=op.keep == "valid")))
+
+
 @lowers(tf.AddValidationFlags)
 def _validation_flags(lw: Lowering, op: tf.AddValidationFlags, source: Relation) -> exp.Select:
     rules = [exp.Paren(this=parse_expression(r.expression, f"validation rule `{r.name}`", op.span)) for r in op.rules]
@@ -486,24 +485,6 @@ def _date_parts(lw: Lowering, op: tf.AddDateComponents, source: Relation) -> exp
                                        (f"{op.prefix}day", exp.Day(this=date.copy()))])
 
 
-@lowers(tf.AddRowNumber, tf.AddRank, tf.AddNtile, tf.AddPercentileRank)
-def _numbering(lw: Lowering, op: tf.AddRowNumber | tf.AddRank | tf.AddNtile | tf.AddPercentileRank,
-               source: Relation) -> exp.Select:
-    function: exp.Expr
-    match op:
-        case tf.AddRowNumber():
-            function, name = exp.RowNumber(), op.column_name
-        case tf.AddRank():
-            function, name = exp.DenseRank() if op.dense else exp.Rank(), op.column_name
-        case tf.AddNtile():
-            function, name = exp.Ntile(this=exp.Literal.number(op.n)), op.target_column
-        case tf.AddPercentileRank():
-            function, name = exp.PercentRank(), op.target_column
-        case _:
-            assert_never(op)
-    return lw.project(op, source, add=[(name, lw.window(function, op.partition_by, op.order_by))])
-
-
 def _whole_years(start: exp.Expr, end: exp.Expr) -> exp.Expr:
     """Completed years from `start` to `end`: the year difference, less one before the anniversary."""
     return exp.Sub(this=exp.Sub(this=exp.Year(this=end), expression=exp.Year(this=start)),
@@ -549,45 +530,6 @@ def _tenure(lw: Lowering, op: tf.AddTenureMonths, source: Relation) -> exp.Selec
     return lw.project(op, source, add=[(op.target_column, _whole_months(column(op.start_date_column), end))])
 
 
-# --- aggregation and windows -------------------------------------------------------------
-
-
-@lowers(tf.Aggregate, tf.AggregateByKey, tf.RollupAggregation, tf.CubeAggregation)
-def _aggregate(lw: Lowering, op: tf.Aggregate | tf.RollupAggregation, source: Relation) -> exp.Select:
-    """``GROUP BY`` the keys, or by their ``ROLLUP`` or ``CUBE``, with the measures."""
-    keys = [column(c) for c in op.group_by]
-    measures = [exp.alias_(parse_expression(m.expression, f"measure `{m.name}`", op.span), identifier(m.name))
-                for m in op.measures]
-    query = exp.select(*keys, *measures).from_(identifier(source.name), copy=False)
-    if isinstance(op, tf.RollupAggregation):
-        grouping = exp.Cube if isinstance(op, tf.CubeAggregation) else exp.Rollup
-        return query.group_by(grouping(expressions=[k.copy() for k in keys]), copy=False)
-    return query.group_by(*(k.copy() for k in keys), copy=False) if keys else query
-
-
-@lowers(tf.AddRunningTotal)
-def _running_total(lw: Lowering, op: tf.AddRunningTotal, source: Relation) -> exp.Select:
-    total = lw.window(exp.Sum(this=column(op.column)), op.partition_by, op.order_by, frame=_rows(None))
-    return lw.project(op, source, add=[(op.columns_added(())[0].name, total)])
-
-
-@lowers(tf.AddMovingAverage)
-def _moving_average(lw: Lowering, op: tf.AddMovingAverage, source: Relation) -> exp.Select:
-    average = lw.window(exp.Avg(this=column(op.column)), op.partition_by, op.order_by,
-                        frame=_rows(max(op.window_size - 1, 0)))
-    return lw.project(op, source, add=[(op.columns_added(())[0].name, average)])
-
-
-@lowers(tf.AddLagLeadColumns)
-def _lag_lead(lw: Lowering, op: tf.AddLagLeadColumns, source: Relation) -> exp.Select:
-    lag_name, lead_name = (c.name for c in op.columns_added(()))
-    periods = exp.Literal.number(op.periods)
-    return lw.project(op, source, add=[
-        (lag_name, lw.window(exp.Lag(this=column(op.column), offset=periods), op.partition_by, op.order_by)),
-        (lead_name, lw.window(exp.Lead(this=column(op.column), offset=periods.copy()), op.partition_by, op.order_by)),
-    ])
-
-
 # --- PII, SCD and custom ---------------------------------------------------------------------
 
 
@@ -617,6 +559,13 @@ def _tokenize(lw: Lowering, op: tf.TokenizeColumn, source: Relation) -> exp.Sele
             value = exp.DPipe(this=value, expression=exp.Literal.string(op.salt), safe=True)
         replace[name] = lw.hash(op, op.algorithm, value)
     return lw.project(op, source, replace=replace)
+
+
+@lowers(tf.AnonymizeWithLookup)
+def _anonymize(lw: Lowering, op: tf.AnonymizeWithLookup, source: Relation) -> exp.Select:
+    ifs = [exp.If(this=exp.EQ(this=column(op.column), expression=literal(old)), true=literal(new))
+           for old, new in op.lookup_dict]
+    return lw.project(op, source, replace={op.column: exp.Case(ifs=ifs, default=column(op.column))})
 
 
 @lowers(tf.RedactEmail)
@@ -657,6 +606,12 @@ def _scd2(lw: Lowering, op: tf.ScdType2, source: Relation) -> exp.Select:
     ])
 
 
+@lowers(tf.CloseScdRecords)
+def _close(lw: Lowering, op: tf.CloseScdRecords, source: Relation) -> exp.Select:
+    end = exp.Cast(this=exp.Literal.string(op.end_date), to=exp.DataType.build("date"))
+    return lw.project(op, source, add=[(op.end_date_column, end), (op.current_flag_column, exp.false())])
+
+
 @lowers(tf.CustomOp)
 def _custom(lw: Lowering, op: tf.CustomOp, source: Relation) -> exp.Select:
     declared = lw.custom.get(op.transformer)
@@ -679,5 +634,6 @@ def parse_custom(declared: CustomTransformer) -> exp.Expr:
     return parse_expression(declared.sql, what, declared.span)
 
 
-missing = set(tf.CATALOGUE.values()) - set(_LOWERINGS)
-assert not missing, f"transformers without a SQL lowering: {sorted(c.NAME for c in missing)}"
+def missing_lowerings() -> list[str]:
+    """The transformers of the catalogue that no lowering is registered for."""
+    return sorted(cls.NAME for cls in set(tf.CATALOGUE.values()) - set(_LOWERINGS))

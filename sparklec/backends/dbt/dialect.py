@@ -408,6 +408,63 @@ MACROS: dict[str, str] = {
   (select case when count(*) > 0 then error('the rows to merge hold a key more than once') end from ({{ sparklec_repeated_keys(relation, keys) }}) as repeated)
 {%- endmacro %}
 """,
+    "json_value": """\
+{# The text at `path` in the JSON text `json`, NULL where the text is not JSON. #}
+{% macro sparklec_json_value(json, path) -%}
+  {{ return(adapter.dispatch('sparklec_json_value')(json, path)) }}
+{%- endmacro %}
+
+{% macro default__sparklec_json_value(json, path) -%}
+  get_json_object({{ json }}, {{ sparklec_string(path) }})
+{%- endmacro %}
+
+{% macro duckdb__sparklec_json_value(json, path) -%}
+  case when json_valid({{ json }}) then {{ json }} ->> {{ sparklec_string(path) }} end
+{%- endmacro %}
+""",
+    "array_size": """\
+{% macro sparklec_array_size(value) -%}
+  {{ return(adapter.dispatch('sparklec_array_size')(value)) }}
+{%- endmacro %}
+
+{% macro default__sparklec_array_size(value) -%}
+  size({{ value }})
+{%- endmacro %}
+
+{% macro duckdb__sparklec_array_size(value) -%}
+  len({{ value }})
+{%- endmacro %}
+""",
+    "array_distinct": """\
+{# Each element of the array once, at its first position (NULL too). #}
+{% macro sparklec_array_distinct(value) -%}
+  {{ return(adapter.dispatch('sparklec_array_distinct')(value)) }}
+{%- endmacro %}
+
+{% macro default__sparklec_array_distinct(value) -%}
+  array_distinct({{ value }})
+{%- endmacro %}
+
+{% macro duckdb__sparklec_array_distinct(value) -%}
+  list_filter({{ value }}, lambda x, i: list_position({{ value }}, x) = i)
+{%- endmacro %}
+""",
+    "explode_outer": """\
+{# Each row once per element of `array` (position from 0, element), and once with NULLs when the array is NULL
+   or empty: the relation __sparklec_exploded(__sparklec_position, __sparklec_item). #}
+{% macro sparklec_explode_outer(array) -%}
+  {{ return(" " ~ adapter.dispatch('sparklec_explode_outer')(array)) }}
+{%- endmacro %}
+
+{% macro default__sparklec_explode_outer(array) -%}
+  lateral view outer posexplode({{ array }}) __sparklec_exploded as __sparklec_position, __sparklec_item
+{%- endmacro %}
+
+{% macro duckdb__sparklec_explode_outer(array) -%}
+  left join lateral (select position - 1 as __sparklec_position, item as __sparklec_item
+    from unnest({{ array }}) with ordinality as elements(item, position)) as __sparklec_exploded on true
+{%- endmacro %}
+""",
     "seconds_since": """\
 {% macro sparklec_seconds_since(value) -%}
   {{ return(adapter.dispatch('sparklec_seconds_since')(value)) }}

@@ -379,6 +379,10 @@ def _param_value(current: Any) -> Any:
         return {f.column: f.value for f in current}
     if isinstance(current, tuple) and current and isinstance(current[0], Measure):
         return [{"name": m.name, "expression": m.expression} for m in current]
+    if isinstance(current, tuple) and current and isinstance(current[0], Column):
+        return {c.name: c.type for c in current}
+    if isinstance(current, tuple) and current and isinstance(current[0], tuple):
+        return dict(current)
     if isinstance(current, tuple):
         return list(current)
     return current

@@ -121,6 +121,9 @@ class Leaves:
         rest = [c for c in node.children[1:] if c is not None]
         if rest and isinstance(rest[0], lark.Tree) and rest[0].data == "type":
             return f"{head}<{','.join(self.type_text(c) for c in rest)}>"
+        if rest and isinstance(rest[0], lark.Tree) and rest[0].data == "field_type":
+            fields = (f"{self.name(c.children[0])}:{self.type_text(c.children[1])}" for c in rest)
+            return f"{head}<{','.join(fields)}>"
         if rest:
             return f"{head}({','.join(str(c) for c in rest)})"
         return head
@@ -130,7 +133,7 @@ class Leaves:
         normal = normalize_type(text)
         if normal is None:
             self.error("E113", f"unknown column type `{text}`", node,
-                       "use string, int, bigint, double, decimal(p,s), boolean, date, timestamp, array<T>, map<K,V>")
+                       "use string, int, bigint, double, decimal(p,s), boolean, date, timestamp, array<T>, map<K,V>, struct<name:T,...>")
             return text
         return normal
 

@@ -16,7 +16,7 @@ import attrs
 from sparklec.diagnostics import RefSpans, Span, did_you_mean
 from sparklec.ir.transformers.aggregation import (
     Aggregate, AddLagLeadColumns, AddMovingAverage, AddNtile, AddPercentileRank, AddRunningTotal, AggregateByKey,
-    CubeAggregation, RollupAggregation, WindowOp,
+    CubeAggregation, PivotTable, RollupAggregation, WindowOp,
 )
 from sparklec.ir.transformers.base import (
     AGGREGATE_FUNCTIONS, AUDIT_COLUMNS, DEFAULT_NULL_VALUES, FillValue, Measure, Op, ParamError,
@@ -32,12 +32,18 @@ from sparklec.ir.transformers.enrichment import (
     AddAgeFromBirthdate, AddAuditColumns, AddBusinessKey, AddDateComponents, AddHashKey,
     AddIngestionMetadata, AddRank, AddRowNumber, AddSurrogateKey, AddTenureMonths,
 )
+from sparklec.ir.transformers.nested import (
+    DeduplicateArrayColumn, ExplodeArrayColumn, ExtractJsonField, FlattenStructColumn, ParseJsonColumn,
+    RemoveEmptyArrays,
+)
 from sparklec.ir.transformers.validation import (
-    AddValidationFlags, EnforceNotNull, MarkInvalidRows, RuleOp, ValidateLength, ValidatePattern, ValidateRange,
+    AddValidationFlags, EnforceNotNull, MarkInvalidRows, RuleOp, SplitValidInvalid, ValidateLength,
+    ValidatePattern, ValidateRange,
 )
 from sparklec.ir.transformers.pii import (
-    CustomOp, MaskColumn, RedactEmail, RemovePiiColumns, ScdType2, TokenizeColumn,
+    AnonymizeWithLookup, CustomOp, MaskColumn, RedactEmail, RemovePiiColumns, TokenizeColumn,
 )
+from sparklec.ir.transformers.scd import ApplyScdType3, CloseScdRecords, ScdType2
 
 CATALOGUE: dict[str, type[Op]] = {
     cls.NAME: cls
@@ -48,9 +54,13 @@ CATALOGUE: dict[str, type[Op]] = {
         AddAuditColumns, AddIngestionMetadata, AddHashKey, AddBusinessKey, AddSurrogateKey,
         AddDateComponents, AddRowNumber, AddRank, AddAgeFromBirthdate, AddTenureMonths,
         Aggregate, AggregateByKey, RollupAggregation, CubeAggregation, AddRunningTotal, AddMovingAverage,
-        AddLagLeadColumns, AddNtile, AddPercentileRank,
-        MaskColumn, TokenizeColumn, RedactEmail, RemovePiiColumns, ScdType2,
+        AddLagLeadColumns, AddNtile, AddPercentileRank, PivotTable,
+        MaskColumn, TokenizeColumn, RedactEmail, RemovePiiColumns, AnonymizeWithLookup,
+        ScdType2, ApplyScdType3, CloseScdRecords,
         ValidateRange, ValidateLength, ValidatePattern, AddValidationFlags, MarkInvalidRows, EnforceNotNull,
+        SplitValidInvalid,
+        ExtractJsonField, ParseJsonColumn, ExplodeArrayColumn, FlattenStructColumn, DeduplicateArrayColumn,
+        RemoveEmptyArrays,
     )
 }
 
@@ -168,6 +178,9 @@ for _op_class in (*CATALOGUE.values(), WindowOp, RuleOp, CustomOp):
 del _op_class
 
 __all__ = [
+    "AnonymizeWithLookup", "ApplyScdType3", "CloseScdRecords", "DeduplicateArrayColumn", "ExplodeArrayColumn",
+    "ExtractJsonField", "FlattenStructColumn", "ParseJsonColumn", "PivotTable", "RemoveEmptyArrays",
+    "SplitValidInvalid",
     "AGGREGATE_FUNCTIONS", "AUDIT_COLUMNS", "CATALOGUE", "DEFAULT_NULL_VALUES", "DIALLING_PREFIXES",
     "Aggregate", "AggregateByKey", "CubeAggregation", "RollupAggregation", "AddAgeFromBirthdate", "AddAuditColumns", "AddBusinessKey", "AddDateComponents",
     "AddHashKey", "AddIngestionMetadata", "AddLagLeadColumns", "AddMovingAverage", "AddNtile",

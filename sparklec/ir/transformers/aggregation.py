@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import attrs
 
 from sparklec.ir.transformers.base import (
-    AGGREGATE_FUNCTIONS, Measure, Op, RankingOp, Schema, as_columns, param, require_numeric,
+    AGGREGATE_FUNCTIONS, Measure, Op, RankingOp, Schema, as_columns, as_literals, param, require_numeric,
 )
 from sparklec.ir.expressions import columns_named, value_type
 from sparklec.ir.values import Column, is_numeric_type
@@ -115,6 +115,42 @@ class CubeAggregation(RollupAggregation):
     over that key (or a group whose key is NULL)."""
 
     NAME = "cube_aggregation"
+
+
+def as_pivot_values(value: object) -> tuple[str | int | float | bool, ...]:
+    values = as_literals(value)
+    if not values or None in values or len({str(v) for v in values}) != len(values):
+        raise ValueError("expected a list of distinct, non-NULL values of the pivoted column")
+    return values  # type: ignore[return-value]
+
+
+@attrs.frozen(kw_only=True)
+class PivotTable(Op):
+    """One row per `index` group, one column per value of `pivot_values` (named as the value): `agg_func` of
+    `values` over the group's rows whose `columns` holds that value (a count over no rows is 0).  The values
+    are required: Sparkle's PySpark reads them from the data, and a compiled query's columns are fixed."""
+
+    NAME = "pivot_table"
+    CHANGES_GRAIN = True
+    NAMES_EVERY_COLUMN = True
+    index: tuple[str, ...] = param(aliases=("group_by",), convert=as_columns)
+    columns: str = param(aliases=("pivot_column",))
+    values: str = param(aliases=("value_column",))
+    pivot_values: tuple[str | int | float | bool, ...] = param(convert=as_pivot_values)
+    agg_func: str = param("sum", choices=("sum", "avg", "count", "min", "max"))
+
+    @property
+    def measures(self) -> tuple[Measure, ...]:
+        return tuple(Measure(name=str(v), expression=f"{self.agg_func}({self.values})") for v in self.pivot_values)
+
+    def columns_read(self) -> tuple[str, ...]:
+        return (*self.index, self.columns, self.values)
+
+    def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
+        return require_numeric(columns, self.values, self.NAME) if self.agg_func in ("sum", "avg") else []
+
+    def output_columns(self, columns: Schema) -> Schema | None:
+        return grouped_columns(self.index, self.measures, columns)
 
 
 @attrs.frozen(kw_only=True)

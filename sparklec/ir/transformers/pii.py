@@ -1,4 +1,4 @@
-"""PII, slowly changing dimension and user-declared custom SQL transformers."""
+"""PII and user-declared custom SQL transformers."""
 
 from __future__ import annotations
 
@@ -73,27 +73,25 @@ class RemovePiiColumns(Op):
         return self.columns
 
 
-@attrs.frozen(kw_only=True)
-class ScdType2(Op):
-    """Type-2 history against the current target: close changed rows, open new versions."""
+def as_lookup(value: object) -> tuple[tuple[str, str], ...]:
+    if isinstance(value, Mapping) and value and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        return tuple(value.items())
+    raise ValueError("expected a map {original value: anonymised value} of strings")
 
-    NAME = "scd_type2"
-    CHANGES_GRAIN = True
-    business_key: tuple[str, ...] = param(aliases=("key_columns",), convert=as_columns)
-    compare_columns: tuple[str, ...] | None = param(None, aliases=("track_columns",), convert=as_columns)
-    effective_from: str = param("valid_from")
-    effective_to: str = param("valid_to")
-    current_flag: str = param("is_current")
+
+@attrs.frozen(kw_only=True)
+class AnonymizeWithLookup(Op):
+    """Replace each value of `column` found in `lookup_dict` by its anonymised value; others stay."""
+
+    NAME = "anonymize_with_lookup"
+    column: str = param()
+    lookup_dict: tuple[tuple[str, str], ...] = param(aliases=("lookup", "mapping"), convert=as_lookup)
 
     def columns_read(self) -> tuple[str, ...]:
-        return self.business_key + (self.compare_columns or ())
+        return (self.column,)
 
-    def columns_added(self, columns: Schema) -> Schema:
-        return (
-            Column(name=self.effective_from, type="timestamp"),
-            Column(name=self.effective_to, type="timestamp"),
-            Column(name=self.current_flag, type="boolean"),
-        )
+    def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
+        return require_strings(columns, (self.column,), self.NAME)
 
 
 @attrs.frozen(kw_only=True)

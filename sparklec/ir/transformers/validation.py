@@ -132,3 +132,22 @@ class EnforceNotNull(Op):
         return [(name, f"default value {self.default_value!r} does not fit column `{name}` of type "
                        f"{columns[name].type}") for name in self.columns
                 if name in columns and not scalar_fits_type(self.default_value, columns[name].type)]
+
+
+@attrs.frozen(kw_only=True)
+class SplitValidInvalid(Op):
+    """Keep the rows whose boolean `validation_column` is TRUE (`keep: invalid`: FALSE); a chain carries one
+    of Sparkle's two outputs, so a pipeline that needs both writes two tasks from the flagged rows."""
+
+    NAME = "split_valid_invalid"
+    validation_column: str = param("is_valid", aliases=("flag_column",))
+    keep: str = param("valid", choices=("valid", "invalid"))
+
+    def columns_read(self) -> tuple[str, ...]:
+        return (self.validation_column,)
+
+    def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
+        column = columns.get(self.validation_column)
+        if column and column.type and column.type != "boolean":
+            return [(column.name, f"`{self.NAME}` needs a boolean column, but `{column.name}` is {column.type}")]
+        return []

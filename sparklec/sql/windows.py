@@ -1,0 +1,93 @@
+"""SQL for the transformers that change the grain or look across rows: aggregates, pivots and windows."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from typing_extensions import assert_never
+
+from sparklec.ir import transformers as tf
+from sparklec.sql.ops import Lowering, Relation, column, identifier, literal, lowers
+from sparklec.sql.user_sql import parse_expression
+
+
+def _rows(preceding: int | None) -> exp.WindowSpec:
+    """ROWS BETWEEN `preceding` (None: unbounded) PRECEDING AND CURRENT ROW."""
+    start = "UNBOUNDED" if preceding is None else exp.Literal.number(preceding)
+    return exp.WindowSpec(kind="ROWS", start=start, start_side="PRECEDING", end="CURRENT ROW")
+
+
+@lowers(tf.Aggregate, tf.AggregateByKey, tf.RollupAggregation, tf.CubeAggregation)
+def _aggregate(lw: Lowering, op: tf.Aggregate | tf.RollupAggregation, source: Relation) -> exp.Select:
+    """``GROUP BY`` the keys, or by their ``ROLLUP`` or ``CUBE``, with the measures."""
+    keys = [column(c) for c in op.group_by]
+    measures = [exp.alias_(parse_expression(m.expression, f"measure `{m.name}`", op.span), identifier(m.name))
+                for m in op.measures]
+    query = exp.select(*keys, *measures).from_(identifier(source.name), copy=False)
+    if isinstance(op, tf.RollupAggregation):
+        grouping = exp.Cube if isinstance(op, tf.CubeAggregation) else exp.Rollup
+        return query.group_by(grouping(expressions=[k.copy() for k in keys]), copy=False)
+    return query.group_by(*(k.copy() for k in keys), copy=False) if keys else query
+
+
+@lowers(tf.AddRunningTotal)
+def _running_total(lw: Lowering, op: tf.AddRunningTotal, source: Relation) -> exp.Select:
+    total = lw.window(exp.Sum(this=column(op.column)), op.partition_by, op.order_by, frame=_rows(None))
+    return lw.project(op, source, add=[(op.columns_added(())[0].name, total)])
+
+
+@lowers(tf.AddMovingAverage)
+def _moving_average(lw: Lowering, op: tf.AddMovingAverage, source: Relation) -> exp.Select:
+    average = lw.window(exp.Avg(this=column(op.column)), op.partition_by, op.order_by,
+                        frame=_rows(max(op.window_size - 1, 0)))
+    return lw.project(op, source, add=[(op.columns_added(())[0].name, average)])
+
+
+@lowers(tf.AddLagLeadColumns)
+def _lag_lead(lw: Lowering, op: tf.AddLagLeadColumns, source: Relation) -> exp.Select:
+    lag_name, lead_name = (c.name for c in op.columns_added(()))
+    periods = exp.Literal.number(op.periods)
+    return lw.project(op, source, add=[
+        (lag_name, lw.window(exp.Lag(this=column(op.column), offset=periods), op.partition_by, op.order_by)),
+        (lead_name, lw.window(exp.Lead(this=column(op.column), offset=periods.copy()), op.partition_by, op.order_by)),
+    ])
+
+
+@lowers(tf.AddRowNumber, tf.AddRank, tf.AddNtile, tf.AddPercentileRank)
+def _numbering(lw: Lowering, op: tf.AddRowNumber | tf.AddRank | tf.AddNtile | tf.AddPercentileRank,
+               source: Relation) -> exp.Select:
+    function: exp.Expr
+    match op:
+        case tf.AddRowNumber():
+            function, name = exp.RowNumber(), op.column_name
+        case tf.AddRank():
+            function, name = exp.DenseRank() if op.dense else exp.Rank(), op.column_name
+        case tf.AddNtile():
+            function, name = exp.Ntile(this=exp.Literal.number(op.n)), op.target_column
+        case tf.AddPercentileRank():
+            function, name = exp.PercentRank(), op.target_column
+        case _:
+            assert_never(op)
+    return lw.project(op, source, add=[(name, lw.window(function, op.partition_by, op.order_by))])
+
+
+
+@lowers(tf.PivotTable)
+def _pivot(lw: Lowering, op: tf.PivotTable, source: Relation) -> exp.Select:
+    """One conditional aggregate per pivot value, ``GROUP BY`` the index."""
+    function = {"sum": exp.Sum, "avg": exp.Avg, "count": exp.Count, "min": exp.Min, "max": exp.Max}[op.agg_func]
+    cells = [exp.alias_(function(this=exp.Case(ifs=[exp.If(
+        this=exp.EQ(this=column(op.columns), expression=literal(value)), true=column(op.values))])), identifier(str(value)))
+        for value in op.pivot_values]
+    keys = [column(c) for c in op.index]
+    query = exp.select(*keys, *cells).from_(identifier(source.name), copy=False)
+    return query.group_by(*(k.copy() for k in keys), copy=False) if keys else query
+
+
+@lowers(tf.ApplyScdType3)
+def _scd3(lw: Lowering, op: tf.ApplyScdType3, source: Relation) -> exp.Select:
+    if op.key_columns is None and source.columns is None:
+        raise lw.fail(op, f"`{op.NAME}` keys by every untracked column, which are not known here",
+                      "give `key_columns`, or declare the source's columns")
+    key = op.key(source.columns or ())
+    return lw.project(op, source, add=[(added.name, lw.window(exp.Lag(this=column(tracked)), key, op.order_by))
+                                       for added, tracked in zip(op.columns_added(()), op.columns_to_track, strict=True)])
