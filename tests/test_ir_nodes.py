@@ -118,6 +118,17 @@ SAMPLES: list[object] = [
     tf.RedactEmail(columns=("email",)),
     tf.RemovePiiColumns(columns=("ssn",)),
     tf.ScdType2(business_key=("id",)),
+    tf.ApplyScdType3(order_by=("d",), columns_to_track=("email",)),
+    tf.CloseScdRecords(end_date="2025-11-19"),
+    tf.AnonymizeWithLookup(column="a", lookup_dict=(("C1", "X1"),)),
+    tf.PivotTable(index=("a",), columns="d", values="amount", pivot_values=("2024", 7)),
+    tf.SplitValidInvalid(keep="invalid"),
+    tf.ExtractJsonField(json_column="j", json_path="$.a[0]", target_column="t"),
+    tf.ParseJsonColumn(json_column="j", schema=(ir.Column(name="x", type="bigint"),)),
+    tf.ExplodeArrayColumn(array_column="tags", keep_position=True),
+    tf.FlattenStructColumn(struct_column="address", separator="__"),
+    tf.DeduplicateArrayColumn(column="tags"),
+    tf.RemoveEmptyArrays(column="tags"),
 ]
 
 
