@@ -408,3 +408,44 @@ def test_a_type_2_history_closes_changed_versions_and_opens_new_ones_over_three_
         (3, "chloe.dupont@mail.de", "DE", True, True, None), (4, "dan@company.co.uk", "GB", True, True, None),
         (5, "eve@example.org", "ES", True, True, None)]
     assert history() == second, "a run with no changes keeps every version as it is"
+
+
+FEATURE_JOIN = """pipeline_name: customer_pit_features
+pipeline_type: feature_store_daily_materialization
+env: prod
+source_tables: [feat.spine, feat.orders_agg, feat.profile]
+destination_catalog: main
+destination_schema: features
+destination_table: customer_pit
+primary_key: [customer_id]
+watermark_column: as_of
+feature_columns: [order_total, segment]
+extra_config:
+  feature_store_config: {point_in_time_joins: true, ttl: 30d, online_store: dynamodb}
+  versioning: {enabled: true, retention_days: 30}
+"""
+
+
+def test_source_tables_are_joined_at_the_point_in_time_of_each_spine_row(tmp_path: Path) -> None:
+    """Each spine row takes, from each other source, the latest row of its key that is not after it and not
+    older than the TTL; the feature table is keyed by entity and time, so a second run changes nothing."""
+    config = tmp_path / "features.yaml"
+    config.write_text(FEATURE_JOIN)
+    data = tmp_path / "data" / "feat"
+    data.mkdir(parents=True)
+    (data / "spine.csv").write_text("customer_id,as_of\n1,2024-01-10\n1,2024-02-10\n2,2024-01-10\n3,2024-01-10\n")
+    (data / "orders_agg.csv").write_text("customer_id,as_of,order_total\n1,2024-01-05,100\n1,2024-01-20,150\n"
+                                         "1,2024-02-09,175\n2,2023-11-01,50\n2,2024-01-11,60\n")
+    (data / "profile.csv").write_text("customer_id,as_of,segment\n1,2023-12-31,gold\n1,2024-02-01,platinum\n"
+                                      "3,2024-01-10,silver\n")
+    database = tmp_path / "run.duckdb"
+    for _ in range(2):
+        result = run(config, tmp_path, data=tmp_path / "data", database=database)
+        assert statuses(result) == {"customer_pit_features.transform": "succeeded",
+                                    "customer_pit_features.write": "succeeded",
+                                    "customer_pit_features.feature_table_properties": "skipped"}
+    connection = duckdb.connect(str(database))
+    rows = connection.execute("SELECT customer_id, CAST(as_of AS VARCHAR), order_total, segment "
+                              "FROM features.customer_pit ORDER BY 1, 2").fetchall()
+    assert rows == [(1, "2024-01-10", 100, "gold"), (1, "2024-02-10", 175, "platinum"),
+                    (2, "2024-01-10", None, None), (3, "2024-01-10", None, "silver")]

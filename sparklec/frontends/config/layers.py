@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 from sparklec.frontends.config import extra as extras
+from sparklec.frontends.config import features
 from sparklec.frontends.config.operations import qualified
 from sparklec.frontends.config.expand import Expansion, pipeline_type, sql_identifier, sql_string
 from sparklec.ir.pipeline import Parameter
@@ -81,8 +82,8 @@ def ingestion(x: Expansion) -> tuple[Step, ...]:
 )
 @pipeline_type(
     "feature_store_daily_materialization", "feature_store_realtime_sync",
-    required=("source_table", "destination_table"), fields=(*_TRANSFORM_FIELDS, "feature_columns"),
-    extra=_WRITE_EXTRA,
+    required=("destination_table",), fields=(*_TRANSFORM_FIELDS, "source_tables", "feature_columns"),
+    extra=(*_WRITE_EXTRA, "feature_store_config", "feature_engineering", "versioning"),
 )
 def transformation(x: Expansion) -> tuple[Step, ...]:
     """transform (the `transformers` chain over `source_table`) → quality_checks → write.
@@ -90,10 +91,16 @@ def transformation(x: Expansion) -> tuple[Step, ...]:
     silver_batch writes with `write_mode`; silver_streaming and the feature-store sync write
     incrementally by `watermark_column`; fact_daily_incremental writes incrementally keyed by
     `primary_key`; feature_store_daily_materialization merges on `primary_key`.  A feature table keeps its
-    `primary_key`, `watermark_column` and `feature_columns` when those are given."""
+    `primary_key`, `watermark_column` and `feature_columns` when those are given; with `source_tables`, the
+    transform joins them (`features.feature_join`), and the feature table's store settings follow the write."""
     cfg = x.config
-    source, target = x.source(), x.target()
     kind = cfg.pipeline_type
+    joined = features.joined_sources(x) if kind.startswith("feature_store") and cfg.list("source_tables") else []
+    source = joined[0] if joined else x.source()
+    target = x.target()
+    if kind.startswith("feature_store") and source is None and not cfg.list("source_tables"):
+        x.error("E106", f"`{kind}` needs `source_table` or `source_tables`", cfg.reader.node.span,
+                'add `"source_table": "catalog.schema.table"`')
     incremental = kind in ("silver_streaming_transformation", "fact_daily_incremental", "feature_store_realtime_sync")
     if incremental and not cfg.get("watermark_column"):
         x.error("E106", f"`{kind}` writes incrementally and needs `watermark_column`", cfg.reader.node.span,
@@ -104,13 +111,19 @@ def transformation(x: Expansion) -> tuple[Step, ...]:
         return ()
     mode = "incremental" if incremental else "merge" if kind == "feature_store_daily_materialization" else None
     chain = cfg.transformers
-    if kind.startswith("feature_store") and cfg.list("feature_columns"):
+    if kind.startswith("feature_store") and cfg.list("feature_columns") and not joined:
         kept = (*cfg.list("primary_key"), *filter(None, [cfg.get("watermark_column")]), *cfg.list("feature_columns"))
         chain += (SelectColumns(columns=tuple(dict.fromkeys(kept)), span=cfg.span("feature_columns")),)
-    steps: list[Step] = [x.transform("transform", source.name, chain)]
+    transform = features.feature_join(x, joined, chain) if joined else x.transform("transform", source.name, chain)
+    if transform is None:
+        return ()
+    steps: list[Step] = [transform]
     checks = x.checks("transform")
     steps.extend(checks)
-    steps.append(x.write("transform", target, mode=mode, gates=checks))
+    steps.append(x.write("transform", target, mode=mode, gates=checks,
+                         unique_key=features.series_key(x) if joined else None))
+    if kind.startswith("feature_store"):
+        steps.extend(features.store_settings(x, target))
     return tuple(steps)
 
 
