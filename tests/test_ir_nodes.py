@@ -129,6 +129,7 @@ SAMPLES: list[object] = [
     tf.FlattenStructColumn(struct_column="address", separator="__"),
     tf.DeduplicateArrayColumn(column="tags"),
     tf.RemoveEmptyArrays(column="tags"),
+    tf.AddWindowFeatures(order_by=("d",), columns=("amount",), lags=(1, 7), time_windows=("1d",)),
 ]
 
 

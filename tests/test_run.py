@@ -423,6 +423,8 @@ feature_columns: [order_total, segment]
 extra_config:
   feature_store_config: {point_in_time_joins: true, ttl: 30d, online_store: dynamodb}
   versioning: {enabled: true, retention_days: 30}
+  feature_engineering: {lags: [1], rolling_windows: [2], rolling_stats: [max], aggregation_windows: [40d],
+                        columns: [order_total]}
 """
 
 
@@ -445,7 +447,29 @@ def test_source_tables_are_joined_at_the_point_in_time_of_each_spine_row(tmp_pat
                                     "customer_pit_features.write": "succeeded",
                                     "customer_pit_features.feature_table_properties": "skipped"}
     connection = duckdb.connect(str(database))
-    rows = connection.execute("SELECT customer_id, CAST(as_of AS VARCHAR), order_total, segment "
-                              "FROM features.customer_pit ORDER BY 1, 2").fetchall()
-    assert rows == [(1, "2024-01-10", 100, "gold"), (1, "2024-02-10", 175, "platinum"),
-                    (2, "2024-01-10", None, None), (3, "2024-01-10", None, "silver")]
+    rows = connection.execute("SELECT customer_id, CAST(as_of AS VARCHAR), order_total, segment, order_total_lag_1, "
+                              "order_total_max_2, order_total_max_40d FROM features.customer_pit ORDER BY 1, 2").fetchall()
+    assert rows == [(1, "2024-01-10", 100, "gold", None, 100, 100), (1, "2024-02-10", 175, "platinum", 100, 175, 175),
+                    (2, "2024-01-10", None, None, None, None, None), (3, "2024-01-10", None, "silver", None, None, None)]
+
+
+def test_the_ops_after_a_transforms_sql_are_applied(tmp_path: Path) -> None:
+    """`sql "..." | ops` runs the ops over the query's rows (they were once left out of the plan's SQL)."""
+    source = tmp_path / "p.spk"
+    source.write_text("""pipeline p {
+  source raw = bronze.raw
+  target out = silver.out
+  task pick = sql "SELECT id, name FROM {{ raw }} WHERE id > 1" | fill_nulls(fill_values: {name: "?"}) | add_hash_key(source_columns: [id], target_column: h)
+  task store = write pick into out {
+    mode overwrite
+  }
+}
+""")
+    data = tmp_path / "data" / "bronze"
+    data.mkdir(parents=True)
+    (data / "raw.csv").write_text("id,name\n1,a\n2,\n3,c\n")
+    database = tmp_path / "run.duckdb"
+    assert set(statuses(run(source, tmp_path, data=tmp_path / "data", env="prod", database=database)).values()) == {
+        "succeeded"}
+    rows = duckdb.connect(str(database)).execute("SELECT id, name, h IS NOT NULL FROM silver.out ORDER BY id").fetchall()
+    assert rows == [(2, "?", True), (3, "c", True)]

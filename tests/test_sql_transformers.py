@@ -386,6 +386,23 @@ def test_arrays_lose_repeated_elements_in_first_seen_order_and_empty_arrays_beco
         (1, ["b", "a", "b", None, None]), (2, None), (3, None)]
 
 
+def test_window_features_look_only_at_each_rows_past() -> None:
+    columns = {"k": "VARCHAR", "d": "DATE", "v": "DOUBLE"}
+    rows = [("a", D(2024, 1, 1), 1.0), ("a", D(2024, 1, 2), 2.0), ("a", D(2024, 1, 9), 4.0), ("b", D(2024, 1, 1), 8.0)]
+    op = tf.AddWindowFeatures(partition_by=("k",), order_by=("d",), columns=("v",), lags=(1,), rolling_windows=(2,),
+                              time_windows=("7d",), functions=("sum",))
+    assert [r[3:] for r in run([op], columns, rows)] == [
+        (None, 1.0, 1.0), (1.0, 3.0, 3.0), (2.0, 6.0, 6.0), (None, 8.0, 8.0)]
+    assert run([attrs.evolve(op, lags=(), rolling_windows=(), time_windows=("1d",))], columns, rows)[1][3:] == (
+        3.0,), "a day before includes the day before"
+    timed = {"k": "VARCHAR", "t": "TIMESTAMP", "v": "DOUBLE"}
+    at = datetime.datetime
+    rows = [("a", at(2024, 1, 1, 0), 1.0), ("a", at(2024, 1, 1, 12), 2.0), ("a", at(2024, 1, 1, 12, 0, 1), 4.0)]
+    within = tf.AddWindowFeatures(partition_by=("k",), order_by=("t",), columns=("v",), time_windows=("12h",),
+                                  functions=("sum",))
+    assert [r[3] for r in run([within], timed, rows)] == [1.0, 3.0, 6.0], "12 hours back, to the second"
+
+
 def test_every_transformer_is_covered_here() -> None:
     source = Path(__file__).read_text()
     assert all(cls.__name__ in source for cls in tf.CATALOGUE.values())

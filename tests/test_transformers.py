@@ -95,6 +95,8 @@ PARAMS: dict[str, dict[str, object]] = {
     "flatten_struct_column": {"struct_column": "address"},
     "deduplicate_array_column": {"column": "tags"},
     "remove_empty_arrays": {"column": "tags"},
+    "add_window_features": {"partition_by": ["email"], "order_by": ["born"], "columns": ["amount"], "lags": [1],
+                            "rolling_windows": [2], "aggregation_windows": ["7000d"], "rolling_stats": ["avg", "max"]},
 }
 
 BASE = [c.name for c in SCHEMA]
@@ -111,6 +113,8 @@ EXPECTED_COLUMNS: dict[str, list[str]] = {
     "remove_pii_columns": ["id", "email", "born", "amount", "tags", "payload", "address", "is_valid"],
     "scd_type2": ["id", "email", "phone", "born", "amount", "tags", "payload", "address", "is_valid", "valid_from", "valid_to", "is_current"],
     "apply_scd_type3": [*BASE, "phone_previous", "amount_previous"],
+    "add_window_features": [*BASE, "amount_lag_1", "amount_avg_2", "amount_avg_7000d", "amount_max_2",
+                            "amount_max_7000d"],
     "pivot_table": ["email", "12", "555-010-0006"],
     "parse_json_column": ["id", "email", "phone", "born", "amount", "tags", "address", "is_valid", "score", "active"],
     "explode_array_column": ["id", "email", "phone", "born", "amount", "payload", "address", "is_valid", "tag_position", "tag"],

@@ -164,17 +164,22 @@ class TaskSql:
         return self.text(exp.Create(this=schema, kind="SCHEMA", exists=True))
 
     def query(self, task: t.Transform, input_columns: Schema | None = None, prefix: str = "") -> exp.Query:
-        """The SELECT of a transform: its SQL, or its input through its chain (a CTE per step, each
-        named with `prefix`).
+        """The SELECT of a transform: its SQL or its input, through its chain (a CTE per step, each named with
+        `prefix`).
 
         `input_columns` are the input's columns when the caller knows them better than the declarations."""
         if task.sql is not None:
-            return self.user_query(task.sql, f"the SQL of `{task.name}`", task)
-        assert task.input is not None
-        source = Relation(f"{prefix}source", input_columns or self.columns.schema(task.input))
+            read: exp.Query = self.user_query(task.sql, f"the SQL of `{task.name}`", task)
+            if not task.steps:
+                return read
+            source = Relation(f"{prefix}source", input_columns or None)
+        else:
+            assert task.input is not None
+            read = exp.select(exp.Star()).from_(self.table(task.input), copy=False)
+            source = Relation(f"{prefix}source", input_columns or self.columns.schema(task.input))
         steps = chain_steps(source, task.steps, DIALECTS[self.dialect], self.custom, prefix=prefix)
         query = exp.select(exp.Star()).from_(identifier(steps[-1].name if steps else source.name), copy=False).with_(
-            identifier(source.name), as_=exp.select(exp.Star()).from_(self.table(task.input), copy=False), copy=False)
+            identifier(source.name), as_=read, copy=False)
         for step in steps:
             query = query.with_(identifier(step.name), as_=step.query, copy=False)
         return query

@@ -6,7 +6,7 @@ from sqlglot import exp
 from typing_extensions import assert_never
 
 from sparklec.ir import transformers as tf
-from sparklec.sql.ops import Lowering, Relation, column, identifier, literal, lowers
+from sparklec.sql.ops import Lowering, Relation, as_macro, column, identifier, literal, lowers
 from sparklec.sql.user_sql import parse_expression
 
 
@@ -91,3 +91,39 @@ def _scd3(lw: Lowering, op: tf.ApplyScdType3, source: Relation) -> exp.Select:
     key = op.key(source.columns or ())
     return lw.project(op, source, add=[(added.name, lw.window(exp.Lag(this=column(tracked)), key, op.order_by))
                                        for added, tracked in zip(op.columns_added(()), op.columns_to_track, strict=True)])
+
+
+@lowers(tf.AddWindowFeatures)
+def _window_features(lw: Lowering, op: tf.AddWindowFeatures, source: Relation) -> exp.Select:
+    functions = {"avg": exp.Avg, "sum": exp.Sum, "min": exp.Min, "max": exp.Max, "count": exp.Count,
+                 "stddev": exp.Stddev}
+    by_day = next((c.type == "date" for c in source.columns or () if c.name == op.order_by[0]), False)
+    added = []
+    for feature, function, name, extent in op.features(source.columns or ()):
+        kind, _, frame = function.partition(":")
+        window: exp.Expr
+        if kind == "lag":
+            window = lw.window(exp.Lag(this=column(name), offset=exp.Literal.number(extent)), op.partition_by,
+                               op.order_by)
+        elif frame == "rows":
+            window = lw.window(functions[kind](this=column(name)), op.partition_by, op.order_by,
+                               frame=_rows(max((extent or 1) - 1, 0)))
+        else:
+            reach = (extent or 0) // 86400 if by_day else extent or 0
+            window = exp.Window(this=functions[kind](this=column(name)), partition_by=[
+                column(c) for c in op.partition_by], order=exp.Order(expressions=[exp.Ordered(
+                    this=_time_number(op.order_by[0], by_day), nulls_first=False)]),
+                spec=exp.WindowSpec(kind="RANGE", start=exp.Literal.number(reach), start_side="PRECEDING",
+                                    end="CURRENT ROW"))
+        added.append((feature.name, window))
+    return lw.project(op, source, add=added)
+
+
+def _time_number(name: str, by_day: bool) -> exp.Expr:
+    """A date as its day number, a timestamp as its epoch second: what a RANGE frame of days or seconds orders."""
+    if by_day:
+        epoch = exp.Cast(this=exp.Literal.string("1970-01-01"), to=exp.DataType.build("date"))
+        days = exp.DateDiff(this=column(name), expression=epoch, unit=exp.Var(this="DAY"))
+        return as_macro(days, "day_number", value=column(name))
+    seconds = exp.TimeToUnix(this=exp.Cast(this=column(name), to=exp.DataType.build("timestamp")))
+    return as_macro(seconds, "epoch_second", value=column(name))

@@ -465,6 +465,34 @@ MACROS: dict[str, str] = {
     from unnest({{ array }}) with ordinality as elements(item, position)) as __sparklec_exploded on true
 {%- endmacro %}
 """,
+    "day_number": """\
+{# A date as the number of days since 1970-01-01. #}
+{% macro sparklec_day_number(value) -%}
+  {{ return(adapter.dispatch('sparklec_day_number')(value)) }}
+{%- endmacro %}
+
+{% macro default__sparklec_day_number(value) -%}
+  datediff({{ value }}, date'1970-01-01')
+{%- endmacro %}
+
+{% macro duckdb__sparklec_day_number(value) -%}
+  date_diff('day', date '1970-01-01', {{ value }})
+{%- endmacro %}
+""",
+    "epoch_second": """\
+{# A time as seconds since 1970-01-01 00:00:00. #}
+{% macro sparklec_epoch_second(value) -%}
+  {{ return(adapter.dispatch('sparklec_epoch_second')(value)) }}
+{%- endmacro %}
+
+{% macro default__sparklec_epoch_second(value) -%}
+  unix_timestamp(cast({{ value }} as timestamp))
+{%- endmacro %}
+
+{% macro duckdb__sparklec_epoch_second(value) -%}
+  epoch(cast({{ value }} as timestamp))
+{%- endmacro %}
+""",
     "seconds_since": """\
 {% macro sparklec_seconds_since(value) -%}
   {{ return(adapter.dispatch('sparklec_seconds_since')(value)) }}

@@ -6,11 +6,38 @@ from __future__ import annotations
 from sparklec.frontends.config.expand import Expansion, sql_identifier, sql_string
 from sparklec.ir.pipeline import Dataset
 from sparklec.ir.tasks import RunSql, Transform
-from sparklec.ir.transformers import Op
+from sparklec.ir.transformers import InvalidParams, Op, build_op
 
 RANK = "__sparklec_rank"
 FEATURE_STORE_KEYS = ("point_in_time_joins", "ttl", "online_store", "feature_table_name", "description")
 VERSIONING_KEYS = ("enabled", "retention_days")
+ENGINEERING_KEYS = ("columns", "lags", "rolling_windows", "rolling_stats", "aggregation_windows")
+
+
+def engineered(x: Expansion) -> tuple[Op, ...]:
+    """``feature_engineering`` as an `add_window_features` op: lags, rolling statistics and time-window
+    aggregates of each feature column (`columns`, by default `feature_columns`) over its entity's history
+    (`primary_key`), in `watermark_column` order."""
+    spec = x.extra.mapping("feature_engineering")
+    if spec is None:
+        return ()
+    spec.check_keys(ENGINEERING_KEYS)
+    cfg = x.config
+    watermark = cfg.get("watermark_column")
+    if not watermark:
+        x.error("E106", "`feature_engineering` needs `watermark_column`: the order of each entity's history",
+                x.extra.value_span("feature_engineering"))
+        return ()
+    params = {key: spec.node.value[key][1].plain() for key in ENGINEERING_KEYS if key in spec}
+    params.setdefault("columns", [f for f in cfg.list("feature_columns") if f != watermark])
+    try:
+        return (build_op("add_window_features", {"partition_by": list(cfg.list("primary_key")), "order_by": [watermark],
+                                                 **params}, x.extra.value_span("feature_engineering")),)
+    except InvalidParams as error:
+        for problem in error.problems:
+            x.error("E112", f"feature_engineering: {problem.message}",
+                    spec.value_span(problem.param) if problem.param in spec else spec.node.span, problem.help)
+        return ()
 
 
 def joined_sources(x: Expansion) -> list[Dataset]:

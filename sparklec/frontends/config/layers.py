@@ -114,6 +114,8 @@ def transformation(x: Expansion) -> tuple[Step, ...]:
     if kind.startswith("feature_store") and cfg.list("feature_columns") and not joined:
         kept = (*cfg.list("primary_key"), *filter(None, [cfg.get("watermark_column")]), *cfg.list("feature_columns"))
         chain += (SelectColumns(columns=tuple(dict.fromkeys(kept)), span=cfg.span("feature_columns")),)
+    if kind.startswith("feature_store"):
+        chain += features.engineered(x)
     transform = features.feature_join(x, joined, chain) if joined else x.transform("transform", source.name, chain)
     if transform is None:
         return ()

@@ -16,7 +16,7 @@ import attrs
 from sparklec.diagnostics import RefSpans, Span, did_you_mean
 from sparklec.ir.transformers.aggregation import (
     Aggregate, AddLagLeadColumns, AddMovingAverage, AddNtile, AddPercentileRank, AddRunningTotal, AggregateByKey,
-    CubeAggregation, PivotTable, RollupAggregation, WindowOp,
+    AddWindowFeatures, CubeAggregation, PivotTable, RollupAggregation, WindowOp,
 )
 from sparklec.ir.transformers.base import (
     AGGREGATE_FUNCTIONS, AUDIT_COLUMNS, DEFAULT_NULL_VALUES, FillValue, Measure, Op, ParamError,
@@ -54,7 +54,7 @@ CATALOGUE: dict[str, type[Op]] = {
         AddAuditColumns, AddIngestionMetadata, AddHashKey, AddBusinessKey, AddSurrogateKey,
         AddDateComponents, AddRowNumber, AddRank, AddAgeFromBirthdate, AddTenureMonths,
         Aggregate, AggregateByKey, RollupAggregation, CubeAggregation, AddRunningTotal, AddMovingAverage,
-        AddLagLeadColumns, AddNtile, AddPercentileRank, PivotTable,
+        AddLagLeadColumns, AddNtile, AddPercentileRank, PivotTable, AddWindowFeatures,
         MaskColumn, TokenizeColumn, RedactEmail, RemovePiiColumns, AnonymizeWithLookup,
         ScdType2, ApplyScdType3, CloseScdRecords,
         ValidateRange, ValidateLength, ValidatePattern, AddValidationFlags, MarkInvalidRows, EnforceNotNull,
@@ -178,7 +178,7 @@ for _op_class in (*CATALOGUE.values(), WindowOp, RuleOp, CustomOp):
 del _op_class
 
 __all__ = [
-    "AnonymizeWithLookup", "ApplyScdType3", "CloseScdRecords", "DeduplicateArrayColumn", "ExplodeArrayColumn",
+    "AddWindowFeatures", "AnonymizeWithLookup", "ApplyScdType3", "CloseScdRecords", "DeduplicateArrayColumn", "ExplodeArrayColumn",
     "ExtractJsonField", "FlattenStructColumn", "ParseJsonColumn", "PivotTable", "RemoveEmptyArrays",
     "SplitValidInvalid",
     "AGGREGATE_FUNCTIONS", "AUDIT_COLUMNS", "CATALOGUE", "DEFAULT_NULL_VALUES", "DIALLING_PREFIXES",

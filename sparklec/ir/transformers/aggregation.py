@@ -10,7 +10,7 @@ from sparklec.ir.transformers.base import (
     AGGREGATE_FUNCTIONS, Measure, Op, RankingOp, Schema, as_columns, as_literals, param, require_numeric,
 )
 from sparklec.ir.expressions import columns_named, value_type
-from sparklec.ir.values import Column, is_numeric_type
+from sparklec.ir.values import Column, format_duration, is_numeric_type, parse_duration
 
 
 def as_measures(value: object) -> tuple[Measure, ...]:
@@ -239,3 +239,89 @@ class AddPercentileRank(RankingOp):
 
     def columns_added(self, columns: Schema) -> Schema:
         return (Column(name=self.target_column, type="double"),)
+
+
+WINDOW_FUNCTIONS = ("avg", "sum", "min", "max", "count", "stddev")
+
+
+def _periods(value: object) -> tuple[int, ...]:
+    if isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1
+                                                for v in value):
+        return tuple(dict.fromkeys(value))
+    raise ValueError(f"expected a list of whole numbers of rows, at least 1, got {value!r}")
+
+
+def _durations(value: object) -> tuple[str, ...]:
+    """Each duration in its shortest spelling (``"7d"``, ``"12h"``; a number is days)."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    spelt = []
+    for item in items:
+        seconds = item * 86400 if isinstance(item, int) and not isinstance(item, bool) and item > 0 else \
+            parse_duration(item) if isinstance(item, str) else None
+        if not seconds:
+            raise ValueError(f"expected durations such as \"7d\", \"12h\" or a number of days, got {item!r}")
+        spelt.append(format_duration(seconds))
+    return tuple(dict.fromkeys(spelt))
+
+
+def _functions(value: object) -> tuple[str, ...]:
+    names = as_columns(value)
+    unknown = [n for n in names if n not in WINDOW_FUNCTIONS]
+    if unknown:
+        raise ValueError(f"unknown function `{unknown[0]}`; use one of {', '.join(WINDOW_FUNCTIONS)}")
+    return names
+
+
+@attrs.frozen(kw_only=True)
+class AddWindowFeatures(Op):
+    """Features of each of `columns` over the row's `partition_by` history in `order_by` order, never its
+    future: ``<column>_lag_<n>`` for each of `lags`; ``<column>_<function>_<n>`` over the row and the
+    `rolling_windows` - 1 rows before; ``<column>_<function>_<duration>`` over the rows whose single `order_by`
+    time is within each of `time_windows` before the row's (sparklec's own: what `feature_engineering` asks)."""
+
+    NAME = "add_window_features"
+    CHANGES_GRAIN = True
+    partition_by: tuple[str, ...] = param((), convert=as_columns)
+    order_by: tuple[str, ...] = param(convert=as_columns)
+    columns: tuple[str, ...] = param(convert=as_columns)
+    lags: tuple[int, ...] = param((), convert=_periods)
+    rolling_windows: tuple[int, ...] = param((), convert=_periods)
+    time_windows: tuple[str, ...] = param((), aliases=("aggregation_windows",), convert=_durations)
+    functions: tuple[str, ...] = param(("avg",), aliases=("rolling_stats",), convert=_functions)
+
+    def columns_read(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.partition_by, *self.order_by, *self.columns)))
+
+    def features(self, columns: Schema) -> tuple[tuple[Column, str, str, int | None], ...]:
+        """(column, function, source column, rows before (lags, rolling) or seconds (time windows)) of each
+        feature; the function is ``lag``, or one of `functions` over ``rows`` or ``range``."""
+        types = {c.name: c.type for c in columns}
+        found: list[tuple[Column, str, str, int | None]] = []
+        for name in self.columns:
+            kind = types.get(name)
+            found += [(Column(name=f"{name}_lag_{n}", type=kind), "lag", name, n) for n in self.lags]
+            for function in self.functions:
+                typed = value_type(f"{function}({name})", {name: kind}) if kind else None
+                found += [(Column(name=f"{name}_{function}_{n}", type=typed), f"{function}:rows", name, n)
+                          for n in self.rolling_windows]
+                found += [(Column(name=f"{name}_{function}_{w}", type=typed), f"{function}:range", name,
+                           parse_duration(w)) for w in self.time_windows]
+        return tuple(found)
+
+    def columns_added(self, columns: Schema) -> Schema:
+        return tuple(feature for feature, *_ in self.features(columns))
+
+    def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
+        problems = []
+        if self.rolling_windows or self.time_windows:
+            numeric = [f for f in self.functions if f in ("avg", "sum", "stddev")]
+            for name in self.columns if numeric else ():
+                problems += require_numeric(columns, name, self.NAME)
+        if self.time_windows:
+            ordered = [columns[c] for c in self.order_by if c in columns]
+            if len(self.order_by) != 1 or (ordered and ordered[0].type not in (None, "date", "timestamp")):
+                problems.append((self.order_by[0], "time windows need one date or timestamp `order_by` column"))
+            elif ordered and ordered[0].type == "date" and any(parse_duration(w) % 86400 for w in self.time_windows):
+                problems.append((self.order_by[0], "time windows over a date are whole days"))
+        return problems
+
