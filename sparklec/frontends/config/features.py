@@ -36,7 +36,8 @@ def engineered(x: Expansion) -> tuple[Op, ...]:
     except InvalidParams as error:
         for problem in error.problems:
             x.error("E112", f"feature_engineering: {problem.message}",
-                    spec.value_span(problem.param) if problem.param in spec else spec.node.span, problem.help)
+                    spec.value_span(problem.param) if problem.param and problem.param in spec else spec.node.span,
+                    problem.help)
         return ()
 
 

@@ -321,7 +321,7 @@ class AddWindowFeatures(Op):
             ordered = [columns[c] for c in self.order_by if c in columns]
             if len(self.order_by) != 1 or (ordered and ordered[0].type not in (None, "date", "timestamp")):
                 problems.append((self.order_by[0], "time windows need one date or timestamp `order_by` column"))
-            elif ordered and ordered[0].type == "date" and any(parse_duration(w) % 86400 for w in self.time_windows):
+            elif ordered and ordered[0].type == "date" and any((parse_duration(w) or 0) % 86400 for w in self.time_windows):
                 problems.append((self.order_by[0], "time windows over a date are whole days"))
         return problems
 
