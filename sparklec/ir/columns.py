@@ -7,7 +7,8 @@ from collections.abc import Callable
 from sparklec.diagnostics import Diagnostic, did_you_mean, ref_span
 from sparklec.ir.pipeline import Pipeline
 from sparklec.diagnostics import Span
-from sparklec.ir.tasks import Ingest, Score, Task, Transform, Write, walk
+from sparklec.ir.expressions import selected_names
+from sparklec.ir.tasks import SQL_REFERENCE, Ingest, Score, Task, Transform, Write, walk
 from sparklec.ir.transformers import CustomOp, Op, Schema
 from sparklec.ir.values import Column
 
@@ -47,12 +48,19 @@ class ColumnFlow:
         if isinstance(task, Ingest):
             return task.columns or None
         if isinstance(task, Transform):
-            start = self.schema(task.input) if task.input and task.sql is None else None
-            return self.through_chain(start, task.steps, task.span)
+            return self.through_chain(self.input_schema(task), task.steps, task.span)
         if isinstance(task, Score):
             base = self.schema(task.input)
             return None if base is None else base + (Column(name=task.prediction_column),)
         return None
+
+    def input_schema(self, task: Transform) -> Schema | None:
+        """What a transform's chain starts from: its input's columns, or the columns its SQL names (their
+        types not known)."""
+        if task.sql is None:
+            return self.schema(task.input) if task.input else None
+        names = selected_names(SQL_REFERENCE.sub(lambda match: match.group(1), task.sql))
+        return None if names is None else tuple(Column(name=name) for name in names)
 
     def _replaced(self, dataset: str) -> Schema | None:
         """The columns of a dataset whose columns are not declared and that one write of the pipeline fills

@@ -24,6 +24,24 @@ def _parsed(text: str) -> exp.Expr | None:
         return None
 
 
+def selected_names(query: str) -> tuple[str, ...] | None:
+    """The names of the columns a query returns, when its outermost SELECT names each one (no ``*``, no
+    unnamed expression); a set operation's come from its first SELECT."""
+    tree = _parsed(query)
+    while isinstance(tree, exp.SetOperation):
+        tree = tree.this
+    if not isinstance(tree, exp.Select):
+        return None
+    names = []
+    for item in tree.selects:
+        if isinstance(item, exp.Star) or (isinstance(item, exp.Column) and isinstance(item.this, exp.Star)):
+            return None
+        if not isinstance(item, (exp.Alias, exp.Column)) or not item.alias_or_name:
+            return None
+        names.append(item.alias_or_name)
+    return tuple(names) if len(set(names)) == len(names) else None
+
+
 def columns_named(text: str) -> tuple[str, ...]:
     """The columns `text` names, in order (not a lambda's parameters, not qualified ones)."""
     tree = _parsed(text)

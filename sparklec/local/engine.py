@@ -411,8 +411,8 @@ class _PipelineRun:
                 return SUCCEEDED
             case t.Transform():
                 table = self.sql.table(task.name)
-                known = self.sql.columns.schema(task.input) if task.input and task.sql is None else ()
-                columns = known if known is not None else self.checked_input(cursor, task)
+                known = self.sql.columns.input_schema(task)
+                columns = known if known is not None or task.sql is not None else self.checked_input(cursor, task)
                 create = exp.Create(this=table, kind="TABLE", replace=True, expression=self.sql.query(task, columns))
                 cursor.execute(*_bound(create.sql(dialect="duckdb"), values))
                 run.rows_out = self.count(cursor, task.name)

@@ -140,12 +140,9 @@ class _Builder:
         """What a warehouse target builds for `task`, or reads where it lands."""
         match task:
             case t.Transform():
-                columns = None
-                if task.input and task.sql is None:
-                    if self.columns is None:
-                        self.columns = ColumnFlow(self.pipeline, lambda diagnostic: None)
-                    columns = self.columns.schema(task.input)
-                return Query(task.input, task.steps, task.sql, columns, task.examples)
+                if self.columns is None:
+                    self.columns = ColumnFlow(self.pipeline, lambda diagnostic: None)
+                return Query(task.input, task.steps, task.sql, self.columns.input_schema(task), task.examples)
             case t.Write():
                 target = self.pipeline.dataset(task.target)
                 assert target is not None, "the verifier checks that written datasets are declared"

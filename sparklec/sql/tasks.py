@@ -172,11 +172,10 @@ class TaskSql:
             read: exp.Query = self.user_query(task.sql, f"the SQL of `{task.name}`", task)
             if not task.steps:
                 return read
-            source = Relation(f"{prefix}source", input_columns or None)
         else:
             assert task.input is not None
             read = exp.select(exp.Star()).from_(self.table(task.input), copy=False)
-            source = Relation(f"{prefix}source", input_columns or self.columns.schema(task.input))
+        source = Relation(f"{prefix}source", input_columns or self.columns.input_schema(task))
         steps = chain_steps(source, task.steps, DIALECTS[self.dialect], self.custom, prefix=prefix)
         query = exp.select(exp.Star()).from_(identifier(steps[-1].name if steps else source.name), copy=False).with_(
             identifier(source.name), as_=read, copy=False)
