@@ -443,12 +443,13 @@ def test_every_transformer_builds_in_dbt_the_rows_its_duckdb_sql_leaves(tmp_path
     from sparklec.local.files import duckdb_type
     from sparklec.sql import DIALECTS, Relation, chain_steps, with_ctes
     from test_spark import fresh_columns
-    from test_transformers import PARAMS, SAMPLE_ROWS, SCHEMA
+    from sparklec.sql.ops import RELATION
+    from test_transformers import PARAMS, RELATIONS, SCHEMA
 
     names = sorted(set(CATALOGUE) - {"scd_type2"})  # a history write of its own: test_scd2_keeps_history...
     ops = {name: build_op(name, PARAMS[name]) for name in names}
     pipeline = Pipeline(name="every", env="prod", datasets=(
-        Dataset(name="raw", schema="bronze", table="raw", columns=SCHEMA),
+        *(Dataset(name=name, schema="bronze", table=name, columns=columns) for name, (columns, _) in RELATIONS.items()),
         *(Dataset(name=f"{name}_out", schema="silver", table=name) for name in names)), steps=tuple(
         step for name in names for step in (Transform(name=name, input="raw", steps=(ops[name],)),
                                             Write(name=f"store_{name}", input=name, target=f"{name}_out",
@@ -456,9 +457,11 @@ def test_every_transformer_builds_in_dbt_the_rows_its_duckdb_sql_leaves(tmp_path
     write_atomically(lower(optimise(Project(name="every", pipelines=(pipeline,))), "dbt", {}), tmp_path)
     connection = duckdb.connect(str(tmp_path / "local.duckdb"))
     connection.execute("CREATE SCHEMA bronze")
-    connection.execute("CREATE TABLE bronze.raw (" + ", ".join(
-        f"{c.name} {duckdb_type(c.type or 'string')}" for c in SCHEMA) + ")")
-    connection.executemany(f"INSERT INTO bronze.raw VALUES ({', '.join('?' for _ in SCHEMA)})", SAMPLE_ROWS)
+    for name, (columns, rows) in RELATIONS.items():
+        connection.execute(f"CREATE TABLE bronze.{name} (" + ", ".join(
+            f"{c.name} {duckdb_type(c.type or 'string')}" for c in columns) + ")")
+        connection.executemany(f"INSERT INTO bronze.{name} VALUES ({', '.join('?' for _ in columns)})", rows)
+        connection.execute(f"CREATE TEMPORARY VIEW {RELATION.format(name)} AS SELECT * FROM bronze.{name}")
     connection.execute("CREATE TEMPORARY VIEW samples AS SELECT * FROM bronze.raw")
     expected = {}
     for name in names:

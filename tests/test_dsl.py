@@ -291,11 +291,12 @@ def test_parser_tables_are_cached_and_reused(tmp_path: Path, monkeypatch: pytest
 def test_every_transformer_prints_and_parses_back(name: str) -> None:
     """Each catalogue transformer with its sample parameters, in a chain over a source of the sample columns:
     printed as .spk and parsed back, the same op, and the pipeline still verifies."""
-    from test_transformers import PARAMS, SCHEMA
+    from test_transformers import PARAMS, RELATIONS
 
-    columns = ", ".join(f"{c.name}: {c.type}" for c in SCHEMA)
-    project = parse(f"pipeline p {{\n  source raw = b.raw {{ columns {{ {columns} }} }}\n"
-                    "  task t = from raw | drop_exact_duplicates\n}\n")
+    sources = "".join(f"  source {relation} = b.{relation} {{ columns {{ "
+                      f"{', '.join(f'{c.name}: {c.type}' for c in columns)} }} }}\n"
+                      for relation, (columns, _) in RELATIONS.items())
+    project = parse(f"pipeline p {{\n{sources}  task t = from raw | drop_exact_duplicates\n}}\n")
     [pipeline] = project.pipelines
     [task] = [s for s in pipeline.steps if isinstance(s, ir.Transform)]
     op = tf.build_op(name, PARAMS[name])

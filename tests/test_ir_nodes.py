@@ -129,6 +129,8 @@ SAMPLES: list[object] = [
     tf.FlattenStructColumn(struct_column="address", separator="__"),
     tf.DeduplicateArrayColumn(column="tags"),
     tf.RemoveEmptyArrays(column="tags"),
+    tf.PerformLookup(lookup_table="segments", join_columns=("id",), select_columns=("segment",), how="inner"),
+    tf.ApplyScdType1(target_table="dim", key_columns=("id",)),
     tf.AddWindowFeatures(order_by=("d",), columns=("amount",), lags=(1, 7), time_windows=("1d",)),
 ]
 

@@ -473,3 +473,30 @@ def test_the_ops_after_a_transforms_sql_are_applied(tmp_path: Path) -> None:
         "succeeded"}
     rows = duckdb.connect(str(database)).execute("SELECT id, name, h IS NOT NULL FROM silver.out ORDER BY id").fetchall()
     assert rows == [(2, "?", True), (3, "c", True)]
+
+
+def test_a_config_lookup_reads_the_table_it_names(tmp_path: Path) -> None:
+    """`perform_lookup` with `lookup_table: main.crm.segments` reads that table, declared as the pipeline's."""
+    config = tmp_path / "enriched.yaml"
+    config.write_text("""pipeline_name: enriched_customers
+pipeline_type: silver_batch_transformation
+env: prod
+source_table: main.bronze.customers
+destination_catalog: main
+destination_schema: silver
+destination_table: customers_enriched
+write_mode: overwrite
+transformers:
+  - name: perform_lookup
+    params: {lookup_table: main.crm.segments, join_columns: [customer_id], select_columns: [segment]}
+extra_config:
+  source_columns: {customer_id: bigint, email: string}
+""")
+    for folder, name, text in (("bronze", "customers", "customer_id,email\n1,a@x\n2,b@x\n"),
+                               ("crm", "segments", "customer_id,segment\n1,gold\n")):
+        (tmp_path / "data" / folder).mkdir(parents=True)
+        (tmp_path / "data" / folder / f"{name}.csv").write_text(text)
+    database = tmp_path / "run.duckdb"
+    assert set(statuses(run(config, tmp_path, data=tmp_path / "data", database=database)).values()) == {"succeeded"}
+    rows = duckdb.connect(str(database)).execute("SELECT * FROM silver.customers_enriched ORDER BY 1").fetchall()
+    assert rows == [(1, "a@x", "gold"), (2, "b@x", None)]

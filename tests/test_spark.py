@@ -19,7 +19,7 @@ from sqlglot import exp
 from conftest import COMPILED_SOURCES, EXAMPLES, compile_sources
 from argo_harness import spark_sql_scripts
 from spark_harness import Spark
-from test_transformers import PARAMS, SAMPLE_ROWS, SCHEMA
+from test_transformers import PARAMS, RELATIONS, SAMPLE_ROWS, SCHEMA
 from sparklec.backends.argo.steps import PROFILE as ARGO
 from sparklec.backends.stepfunctions.integrations import PROFILE as STEP_FUNCTIONS
 from sparklec import job
@@ -36,6 +36,7 @@ from sparklec.lowering import build_plans, inlined_transforms, work_database
 from sparklec.lowering.actions import Job, Sql
 from sparklec.lowering.profile import RUNTIME_DIALECTS
 from sparklec.sql import DIALECTS, Relation, chain_steps, with_ctes
+from sparklec.sql.ops import RELATION
 from sparklec.sql.tasks import TaskSql, landing_table
 from sparklec.testing import projects
 
@@ -330,14 +331,18 @@ def test_a_failing_check_fails_the_spark_statement_every_spark_runtime_is_given(
 
 @pytest.fixture(scope="module")
 def samples(spark: Spark, tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    """The sample rows as the table `samples`, on Spark and in the DuckDB connection returned."""
+    """The sample rows as the table `samples`, and the relations the sample parameters read, on Spark and in the
+    DuckDB connection returned."""
     duck = duckdb.connect()
-    duck.execute("CREATE TABLE samples (" + ", ".join(f"{c.name} {duckdb_type(c.type or 'string')}" for c in SCHEMA)
-                 + ")")
-    duck.executemany(f"INSERT INTO samples VALUES ({', '.join('?' for _ in SCHEMA)})", SAMPLE_ROWS)
-    path = tmp_path_factory.mktemp("samples") / "samples.parquet"
-    duck.execute(f"COPY samples TO '{path}' (FORMAT parquet)")
-    spark.load("samples", path)
+    folder = tmp_path_factory.mktemp("samples")
+    for table, (columns, rows) in {"samples": (SCHEMA, SAMPLE_ROWS),
+                                   **{RELATION.format(n): r for n, r in RELATIONS.items()}}.items():
+        duck.execute(f"CREATE TABLE {table} (" + ", ".join(f"{c.name} {duckdb_type(c.type or 'string')}"
+                                                          for c in columns) + ")")
+        duck.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' for _ in columns)})", rows)
+        path = folder / f"{table.strip('_')}.parquet"  # Spark skips files whose names start with _
+        duck.execute(f"COPY {table} TO '{path}' (FORMAT parquet)")
+        spark.load(table, path)
     return duck
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -16,18 +18,22 @@ from sparklec.diagnostics import LoweringError
 from sparklec.ir import Column, CustomTransformer
 from sparklec.ir import transformers as tf
 from sparklec.sql import DIALECTS, Relation, chain_steps, with_ctes
+from sparklec.sql.ops import RELATION
 
 D = datetime.date
 
 
 def run(ops: list[tf.Op], columns: dict[str, str], rows: list[tuple[Any, ...]], known: bool = True,
-        custom: tuple[CustomTransformer, ...] = ()) -> list[tuple[Any, ...]]:
-    """Load `rows` into DuckDB, run the chain's SQL, return the rows (sorted)."""
+        custom: tuple[CustomTransformer, ...] = (),
+        others: Mapping[str, tuple[dict[str, str], list[tuple[Any, ...]]]] = MappingProxyType({})
+        ) -> list[tuple[Any, ...]]:
+    """Load `rows` into DuckDB (and `others`, the relations a lookup reads), run the chain's SQL, return the rows
+    (sorted)."""
     connection = duckdb.connect()
-    connection.execute("CREATE TABLE src (" + ", ".join(f"{n} {t}" for n, t in columns.items()) + ")")
-    if rows:
-        placeholders = ", ".join("?" for _ in columns)
-        connection.executemany(f"INSERT INTO src VALUES ({placeholders})", rows)
+    for table, (types, values) in {"src": (columns, rows), **{RELATION.format(n): o for n, o in others.items()}}.items():
+        connection.execute(f'CREATE TABLE "{table}" (' + ", ".join(f"{n} {t}" for n, t in types.items()) + ")")
+        if values:
+            connection.executemany(f'INSERT INTO "{table}" VALUES ({", ".join("?" for _ in types)})', values)
     schema = tuple(Column(name=n, type=_ir_type(t)) for n, t in columns.items()) if known else None
     steps = chain_steps(Relation("src", schema), ops, DIALECTS["duckdb"], {c.name: c for c in custom})
     sql = with_ctes("src", steps).sql(dialect="duckdb")
@@ -401,6 +407,28 @@ def test_window_features_look_only_at_each_rows_past() -> None:
     within = tf.AddWindowFeatures(partition_by=("k",), order_by=("t",), columns=("v",), time_windows=("12h",),
                                   functions=("sum",))
     assert [r[3] for r in run([within], timed, rows)] == [1.0, 3.0, 6.0], "12 hours back, to the second"
+
+
+def test_a_lookup_adds_the_named_columns_of_the_matching_rows() -> None:
+    segments = ({"id": "BIGINT", "segment": "VARCHAR", "since": "DATE"},
+                [(1, "gold", D(2020, 1, 1)), (2, "silver", None), (2, "bronze", None), (9, "lost", None)])
+    op = tf.PerformLookup(lookup_table="segments", join_columns=("id",), select_columns=("segment",))
+    rows = [(1, "a"), (2, "b"), (3, "c"), (None, "d")]
+    expected = [(1, "a", "gold"), (2, "b", "bronze"), (2, "b", "silver"), (3, "c", None), (None, "d", None)]
+    assert run([op], S, rows, others={"segments": segments}) == expected
+    assert run([op], S, rows, known=False, others={"segments": segments}) == expected
+    assert run([attrs.evolve(op, how="inner")], S, rows, others={"segments": segments}) == expected[:3]
+
+
+def test_scd_type1_updates_the_named_columns_of_known_keys_and_keeps_the_rest() -> None:
+    columns = {"id": "BIGINT", "email": "VARCHAR", "city": "VARCHAR"}
+    current = (columns, [(1, "old@x", "Lyon"), (2, "b@x", "Oslo")])
+    op = tf.ApplyScdType1(target_table="dim", key_columns=("id",), update_columns=("email",))
+    incoming = [(1, "new@x", "Paris"), (3, "c@x", "Rome")]
+    assert run([op], columns, incoming, others={"dim": current}) == [
+        (1, "new@x", "Lyon"), (2, "b@x", "Oslo"), (3, "c@x", "Rome")]
+    assert run([attrs.evolve(op, update_columns=None)], columns, incoming, others={"dim": current}) == [
+        (1, "new@x", "Paris"), (2, "b@x", "Oslo"), (3, "c@x", "Rome")], "by default every column is updated"
 
 
 def test_every_transformer_is_covered_here() -> None:

@@ -32,6 +32,11 @@ SAMPLE_ROWS = [
     (7, "-", "12", datetime.date(1999, 7, 4), 1000.0, ["z", "z"], '{"score": 2}', None, False),
 ]
 """Rows of `SCHEMA`, with ties, duplicates, NULLs, blanks and untidy text."""
+SEGMENTS = ((Column(name="id", type="bigint"), Column(name="segment", type="string")),
+            [(1, "gold"), (2, "silver"), (2, "bronze"), (9, "lost")])
+"""The relation `segments` that the sample lookup reads: a key twice, a key no sample row has."""
+RELATIONS = {"segments": SEGMENTS, "raw": (SCHEMA, SAMPLE_ROWS)}
+"""The relations the sample parameters read besides their input (`raw` holds the sample rows)."""
 
 # One valid parameter set per catalogue entry, written as in real configs (aliases included).
 PARAMS: dict[str, dict[str, object]] = {
@@ -95,6 +100,8 @@ PARAMS: dict[str, dict[str, object]] = {
     "flatten_struct_column": {"struct_column": "address"},
     "deduplicate_array_column": {"column": "tags"},
     "remove_empty_arrays": {"column": "tags"},
+    "perform_lookup": {"lookup_table": "segments", "join_columns": ["id"], "select_columns": ["segment"]},
+    "apply_scd_type1": {"target_table": "raw", "key_columns": ["id"], "update_columns": ["email"]},
     "add_window_features": {"partition_by": ["email"], "order_by": ["born"], "columns": ["amount"], "lags": [1],
                             "rolling_windows": [2], "aggregation_windows": ["7000d"], "rolling_stats": ["avg", "max"]},
 }

@@ -81,6 +81,7 @@ class ColumnFlow:
             if isinstance(op, CustomOp):
                 schema = self._custom(schema, op, where)
                 continue
+            self._check_relations(op, where)
             if schema is None:
                 continue
             by_name = {c.name: c for c in schema}
@@ -106,6 +107,17 @@ class ColumnFlow:
                         ))
             schema = op.output_columns(schema)
         return schema
+
+    def _check_relations(self, op: Op, where: Span | None) -> None:
+        """Each column `op` names of another relation (a lookup's table) must be there, when its columns are known."""
+        for relation, named in op.relations_read():
+            other = {c.name for c in self.schema(relation) or ()}
+            for name in dict.fromkeys(named) if other else ():
+                if name not in other:
+                    self.report(Diagnostic(
+                        code="E204", message=f"`{op.NAME}` names column `{name}` of `{relation}`, which it does not have",
+                        span=ref_span(op, name) or where,
+                        help=did_you_mean(name, other) or f"`{relation}` has: {', '.join(sorted(other))}"))
 
     def _custom(self, schema: Schema | None, op: CustomOp, where: Span | None) -> Schema | None:
         declared = self.custom.get(op.transformer)

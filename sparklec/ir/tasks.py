@@ -113,9 +113,8 @@ class Transform(Task):
     examples: tuple[Example, ...] = ()
 
     def reads(self) -> tuple[str, ...]:
-        if self.sql is not None:
-            return tuple(dict.fromkeys(SQL_REFERENCE.findall(self.sql)))
-        return (self.input,) if self.input else ()
+        base = SQL_REFERENCE.findall(self.sql) if self.sql is not None else [self.input] if self.input else []
+        return tuple(dict.fromkeys((*base, *(name for op in self.steps for name, _ in op.relations_read()))))
 
     @property
     def produces_relation(self) -> bool:

@@ -17,7 +17,7 @@ from sqlglot import exp
 from sparklec.ir.pipeline import CustomTransformer
 from sparklec.ir.transformers import Aggregate, CustomOp, Op, Schema
 from sparklec.sql.dialects import DEFAULT_DIALECT, DIALECTS, Dialect
-from sparklec.sql import nested, windows  # noqa: F401  (their lowerings register themselves)
+from sparklec.sql import joins, nested, windows  # noqa: F401  (their lowerings register themselves)
 from sparklec.sql.ops import Lowering, Relation, identifier, missing_lowerings
 
 

@@ -29,6 +29,8 @@ NULL_MARKER = "\\N"
 """What a NULL becomes inside hash and business keys, so that (a, NULL, b) and (a, b, NULL) differ."""
 EMAIL_PATTERN = r"^[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}$"
 ROW_NUMBER = "__sparklec_row_number"
+RELATION = "__sparklec_relation_{}__"
+"""How SQL names another relation of the pipeline until a target resolves it (user SQL's ``{{ name }}``)."""
 
 
 @attrs.frozen

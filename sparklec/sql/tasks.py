@@ -43,10 +43,9 @@ from sparklec.ir.serialize import to_data
 from sparklec.sql import DIALECTS, Relation, chain_steps
 from sparklec.sql.checks import failing_rows
 from sparklec.sql.history import aliased, close_changed, open_versions
-from sparklec.sql.ops import column, identifier, parse_custom
+from sparklec.sql.ops import RELATION, column, identifier, parse_custom
 from sparklec.sql.user_sql import parse_query, syntax_error
 
-_PLACEHOLDER = "__sparklec_relation_{}__"
 _INLINED_PREFIX = "__sparklec_inlined_"
 _INLINED = _INLINED_PREFIX + "{}__"
 _INLINED_PATTERN = re.compile(_INLINED_PREFIX + r"\d+__")
@@ -181,12 +180,15 @@ class TaskSql:
             identifier(source.name), as_=read, copy=False)
         for step in steps:
             query = query.with_(identifier(step.name), as_=step.query, copy=False)
-        return query
+        return self.resolved(query, [name for op in task.steps for name, _ in op.relations_read()])
 
     def user_query(self, sql: str, what: str, task: t.AnyTask) -> exp.Query:
-        names = t.SQL_REFERENCE.findall(sql)
-        tables = {_PLACEHOLDER.format(n): self.table(n) for n in names}
-        query = parse_query(t.SQL_REFERENCE.sub(lambda m: _PLACEHOLDER.format(m.group(1)), sql), what, task.span)
+        query = parse_query(t.SQL_REFERENCE.sub(lambda m: RELATION.format(m.group(1)), sql), what, task.span)
+        return self.resolved(query, t.SQL_REFERENCE.findall(sql))
+
+    def resolved(self, query: exp.Query, names: list[str]) -> exp.Query:
+        """`query` with each relation named by its placeholder made the table it is here."""
+        tables = {RELATION.format(n): self.table(n) for n in names}
 
         def resolve(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Table) and node.name in tables and not node.args.get("db"):

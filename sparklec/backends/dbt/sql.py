@@ -16,12 +16,11 @@ from sparklec.ir.tasks import SQL_REFERENCE
 from sparklec.ir.values import Setting
 from sparklec.lowering import Materialize
 from sparklec.sql import DIALECTS, Relation, chain_steps
-from sparklec.sql.ops import column, identifier
+from sparklec.sql.ops import RELATION, column, identifier
 from sparklec.sql.user_sql import parse_query
 
 LOADED_AT = "_dbt_loaded_at"
 INVOCATION = "_dbt_invocation_id"
-RELATION = "__sparklec_relation_{}__"
 INTERMEDIATE = ("view", "table", "ephemeral")
 
 
@@ -36,9 +35,26 @@ def _indent(text: str, spaces: int = 4) -> str:
 
 def model_files(model: Model, nodes: Nodes, fuse: bool, intermediate: str) -> dict[str, str]:
     """The model's SQL file; unfused, one model per transformer step, the last under the model's name."""
+    names = [name for op in model.query.steps for name, _ in op.relations_read()]
+    token = RELATIONS.set({RELATION.format(name): _reference(model, nodes, name) for name in names})
+    try:
+        return _model_files(model, nodes, fuse, intermediate)
+    finally:
+        RELATIONS.reset(token)
+
+
+def _reference(model: Model, nodes: Nodes, name: str) -> str:
+    """The dbt reference of the relation `name` that the model reads."""
+    reference = nodes.references.get((model.pipeline, name))
+    if reference is None:
+        raise LoweringError([Diagnostic(code="E404", message=f"dbt cannot read `{name}`", span=model.task.span)])
+    return reference
+
+
+def _model_files(model: Model, nodes: Nodes, fuse: bool, intermediate: str) -> dict[str, str]:
     if model.history is not None:
         changes = attrs.evolve(model.query, steps=model.query.steps[:-1])
-        files = model_files(Model(name=model.changes, plan=model.plan, task=model.task, query=changes),
+        files = _model_files(Model(name=model.changes, plan=model.plan, task=model.task, query=changes),
                             nodes, fuse, intermediate)
         current = exp.select(exp.Star(), exp.alias_(
             exp.Is(this=column(model.history.effective_to), expression=exp.Null()),
@@ -137,13 +153,8 @@ def _source_select(model: Model, nodes: Nodes) -> str:
     """The `source` CTE: the input relation (with the incremental filter), or the task's own SQL."""
     pipeline, query, task = model.pipeline, model.query, model.task
     if query.sql is not None:
-        def resolve(name: str) -> str:
-            reference = nodes.references.get((pipeline, name))
-            if reference is None:
-                raise LoweringError([Diagnostic(code="E404", message=f"dbt cannot read `{name}`",
-                                                span=task.span)])
-            return reference
-        return user_query(query.sql, resolve, f"the SQL of `{task.name}`", task.span)
+        return user_query(query.sql, lambda name: _reference(model, nodes, name), f"the SQL of `{task.name}`",
+                          task.span)
     reference = nodes.references.get((pipeline, query.input or ""))
     if reference is None:
         raise LoweringError([Diagnostic(

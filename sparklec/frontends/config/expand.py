@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import attrs
 
@@ -73,13 +74,22 @@ class Expansion:
     """A config being expanded: typed fields, datasets and the pieces most types share."""
 
     def __init__(self, config: SparkleConfig, report: list[Diagnostic]):
-        self.config = config
-        self.report = report
-        self.extra = config.extra
+        self.config, self.report, self.extra = config, report, config.extra
         self.datasets: list[Dataset] = []
+        self.config = attrs.evolve(config, transformers=tuple(self._relations_declared(op) for op in config.transformers))
         self.source_name: str | None = None
         """The name of the `source_table` dataset, once read."""
         self.parameters: list[Parameter] = []
+
+    def _relations_declared(self, op: Op) -> Op:
+        """`op` with each table it reads besides its input (`lookup_table: main.crm.segments`) declared as a dataset
+        and named by it."""
+        named: dict[str, Any] = {}
+        for field in op.RELATION_FIELDS:
+            dataset = self.dataset("transformers", table=getattr(op, field))
+            if dataset is not None:
+                named[field] = dataset.name
+        return attrs.evolve(op, **named) if named else op
 
     def error(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         self.report.append(Diagnostic(code=code, message=message, span=span, help=help))

@@ -95,6 +95,8 @@ class Op:
     CHANGES_GRAIN: ClassVar[bool] = False
     NAMES_EVERY_COLUMN: ClassVar[bool] = False
     """Whether the op's output columns are those it names, whatever its input's (an aggregate's)."""
+    RELATION_FIELDS: ClassVar[tuple[str, ...]] = ()
+    """The parameters that name another relation the op reads (a lookup's table)."""
     span: Span | None = span_field()
     ref_spans: RefSpans = ref_spans_field()
     """Where each name among the arguments is written, for diagnostics about it."""
@@ -105,6 +107,10 @@ class Op:
 
     def columns_added(self, columns: Schema) -> Schema:
         """New columns appended to the output."""
+        return ()
+
+    def relations_read(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Other relations the op reads, each with the columns it names of it (a lookup's table)."""
         return ()
 
     def columns_removed(self) -> tuple[str, ...]:

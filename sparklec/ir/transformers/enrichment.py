@@ -178,3 +178,26 @@ class AddTenureMonths(Op):
 
     def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
         return [p for c in self.columns_read() for p in _require_temporal(columns, c, self.NAME)]
+
+
+@attrs.frozen(kw_only=True)
+class PerformLookup(Op):
+    """Add `select_columns` of the relation `lookup_table` from its row whose `join_columns` equal the row's
+    (`how`: ``left`` keeps rows without a match, with NULLs; ``inner`` drops them; a key matched twice gives two
+    rows).  The columns are named, not all taken: the output's columns must not hang on a table's."""
+
+    NAME = "perform_lookup"
+    RELATION_FIELDS = ("lookup_table",)
+    lookup_table: str = param(aliases=("lookup_df", "lookup"))
+    join_columns: tuple[str, ...] = param(aliases=("on", "key_columns"), convert=as_columns)
+    select_columns: tuple[str, ...] = param(convert=as_columns)
+    how: str = param("left", choices=("left", "inner"))
+
+    def columns_read(self) -> tuple[str, ...]:
+        return self.join_columns
+
+    def relations_read(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return ((self.lookup_table, (*self.join_columns, *self.select_columns)),)
+
+    def columns_added(self, columns: Schema) -> Schema:
+        return tuple(Column(name=c) for c in self.select_columns)

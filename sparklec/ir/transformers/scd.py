@@ -88,3 +88,24 @@ class CloseScdRecords(Op):
 
     def replaces_existing(self) -> bool:
         return True
+
+
+@attrs.frozen(kw_only=True)
+class ApplyScdType1(Op):
+    """The rows of `target_table` as a type-1 update by the incoming rows leaves them: a key's incoming row
+    replaces `update_columns` (by default every column) of its current row, or is added when the key is new;
+    the other keys' rows stay.  (Sparkle's PySpark unions both and keeps an arbitrary row per key.)  The
+    input's columns must be known; the target must have them."""
+
+    NAME = "apply_scd_type1"
+    RELATION_FIELDS = ("target_table",)
+    CHANGES_GRAIN = True
+    target_table: str = param(aliases=("target_df", "target"))
+    key_columns: tuple[str, ...] = param(aliases=("business_key",), convert=as_columns)
+    update_columns: tuple[str, ...] | None = param(None, convert=as_columns)
+
+    def columns_read(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.key_columns, *(self.update_columns or ()))))
+
+    def relations_read(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        return ((self.target_table, self.columns_read()),)
