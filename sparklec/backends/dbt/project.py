@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlglot import exp
 
-from sparklec.backends.dbt.dialect import INPUT_COLUMNS, Jinja, inert, inert_data, jinja_string, macros_used
+from sparklec.backends.dbt.dialect import INPUT_COLUMNS, Jinja, inert, inert_data, jinja_string
+from sparklec.backends.dbt.macros import macros_used
 from sparklec.backends.formats import yaml_text
 from sparklec.backends.dbt.models import Model, Nodes, Source, braces
 from sparklec.backends.dbt.sql import model_files, sql_text, user_query
