@@ -131,6 +131,7 @@ SAMPLES: list[object] = [
     tf.RemoveEmptyArrays(column="tags"),
     tf.PerformLookup(lookup_table="segments", join_columns=("id",), select_columns=("segment",), how="inner"),
     tf.ApplyScdType1(target_table="dim", key_columns=("id",)),
+    tf.ApplyScdType2(key_columns=("id",), compare_columns=("email",), version_column=None),
     tf.AddWindowFeatures(order_by=("d",), columns=("amount",), lags=(1, 7), time_windows=("1d",)),
 ]
 

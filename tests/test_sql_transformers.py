@@ -431,6 +431,16 @@ def test_scd_type1_updates_the_named_columns_of_known_keys_and_keeps_the_rest() 
         (1, "new@x", "Paris"), (2, "b@x", "Oslo"), (3, "c@x", "Rome")], "by default every column is updated"
 
 
+def test_scd_type2_in_a_batch_opens_a_version_only_where_a_compared_column_changes() -> None:
+    columns = {"id": "BIGINT", "email": "VARCHAR", "seen": "DATE"}
+    rows = [(1, "a@x", D(2024, 1, 1)), (1, "a@x", D(2024, 1, 5)), (1, "b@x", D(2024, 2, 1)), (1, None, D(2024, 3, 1)),
+            (2, "z@x", D(2024, 1, 2))]
+    op = tf.ApplyScdType2(key_columns=("id",), compare_columns=("email",), effective_date_column="seen")
+    assert run([op], columns, rows) == [
+        (1, "a@x", D(2024, 1, 1), D(2024, 2, 1), False, 1), (1, "b@x", D(2024, 2, 1), D(2024, 3, 1), False, 2),
+        (1, None, D(2024, 3, 1), D(9999, 12, 31), True, 3), (2, "z@x", D(2024, 1, 2), D(9999, 12, 31), True, 1)]
+
+
 def test_every_transformer_is_covered_here() -> None:
     source = Path(__file__).read_text()
     assert all(cls.__name__ in source for cls in tf.CATALOGUE.values())

@@ -101,6 +101,7 @@ PARAMS: dict[str, dict[str, object]] = {
     "deduplicate_array_column": {"column": "tags"},
     "remove_empty_arrays": {"column": "tags"},
     "perform_lookup": {"lookup_table": "segments", "join_columns": ["id"], "select_columns": ["segment"]},
+    "apply_scd_type2": {"key_columns": ["email"], "compare_columns": ["phone"], "effective_date_column": "born"},
     "apply_scd_type1": {"target_table": "raw", "key_columns": ["id"], "update_columns": ["email"]},
     "add_window_features": {"partition_by": ["email"], "order_by": ["born"], "columns": ["amount"], "lags": [1],
                             "rolling_windows": [2], "aggregation_windows": ["7000d"], "rolling_stats": ["avg", "max"]},

@@ -127,3 +127,31 @@ def _time_number(name: str, by_day: bool) -> exp.Expr:
         return as_macro(days, "day_number", value=column(name))
     seconds = exp.TimeToUnix(this=exp.Cast(this=column(name), to=exp.DataType.build("timestamp")))
     return as_macro(seconds, "epoch_second", value=column(name))
+
+
+@lowers(tf.ApplyScdType2)
+def _scd2_in_batch(lw: Lowering, op: tf.ApplyScdType2, source: Relation) -> exp.Select:
+    """The rows that change a compared column (flagged with LAG in a subquery), then the versions they open."""
+    if source.columns is None:
+        raise lw.fail(op, f"`{op.NAME}` needs the input's columns", "declare the source's columns")
+    names = [column(c.name) for c in source.columns]
+    order = (op.effective_date_column,)
+    first = exp.EQ(this=lw.window(exp.RowNumber(), op.key_columns, order), expression=exp.Literal.number(1))
+    changes = [exp.Not(this=exp.NullSafeEQ(this=column(c), expression=lw.window(exp.Lag(this=column(c)),
+                                                                              op.key_columns, order)))
+               for c in op.compare_columns]
+    flagged = exp.select(*names, exp.alias_(exp.or_(first, *changes), identifier(CHANGED))).from_(
+        identifier(source.name), copy=False)
+    kept = exp.select(*(c.copy() for c in names)).from_(flagged.subquery("flagged"), copy=False).where(
+        column(CHANGED), copy=False)
+    following = lw.window(exp.Lead(this=column(op.effective_date_column)), op.key_columns, order)
+    last = exp.Cast(this=exp.Literal.string("9999-12-31"),
+                    to=exp.DataType.build(op.time_type(source.columns), dialect="databricks"))
+    versions = [exp.alias_(exp.Coalesce(this=following, expressions=[last]), identifier(op.end_date_column)),
+                exp.alias_(exp.Is(this=following.copy(), expression=exp.Null()), identifier(op.current_flag_column))]
+    if op.version_column:
+        versions.append(exp.alias_(lw.window(exp.RowNumber(), op.key_columns, order), identifier(op.version_column)))
+    return exp.select(*(c.copy() for c in names), *versions).from_(kept.subquery("versions"), copy=False)
+
+
+CHANGED = "__sparklec_changed"

@@ -43,7 +43,7 @@ from sparklec.ir.transformers.validation import (
 from sparklec.ir.transformers.pii import (
     AnonymizeWithLookup, CustomOp, MaskColumn, RedactEmail, RemovePiiColumns, TokenizeColumn,
 )
-from sparklec.ir.transformers.scd import ApplyScdType1, ApplyScdType3, CloseScdRecords, ScdType2
+from sparklec.ir.transformers.scd import ApplyScdType1, ApplyScdType2, ApplyScdType3, CloseScdRecords, ScdType2
 
 CATALOGUE: dict[str, type[Op]] = {
     cls.NAME: cls
@@ -56,7 +56,7 @@ CATALOGUE: dict[str, type[Op]] = {
         Aggregate, AggregateByKey, RollupAggregation, CubeAggregation, AddRunningTotal, AddMovingAverage,
         AddLagLeadColumns, AddNtile, AddPercentileRank, PivotTable, AddWindowFeatures,
         MaskColumn, TokenizeColumn, RedactEmail, RemovePiiColumns, AnonymizeWithLookup,
-        ScdType2, ApplyScdType1, ApplyScdType3, CloseScdRecords,
+        ScdType2, ApplyScdType1, ApplyScdType2, ApplyScdType3, CloseScdRecords,
         ValidateRange, ValidateLength, ValidatePattern, AddValidationFlags, MarkInvalidRows, EnforceNotNull,
         SplitValidInvalid,
         ExtractJsonField, ParseJsonColumn, ExplodeArrayColumn, FlattenStructColumn, DeduplicateArrayColumn,
@@ -178,7 +178,7 @@ for _op_class in (*CATALOGUE.values(), WindowOp, RuleOp, CustomOp):
 del _op_class
 
 __all__ = [
-    "AddWindowFeatures", "AnonymizeWithLookup", "ApplyScdType1", "PerformLookup", "ApplyScdType3", "CloseScdRecords", "DeduplicateArrayColumn", "ExplodeArrayColumn",
+    "AddWindowFeatures", "AnonymizeWithLookup", "ApplyScdType1", "ApplyScdType2", "PerformLookup", "ApplyScdType3", "CloseScdRecords", "DeduplicateArrayColumn", "ExplodeArrayColumn",
     "ExtractJsonField", "FlattenStructColumn", "ParseJsonColumn", "PivotTable", "RemoveEmptyArrays",
     "SplitValidInvalid",
     "AGGREGATE_FUNCTIONS", "AUDIT_COLUMNS", "CATALOGUE", "DEFAULT_NULL_VALUES", "DIALLING_PREFIXES",

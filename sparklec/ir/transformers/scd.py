@@ -109,3 +109,33 @@ class ApplyScdType1(Op):
 
     def relations_read(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         return ((self.target_table, self.columns_read()),)
+
+
+@attrs.frozen(kw_only=True)
+class ApplyScdType2(Op):
+    """The versions of each key among the rows, in `effective_date_column` order: a row opens a version only
+    when one of `compare_columns` differs from the key's row before (Sparkle's PySpark makes every row a
+    version, and stamps the time of the run on rows without the column, which orders nothing, so the column is
+    required here); each version ends where the next begins (`end_date_column`, 9999-12-31 for the last), is
+    current when last, and is numbered from 1 (`version_column`, none when null)."""
+
+    NAME = "apply_scd_type2"
+    CHANGES_GRAIN = True
+    key_columns: tuple[str, ...] = param(aliases=("business_key",), convert=as_columns)
+    compare_columns: tuple[str, ...] = param(aliases=("track_columns",), convert=as_columns)
+    effective_date_column: str = param("effective_date")
+    end_date_column: str = param("end_date")
+    current_flag_column: str = param("is_current")
+    version_column: str | None = param("version")
+
+    def columns_read(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.key_columns, *self.compare_columns, self.effective_date_column)))
+
+    def time_type(self, columns: Schema) -> str:
+        """The type of the end dates: the effective column's (a timestamp when not known)."""
+        return next((c.type for c in columns if c.name == self.effective_date_column and c.type), "timestamp")
+
+    def columns_added(self, columns: Schema) -> Schema:
+        added = (Column(name=self.end_date_column, type=self.time_type(columns)),
+                 Column(name=self.current_flag_column, type="boolean"))
+        return added + ((Column(name=self.version_column, type="int"),) if self.version_column else ())
