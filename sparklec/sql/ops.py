@@ -215,10 +215,11 @@ class Lowering:
             return exp.MD5(this=value)
         return exp.SHA2(this=value, length=exp.Literal.number(algorithm[3:]))
 
-    def window(self, function: exp.Expr, partition_by: Sequence[str], order_by: Sequence[str],
+    def window(self, function: exp.Expr, partition_by: Sequence[str], order_by: Sequence[str | exp.Expr],
                desc: bool = False, frame: exp.WindowSpec | None = None) -> exp.Window:
-        order = exp.Order(expressions=[exp.Ordered(this=column(c), desc=desc, nulls_first=False)
-                                       for c in order_by])
+        """`function` over the `partition_by` groups in `order_by` order (columns or expressions)."""
+        order = exp.Order(expressions=[exp.Ordered(this=column(c) if isinstance(c, str) else c, desc=desc,
+                                                   nulls_first=False) for c in order_by])
         return exp.Window(this=function, partition_by=[column(c) for c in partition_by], order=order, spec=frame)
 
 

@@ -10,6 +10,10 @@ from sparklec.sql.ops import Lowering, Relation, as_macro, column, identifier, l
 from sparklec.sql.user_sql import parse_expression
 
 
+AGGREGATES: dict[str, type[exp.AggFunc]] = {"sum": exp.Sum, "avg": exp.Avg, "count": exp.Count, "min": exp.Min,
+                                             "max": exp.Max, "stddev": exp.Stddev}
+
+
 def _rows(preceding: int | None) -> exp.WindowSpec:
     """ROWS BETWEEN `preceding` (None: unbounded) PRECEDING AND CURRENT ROW."""
     start = "UNBOUNDED" if preceding is None else exp.Literal.number(preceding)
@@ -70,11 +74,10 @@ def _numbering(lw: Lowering, op: tf.AddRowNumber | tf.AddRank | tf.AddNtile | tf
     return lw.project(op, source, add=[(name, lw.window(function, op.partition_by, op.order_by))])
 
 
-
 @lowers(tf.PivotTable)
 def _pivot(lw: Lowering, op: tf.PivotTable, source: Relation) -> exp.Select:
     """One conditional aggregate per pivot value, ``GROUP BY`` the index."""
-    function = {"sum": exp.Sum, "avg": exp.Avg, "count": exp.Count, "min": exp.Min, "max": exp.Max}[op.agg_func]
+    function = AGGREGATES[op.agg_func]
     cells = [exp.alias_(function(this=exp.Case(ifs=[exp.If(
         this=exp.EQ(this=column(op.columns), expression=literal(value)), true=column(op.values))])), identifier(str(value)))
         for value in op.pivot_values]
@@ -95,27 +98,23 @@ def _scd3(lw: Lowering, op: tf.ApplyScdType3, source: Relation) -> exp.Select:
 
 @lowers(tf.AddWindowFeatures)
 def _window_features(lw: Lowering, op: tf.AddWindowFeatures, source: Relation) -> exp.Select:
-    functions = {"avg": exp.Avg, "sum": exp.Sum, "min": exp.Min, "max": exp.Max, "count": exp.Count,
-                 "stddev": exp.Stddev}
     by_day = next((c.type == "date" for c in source.columns or () if c.name == op.order_by[0]), False)
     added = []
-    for feature, function, name, extent in op.features(source.columns or ()):
-        kind, _, frame = function.partition(":")
-        window: exp.Expr
-        if kind == "lag":
-            window = lw.window(exp.Lag(this=column(name), offset=exp.Literal.number(extent)), op.partition_by,
+    for feature in op.features(source.columns or ()):
+        value = column(feature.source)
+        if feature.function == "lag":
+            window = lw.window(exp.Lag(this=value, offset=exp.Literal.number(feature.extent)), op.partition_by,
                                op.order_by)
-        elif frame == "rows":
-            window = lw.window(functions[kind](this=column(name)), op.partition_by, op.order_by,
-                               frame=_rows(max((extent or 1) - 1, 0)))
+        elif feature.frame == "rows":
+            window = lw.window(AGGREGATES[feature.function](this=value), op.partition_by, op.order_by,
+                               frame=_rows(max(feature.extent - 1, 0)))
         else:
-            reach = (extent or 0) // 86400 if by_day else extent or 0
-            window = exp.Window(this=functions[kind](this=column(name)), partition_by=[
-                column(c) for c in op.partition_by], order=exp.Order(expressions=[exp.Ordered(
-                    this=_time_number(op.order_by[0], by_day), nulls_first=False)]),
-                spec=exp.WindowSpec(kind="RANGE", start=exp.Literal.number(reach), start_side="PRECEDING",
-                                    end="CURRENT ROW"))
-        added.append((feature.name, window))
+            reach = feature.extent // 86400 if by_day else feature.extent
+            window = lw.window(AGGREGATES[feature.function](this=value), op.partition_by,
+                               [_time_number(op.order_by[0], by_day)], frame=exp.WindowSpec(
+                                   kind="RANGE", start=exp.Literal.number(reach), start_side="PRECEDING",
+                                   end="CURRENT ROW"))
+        added.append((feature.column.name, window))
     return lw.project(op, source, add=added)
 
 

@@ -3,7 +3,8 @@ store settings (`feature_store_config`, `versioning`)."""
 
 from __future__ import annotations
 
-from sparklec.frontends.config.expand import Expansion, sql_identifier, sql_string
+from sparklec.frontends.config.expand import Expansion, sql_identifier
+from sparklec.frontends.config.operations import retention, set_properties
 from sparklec.ir.pipeline import Dataset
 from sparklec.ir.tasks import RunSql, Transform
 from sparklec.ir.transformers import InvalidParams, Op, build_op
@@ -43,16 +44,11 @@ def engineered(x: Expansion) -> tuple[Op, ...]:
 
 def joined_sources(x: Expansion) -> list[Dataset]:
     """The datasets of `source_tables`, the spine first: `source_table` when given, else the first listed."""
-    datasets = []
     spine = x.source() if x.config.get("source_table") else None
-    if spine is not None:
-        datasets.append(spine)
-    for index, table in enumerate(x.config.list("source_tables")):
-        dataset = x.dataset("source_tables", table=table)
-        if dataset is not None and index == 0 and spine is None:
-            x.source_name = dataset.name
-        if dataset is not None:
-            datasets.append(dataset)
+    listed = [x.dataset("source_tables", table=table) for table in x.config.list("source_tables")]
+    datasets = [d for d in (spine, *listed) if d is not None]
+    if spine is None and datasets:
+        x.source_name = datasets[0].name
     return datasets
 
 
@@ -67,7 +63,7 @@ def feature_join(x: Expansion, sources: list[Dataset], chain: tuple[Op, ...]) ->
     cfg = x.config
     keys, watermark = cfg.list("primary_key"), cfg.get("watermark_column")
     store = x.extra.mapping("feature_store_config")
-    point_in_time = store.boolean("point_in_time_joins", False) if store else False
+    point_in_time = _point_in_time(x)
     ttl = store.duration("ttl") if store else None
     features = [f for f in cfg.list("feature_columns") if f not in keys and f != watermark]
     if not features:
@@ -105,11 +101,15 @@ def feature_join(x: Expansion, sources: list[Dataset], chain: tuple[Op, ...]) ->
 def series_key(x: Expansion) -> tuple[str, ...] | None:
     """The key of a point-in-time feature table, a time series: `primary_key` and `watermark_column` (None:
     the default key)."""
-    store = x.extra.mapping("feature_store_config")
     watermark = x.config.get("watermark_column")
-    if store is None or not watermark or not store.boolean("point_in_time_joins", False):
+    if not watermark or not _point_in_time(x):
         return None
     return tuple(dict.fromkeys((*x.config.list("primary_key"), watermark)))
+
+
+def _point_in_time(x: Expansion) -> bool:
+    store = x.extra.mapping("feature_store_config")
+    return store.boolean("point_in_time_joins", False) if store else False
 
 
 def store_settings(x: Expansion, target: Dataset) -> tuple[RunSql, ...]:
@@ -127,11 +127,9 @@ def store_settings(x: Expansion, target: Dataset) -> tuple[RunSql, ...]:
         versioning.check_keys(VERSIONING_KEYS)
         days = versioning.integer("retention_days", minimum=1)
         if versioning.boolean("enabled", True) and days is not None:
-            interval = f"interval {days} days"
-            properties += [("delta.logRetentionDuration", interval), ("delta.deletedFileRetentionDuration", interval)]
+            properties += retention(days)
     if not properties:
         return ()
-    listed = ", ".join(f"{sql_string(k)} = {sql_string(v)}" for k, v in properties)
     span = x.extra.value_span("feature_store_config" if store is not None else "versioning")
     return (RunSql(name="feature_table_properties", after=("write",), span=span,
-                   statements=(f"ALTER TABLE {{{{ {target.name} }}}} SET TBLPROPERTIES ({listed})",)),)
+                   statements=(set_properties(target, properties),)),)

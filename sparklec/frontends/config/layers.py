@@ -7,8 +7,8 @@ import datetime
 
 from sparklec.frontends.config import extra as extras
 from sparklec.frontends.config import features
-from sparklec.frontends.config.operations import qualified
-from sparklec.frontends.config.expand import Expansion, pipeline_type, sql_identifier, sql_string
+from sparklec.frontends.config.operations import retention, set_properties
+from sparklec.frontends.config.expand import Expansion, pipeline_type, sql_identifier
 from sparklec.ir.pipeline import Parameter
 from sparklec.ir.tasks import ForEach, Ingest, RunSql, Step
 from sparklec.ir.transformers import Aggregate, AddIngestionMetadata, FilterByCondition, ScdType2, SelectColumns
@@ -62,17 +62,10 @@ def ingestion(x: Expansion) -> tuple[Step, ...]:
     if target is None:
         return tuple(steps)
     steps.append(x.write(relation, target, mode="append" if streaming else None, gates=checks))
-    retention = x.extra.integer("retention_days", minimum=1)
-    if retention is not None:
-        interval = sql_string(f"interval {retention} days")
-        steps.append(RunSql(
-            name="apply_retention", after=("write",), span=x.extra.value_span("retention_days"),
-            statements=(
-                f"ALTER TABLE {qualified(target)} SET TBLPROPERTIES ("
-                f"'delta.logRetentionDuration' = {interval}, "
-                f"'delta.deletedFileRetentionDuration' = {interval})",
-            ),
-        ))
+    days = x.extra.integer("retention_days", minimum=1)
+    if days is not None:
+        steps.append(RunSql(name="apply_retention", after=("write",), span=x.extra.value_span("retention_days"),
+                            statements=(set_properties(target, retention(days)),)))
     return tuple(steps)
 
 
@@ -95,26 +88,27 @@ def transformation(x: Expansion) -> tuple[Step, ...]:
     transform joins them (`features.feature_join`), and the feature table's store settings follow the write."""
     cfg = x.config
     kind = cfg.pipeline_type
-    joined = features.joined_sources(x) if kind.startswith("feature_store") and cfg.list("source_tables") else []
+    feature_store = kind.startswith("feature_store")
+    joined = features.joined_sources(x) if feature_store and cfg.list("source_tables") else []
     source = joined[0] if joined else x.source()
     target = x.target()
-    if kind.startswith("feature_store") and source is None and not cfg.list("source_tables"):
+    if feature_store and source is None and not cfg.list("source_tables"):
         x.error("E106", f"`{kind}` needs `source_table` or `source_tables`", cfg.reader.node.span,
                 'add `"source_table": "catalog.schema.table"`')
     incremental = kind in ("silver_streaming_transformation", "fact_daily_incremental", "feature_store_realtime_sync")
     if incremental and not cfg.get("watermark_column"):
         x.error("E106", f"`{kind}` writes incrementally and needs `watermark_column`", cfg.reader.node.span,
                 "name the column whose growing value marks new rows, e.g. \"updated_at\"")
-    if kind.startswith("feature_store") and not cfg.list("primary_key"):
+    if feature_store and not cfg.list("primary_key"):
         x.error("E106", "a feature table needs `primary_key` (the entity key)", cfg.reader.node.span)
     if source is None or target is None:
         return ()
     mode = "incremental" if incremental else "merge" if kind == "feature_store_daily_materialization" else None
     chain = cfg.transformers
-    if kind.startswith("feature_store") and cfg.list("feature_columns") and not joined:
+    if feature_store and cfg.list("feature_columns") and not joined:
         kept = (*cfg.list("primary_key"), *filter(None, [cfg.get("watermark_column")]), *cfg.list("feature_columns"))
         chain += (SelectColumns(columns=tuple(dict.fromkeys(kept)), span=cfg.span("feature_columns")),)
-    if kind.startswith("feature_store"):
+    if feature_store:
         chain += features.engineered(x)
     transform = features.feature_join(x, joined, chain) if joined else x.transform("transform", source.name, chain)
     if transform is None:
@@ -124,7 +118,7 @@ def transformation(x: Expansion) -> tuple[Step, ...]:
     steps.extend(checks)
     steps.append(x.write("transform", target, mode=mode, gates=checks,
                          unique_key=features.series_key(x) if joined else None))
-    if kind.startswith("feature_store"):
+    if feature_store:
         steps.extend(features.store_settings(x, target))
     return tuple(steps)
 

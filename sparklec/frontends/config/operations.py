@@ -3,6 +3,8 @@ maintenance, governance, cost tagging and replication.  Each docstring is the ta
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sparklec.frontends.config.expand import Expansion, pipeline_type, sql_identifier, sql_string
 from sparklec.frontends.config.reader import Reader
 from sparklec.ir.pipeline import Dataset
@@ -16,6 +18,18 @@ from sparklec.ir.values import Setting
 def qualified(dataset: Dataset) -> str:
     """The dataset's table in a statement of a SQL task: ``{{ name }}``."""
     return f"{{{{ {dataset.name} }}}}"
+
+
+def set_properties(dataset: Dataset, properties: Iterable[tuple[str, str]]) -> str:
+    """ALTER TABLE ... SET TBLPROPERTIES of the (key, value) pairs on the dataset's table."""
+    listed = ", ".join(f"{sql_string(k)} = {sql_string(v)}" for k, v in properties)
+    return f"ALTER TABLE {qualified(dataset)} SET TBLPROPERTIES ({listed})"
+
+
+def retention(days: int) -> list[tuple[str, str]]:
+    """The Delta table properties that keep `days` of history (time travel) and of deleted files."""
+    interval = f"interval {days} days"
+    return [("delta.logRetentionDuration", interval), ("delta.deletedFileRetentionDuration", interval)]
 
 
 _ML_FIELDS = ("source_table", "transformers", "primary_key", "destination_catalog", "destination_schema",
@@ -344,10 +358,9 @@ def cost_tagging(x: Expansion) -> tuple[Step, ...]:
     if not tables:
         x.error("E106", "cost tagging needs `source_tables` (the tables to tag)", x.config.reader.node.span)
         return ()
-    properties = ", ".join(f"{sql_string(k)} = {sql_string(v)}" for k, v, _ in x.config.tags)
-    return (RunSql(name="tag_tables", span=x.config.span("tags"), statements=tuple(
-        f"ALTER TABLE {qualified(t)} SET TBLPROPERTIES ({properties})" for t in tables
-    )),)
+    properties = [(k, v) for k, v, _ in x.config.tags]
+    return (RunSql(name="tag_tables", span=x.config.span("tags"),
+                   statements=tuple(set_properties(t, properties) for t in tables)),)
 
 
 def _tables(x: Expansion) -> list[Dataset | None]:

@@ -272,6 +272,18 @@ def _functions(value: object) -> tuple[str, ...]:
     return names
 
 
+@attrs.frozen
+class WindowFeature:
+    """One feature of `add_window_features`: `function` (``lag`` or one of its functions) of `source` over the
+    row's past: `extent` rows (the lag's offset, or a rolling window's size) or, with `frame` ``range``, seconds."""
+
+    column: Column
+    function: str
+    source: str
+    frame: str
+    extent: int
+
+
 @attrs.frozen(kw_only=True)
 class AddWindowFeatures(Op):
     """Features of each of `columns` over the row's `partition_by` history in `order_by` order, never its
@@ -292,24 +304,24 @@ class AddWindowFeatures(Op):
     def columns_read(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys((*self.partition_by, *self.order_by, *self.columns)))
 
-    def features(self, columns: Schema) -> tuple[tuple[Column, str, str, int | None], ...]:
-        """(column, function, source column, rows before (lags, rolling) or seconds (time windows)) of each
-        feature; the function is ``lag``, or one of `functions` over ``rows`` or ``range``."""
+    def features(self, columns: Schema) -> tuple[WindowFeature, ...]:
+        """Each feature the op adds, in output order, over the input columns `columns`."""
         types = {c.name: c.type for c in columns}
-        found: list[tuple[Column, str, str, int | None]] = []
+        found: list[WindowFeature] = []
         for name in self.columns:
             kind = types.get(name)
-            found += [(Column(name=f"{name}_lag_{n}", type=kind), "lag", name, n) for n in self.lags]
+            found += [WindowFeature(Column(name=f"{name}_lag_{n}", type=kind), "lag", name, "rows", n)
+                      for n in self.lags]
             for function in self.functions:
                 typed = value_type(f"{function}({name})", {name: kind}) if kind else None
-                found += [(Column(name=f"{name}_{function}_{n}", type=typed), f"{function}:rows", name, n)
+                found += [WindowFeature(Column(name=f"{name}_{function}_{n}", type=typed), function, name, "rows", n)
                           for n in self.rolling_windows]
-                found += [(Column(name=f"{name}_{function}_{w}", type=typed), f"{function}:range", name,
-                           parse_duration(w)) for w in self.time_windows]
+                found += [WindowFeature(Column(name=f"{name}_{function}_{w}", type=typed), function, name, "range",
+                                        parse_duration(w) or 0) for w in self.time_windows]
         return tuple(found)
 
     def columns_added(self, columns: Schema) -> Schema:
-        return tuple(feature for feature, *_ in self.features(columns))
+        return tuple(feature.column for feature in self.features(columns))
 
     def type_problems(self, columns: Mapping[str, Column]) -> list[tuple[str, str]]:
         problems = []
